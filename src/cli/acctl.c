@@ -1,0 +1,52 @@
+/* acctl.c: the operator's command line; dispatches to one subcommand per file. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "acctl.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "config", acctl_cmd_config, "print the effective configuration (secrets masked)" },
+	{ "jwt", acctl_cmd_jwt, "compute qsh, sign, decode and verify tokens, explaining failures" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: acctl COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'acctl COMMAND --help' for each; see acctl(1).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("acctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "acctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,14 @@
+/* acctl.h: the subcommands of acctl, one file each (src/cli/cmd-<name>.c). */
+#ifndef AC_ACCTL_H
+#define AC_ACCTL_H
+
+/*
+ * A subcommand gets argv with argv[0] its own name ("jwt", "config", ...)
+ * and returns the process exit status: 0 success, 1 a negative answer (a token
+ * that does not verify, a tenant not found), 2 unusable input or usage.
+ * It prints its own usage on --help and on bad usage (to stderr, exit 2).
+ */
+int acctl_cmd_config(int argc, char **argv);
+int acctl_cmd_jwt(int argc, char **argv);
+
+#endif

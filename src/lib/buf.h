@@ -1,0 +1,43 @@
+/* buf.h: the one growable byte buffer, with a cap fixed at creation (after curl's dynbuf). */
+#ifndef AC_BUF_H
+#define AC_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/*
+ * A buffer owns its bytes, keeps them NUL-terminated (data[len] == 0 once
+ * anything was added) and never grows past cap bytes of content. Caller-owned
+ * struct: ac_buf_init() then ac_buf_release().
+ */
+struct ac_buf {
+	char *data;   /* NULL until the first add */
+	size_t len;   /* bytes of content */
+	size_t alloc; /* bytes allocated (content + NUL) */
+	size_t cap;   /* most content bytes allowed */
+};
+
+void ac_buf_init(struct ac_buf *b, size_t cap);
+/* Frees the bytes; the struct can be reused after ac_buf_init(). */
+void ac_buf_release(struct ac_buf *b);
+/* Empties the content, keeps the allocation. */
+void ac_buf_reset(struct ac_buf *b);
+
+/* AC_ERR_TOO_LARGE when the content would pass the cap (buffer unchanged). */
+enum ac_err ac_buf_add(struct ac_buf *b, const void *p, size_t n);
+enum ac_err ac_buf_addc(struct ac_buf *b, char c);
+enum ac_err ac_buf_adds(struct ac_buf *b, const char *s);
+enum ac_err ac_buf_printf(struct ac_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+enum ac_err ac_buf_vprintf(struct ac_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Borrowed NUL-terminated view; "" when empty. Valid until the next change. */
+const char *ac_buf_str(const struct ac_buf *b);
+
+/* Hands the bytes to the caller (free() them; never NULL on AC_OK) and empties b. */
+enum ac_err ac_buf_detach(struct ac_buf *b, char **out, size_t *len);
+
+#endif

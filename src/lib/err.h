@@ -1,0 +1,75 @@
+/* err.h: the one error enum of connect-fcgi, its stable codes and HTTP statuses. */
+#ifndef AC_ERR_H
+#define AC_ERR_H
+
+/*
+ * Every fallible function returns one of these. The request loop maps it to an
+ * HTTP status and a JSON body {"error": code, "message": text} in one place
+ * (ac_err_http_status, ac_err_code, ac_strerror). Codes are stable: tests,
+ * logs and operators rely on them. Add new ones at the end of a group, never
+ * rename one.
+ */
+enum ac_err {
+	AC_OK = 0,
+
+	/* internal */
+	AC_ERR_NOMEM,             /* out_of_memory, 500 */
+	AC_ERR_INTERNAL,          /* internal_error, 500 */
+	AC_ERR_IO,                /* io_error, 500 */
+	AC_ERR_CONFIG,            /* config_error, 500 */
+	AC_ERR_INVALID,           /* invalid_argument, 500: caller passed bad input to an API */
+	AC_ERR_TOO_LARGE,         /* too_large, 500: a capped buffer would overflow */
+
+	/* request shape */
+	AC_ERR_NOT_FOUND,         /* not_found, 404 */
+	AC_ERR_METHOD,            /* method_not_allowed, 405 */
+	AC_ERR_LENGTH_REQUIRED,   /* length_required, 411 */
+	AC_ERR_BODY_TOO_LARGE,    /* body_too_large, 413 */
+	AC_ERR_BAD_LENGTH,        /* bad_content_length, 400 */
+	AC_ERR_SHORT_BODY,        /* short_body, 400 */
+	AC_ERR_BAD_REQUEST,       /* bad_request, 400 */
+	AC_ERR_MEDIA_TYPE,        /* unsupported_media_type, 415 */
+	AC_ERR_BAD_JSON,          /* malformed_json, 400 */
+
+	/* authentication: all 401 */
+	AC_ERR_TOKEN_MISSING,     /* token_missing */
+	AC_ERR_TOKEN_MALFORMED,   /* token_malformed */
+	AC_ERR_ALG_NOT_ALLOWED,   /* alg_not_allowed */
+	AC_ERR_UNKNOWN_TENANT,    /* unknown_tenant */
+	AC_ERR_BAD_SIGNATURE,     /* bad_signature */
+	AC_ERR_EXPIRED,           /* expired */
+	AC_ERR_NOT_YET_VALID,     /* not_yet_valid */
+	AC_ERR_QSH_MISSING,       /* qsh_missing */
+	AC_ERR_QSH_MISMATCH,      /* qsh_mismatch */
+	AC_ERR_AUD_MISMATCH,      /* aud_mismatch */
+	AC_ERR_ISS_MISMATCH,      /* iss_mismatch */
+	AC_ERR_TENANT_UNINSTALLED,/* tenant_uninstalled */
+	AC_ERR_UNKNOWN_KEY,       /* unknown_key */
+	AC_ERR_CLAIM_MISSING,     /* claim_missing: exp or iss absent */
+	AC_ERR_SUB_MISMATCH,      /* sub_mismatch: outbound Bitbucket sub is not the clientKey (acctl) */
+
+	/* policy */
+	AC_ERR_HOST_NOT_ALLOWED,  /* host_not_allowed, 403 */
+
+	/* upstream and store: 502/503 so the product retries */
+	AC_ERR_KEY_SERVER,        /* key_server_unavailable, 503 */
+	AC_ERR_STORE,             /* store_unavailable, 503 */
+	AC_ERR_STORE_FULL,        /* store_full, 503 */
+	AC_ERR_UPSTREAM,          /* upstream_error, 502 */
+
+	AC_ERR__COUNT
+};
+
+/* Stable machine code, e.g. "qsh_mismatch". Static storage; never NULL. */
+const char *ac_err_code(enum ac_err err);
+
+/* One human sentence for the client and logs. Static storage; never NULL. */
+const char *ac_strerror(enum ac_err err);
+
+/* The HTTP status this error answers with (200 for AC_OK). */
+int ac_err_http_status(enum ac_err err);
+
+/* The reason phrase for an HTTP status ("Not Found"); "Unknown" otherwise. */
+const char *ac_http_reason(int status);
+
+#endif

@@ -1,0 +1,334 @@
+/* store.c: the LMDB environment: open, named databases, schema, map growth, group commit. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+
+#define DEFAULT_MAP (64u << 20)
+/* Map growth stops here: a store this large is a problem for its operator. */
+#define MAX_MAP ((size_t)1 << 40)
+#define MAX_GROW_TRIES 12
+
+struct ac_store {
+	MDB_env *env;
+	MDB_dbi dbi[AC_DB__COUNT];
+	unsigned flags;
+	size_t map_size;
+};
+
+static const char *const db_names[AC_DB__COUNT] = {
+	[AC_DB_TENANTS] = "tenants",
+	[AC_DB_INSTALL_KEYS] = "install_keys",
+	[AC_DB_TOKENS] = "tokens",
+	[AC_DB_INBOX] = "inbox",
+	[AC_DB_DELIVERIES] = "deliveries",
+	[AC_DB_DEAD] = "dead",
+	[AC_DB_META] = "meta",
+};
+
+enum ac_err
+ac_store_mdb_err(int rc, const char *what)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return AC_OK;
+	case MDB_MAP_FULL:
+		return AC_ERR_STORE_FULL;
+	case ENOMEM:
+		ac_log_error("%s: %s", what, mdb_strerror(rc));
+		return AC_ERR_NOMEM;
+	default:
+		ac_log_error("%s: %s", what, mdb_strerror(rc));
+		return AC_ERR_STORE;
+	}
+}
+
+/* mkdir -p with 0700 for what it creates; an existing data dir is tightened to 0700. */
+static enum ac_err
+make_dir(const char *dir)
+{
+	char *p, *copy;
+	struct stat st;
+
+	if ((copy = strdup(dir)) == NULL)
+		return AC_ERR_NOMEM;
+	for (p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+			ac_log_error("mkdir %s: %s", copy, strerror(errno));
+			free(copy);
+			return AC_ERR_IO;
+		}
+		*p = '/';
+	}
+	free(copy);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		ac_log_error("mkdir %s: %s", dir, strerror(errno));
+		return AC_ERR_IO;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ac_log_error("%s is not a directory", dir);
+		return AC_ERR_IO;
+	}
+	if ((st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) != 0)
+		ac_log_warn("chmod 0700 %s: %s", dir, strerror(errno));
+	return AC_OK;
+}
+
+static enum ac_err
+init_dbs(struct ac_store *st)
+{
+	MDB_txn *txn;
+	MDB_val k = { 6, (void *)"schema" }, v;
+	int rc, i, rdonly = (st->flags & AC_STORE_RDONLY) != 0;
+	enum ac_err err;
+	char ver[16];
+
+	if ((rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &txn)) != 0)
+		return ac_store_mdb_err(rc, "mdb_txn_begin");
+	for (i = 0; i < AC_DB__COUNT; i++) {
+		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0) {
+			err = ac_store_mdb_err(rc, db_names[i]);
+			goto abort;
+		}
+	}
+	rc = mdb_get(txn, st->dbi[AC_DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND && !rdonly) {
+		int n = snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA);
+
+		v.mv_data = ver;
+		v.mv_size = (size_t)n;
+		if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0) {
+			err = ac_store_mdb_err(rc, "mdb_put meta");
+			goto abort;
+		}
+	} else if (rc == 0) {
+		long have = 0;
+		size_t j;
+
+		for (j = 0; j < v.mv_size && j < 9; j++) {
+			char c = ((const char *)v.mv_data)[j];
+			if (c < '0' || c > '9')
+				break;
+			have = have * 10 + (c - '0');
+		}
+		if (j != v.mv_size || have < 1 || have > AC_STORE_SCHEMA) {
+			ac_log_error("the store has schema version '%.*s'; this build reads %d",
+			    (int)(v.mv_size > 16 ? 16 : v.mv_size), (const char *)v.mv_data, AC_STORE_SCHEMA);
+			err = AC_ERR_STORE;
+			goto abort;
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		err = ac_store_mdb_err(rc, "mdb_get meta");
+		goto abort;
+	}
+	/* even read-only: an aborted transaction would close the handles it opened */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return ac_store_mdb_err(rc, "mdb_txn_commit");
+	return AC_OK;
+abort:
+	mdb_txn_abort(txn);
+	return err;
+}
+
+static enum ac_err
+grow(struct ac_store *st)
+{
+	MDB_envinfo info;
+	size_t next;
+	int rc;
+
+	mdb_env_info(st->env, &info);
+	next = info.me_mapsize * 2;
+	if (next > MAX_MAP) {
+		ac_log_error("the store is full at %zu bytes and will not grow further", info.me_mapsize);
+		return AC_ERR_STORE_FULL;
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, next)) != 0)
+		return ac_store_mdb_err(rc, "mdb_env_set_mapsize");
+	st->map_size = next;
+	ac_log_info("store map grown to %zu MiB", next >> 20);
+	return AC_OK;
+}
+
+/* Another process grew the map: adopt its size (LMDB: set_mapsize 0). */
+static enum ac_err
+adopt_size(struct ac_store *st)
+{
+	MDB_envinfo info;
+	int rc;
+
+	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+		return ac_store_mdb_err(rc, "mdb_env_set_mapsize");
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+	return AC_OK;
+}
+
+enum ac_err
+ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out)
+{
+	struct ac_store *st;
+	unsigned envflags = MDB_NOSYNC;
+	int rc, dead = 0;
+	enum ac_err err;
+	struct stat sb;
+
+	if (flags & AC_STORE_RDONLY) {
+		if (stat(dir, &sb) != 0) {
+			ac_log_error("no store at %s: %s", dir, strerror(errno));
+			return AC_ERR_STORE;
+		}
+	} else if ((err = make_dir(dir)) != AC_OK) {
+		return err;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return AC_ERR_NOMEM;
+	st->flags = flags;
+	st->map_size = map_size ? map_size : DEFAULT_MAP;
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		free(st);
+		return ac_store_mdb_err(rc, "mdb_env_create");
+	}
+	mdb_env_set_maxdbs(st->env, AC_DB__COUNT + 4);
+	mdb_env_set_maxreaders(st->env, 512);
+	mdb_env_set_mapsize(st->env, st->map_size);
+	/*
+	 * MDB_NOSYNC always: a commit does not flush while holding the write
+	 * lock; ac_store_write() flushes after it, so writers share flushes.
+	 */
+	if (flags & AC_STORE_RDONLY)
+		envflags |= MDB_RDONLY;
+	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
+		err = ac_store_mdb_err(rc, dir);
+		goto fail;
+	}
+	/* a process killed inside a read transaction leaves its slot behind */
+	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
+		ac_log_info("cleared %d stale reader slot(s)", dead);
+	if ((err = adopt_size(st)) != AC_OK)
+		goto fail;
+	if ((err = init_dbs(st)) != AC_OK)
+		goto fail;
+	*out = st;
+	return AC_OK;
+fail:
+	mdb_env_close(st->env);
+	free(st);
+	return err;
+}
+
+void
+ac_store_close(struct ac_store *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+MDB_env *
+ac_store_env(struct ac_store *st)
+{
+	return st->env;
+}
+
+MDB_dbi
+ac_store_dbi(const struct ac_store *st, enum ac_db db)
+{
+	return st->dbi[db];
+}
+
+size_t
+ac_store_map_size(struct ac_store *st)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(st->env, &info);
+	return info.me_mapsize;
+}
+
+static enum ac_err
+begin(struct ac_store *st, unsigned flags, MDB_txn **txn)
+{
+	int rc, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		rc = mdb_txn_begin(st->env, NULL, flags, txn);
+		if (rc == MDB_MAP_RESIZED) {
+			enum ac_err err = adopt_size(st);
+			if (err != AC_OK)
+				return err;
+			continue;
+		}
+		if (rc == MDB_READERS_FULL) {
+			int dead = 0;
+			mdb_reader_check(st->env, &dead);
+			if (dead > 0)
+				continue;
+		}
+		return ac_store_mdb_err(rc, "mdb_txn_begin");
+	}
+	return ac_store_mdb_err(rc, "mdb_txn_begin");
+}
+
+enum ac_err
+ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	enum ac_err err;
+	int rc, tries;
+
+	if (st->flags & AC_STORE_RDONLY)
+		return AC_ERR_INVALID;
+	for (tries = 0; tries < MAX_GROW_TRIES; tries++) {
+		if ((err = begin(st, 0, &txn)) != AC_OK)
+			return err;
+		err = fn(txn, st, ctx);
+		if (err != AC_OK) {
+			mdb_txn_abort(txn);
+			if (err == AC_ERR_STORE_FULL && grow(st) == AC_OK)
+				continue;
+			return err;
+		}
+		rc = mdb_txn_commit(txn);
+		if (rc == MDB_MAP_FULL) {
+			if (grow(st) == AC_OK)
+				continue;
+			return AC_ERR_STORE_FULL;
+		}
+		if (rc != 0)
+			return ac_store_mdb_err(rc, "mdb_txn_commit");
+		/*
+		 * Group commit: the write lock is released; flushing here lets
+		 * the writers that committed meanwhile ride on one fdatasync.
+		 */
+		if (!(st->flags & AC_STORE_NOSYNC) && (rc = mdb_env_sync(st->env, 1)) != 0)
+			return ac_store_mdb_err(rc, "mdb_env_sync");
+		return AC_OK;
+	}
+	return AC_ERR_STORE_FULL;
+}
+
+enum ac_err
+ac_store_read(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	enum ac_err err;
+
+	if ((err = begin(st, MDB_RDONLY, &txn)) != AC_OK)
+		return err;
+	err = fn(txn, st, ctx);
+	mdb_txn_abort(txn);
+	return err;
+}

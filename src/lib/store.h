@@ -1,0 +1,70 @@
+/* store.h: the one LMDB environment shared by every program and worker (design.md "State"). */
+#ifndef AC_STORE_H
+#define AC_STORE_H
+
+#include <stddef.h>
+
+#include <lmdb.h>
+
+#include "err.h"
+
+/* The named databases. */
+enum ac_db {
+	AC_DB_TENANTS,      /* clientKey -> tenant record */
+	AC_DB_INSTALL_KEYS, /* kid -> PEM public key, fetched at */
+	AC_DB_TOKENS,       /* clientKey (+ scope/user) -> access token, expires at */
+	AC_DB_INBOX,        /* sequence -> accepted event */
+	AC_DB_DELIVERIES,   /* delivery id -> sequence (dedupe) */
+	AC_DB_DEAD,         /* events that failed every retry */
+	AC_DB_META,         /* "schema" -> version */
+	AC_DB__COUNT
+};
+
+/* The schema version this build writes; a store with a newer one is refused. */
+#define AC_STORE_SCHEMA 1
+
+struct ac_store;
+
+enum ac_store_flags {
+	AC_STORE_NOSYNC = 1 << 0,   /* AC_SYNC=off: no flush after commit */
+	AC_STORE_RDONLY = 1 << 1,   /* open for reading only (acctl inspection) */
+};
+
+/*
+ * Opens (creating when absent: directory 0700, files 0600) the environment in
+ * dir, creates the named databases, checks or records the schema version and
+ * clears stale reader slots. map_size is the initial map in bytes (0: 64 MiB);
+ * it grows on MDB_MAP_FULL. Call after any fork. *out is freed with
+ * ac_store_close(). Errors are logged with mdb_strerror().
+ */
+enum ac_err ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out);
+
+/* Closes; NULL is a no-op. No transaction may be open. */
+void ac_store_close(struct ac_store *st);
+
+/* Borrowed, for the modules built on the store (tenant.c, inbox.c ...). */
+MDB_env *ac_store_env(struct ac_store *st);
+MDB_dbi ac_store_dbi(const struct ac_store *st, enum ac_db db);
+
+/*
+ * Runs fn in one write transaction and commits it; on MDB_MAP_FULL grows the
+ * map and runs fn again from scratch (so fn must not keep state across
+ * calls). fn returns AC_OK to commit, anything else to abort (the store is
+ * then exactly as it was) and that value is returned. After the commit,
+ * unless AC_STORE_NOSYNC, the data is flushed outside the write lock
+ * (group commit: concurrent writers share the flush).
+ */
+enum ac_err ac_store_write(struct ac_store *st,
+    enum ac_err (*fn)(MDB_txn *txn, struct ac_store *st, void *ctx), void *ctx);
+
+/* Runs fn in a read-only transaction; MDB_vals it sees die when fn returns. */
+enum ac_err ac_store_read(struct ac_store *st,
+    enum ac_err (*fn)(MDB_txn *txn, struct ac_store *st, void *ctx), void *ctx);
+
+/* Maps an LMDB return code to ac_err, logging what failed (what: "mdb_put tenants"). */
+enum ac_err ac_store_mdb_err(int rc, const char *what);
+
+/* The map size in bytes now (grows with use). */
+size_t ac_store_map_size(struct ac_store *st);
+
+#endif

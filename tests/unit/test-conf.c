@@ -1,0 +1,263 @@
+/* test-conf.c: defaults, checks that name the setting, file vs environment, host patterns. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "unit.h"
+
+/* A fake environment: NULL-terminated name, value pairs. */
+static const char **fake;
+
+static const char *
+lookup(const char *name, void *ctx)
+{
+	const char **p;
+
+	(void)ctx;
+	for (p = fake; p && *p; p += 2)
+		if (!strcmp(p[0], name))
+			return p[1];
+	return NULL;
+}
+
+static enum ac_err
+load(struct ac_conf *c, char **why)
+{
+	return ac_conf_load_with(c, NULL, lookup, NULL, why);
+}
+
+START_TEST(defaults)
+{
+	const char *env[] = { "AC_BASE_URL", "https://app.example.com/", NULL };
+	struct ac_conf c;
+	char *why;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.base_url, "https://app.example.com");
+	ck_assert_str_eq(c.base_path, "");
+	ck_assert_int_eq(c.product, AC_PRODUCT_BITBUCKET);
+	ck_assert_str_eq(c.data_dir, "./var/data");
+	ck_assert_int_eq(c.leeway, 60);
+	ck_assert_int_eq(c.sync, AC_SYNC_FULL);
+	ck_assert_str_eq(c.install_keys_url, "https://connect-install-keys.atlassian.com");
+	ck_assert_str_eq(c.bitbucket_token_url, "https://bitbucket.org/site/oauth2/access_token");
+	ck_assert_str_eq(c.oauth_server_url, "https://oauth-2-authorization-server.services.atlassian.com");
+	ck_assert_str_eq(c.allowed_hosts, "bitbucket.org,api.bitbucket.org,*.atlassian.net,*.jira.com");
+	ck_assert_str_eq(c.descriptor, "");
+	ac_conf_release(&c);
+}
+END_TEST
+
+START_TEST(base_url_required)
+{
+	const char *env[] = { NULL };
+	struct ac_conf c;
+	char *why;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(why, "AC_BASE_URL"));
+	free(why);
+}
+END_TEST
+
+START_TEST(bad_values_name_the_setting)
+{
+	static const char *cases[][4] = {
+		{ "AC_BASE_URL", "http://app.example.com", "AC_BASE_URL", "https" },
+		{ "AC_BASE_URL", "ftp://x", "AC_BASE_URL", "https" },
+		{ "AC_BASE_URL", "https://", "AC_BASE_URL", "host" },
+		{ "AC_BASE_URL", "https://a.example/?q=1", "AC_BASE_URL", "query" },
+		{ "AC_LEEWAY", "ten", "AC_LEEWAY", "number" },
+		{ "AC_LEEWAY", "-1", "AC_LEEWAY", "number" },
+		{ "AC_LEEWAY", "601", "AC_LEEWAY", "600" },
+		{ "AC_LEEWAY", "60s", "AC_LEEWAY", "number" },
+		{ "AC_PRODUCT", "confluence", "AC_PRODUCT", "jira" },
+		{ "AC_SYNC", "sometimes", "AC_SYNC", "off" },
+		{ "AC_APP_KEY", "my key", "AC_APP_KEY", "letters" },
+		{ "AC_ALLOWED_HOSTS", "bitbucket.org,evil.com/x", "AC_ALLOWED_HOSTS", "host" },
+		{ "AC_INSTALL_KEYS_URL", "http://keys.example.com", "AC_INSTALL_KEYS_URL", "https" },
+		{ "AC_COMMIT_PATTERN", "(", "AC_COMMIT_PATTERN", "regular" },
+		{ "AC_DATA_DIR", "", "AC_DATA_DIR", "empty" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *env[] = { "AC_BASE_URL", "https://app.example.com", cases[i][0], cases[i][1], NULL };
+		struct ac_conf c;
+		char *why = NULL;
+
+		/* the later pair overrides AC_BASE_URL when it is the one under test */
+		if (!strcmp(cases[i][0], "AC_BASE_URL")) {
+			env[1] = cases[i][1];
+			env[2] = NULL;
+		}
+		fake = env;
+		ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "%s=%s accepted", cases[i][0], cases[i][1]);
+		ck_assert_msg(strstr(why, cases[i][2]) != NULL, "'%s' does not name %s", why, cases[i][2]);
+		ck_assert_msg(strstr(why, cases[i][3]) != NULL, "'%s' does not say '%s'", why, cases[i][3]);
+		free(why);
+	}
+}
+END_TEST
+
+START_TEST(localhost_http_and_base_path)
+{
+	const char *env[] = { "AC_BASE_URL", "http://127.0.0.1:8080/app/", "AC_PRODUCT", "jira",
+		"AC_SYNC", "off", "AC_LEEWAY", "0", NULL };
+	struct ac_conf c;
+	char *why;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.base_url, "http://127.0.0.1:8080/app");
+	ck_assert_str_eq(c.base_path, "/app");
+	ck_assert_int_eq(c.product, AC_PRODUCT_JIRA);
+	ck_assert_int_eq(c.sync, AC_SYNC_OFF);
+	ck_assert_int_eq(c.leeway, 0);
+	ac_conf_release(&c);
+}
+END_TEST
+
+static char *
+write_file(const char *text)
+{
+	char *path = strdup("/tmp/test-conf-XXXXXX");
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+START_TEST(file_then_environment)
+{
+	char *path = write_file("# a comment\n\nAC_BASE_URL = https://from-file.example.com\n"
+	    "AC_APP_KEY=\"file-key\"\nAC_LEEWAY=30\n");
+	const char *env[] = { "AC_CONFIG", path, "AC_LEEWAY", "5", NULL };
+	struct ac_conf c;
+	char *why;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.base_url, "https://from-file.example.com");
+	ck_assert_str_eq(c.app_key, "file-key");
+	ck_assert_int_eq(c.leeway, 5);
+	ck_assert_str_eq(c.source, path);
+	ac_conf_release(&c);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(file_errors)
+{
+	char *path = write_file("AC_BASE_URL=https://a.example.com\nAC_LEEWAYY=3\n");
+	const char *env[] = { "AC_CONFIG", path, NULL };
+	const char *missing[] = { "AC_CONFIG", "/nonexistent/connect-fcgi.conf", NULL };
+	struct ac_conf c;
+	char *why;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(why, "AC_LEEWAYY"));
+	ck_assert_ptr_nonnull(strstr(why, ":2:"));
+	free(why);
+	fake = missing;
+	ck_assert_int_eq(load(&c, &why), AC_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(why, "AC_CONFIG"));
+	free(why);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(file_beside_program)
+{
+	char dir[] = "/tmp/test-conf-dir-XXXXXX";
+	char path[256];
+	FILE *f;
+	struct ac_conf c;
+	char *why;
+	const char *env[] = { NULL };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/connect-fcgi.conf", dir);
+	f = fopen(path, "w");
+	fputs("AC_BASE_URL=https://beside.example.com\n", f);
+	fclose(f);
+	fake = env;
+	ck_assert_int_eq(ac_conf_load_with(&c, dir, lookup, NULL, &why), AC_OK);
+	ck_assert_str_eq(c.base_url, "https://beside.example.com");
+	ac_conf_release(&c);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(host_patterns)
+{
+	const char *env[] = { "AC_BASE_URL", "https://a.example.com",
+		"AC_ALLOWED_HOSTS", "bitbucket.org, api.bitbucket.org,*.atlassian.net,127.0.0.1", NULL };
+	struct ac_conf c;
+	char *why;
+	static const struct {
+		const char *host;
+		int ok;
+	} cases[] = {
+		{ "bitbucket.org", 1 }, { "BitBucket.ORG", 1 }, { "api.bitbucket.org", 1 },
+		{ "x.atlassian.net", 1 }, { "127.0.0.1", 1 },
+		{ "atlassian.net", 0 }, { "a.b.atlassian.net", 0 }, { "bitbucket.org.evil.com", 0 },
+		{ "evil.com", 0 }, { "xbitbucket.org", 0 }, { "evilatlassian.net", 0 }, { "", 0 },
+		{ ".atlassian.net", 0 },
+	};
+	size_t i;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(ac_conf_host_allowed(&c, cases[i].host, strlen(cases[i].host)) == cases[i].ok,
+		    "%s", cases[i].host);
+	ac_conf_release(&c);
+}
+END_TEST
+
+START_TEST(table_is_complete)
+{
+	size_t n, i;
+	const struct ac_conf_setting *s = ac_conf_settings(&n);
+
+	ck_assert_uint_ge(n, 13);
+	for (i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(s[i].help);
+		ck_assert_int_eq(strncmp(s[i].env, "AC_", 3), 0);
+	}
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("conf");
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, base_url_required);
+	tcase_add_test(tc, bad_values_name_the_setting);
+	tcase_add_test(tc, localhost_http_and_base_path);
+	tcase_add_test(tc, file_then_environment);
+	tcase_add_test(tc, file_errors);
+	tcase_add_test(tc, file_beside_program);
+	tcase_add_test(tc, host_patterns);
+	tcase_add_test(tc, table_is_complete);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+AC_UNIT_MAIN(suite)
