@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
 	{ "config", acctl_cmd_config, "print the effective configuration (secrets masked)" },
 	{ "jwt", acctl_cmd_jwt, "compute qsh, sign, decode and verify tokens, explaining failures" },
+	{ "tenant", acctl_cmd_tenant, "list, show, delete, purge, export and import tenants" },
 };
 
 static void

@@ -10,5 +10,6 @@
  */
 int acctl_cmd_config(int argc, char **argv);
 int acctl_cmd_jwt(int argc, char **argv);
+int acctl_cmd_tenant(int argc, char **argv);
 
 #endif

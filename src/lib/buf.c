@@ -47,7 +47,7 @@ reserve(struct ac_buf *b, size_t n)
 	a = b->alloc ? b->alloc : 64;
 	while (a < need)
 		a = a > (size_t)-1 / 2 ? need : a * 2;
-	if (a > b->cap + 1)
+	if (b->cap < (size_t)-1 && a > b->cap + 1)
 		a = b->cap + 1;
 	if ((p = realloc(b->data, a)) == NULL)
 		return AC_ERR_NOMEM;

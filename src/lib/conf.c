@@ -485,9 +485,9 @@ fail:
 	return AC_ERR_CONFIG;
 }
 
-enum ac_err
-ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
-    const char *(*lookup)(const char *name, void *ctx), void *ctx, char **errmsg)
+static enum ac_err
+load(struct ac_conf *conf, const char *program_dir,
+    const char *(*lookup)(const char *name, void *ctx), void *ctx, int tool, char **errmsg)
 {
 	char *file_vals[NSETTINGS] = { 0 };
 	const char *cfg;
@@ -530,6 +530,9 @@ ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
 			v = file_vals[i];
 		if (v == NULL)
 			v = s->defval ? s->defval : "";
+		/* operator tools read the store; they need no public URL of their own */
+		if (tool && *v == '\0' && s->check == check_base_url)
+			v = "http://localhost";
 		if ((why = s->check(conf, s, v)) != NULL) {
 			*errmsg = fmt_err("%s %s (got '%s')", s->env, why, s->secret ? "***" : v);
 			err = AC_ERR_CONFIG;
@@ -551,9 +554,22 @@ out:
 }
 
 enum ac_err
+ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
+    const char *(*lookup)(const char *name, void *ctx), void *ctx, char **errmsg)
+{
+	return load(conf, program_dir, lookup, ctx, 0, errmsg);
+}
+
+enum ac_err
 ac_conf_load(struct ac_conf *conf, const char *program_dir, char **errmsg)
 {
-	return ac_conf_load_with(conf, program_dir, env_lookup, NULL, errmsg);
+	return load(conf, program_dir, env_lookup, NULL, 0, errmsg);
+}
+
+enum ac_err
+ac_conf_load_tool(struct ac_conf *conf, const char *program_dir, char **errmsg)
+{
+	return load(conf, program_dir, env_lookup, NULL, 1, errmsg);
 }
 
 const char *

@@ -64,6 +64,9 @@ enum ac_err ac_conf_load(struct ac_conf *conf, const char *program_dir, char **e
 enum ac_err ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
     const char *(*lookup)(const char *name, void *ctx), void *ctx, char **errmsg);
 
+/* As ac_conf_load, for operator tools (acctl): AC_BASE_URL may be unset. */
+enum ac_err ac_conf_load_tool(struct ac_conf *conf, const char *program_dir, char **errmsg);
+
 void ac_conf_release(struct ac_conf *conf);
 
 /* The effective value of a setting as text (for `acctl config`); borrowed, lives with conf. */

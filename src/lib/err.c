@@ -46,6 +46,15 @@ static const struct {
 	[AC_ERR_STORE] = { "store_unavailable", 503, "the data store failed; retry" },
 	[AC_ERR_STORE_FULL] = { "store_full", 503, "the data store is full; retry" },
 	[AC_ERR_UPSTREAM] = { "upstream_error", 502, "the product API failed" },
+	[AC_ERR_FIELD_KEY] = { "bad_key", 400, "\"key\" must be this app's key (AC_APP_KEY)" },
+	[AC_ERR_FIELD_CLIENT_KEY] = { "bad_client_key", 400, "\"clientKey\" must be a non-empty string" },
+	[AC_ERR_FIELD_SHARED_SECRET] = { "bad_shared_secret", 400, "\"sharedSecret\" must be a non-empty string" },
+	[AC_ERR_FIELD_BASE_URL] = { "bad_base_url", 400, "\"baseUrl\" must be an https URL" },
+	[AC_ERR_FIELD_BASE_API_URL] = { "bad_base_api_url", 400, "\"baseApiUrl\" must be an https URL" },
+	[AC_ERR_FIELD_PRODUCT_TYPE] = { "bad_product_type", 400, "\"productType\" must be the product this app serves (AC_PRODUCT)" },
+	[AC_ERR_FIELD_EVENT_TYPE] = { "bad_event_type", 400, "\"eventType\" must match the route" },
+	[AC_ERR_FIELD_OTHER] = { "bad_field", 400, "a field has the wrong type" },
+	[AC_ERR_NOT_OBJECT] = { "not_an_object", 400, "the body must be a JSON object" },
 };
 
 static int

@@ -57,6 +57,17 @@ enum ac_err {
 	AC_ERR_STORE_FULL,        /* store_full, 503 */
 	AC_ERR_UPSTREAM,          /* upstream_error, 502 */
 
+	/* lifecycle bodies: 400 with a code naming the field */
+	AC_ERR_FIELD_KEY,         /* bad_key: missing, not a string, or not AC_APP_KEY */
+	AC_ERR_FIELD_CLIENT_KEY,  /* bad_client_key */
+	AC_ERR_FIELD_SHARED_SECRET, /* bad_shared_secret */
+	AC_ERR_FIELD_BASE_URL,    /* bad_base_url */
+	AC_ERR_FIELD_BASE_API_URL,/* bad_base_api_url */
+	AC_ERR_FIELD_PRODUCT_TYPE,/* bad_product_type: missing or not AC_PRODUCT */
+	AC_ERR_FIELD_EVENT_TYPE,  /* bad_event_type: missing or not this route's */
+	AC_ERR_FIELD_OTHER,       /* bad_field: another field of the wrong type */
+	AC_ERR_NOT_OBJECT,        /* not_an_object: the body is JSON but not an object */
+
 	AC_ERR__COUNT
 };
 

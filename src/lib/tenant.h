@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <json-c/json.h>
+#include <lmdb.h>
+
 #include "conf.h"
 #include "err.h"
 #include "store.h"
@@ -30,9 +33,46 @@ struct ac_tenant {
 	time_t uninstalled_at; /* 0 while installed */
 };
 
+/* The version of the record format this build writes and reads. */
+#define AC_TENANT_RECORD_VERSION 1
+
 /* AC_ERR_UNKNOWN_TENANT when no record has this clientKey. */
 enum ac_err ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
 
+/* The same inside a transaction the caller holds (check and write in one). */
+enum ac_err ac_tenant_get_txn(MDB_txn *txn, struct ac_store *st, const char *client_key,
+    struct ac_tenant *out);
+
+/*
+ * Writes t as the record of t->client_key in the caller's write transaction.
+ * install (may be NULL) is the raw install body kept for forensics; its
+ * sharedSecret member is never written.
+ */
+enum ac_err ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t,
+    json_object *install);
+
+/* AC_ERR_UNKNOWN_TENANT when absent. */
+enum ac_err ac_tenant_delete(struct ac_store *st, const char *client_key);
+
+/*
+ * Calls fn for every record in key order with the tenant and its whole record
+ * as JSON (both borrowed for the call); a non-AC_OK return stops the walk
+ * and is returned.
+ */
+enum ac_err ac_tenant_foreach(struct ac_store *st,
+    enum ac_err (*fn)(const struct ac_tenant *t, json_object *record, void *ctx), void *ctx);
+
+/*
+ * The record as JSON (what the store holds: version, fields, timestamps,
+ * the install body) and back. from_json checks every field and fills out
+ * with owned copies; *install (may be NULL) gets the kept install body.
+ */
+enum ac_err ac_tenant_to_json(const struct ac_tenant *t, json_object *install, json_object **out);
+enum ac_err ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **install);
+
+/* Releases what a get or from_json filled; a zeroed struct is fine. */
 void ac_tenant_release(struct ac_tenant *t);
+
+const char *ac_tenant_state_name(enum ac_tenant_state s);
 
 #endif

@@ -1,0 +1,499 @@
+/* lifecycle.c: verified installs and uninstalls; a forged one never changes a tenant. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/pem.h>
+
+#include "canon.h"
+#include "clock.h"
+#include "http.h"
+#include "json.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "store.h"
+#include "tenant.h"
+#include "token.h"
+
+/* Install keys are small PEM files (issue 4: a 16 KiB cap). */
+#define KEY_MAX (16 * 1024)
+
+/* Everything one lifecycle request learns, released in one place. */
+struct lc {
+	struct ac_request *req;
+	enum ac_lifecycle_event ev;
+	const struct ac_conf *conf;
+	json_object *body;
+	const char *client_key, *secret, *base_url, *base_api_url, *oauth_client_id, *display_url;
+	int has_token;
+	struct ac_token token;
+	char qsh[AC_QSH_HEX_LEN];
+};
+
+enum ac_err
+ac_lifecycle_authenticate(struct ac_request *req)
+{
+	/*
+	 * Which secret verifies a Bitbucket lifecycle call depends on the stored
+	 * tenant, read in the same transaction that replaces it: the handler
+	 * does it all. The route stays marked as authenticated so that a program
+	 * without this hook fails closed.
+	 */
+	(void)req;
+	return AC_OK;
+}
+
+int
+ac_lifecycle_kid_valid(const char *kid)
+{
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	size_t g, i;
+	const char *p = kid;
+
+	for (g = 0; g < 5; g++) {
+		for (i = 0; i < (size_t)groups[g]; i++, p++)
+			if (!isxdigit((unsigned char)*p))
+				return 0;
+		if (g < 4 && *p++ != '-')
+			return 0;
+	}
+	return *p == '\0';
+}
+
+static int
+json_content_type(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return n == 16 && !strncasecmp(ct, "application/json", 16);
+}
+
+/* An https URL, or http to a loopback host named in AC_ALLOWED_HOSTS (tests). */
+static enum ac_err
+check_url(struct lc *lc, const char *url, enum ac_err field)
+{
+	enum ac_err err = ac_http_url_allowed(lc->conf, url, 1);
+	const char *s;
+
+	if (err == AC_OK)
+		return AC_OK;
+	if (err == AC_ERR_HOST_NOT_ALLOWED && !strncmp(url, "https://", 8))
+		return ac_request_fail(lc->req, AC_ERR_HOST_NOT_ALLOWED,
+		    "the host of %s is not in AC_ALLOWED_HOSTS", field == AC_ERR_FIELD_BASE_URL ? "baseUrl" : "baseApiUrl");
+	for (s = url; *s; s++)
+		if ((unsigned char)*s <= 0x20)
+			break;
+	return ac_request_fail(lc->req, field, "%s must be an https URL%s",
+	    field == AC_ERR_FIELD_BASE_URL ? "baseUrl" : "baseApiUrl",
+	    *s ? "" : " (plain http only for loopback hosts in AC_ALLOWED_HOSTS)");
+}
+
+static const char *
+str_field(struct lc *lc, const char *name, int required, size_t max, enum ac_err field, enum ac_err *err)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(lc->body, name, &v) || json_object_is_type(v, json_type_null)) {
+		if (required)
+			*err = ac_request_fail(lc->req, field, "\"%s\" is missing", name);
+		return NULL;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		*err = ac_request_fail(lc->req, field, "\"%s\" must be a string", name);
+		return NULL;
+	}
+	s = json_object_get_string(v);
+	if ((required && *s == '\0') || strlen(s) > max || strlen(s) != (size_t)json_object_get_string_len(v)) {
+		*err = ac_request_fail(lc->req, field, "\"%s\" must be a non-empty string of at most %zu bytes",
+		    name, max);
+		return NULL;
+	}
+	return s;
+}
+
+/* Checks every field before anything in the body is trusted. */
+static enum ac_err
+check_body(struct lc *lc)
+{
+	static const struct {
+		const char *name;
+		json_type type;
+	} typed[] = {
+		{ "principal", json_type_object }, { "user", json_type_object }, { "actor", json_type_object },
+		{ "publicKey", json_type_string }, { "description", json_type_string },
+		{ "serverVersion", json_type_string }, { "pluginsVersion", json_type_string },
+		{ "entitlementId", json_type_string }, { "entitlementNumber", json_type_string },
+	};
+	struct ac_request *req = lc->req;
+	const char *ct = ac_request_param(req, "CONTENT_TYPE"), *why = NULL, *s;
+	enum ac_err err = AC_OK;
+	size_t i;
+	int jira = lc->conf->product == AC_PRODUCT_JIRA;
+
+	if (!json_content_type(ct))
+		return ac_request_fail(req, AC_ERR_MEDIA_TYPE, "Content-Type must be application/json");
+	if (ac_json_parse(req->body.data ? req->body.data : "", req->body.len, &lc->body, &why) != AC_OK)
+		return ac_request_fail(req, AC_ERR_BAD_JSON, "the body is not valid JSON: %s", why ? why : "?");
+	if (!json_object_is_type(lc->body, json_type_object))
+		return AC_ERR_NOT_OBJECT;
+
+	s = str_field(lc, "key", 1, 64, AC_ERR_FIELD_KEY, &err);
+	if (err)
+		return err;
+	if (strcmp(s, lc->conf->app_key))
+		return ac_request_fail(req, AC_ERR_FIELD_KEY, "\"key\" is not this app's key (AC_APP_KEY)");
+	lc->client_key = str_field(lc, "clientKey", 1, 255, AC_ERR_FIELD_CLIENT_KEY, &err);
+	if (err)
+		return err;
+	for (s = lc->client_key; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return ac_request_fail(req, AC_ERR_FIELD_CLIENT_KEY, "\"clientKey\" has control characters");
+	ac_request_set_tenant(req, lc->client_key);
+	lc->secret = str_field(lc, "sharedSecret", lc->ev == AC_LIFECYCLE_INSTALLED, 1024,
+	    AC_ERR_FIELD_SHARED_SECRET, &err);
+	if (err)
+		return err;
+	s = str_field(lc, "productType", 1, 32, AC_ERR_FIELD_PRODUCT_TYPE, &err);
+	if (err)
+		return err;
+	if (strcmp(s, ac_conf_product_name(lc->conf->product)))
+		return ac_request_fail(req, AC_ERR_FIELD_PRODUCT_TYPE, "\"productType\" must be \"%s\" (AC_PRODUCT)",
+		    ac_conf_product_name(lc->conf->product));
+	s = str_field(lc, "eventType", 1, 32, AC_ERR_FIELD_EVENT_TYPE, &err);
+	if (err)
+		return err;
+	if (strcmp(s, lc->ev == AC_LIFECYCLE_INSTALLED ? "installed" : "uninstalled"))
+		return ac_request_fail(req, AC_ERR_FIELD_EVENT_TYPE, "\"eventType\" must be \"%s\" on this route",
+		    lc->ev == AC_LIFECYCLE_INSTALLED ? "installed" : "uninstalled");
+	lc->base_url = str_field(lc, "baseUrl", 1, 2048, AC_ERR_FIELD_BASE_URL, &err);
+	if (err)
+		return err;
+	lc->base_api_url = str_field(lc, "baseApiUrl", !jira, 2048, AC_ERR_FIELD_BASE_API_URL, &err);
+	if (err)
+		return err;
+	lc->oauth_client_id = str_field(lc, "oauthClientId", 0, 255, AC_ERR_FIELD_OTHER, &err);
+	if (err)
+		return err;
+	lc->display_url = str_field(lc, "displayUrl", 0, 2048, AC_ERR_FIELD_OTHER, &err);
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+		json_object *v;
+
+		if (json_object_object_get_ex(lc->body, typed[i].name, &v) && !json_object_is_type(v, json_type_null) &&
+		    !json_object_is_type(v, typed[i].type))
+			return ac_request_fail(req, AC_ERR_FIELD_OTHER, "\"%s\" must be a%s %s", typed[i].name,
+			    typed[i].type == json_type_object ? "n" : "", json_type_to_name(typed[i].type));
+	}
+	if ((err = check_url(lc, lc->base_url, AC_ERR_FIELD_BASE_URL)) != AC_OK)
+		return err;
+	if (lc->base_api_url && (err = check_url(lc, lc->base_api_url, AC_ERR_FIELD_BASE_API_URL)) != AC_OK)
+		return err;
+	return AC_OK;
+}
+
+/* The token, when there is one: structure only, before any store lookup. */
+static enum ac_err
+parse_token(struct lc *lc)
+{
+	struct ac_request *req = lc->req;
+	const char *tok, *hint = NULL;
+	size_t len;
+	struct ac_buf canon;
+	enum ac_err err;
+
+	err = ac_token_extract(ac_request_param(req, "HTTP_AUTHORIZATION"), req->query, strlen(req->query), 0,
+	    &tok, &len, &hint);
+	if (err == AC_ERR_TOKEN_MISSING) {
+		if (hint)
+			ac_request_fail(req, err, "%s", hint);
+		return err;
+	}
+	if (err != AC_OK)
+		return err;
+	if ((err = ac_token_parse(tok, len, &lc->token)) != AC_OK)
+		return err;
+	lc->has_token = 1;
+	ac_buf_init(&canon, AC_CANON_MAX);
+	err = ac_canon_inbound(req->method, strlen(req->method), req->uri, strlen(req->uri),
+	    lc->conf->base_path, strlen(lc->conf->base_path), &canon);
+	if (err == AC_OK)
+		ac_canon_qsh(canon.data, canon.len, lc->qsh);
+	ac_buf_release(&canon);
+	return err == AC_OK ? AC_OK : AC_ERR_BAD_REQUEST;
+}
+
+/* One problem's text for the client: the token's own failure, never a secret. */
+static enum ac_err
+verify(struct lc *lc, const void *key, size_t keylen, const struct ac_token_policy *p)
+{
+	struct ac_token_report rep;
+	enum ac_err err;
+
+	ac_token_report_init(&rep);
+	err = ac_token_verify(&lc->token, key, keylen, p, lc->qsh, &rep);
+	if (err != AC_OK && rep.n > 0)
+		ac_request_fail(lc->req, err, "%s", rep.v[0].text);
+	ac_token_report_release(&rep);
+	return err;
+}
+
+/* ---- Jira install keys: AC_INSTALL_KEYS_URL/{kid}, cached for good */
+
+struct key_ctx {
+	const char *kid;
+	struct ac_buf *pem;
+	int found;
+};
+
+static enum ac_err
+key_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct key_ctx *k = ctx;
+	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
+	json_object *o;
+	const char *pem;
+	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return AC_OK;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get install_keys");
+	if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
+		return AC_OK; /* unreadable: fetch again */
+	if ((pem = ac_json_get_string(o, "pem")) != NULL && ac_buf_adds(k->pem, pem) == AC_OK)
+		k->found = 1;
+	json_object_put(o);
+	return AC_OK;
+}
+
+static enum ac_err
+key_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct key_ctx *k = ctx;
+	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
+	json_object *o = json_object_new_object();
+	const char *s;
+	size_t len;
+	int rc;
+
+	if (o == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "pem", json_object_new_string(ac_buf_str(k->pem)));
+	json_object_object_add(o, "fetchedAt", json_object_new_int64((int64_t)ac_clock_now()));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	v.mv_data = (void *)s;
+	v.mv_size = len;
+	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v, 0) : ENOMEM;
+	json_object_put(o);
+	return ac_store_mdb_err(rc, "mdb_put install_keys");
+}
+
+static int
+pem_is_public_key(const struct ac_buf *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+	EVP_PKEY *k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	int ok = k != NULL;
+
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	return ok;
+}
+
+static enum ac_err
+install_key(struct lc *lc, const char *kid, struct ac_buf *pem)
+{
+	struct ac_request *req = lc->req;
+	struct key_ctx k = { kid, pem, 0 };
+	struct ac_http_request rq = { 0 };
+	struct ac_buf url;
+	enum ac_err err;
+	long status = 0;
+
+	if ((err = ac_store_read(req->app->store, key_get_fn, &k)) != AC_OK)
+		return err;
+	if (k.found)
+		return AC_OK;
+	ac_buf_init(&url, 4096);
+	if ((err = ac_buf_printf(&url, "%s/%s", lc->conf->install_keys_url, kid)) != AC_OK)
+		goto out;
+	rq.method = "GET";
+	rq.url = url.data;
+	rq.connect_timeout_ms = 2000;
+	rq.timeout_ms = 5000;
+	err = ac_http_do(lc->conf, &rq, &status, pem, NULL);
+	if (err == AC_ERR_TOO_LARGE || err == AC_ERR_UPSTREAM || err == AC_ERR_HOST_NOT_ALLOWED) {
+		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server could not be reached; retry");
+		goto out;
+	}
+	if (err != AC_OK)
+		goto out;
+	if (status == 404) {
+		err = ac_request_fail(req, AC_ERR_UNKNOWN_KEY, "the install key server does not know kid %s", kid);
+		goto out;
+	}
+	if (status != 200 || !pem_is_public_key(pem)) {
+		ac_log_error("install key server answered %ld for kid %s%s", status, kid,
+		    status == 200 ? " with something that is not a PEM public key" : "");
+		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server failed; retry");
+		goto out;
+	}
+	/* keys never change for a kid: keep it for good */
+	err = ac_store_write(req->app->store, key_put_fn, &k);
+out:
+	ac_buf_release(&url);
+	return err;
+}
+
+static enum ac_err
+verify_jira(struct lc *lc)
+{
+	struct ac_token_policy p = { 0 };
+	struct ac_buf pem;
+	enum ac_err err;
+
+	if (!lc->has_token)
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_MISSING, "Jira lifecycle calls must be signed (RS256)");
+	if (lc->token.alg != AC_TOKEN_RS256)
+		return ac_request_fail(lc->req, AC_ERR_ALG_NOT_ALLOWED, "signed installs use RS256, not %s",
+		    lc->token.alg_name);
+	if (lc->token.kid == NULL || !ac_lifecycle_kid_valid(lc->token.kid))
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
+	ac_buf_init(&pem, KEY_MAX);
+	if ((err = install_key(lc, lc->token.kid, &pem)) == AC_OK) {
+		p.alg = AC_TOKEN_RS256;
+		p.leeway = lc->conf->leeway;
+		p.iss = lc->client_key;
+		p.aud_rule = AC_TOKEN_AUD_URL;
+		p.aud = lc->conf->base_url;
+		p.client_key = lc->client_key;
+		err = verify(lc, pem.data, pem.len, &p);
+	}
+	ac_buf_release(&pem);
+	return err;
+}
+
+/* Bitbucket: HS256 with secret, iss the body's clientKey, aud (when present) naming it. */
+static enum ac_err
+verify_bitbucket(struct lc *lc, const char *secret)
+{
+	struct ac_token_policy p = { 0 };
+
+	p.alg = AC_TOKEN_HS256;
+	p.leeway = lc->conf->leeway;
+	p.iss = lc->client_key;
+	p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
+	p.aud = lc->client_key;
+	p.client_key = lc->client_key;
+	return verify(lc, secret, strlen(secret), &p);
+}
+
+static enum ac_err
+dup_into(char **dst, const char *s)
+{
+	return (*dst = strdup(s ? s : "")) ? AC_OK : AC_ERR_NOMEM;
+}
+
+/* Check and write in one transaction: a reinstall racing another sees one winner. */
+static enum ac_err
+write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct lc *lc = ctx;
+	struct ac_tenant old, t;
+	enum ac_err err;
+	int known, jira = lc->conf->product == AC_PRODUCT_JIRA;
+	time_t now = ac_clock_now();
+
+	memset(&t, 0, sizeof(t));
+	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
+	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
+		return err;
+	known = err == AC_OK;
+	if (!jira) {
+		if (known) {
+			/* protocol.md §4: only the stored secret proves a reinstall or uninstall */
+			if (!lc->has_token)
+				err = ac_request_fail(lc->req, AC_ERR_TOKEN_MISSING,
+				    "this clientKey is installed: the call must be signed with its stored secret");
+			else
+				err = verify_bitbucket(lc, old.shared_secret);
+		} else if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
+			err = AC_ERR_UNKNOWN_TENANT;
+		} else {
+			/* first install: trust on first use; a token present must hold with the new secret */
+			err = lc->has_token ? verify_bitbucket(lc, lc->secret) : AC_OK;
+		}
+		if (err != AC_OK)
+			goto out;
+	} else if (!known && lc->ev == AC_LIFECYCLE_UNINSTALLED) {
+		/* verified by Atlassian's key, but nothing here to uninstall */
+		err = AC_ERR_UNKNOWN_TENANT;
+		goto out;
+	}
+	if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
+		old.state = AC_TENANT_UNINSTALLED;
+		old.uninstalled_at = now;
+		old.updated_at = now;
+		err = ac_tenant_put_txn(txn, st, &old, NULL);
+		goto out;
+	}
+	t.product = lc->conf->product;
+	t.state = AC_TENANT_INSTALLED;
+	t.installed_at = known ? old.installed_at : now;
+	t.updated_at = now;
+	t.uninstalled_at = 0;
+	if ((err = dup_into(&t.client_key, lc->client_key)) || (err = dup_into(&t.shared_secret, lc->secret)) ||
+	    (err = dup_into(&t.key, lc->conf->app_key)) || (err = dup_into(&t.base_url, lc->base_url)) ||
+	    (err = dup_into(&t.base_api_url, lc->base_api_url)) ||
+	    (err = dup_into(&t.oauth_client_id, lc->oauth_client_id)) ||
+	    (err = dup_into(&t.display_url, lc->display_url)))
+		goto out;
+	err = ac_tenant_put_txn(txn, st, &t, lc->body);
+out:
+	if (known)
+		ac_tenant_release(&old);
+	ac_tenant_release(&t);
+	return err;
+}
+
+enum ac_err
+ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
+{
+	struct lc lc;
+	enum ac_err err;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.req = req;
+	lc.ev = ev;
+	lc.conf = req->app->conf;
+	if (req->app->store == NULL)
+		return AC_ERR_INTERNAL;
+	if ((err = check_body(&lc)) != AC_OK)
+		goto out;
+	err = parse_token(&lc);
+	if (err == AC_ERR_TOKEN_MISSING && lc.conf->product == AC_PRODUCT_BITBUCKET)
+		err = AC_OK; /* a first install may be unsigned; write_fn decides */
+	if (err != AC_OK)
+		goto out;
+	if (lc.conf->product == AC_PRODUCT_JIRA && (err = verify_jira(&lc)) != AC_OK)
+		goto out;
+	if ((err = ac_store_write(req->app->store, write_fn, &lc)) != AC_OK)
+		goto out;
+	req->status = 204;
+out:
+	if (lc.has_token)
+		ac_token_release(&lc.token);
+	json_object_put(lc.body);
+	return err;
+}
