@@ -233,17 +233,21 @@ parse_token(struct lc *lc)
 	return err == AC_OK ? AC_OK : AC_ERR_BAD_REQUEST;
 }
 
-/* One problem's text for the client: the token's own failure, never a secret. */
+/*
+ * The client gets the stable code; the explanation (which names what was
+ * expected) goes to the log, for the operator, never a secret.
+ */
 static enum ac_err
 verify(struct lc *lc, const void *key, size_t keylen, const struct ac_token_policy *p)
 {
 	struct ac_token_report rep;
 	enum ac_err err;
+	size_t i;
 
 	ac_token_report_init(&rep);
 	err = ac_token_verify(&lc->token, key, keylen, p, lc->qsh, &rep);
-	if (err != AC_OK && rep.n > 0)
-		ac_request_fail(lc->req, err, "%s", rep.v[0].text);
+	for (i = 0; err != AC_OK && i < rep.n; i++)
+		ac_log_warn("%s from %s refused: %s", lc->req->path, lc->client_key, rep.v[i].text);
 	ac_token_report_release(&rep);
 	return err;
 }

@@ -1,0 +1,423 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: helpers for the TAP integration tests that run the real nginx with
+# the shipped configs (nginx/*.conf) in front of spawn-fcgi workers or fcgiwrap.
+#
+# Source it from a bash test run by `make check` (TESTS_ENVIRONMENT exports top_srcdir,
+# top_builddir, NGINX, SPAWN_FCGI, FCGIWRAP, NODE). Everything lives in one temp dir, on a port
+# picked at run time; the EXIT trap stops every process started here, by PID, and removes it.
+
+set -u
+
+: "${top_srcdir:?run through make check}"
+: "${top_builddir:?run through make check}"
+NGINX="${NGINX:-$(PATH="$PATH:/usr/sbin:/sbin" command -v nginx)}"
+SPAWN_FCGI="${SPAWN_FCGI:-$(command -v spawn-fcgi)}"
+FCGIWRAP="${FCGIWRAP:-$(PATH="$PATH:/usr/sbin:/sbin" command -v fcgiwrap)}"
+NODE="${NODE:-$(command -v node)}"
+unset PORT
+
+# shellcheck source=scripts/lib.sh
+. "$top_srcdir/scripts/lib.sh"
+
+# ------------------------------------------------------------------------------------ TAP
+T_N=0
+T_FAILED=0
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# check DESCRIPTION CMD...: ok when CMD succeeds.
+check() {
+	local d="$1"
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3"
+		diag "got:  '$1'" "want: '$2'"
+	fi
+}
+# done_testing: the plan, and the exit status the TAP driver expects.
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+	exit
+}
+# skip_all REASON
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# ------------------------------------------------------------------------------ processes
+IT_PIDS=()
+declare -A IT_SOCK_PID=()
+IT_TMP=
+
+# it_stop_all: stops every process started by it_spawn/it_nginx, and what they forked, by
+# PID (stop_pids). Fails when one needed SIGKILL.
+it_stop_all() {
+	local rc=0
+	[ "${#IT_PIDS[@]}" -gt 0 ] || return 0
+	stop_pids "${IT_PIDS[@]}" 2>"$IT_TMP/logs/stop.log" || rc=1
+	[ "$rc" -eq 0 ] || diag "$(cat "$IT_TMP/logs/stop.log")"
+	IT_PIDS=()
+	return "$rc"
+}
+
+it_cleanup() {
+	it_stop_all >/dev/null 2>&1
+	[ -z "$IT_TMP" ] || [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_TMP"
+}
+
+# it_setup: the temp dir (reachable by the unprivileged user when root) and the trap.
+it_setup() {
+	[ -x "$NGINX" ] || skip_all "nginx not found"
+	[ -x "$SPAWN_FCGI" ] || skip_all "spawn-fcgi not found"
+	IT_TMP="$(mktemp -d "${TMPDIR:-/tmp}/connect-fcgi-it.XXXXXX")" || exit 99
+	trap it_cleanup EXIT
+	trap 'exit 130' INT TERM
+	chmod 0755 "$IT_TMP"
+	mkdir -p "$IT_TMP/libexec" "$IT_TMP/run" "$IT_TMP/data" "$IT_TMP/nginx" "$IT_TMP/logs"
+	chmod 0700 "$IT_TMP/data"
+	IT_UG="$(run_user)"
+	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/run" "$IT_TMP/data"
+}
+
+# it_stage PROGRAM-FILE AS-NAME: copies a built program into the temp libexec dir, so that the
+# unprivileged user can run it wherever the build tree is.
+it_stage() {
+	install -m 0755 "$1" "$IT_TMP/libexec/$2"
+}
+
+# it_spawn NAME SOCKET PROGRAM [ARG...]: one spawn-fcgi in the foreground (-n), as the
+# unprivileged user when root; stderr to logs/NAME.log. Waits for the socket.
+it_spawn() {
+	local name="$1" sock="$2"
+	shift 2
+	local opts=(-n -s "$sock" -M 0600)
+	[ -z "$IT_UG" ] || opts+=(-u "${IT_UG%%:*}" -g "${IT_UG#*:}")
+	"$SPAWN_FCGI" "${opts[@]}" -- "$@" >>"$IT_TMP/logs/$name.log" 2>&1 &
+	IT_PIDS+=("$!")
+	IT_SOCK_PID[$sock]=$!
+	wait_socket "$sock" || { diag "$name: no socket $sock"; return 1; }
+}
+
+# it_free_port: a port on 127.0.0.1 where nothing listens now (nginx may still lose a race;
+# it_nginx retries).
+it_free_port() {
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# it_port: picks PORT (and BASE) ahead of it_nginx.
+it_port() {
+	PORT="$(it_free_port)" || return 1
+	BASE="http://127.0.0.1:$PORT"
+}
+
+# it_workers MODE: starts the workers for the generated config in $IT_TMP/nginx: one spawn-fcgi
+# per pool socket whose program is staged, or one fcgiwrap.
+it_workers() {
+	local mode="$1" prog sock
+	if [ "$mode" = pool ]; then
+		while read -r prog sock; do
+			[ -x "$IT_TMP/libexec/$prog.fcgi" ] || continue
+			it_spawn "$prog" "$sock" "$IT_TMP/libexec/$prog.fcgi" || return 1
+		done < <(pool_sockets "$IT_TMP/nginx/connect-fcgi.conf")
+	else
+		# One fcgiwrap process (no -c): its preforked children would outlive it as zombies
+		# where init does not reap.
+		it_spawn fcgiwrap "$IT_TMP/run/fcgiwrap.sock" "$FCGIWRAP" || return 1
+	fi
+}
+
+# it_nginx MODE [EXTRA]: generates the config from nginx/connect-fcgi-MODE.conf on a free port
+# (sets PORT, BASE), checks it with nginx -t (the first test), starts the workers, then nginx,
+# and waits until it answers. Retries on another port when nginx cannot bind.
+it_nginx() {
+	local mode="$1" extra="${2:-}" try pid
+	for try in 1 2 3 4 5; do
+		# The first try may use a PORT picked beforehand (by it_port, for AC_BASE_URL).
+		[ "$try" -eq 1 ] && [ -n "${PORT:-}" ] || PORT="$(it_free_port)" || return 1
+		BASE="http://127.0.0.1:$PORT"
+		NGINX_WORKERS=1 nginx_conf "$mode" "$IT_TMP/nginx" "$PORT" "$IT_TMP/libexec" \
+		    "$IT_TMP/run" "$IT_TMP/connect-fcgi.conf" $extra
+		if [ "$try" -eq 1 ]; then
+			if "$NGINX" -t -q -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
+			    2>"$IT_TMP/logs/nginx-t.log"; then
+				ok "$mode: nginx -t accepts nginx/connect-fcgi-$mode.conf"
+			else
+				not_ok "$mode: nginx -t accepts nginx/connect-fcgi-$mode.conf"
+				diag "$(cat "$IT_TMP/logs/nginx-t.log")"
+				return 1
+			fi
+			it_workers "$mode" || return 1
+		fi
+		"$NGINX" -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
+		    2>>"$IT_TMP/logs/nginx.log" &
+		pid=$!
+		if wait_http "$BASE/" 50; then
+			IT_PIDS+=("$pid")
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		diag "nginx did not start on port $PORT (try $try)"
+	done
+	diag "$(tail -n 20 "$IT_TMP/logs/nginx.log" "$IT_TMP/nginx/error.log" 2>/dev/null)"
+	return 1
+}
+
+# it_logs: every log of the run, as TAP comments (after a failure).
+it_logs() {
+	local f
+	for f in "$IT_TMP"/logs/*.log "$IT_TMP/nginx/error.log"; do
+		[ -s "$f" ] || continue
+		diag "--- $f" "$(tail -n 30 "$f")"
+	done
+}
+
+# ----------------------------------------------------------------------------------- HTTP
+# http METHOD PATH [CURL-ARG...]: sets STATUS, BODY (file) and HEADERS (file).
+BODY=
+HEADERS=
+STATUS=
+http() {
+	local method="$1" path="$2"
+	shift 2
+	BODY="$IT_TMP/body"
+	HEADERS="$IT_TMP/headers"
+	: >"$BODY"
+	: >"$HEADERS"
+	if [ "$method" = HEAD ]; then
+		STATUS="$(curl -s -I -o /dev/null -D "$HEADERS" -w '%{http_code}' --max-time 20 \
+		    "$@" "$BASE$path")"
+	else
+		STATUS="$(curl -s -X "$method" -o "$BODY" -D "$HEADERS" -w '%{http_code}' \
+		    --max-time 20 "$@" "$BASE$path")"
+	fi
+}
+
+# header NAME: the value of response header NAME (last response), CR stripped.
+header() {
+	sed -n "s/^$1: *//Ip" "$HEADERS" | tr -d '\r' | tail -n 1
+}
+
+# json FILE EXPR: evaluates the JavaScript EXPR with `j` the JSON in FILE; prints the result,
+# fails when FILE is not JSON.
+json() {
+	"$NODE" -e '
+		const fs = require("fs");
+		const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		const v = (0, eval)("(j) => (" + process.argv[2] + ")")(j);
+		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+	' "$1" "$2" 2>/dev/null
+}
+
+# raw_head PATH: the whole response to a HEAD request, bytes as sent (no client parsing).
+raw_head() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
+		printf 'HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&3
+		timeout 10 cat <&3
+	)
+}
+
+# bytes N: N bytes of 'x' on stdout.
+bytes() {
+	head -c "$1" /dev/zero | tr '\0' x
+}
+
+# ------------------------------------------------------------------------ the nginx suite
+# nginx_suite MODE: the tests of nginx/connect-fcgi-MODE.conf (pool or fcgiwrap), run by
+# nginx-MODE.sh. Part 1 puts tests/bench/echo.fcgi behind every route, to see what each
+# location hands its program; part 2 runs the real programs that are built.
+ROUTES="descriptor:GET:/atlassian-connect.json installed:POST:/installed
+uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback"
+
+nginx_suite() {
+	local mode="$1" r name method path want got pids victim prog secret n
+	it_setup
+	if [ "$mode" = fcgiwrap ] && [ ! -x "$FCGIWRAP" ]; then
+		skip_all "fcgiwrap not found"
+	fi
+	[ -x "$NODE" ] || skip_all "node not found"
+	[ -x "$top_builddir/tests/bench/echo.fcgi" ] || skip_all "tests/bench/echo.fcgi not built"
+
+	# ---- part 1: the echo responder behind every location
+	for r in $ROUTES; do
+		it_stage "$top_builddir/tests/bench/echo.fcgi" "${r%%:*}.fcgi"
+	done
+	echo "AC_BASE_URL=http://127.0.0.1" >"$IT_TMP/connect-fcgi.conf"
+	if ! it_nginx "$mode"; then
+		not_ok "$mode: nginx and the echo workers start"
+		it_logs
+		done_testing
+	fi
+	for r in $ROUTES; do
+		IFS=: read -r name method path <<<"$r"
+		if [ "$method" = POST ]; then
+			http POST "$path?probe=$name" -H "Authorization: JWT it.$name.sig" \
+			    -H 'Proxy: http://evil.example:1' -H 'Content-Type: application/json' \
+			    --data-binary '{"a":1}'
+			want="JWT it.$name.sig|$path?probe=$name|$path||7|7"
+		else
+			http GET "$path?probe=$name" -H "Authorization: JWT it.$name.sig" \
+			    -H 'Proxy: http://evil.example:1'
+			want="JWT it.$name.sig|$path?probe=$name|$path||0|"
+		fi
+		got="$(json "$BODY" '[j.HTTP_AUTHORIZATION, j.REQUEST_URI, j.SCRIPT_NAME,
+		    j.HTTP_PROXY || "", j.body_bytes, j.CONTENT_LENGTH || ""].join("|")')"
+		is "$STATUS $got" "200 $want" \
+		    "$mode: $method $path reaches $name.fcgi with Authorization, REQUEST_URI and body intact, no HTTP_PROXY"
+	done
+	if [ "$mode" = fcgiwrap ]; then
+		http GET /atlassian-connect.json
+		is "$(json "$BODY" 'j.AC_CONFIG')" "$IT_TMP/connect-fcgi.conf" \
+		    "$mode: AC_CONFIG reaches the CGI program"
+	fi
+
+	# Body caps: the largest allowed body passes, one byte more is nginx's JSON 413.
+	bytes 65536 >"$IT_TMP/64k"
+	bytes 65537 >"$IT_TMP/64k+1"
+	bytes 262144 >"$IT_TMP/256k"
+	bytes 262145 >"$IT_TMP/256k+1"
+	bytes 2097152 >"$IT_TMP/2m"
+	for r in installed:64k uninstalled:64k webhook:256k; do
+		name="${r%%:*}"
+		http POST "/$name" --data-binary @"$IT_TMP/${r#*:}"
+		is "$STATUS $(json "$BODY" 'j.body_bytes')" "200 $(stat -c %s "$IT_TMP/${r#*:}")" \
+		    "$mode: /$name accepts a body of ${r#*:}"
+		http POST "/$name" --data-binary @"$IT_TMP/${r#*:}+1"
+		is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" \
+		    "$mode: /$name refuses ${r#*:} + 1 byte with a JSON 413"
+	done
+	for path in /atlassian-connect.json /oauth-callback; do
+		http POST "$path" --data-binary @"$IT_TMP/2m"
+		is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" \
+		    "$mode: $path refuses a 2 MB body with a JSON 413"
+	done
+	http GET /nothing-here
+	is "$STATUS $(json "$BODY" 'j.error')" "404 not_found" "$mode: other paths are a JSON 404"
+
+	if [ "$mode" = pool ]; then
+		pids=
+		for _ in 1 2 3 4 5 6 7 8; do
+			http GET /atlassian-connect.json
+			pids="$pids $(json "$BODY" 'j.pid')"
+		done
+		n="$(printf '%s\n' $pids | sort -u | wc -l)"
+		check "$mode: requests spread over the descriptor workers ($n of 4 seen)" [ "$n" -ge 2 ]
+		victim="${IT_SOCK_PID[$IT_TMP/run/descriptor.0.sock]}"
+		kill -KILL "$victim" 2>/dev/null
+		wait "$victim" 2>/dev/null
+		got=
+		for _ in 1 2 3 4 5 6 7 8; do
+			http GET /atlassian-connect.json
+			got="$got$STATUS "
+		done
+		is "$got" "200 200 200 200 200 200 200 200 " \
+		    "$mode: a dead worker's share goes to the others"
+	else
+		http GET /atlassian-connect.json
+		got="$(json "$BODY" 'j.pid')"
+		http GET /atlassian-connect.json
+		check "$mode: every request runs the program anew" [ "$got" != "$(json "$BODY" 'j.pid')" ]
+	fi
+	[ "$T_FAILED" -eq 0 ] || it_logs
+	if it_stop_all; then
+		ok "$mode: every process of part 1 stopped by PID"
+	else
+		not_ok "$mode: every process of part 1 stopped by PID"
+	fi
+
+	# ---- part 2: the real programs
+	if [ ! -x "$top_builddir/src/fcgi/descriptor.fcgi" ]; then
+		skip "$mode: descriptor.fcgi not built"
+		done_testing
+	fi
+	rm -f "$IT_TMP"/libexec/*.fcgi "$IT_TMP"/run/*.sock
+	for prog in "$top_builddir"/src/fcgi/*.fcgi; do
+		it_stage "$prog" "${prog##*/}"
+	done
+	mkdir -p "$IT_TMP/descriptor"
+	cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
+	chmod -R a+rX "$IT_TMP/descriptor"
+	it_port
+	export AC_BASE_URL="$BASE" AC_APP_KEY="it-$mode-key" AC_APP_NAME="Integration $mode"
+	export AC_DATA_DIR="$IT_TMP/data" AC_TEMPLATE_DIR="$IT_TMP/descriptor"
+	unset AC_CONFIG AC_DESCRIPTOR
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	if ! it_nginx "$mode"; then
+		not_ok "$mode: nginx and the programs start"
+		it_logs
+		done_testing
+	fi
+
+	secret="s3cret-$RANDOM$RANDOM"
+	http GET /atlassian-connect.json -H "Authorization: JWT $secret"
+	is "$STATUS $(header Content-Type)" "200 application/json" \
+	    "$mode: GET /atlassian-connect.json is 200 application/json"
+	got="$(json "$BODY" '[j.baseUrl, j.key, j.name].join("|")')"
+	is "$got" "$AC_BASE_URL|$AC_APP_KEY|$AC_APP_NAME" \
+	    "$mode: the descriptor is JSON with baseUrl, key and name substituted"
+	check "$mode: no {{placeholder}} left in the descriptor" \
+	    eval '[ -s "$BODY" ] && ! grep -q "{{" "$BODY"'
+
+	raw_head /atlassian-connect.json >"$IT_TMP/head"
+	got="$(head -n 1 "$IT_TMP/head" | tr -d '\r')"
+	n="$(sed -n '/^\r$/,$p' "$IT_TMP/head" | tail -n +2 | wc -c)"
+	is "$got, $n bytes after the headers" "HTTP/1.1 200 OK, 0 bytes after the headers" \
+	    "$mode: HEAD /atlassian-connect.json is 200 with no body"
+
+	http POST /atlassian-connect.json --data-binary ''
+	got="$(header Allow | tr -d ' ')"
+	is "$STATUS $got $(json "$BODY" 'j.error')" "405 GET,HEAD method_not_allowed" \
+	    "$mode: POST /atlassian-connect.json is a JSON 405 with Allow: GET, HEAD"
+	http POST /atlassian-connect.json --data-binary @"$IT_TMP/2m"
+	is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" \
+	    "$mode: a 2 MB body to /atlassian-connect.json is a JSON 413"
+
+	if [ -x "$IT_TMP/libexec/installed.fcgi" ]; then
+		http POST /installed
+		is "$STATUS $(json "$BODY" 'j.error')" "411 length_required" \
+		    "$mode: POST /installed without Content-Length is a JSON 411"
+		http POST /installed --data-binary @"$IT_TMP/64k+1"
+		is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" \
+		    "$mode: POST /installed over 64 KiB is a JSON 413"
+	else
+		skip "installed.fcgi not built yet (411)"
+		skip "installed.fcgi not built yet (413)"
+	fi
+
+	if [ "$mode" = pool ]; then
+		cat "$IT_TMP"/logs/descriptor.log >"$IT_TMP/programs.log"
+	else
+		cat "$IT_TMP"/logs/fcgiwrap.log >"$IT_TMP/programs.log"
+	fi
+	check "$mode: the programs log their requests on stderr" \
+	    grep -q 'atlassian-connect.json' "$IT_TMP/programs.log"
+	check "$mode: no log holds the Authorization header" \
+	    eval '! grep -rq "$secret" "$IT_TMP/logs" "$IT_TMP/nginx/error.log" "$IT_TMP/nginx/access.log"'
+
+	[ "$T_FAILED" -eq 0 ] || it_logs
+	if it_stop_all; then
+		ok "$mode: every process of part 2 stopped by PID"
+	else
+		not_ok "$mode: every process of part 2 stopped by PID"
+	fi
+	done_testing
+}
