@@ -14,6 +14,9 @@ static const struct {
 	{ "config", acctl_cmd_config, "print the effective configuration (secrets masked)" },
 	{ "jwt", acctl_cmd_jwt, "compute qsh, sign, decode and verify tokens, explaining failures" },
 	{ "tenant", acctl_cmd_tenant, "list, show, delete, purge, export and import tenants" },
+	{ "api", acctl_cmd_api, "call the tenant's REST API, signed; -v shows what was signed" },
+	{ "worker", acctl_cmd_worker, "drain the webhook inbox: run handlers, retry, dead letters" },
+	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 };
 
 static void

@@ -11,5 +11,8 @@
 int acctl_cmd_config(int argc, char **argv);
 int acctl_cmd_jwt(int argc, char **argv);
 int acctl_cmd_tenant(int argc, char **argv);
+int acctl_cmd_api(int argc, char **argv);
+int acctl_cmd_worker(int argc, char **argv);
+int acctl_cmd_inbox(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "store.h"
 
 #ifndef AC_PKGDATADIR
 #define AC_PKGDATADIR "/usr/local/share/connect-fcgi"
@@ -196,8 +197,10 @@ check_sync(struct ac_conf *conf, const struct ac_conf_setting *s, const char *te
 		*field = AC_SYNC_FULL;
 	else if (!strcmp(text, "off"))
 		*field = AC_SYNC_OFF;
+	else if (!strcmp(text, "each"))
+		*field = AC_SYNC_EACH;
 	else
-		return "must be 'full' or 'off'";
+		return "must be 'full', 'off' or 'each'";
 	return NULL;
 }
 
@@ -229,6 +232,32 @@ static const char *
 check_map_size(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
 	return parse_long(text, 1, 1048576, FIELD(conf, s, long)) ? "must be a whole number of MiB from 1 to 1048576" : NULL;
+}
+
+static const char *
+check_worker(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	enum ac_worker_mode *field = FIELD(conf, s, enum ac_worker_mode);
+
+	if (!strcmp(text, "daemon"))
+		*field = AC_WORKER_DAEMON;
+	else if (!strcmp(text, "inline"))
+		*field = AC_WORKER_INLINE;
+	else
+		return "must be 'daemon' or 'inline'";
+	return NULL;
+}
+
+static const char *
+check_retry_for(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	return parse_long(text, 1, 30 * 86400, FIELD(conf, s, long)) ? "must be a whole number of seconds from 1 to 2592000" : NULL;
+}
+
+static const char *
+check_retry_base(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	return parse_long(text, 10, 600000, FIELD(conf, s, long)) ? "must be a whole number of milliseconds from 10 to 600000" : NULL;
 }
 
 static const char *
@@ -319,7 +348,7 @@ static const struct ac_conf_setting settings[] = {
 	{ "leeway", "AC_LEEWAY", "60", check_leeway, OFF(leeway), 0,
 	  "seconds of clock skew tolerated on exp, nbf and iat" },
 	{ "sync", "AC_SYNC", "full", check_sync, OFF(sync), 0,
-	  "full: flush every commit before answering; off: leave it to the OS" },
+	  "full: flush before answering, concurrent writers sharing a flush; each: one flush per commit; off: leave it to the OS" },
 	{ "install_keys_url", "AC_INSTALL_KEYS_URL", "https://connect-install-keys.atlassian.com",
 	  check_url, OFF(install_keys_url), 0, "where Jira signed-install public keys are fetched ({url}/{kid})" },
 	{ "bitbucket_token_url", "AC_BITBUCKET_TOKEN_URL", "https://bitbucket.org/site/oauth2/access_token",
@@ -336,6 +365,12 @@ static const struct ac_conf_setting settings[] = {
 	  "POSIX extended regex pull request titles must match" },
 	{ "map_size_mb", "AC_MAP_SIZE_MB", "64", check_map_size, OFF(map_size_mb), 0,
 	  "initial LMDB map size in MiB; it grows when full" },
+	{ "worker", "AC_WORKER", "daemon", check_worker, OFF(worker), 0,
+	  "daemon: `acctl worker` drains the inbox; inline: webhook.fcgi drains it after answering" },
+	{ "retry_for", "AC_RETRY_FOR", "3600", check_retry_for, OFF(retry_for), 0,
+	  "seconds a failing event is retried (exponential backoff) before it moves to dead" },
+	{ "retry_base_ms", "AC_RETRY_BASE_MS", "1000", check_retry_base, OFF(retry_base_ms), 0,
+	  "the first retry delay in milliseconds; it doubles with each attempt, up to 5 minutes" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -345,6 +380,12 @@ ac_conf_settings(size_t *n)
 {
 	*n = NSETTINGS;
 	return settings;
+}
+
+unsigned
+ac_conf_store_flags(const struct ac_conf *conf)
+{
+	return conf->sync == AC_SYNC_OFF ? AC_STORE_NOSYNC : conf->sync == AC_SYNC_EACH ? AC_STORE_SYNC_EACH : 0u;
 }
 
 const char *
@@ -580,8 +621,11 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 	if (s->check == check_product)
 		v = ac_conf_product_name(conf->product);
 	else if (s->check == check_sync)
-		v = conf->sync == AC_SYNC_OFF ? "off" : "full";
-	else if (s->check == check_leeway || s->check == check_map_size) {
+		v = conf->sync == AC_SYNC_OFF ? "off" : conf->sync == AC_SYNC_EACH ? "each" : "full";
+	else if (s->check == check_worker)
+		v = conf->worker == AC_WORKER_INLINE ? "inline" : "daemon";
+	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
+	    s->check == check_retry_base) {
 		snprintf(scratch, scratchsz, "%ld", *(const long *)(const void *)((const char *)conf + s->offset));
 		v = scratch;
 	} else {

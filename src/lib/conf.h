@@ -7,7 +7,8 @@
 #include "err.h"
 
 enum ac_product { AC_PRODUCT_BITBUCKET, AC_PRODUCT_JIRA };
-enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF };
+enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF, AC_SYNC_EACH };
+enum ac_worker_mode { AC_WORKER_DAEMON, AC_WORKER_INLINE };
 
 /*
  * The effective configuration. Strings are owned by the struct (released by
@@ -32,6 +33,9 @@ struct ac_conf {
 	char *commit_pattern;      /* AC_COMMIT_PATTERN */
 	char *pr_title_pattern;    /* AC_PR_TITLE_PATTERN */
 	long map_size_mb;          /* AC_MAP_SIZE_MB, initial LMDB map */
+	enum ac_worker_mode worker;/* AC_WORKER */
+	long retry_for;            /* AC_RETRY_FOR, seconds an event is retried before `dead` */
+	long retry_base_ms;        /* AC_RETRY_BASE_MS, the first backoff */
 	char *source;              /* the config file read, "" when none (derived) */
 };
 
@@ -78,6 +82,9 @@ const char *ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setti
  * names, case-insensitive, and `*.x` matching exactly one more label.
  */
 int ac_conf_host_allowed(const struct ac_conf *conf, const char *host, size_t n);
+
+/* The ac_store_open() flags for AC_SYNC. */
+unsigned ac_conf_store_flags(const struct ac_conf *conf);
 
 /* "bitbucket" or "jira". */
 const char *ac_conf_product_name(enum ac_product p);

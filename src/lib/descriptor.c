@@ -72,7 +72,7 @@ ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf, struct
 	const char *p = t, *end = t + n, *why = NULL;
 	json_object *root = NULL;
 	const char *key, *base;
-	enum ac_err err;
+	enum ac_err err = AC_OK;
 	size_t len;
 	const char *s;
 

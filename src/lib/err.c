@@ -55,6 +55,8 @@ static const struct {
 	[AC_ERR_FIELD_EVENT_TYPE] = { "bad_event_type", 400, "\"eventType\" must match the route" },
 	[AC_ERR_FIELD_OTHER] = { "bad_field", 400, "a field has the wrong type" },
 	[AC_ERR_NOT_OBJECT] = { "not_an_object", 400, "the body must be a JSON object" },
+	[AC_ERR_EVENT_MISSING] = { "event_missing", 400, "no event key: X-Event-Key header or webhookEvent field" },
+	[AC_ERR_EVENT_MISMATCH] = { "event_mismatch", 400, "the body's event key differs from the X-Event-Key header" },
 };
 
 static int

@@ -68,6 +68,10 @@ enum ac_err {
 	AC_ERR_FIELD_OTHER,       /* bad_field: another field of the wrong type */
 	AC_ERR_NOT_OBJECT,        /* not_an_object: the body is JSON but not an object */
 
+	/* webhooks */
+	AC_ERR_EVENT_MISSING,     /* event_missing, 400: no X-Event-Key nor webhookEvent */
+	AC_ERR_EVENT_MISMATCH,    /* event_mismatch, 400: the body names another event than the header */
+
 	AC_ERR__COUNT
 };
 

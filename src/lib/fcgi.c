@@ -115,7 +115,14 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 		io.write = cgi_write;
 		io.ctx = NULL;
 		ac_request_serve(app, routes, nroutes, &io);
-		return fflush(stdout) == 0 ? 0 : 1;
+		if (fflush(stdout) != 0)
+			return 1;
+		if (app->after_response) {
+			/* the server sends the response once our stdout closes */
+			fclose(stdout);
+			app->after_response(app);
+		}
+		return 0;
 	}
 	if (FCGX_Init() != 0) {
 		ac_log_error("FCGX_Init failed");
@@ -139,6 +146,8 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 	while (!stopping && FCGX_Accept_r(&r) == 0) {
 		ac_request_serve(app, routes, nroutes, &io);
 		FCGX_Finish_r(&r);
+		if (app->after_response)
+			app->after_response(app);
 	}
 	FCGX_Free(&r, 1);
 	return 0;
@@ -190,7 +199,7 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 	}
 	if (flags & AC_APP_STORE) {
 		err = ac_store_open(app->conf->data_dir, (size_t)app->conf->map_size_mb << 20,
-		    app->conf->sync == AC_SYNC_OFF ? AC_STORE_NOSYNC : 0, &app->store);
+		    ac_conf_store_flags(app->conf), &app->store);
 		if (err != AC_OK) {
 			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
 			    ac_strerror(err));

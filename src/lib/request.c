@@ -346,6 +346,8 @@ request_release(struct ac_request *req)
 		req->cleanups[req->ncleanups].fn(req->cleanups[req->ncleanups].ptr);
 	}
 	free(req->cleanups);
+	if (req->auth && req->auth_free)
+		req->auth_free(req->auth);
 	free(req->method);
 	free(req->uri);
 	free(req->path);

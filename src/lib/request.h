@@ -52,6 +52,8 @@ struct ac_app {
 	/* Checks req against req->route->auth; NULL fails every authenticated route closed. */
 	enum ac_err (*authenticate)(struct ac_request *req);
 	void *data;                 /* the program's own */
+	/* Runs after a response has gone out (AC_WORKER=inline); NULL: nothing. */
+	void (*after_response)(struct ac_app *app);
 };
 
 /*
@@ -76,6 +78,8 @@ struct ac_request {
 	struct ac_buf out;     /* response body */
 
 	char *tenant;          /* clientKey for the log, when known */
+	void *auth;            /* what authentication established (auth.c: the tenant), released with the request */
+	void (*auth_free)(void *);
 	enum ac_err err;       /* what failed, for the log and error body */
 	char *message;         /* error message overriding ac_strerror() */
 	uint64_t start_usec;

@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -22,6 +26,8 @@ struct ac_store {
 	MDB_dbi dbi[AC_DB__COUNT];
 	unsigned flags;
 	size_t map_size;
+	int sync_fd;                /* sync.lock: the flush lock and the last flushed txn id */
+	volatile uint64_t *synced;  /* mapped from sync.lock, shared by every process */
 };
 
 static const char *const db_names[AC_DB__COUNT] = {
@@ -32,6 +38,7 @@ static const char *const db_names[AC_DB__COUNT] = {
 	[AC_DB_DELIVERIES] = "deliveries",
 	[AC_DB_DEAD] = "dead",
 	[AC_DB_META] = "meta",
+	[AC_DB_NOTES] = "notes",
 };
 
 enum ac_err
@@ -175,6 +182,88 @@ adopt_size(struct ac_store *st)
 	return AC_OK;
 }
 
+/*
+ * Group commit (design.md): a writer commits without flushing, then takes the
+ * flush lock. If a flush that started after its commit already covered it
+ * (the shared "flushed up to" txn id is past its own), it is done at once;
+ * else it flushes everything committed so far and records that. Writers that
+ * committed while one flushed thus share the next flush instead of queuing
+ * one each.
+ */
+static enum ac_err
+open_sync(struct ac_store *st, const char *dir)
+{
+	char path[4096];
+	void *p;
+	int n = snprintf(path, sizeof(path), "%s/sync.lock", dir);
+
+	st->sync_fd = -1;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return AC_ERR_INVALID;
+	if ((st->sync_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		ac_log_error("open %s: %s", path, strerror(errno));
+		return AC_ERR_IO;
+	}
+	if (ftruncate(st->sync_fd, sizeof(uint64_t) * 8) != 0 ||
+	    (p = mmap(NULL, sizeof(uint64_t) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, st->sync_fd, 0)) == MAP_FAILED) {
+		ac_log_error("map %s: %s", path, strerror(errno));
+		close(st->sync_fd);
+		st->sync_fd = -1;
+		return AC_ERR_IO;
+	}
+	st->synced = p;
+	return AC_OK;
+}
+
+static enum ac_err
+group_flush(struct ac_store *st, uint64_t mine)
+{
+	MDB_envinfo info;
+	enum ac_err err = AC_OK;
+	int rc;
+
+	if (st->flags & AC_STORE_SYNC_EACH || st->synced == NULL) {
+		rc = mdb_env_sync(st->env, 1);
+		return rc ? ac_store_mdb_err(rc, "mdb_env_sync") : AC_OK;
+	}
+	while (flock(st->sync_fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return AC_ERR_IO;
+	if (__atomic_load_n(st->synced, __ATOMIC_ACQUIRE) < mine) {
+		/* everything committed up to now goes in this one flush */
+		mdb_env_info(st->env, &info);
+		if ((rc = mdb_env_sync(st->env, 1)) != 0)
+			err = ac_store_mdb_err(rc, "mdb_env_sync");
+		else if ((uint64_t)info.me_last_txnid > __atomic_load_n(st->synced, __ATOMIC_ACQUIRE))
+			__atomic_store_n(st->synced, (uint64_t)info.me_last_txnid, __ATOMIC_RELEASE);
+	}
+	flock(st->sync_fd, LOCK_UN);
+	return err;
+}
+
+/*
+ * An operator running acctl as root on the app's data directory must not
+ * leave files the app (its unprivileged owner) can no longer open.
+ */
+static void
+give_to_dir_owner(const char *dir)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock" };
+	struct stat d, f;
+	char path[4096];
+	size_t i;
+
+	if (geteuid() != 0 || stat(dir, &d) != 0 || d.st_uid == 0)
+		return;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+
+		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &f) == 0 && f.st_uid != d.st_uid &&
+		    chown(path, d.st_uid, d.st_gid) != 0)
+			ac_log_warn("chown %s: %s", path, strerror(errno));
+	}
+}
+
 enum ac_err
 ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out)
 {
@@ -220,6 +309,10 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	if ((err = init_dbs(st)) != AC_OK)
 		goto fail;
+	st->sync_fd = -1;
+	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dir)) != AC_OK)
+		goto fail;
+	give_to_dir_owner(dir);
 	*out = st;
 	return AC_OK;
 fail:
@@ -233,6 +326,10 @@ ac_store_close(struct ac_store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->synced)
+		munmap((void *)st->synced, sizeof(uint64_t) * 8);
+	if (st->sync_fd >= 0)
+		close(st->sync_fd);
 	mdb_env_close(st->env);
 	free(st);
 }
@@ -288,6 +385,7 @@ ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store
 	MDB_txn *txn;
 	enum ac_err err;
 	int rc, tries;
+	uint64_t id;
 
 	if (st->flags & AC_STORE_RDONLY)
 		return AC_ERR_INVALID;
@@ -301,6 +399,7 @@ ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store
 				continue;
 			return err;
 		}
+		id = (uint64_t)mdb_txn_id(txn);
 		rc = mdb_txn_commit(txn);
 		if (rc == MDB_MAP_FULL) {
 			if (grow(st) == AC_OK)
@@ -313,8 +412,8 @@ ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store
 		 * Group commit: the write lock is released; flushing here lets
 		 * the writers that committed meanwhile ride on one fdatasync.
 		 */
-		if (!(st->flags & AC_STORE_NOSYNC) && (rc = mdb_env_sync(st->env, 1)) != 0)
-			return ac_store_mdb_err(rc, "mdb_env_sync");
+		if (!(st->flags & AC_STORE_NOSYNC))
+			return group_flush(st, id);
 		return AC_OK;
 	}
 	return AC_ERR_STORE_FULL;

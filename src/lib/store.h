@@ -17,6 +17,7 @@ enum ac_db {
 	AC_DB_DELIVERIES,   /* delivery id -> sequence (dedupe) */
 	AC_DB_DEAD,         /* events that failed every retry */
 	AC_DB_META,         /* "schema" -> version */
+	AC_DB_NOTES,        /* handler bookkeeping (e.g. "comment posted for this PR title") */
 	AC_DB__COUNT
 };
 
@@ -28,6 +29,7 @@ struct ac_store;
 enum ac_store_flags {
 	AC_STORE_NOSYNC = 1 << 0,   /* AC_SYNC=off: no flush after commit */
 	AC_STORE_RDONLY = 1 << 1,   /* open for reading only (acctl inspection) */
+	AC_STORE_SYNC_EACH = 1 << 2,/* AC_SYNC=each: one flush per commit, no sharing (for comparison) */
 };
 
 /*

@@ -108,12 +108,13 @@ it_spawn() {
 	wait_socket "$sock" || { diag "$name: no socket $sock"; return 1; }
 }
 
-# it_free_port: a port on 127.0.0.1 where nothing listens now (nginx may still lose a race;
+# it_free_port: a port on 127.0.0.1 where nothing listens now, below the kernel's ephemeral range
+# (32768 and up), so that no outgoing connection or port-0 listener can hold it (nginx may still lose a race;
 # it_nginx retries).
 it_free_port() {
 	local port
 	for _ in $(seq 50); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -156,7 +157,7 @@ it_nginx() {
 		NGINX_WORKERS=1 nginx_conf "$mode" "$IT_TMP/nginx" "$PORT" "$IT_TMP/libexec" \
 		    "$IT_TMP/run" "$IT_TMP/connect-fcgi.conf" $extra
 		if [ "$try" -eq 1 ]; then
-			if "$NGINX" -t -q -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
+			if env -u NGINX "$NGINX" -t -q -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
 			    2>"$IT_TMP/logs/nginx-t.log"; then
 				ok "$mode: nginx -t accepts nginx/connect-fcgi-$mode.conf"
 			else
@@ -166,7 +167,7 @@ it_nginx() {
 			fi
 			it_workers "$mode" || return 1
 		fi
-		"$NGINX" -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
+		env -u NGINX "$NGINX" -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \
 		    2>>"$IT_TMP/logs/nginx.log" &
 		pid=$!
 		if wait_http "$BASE/" 50; then

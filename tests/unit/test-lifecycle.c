@@ -105,6 +105,8 @@ teardown(void)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/sync.lock", dir);
+	unlink(p);
 	rmdir(dir);
 	ac_clock_set(0);
 }

@@ -31,6 +31,8 @@ teardown(void)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/sync.lock", dir);
+	unlink(p);
 	rmdir(dir);
 }
 

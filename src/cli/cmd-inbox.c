@@ -1,0 +1,144 @@
+/* cmd-inbox.c: `acctl inbox`: list, show, retry and drop events, dead letters included. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acctl.h"
+#include "conf.h"
+#include "inbox.h"
+#include "store.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: acctl inbox list [--dead]   events waiting (or dead), in order\n"
+	    "       acctl inbox show SEQ         one event with its body\n"
+	    "       acctl inbox retry SEQ        due now (a dead one comes back with a new retry window)\n"
+	    "       acctl inbox drop SEQ         remove it\n"
+	    "       acctl inbox stats            counts\n");
+}
+
+static const char *
+when(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (t == 0)
+		return "-";
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static enum ac_err
+print_row(const struct ac_event *ev, void *ctx)
+{
+	char a[32], b[32];
+
+	(void)ctx;
+	printf("%-8llu %-24s %-40s %-3u %-20s %-20s %-38s %s\n", (unsigned long long)ev->seq, ev->event_key,
+	    ev->client_key, ev->attempts, when(ev->received_at, a, sizeof(a)), when(ev->next_at, b, sizeof(b)),
+	    *ev->delivery_id ? ev->delivery_id : "-", *ev->last_error ? ev->last_error : "-");
+	return AC_OK;
+}
+
+static int
+parse_seq(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || *s == '-')
+		return 0;
+	*out = v;
+	return 1;
+}
+
+int
+acctl_cmd_inbox(int argc, char **argv)
+{
+	struct ac_conf conf;
+	struct ac_store *st = NULL;
+	char *why = NULL;
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int write = !strcmp(cmd, "retry") || !strcmp(cmd, "drop"), rc = 0;
+	uint64_t seq = 0;
+	enum ac_err err;
+
+	if (argc < 2 || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if ((!strcmp(cmd, "show") || write) && (argc != 3 || !parse_seq(argv[2], &seq))) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(cmd, "list") && !(argc == 2 || (argc == 3 && !strcmp(argv[2], "--dead")))) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "stats") && !write) {
+		usage(stderr);
+		return 2;
+	}
+	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
+		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
+		free(why);
+		return 2;
+	}
+	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, write ? 0 : AC_STORE_RDONLY, &st) != AC_OK) {
+		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
+		ac_conf_release(&conf);
+		return 1;
+	}
+	if (!strcmp(cmd, "list")) {
+		printf("%-8s %-24s %-40s %-3s %-20s %-20s %-38s %s\n", "SEQ", "EVENT", "CLIENTKEY", "TRY", "RECEIVED",
+		    "NEXT", "DELIVERY", "LAST ERROR");
+		err = ac_inbox_list(st, argc == 3, print_row, NULL);
+	} else if (!strcmp(cmd, "stats")) {
+		size_t inbox = 0, due = 0, dead = 0;
+
+		if ((err = ac_inbox_counts(st, &inbox, &due, &dead)) == AC_OK)
+			printf("inbox %zu\ndue %zu\ndead %zu\n", inbox, due, dead);
+	} else if (!strcmp(cmd, "show")) {
+		struct ac_event ev;
+		int dead = 0;
+		char a[32];
+
+		if ((err = ac_inbox_get(st, seq, &ev, &dead)) == AC_OK) {
+			printf("seq:          %llu\n", (unsigned long long)ev.seq);
+			printf("where:        %s\n", dead ? "dead" : "inbox");
+			printf("event:        %s\n", ev.event_key);
+			printf("clientKey:    %s\n", ev.client_key);
+			printf("deliveryId:   %s\n", *ev.delivery_id ? ev.delivery_id : "-");
+			printf("attempts:     %u\n", ev.attempts);
+			printf("receivedAt:   %s\n", when(ev.received_at, a, sizeof(a)));
+			printf("nextAt:       %s\n", when(ev.next_at, a, sizeof(a)));
+			printf("lastError:    %s\n", *ev.last_error ? ev.last_error : "-");
+			printf("body:\n%s\n", ev.body);
+			ac_event_release(&ev);
+		}
+	} else if (!strcmp(cmd, "retry")) {
+		if ((err = ac_inbox_retry(st, seq)) == AC_OK)
+			printf("event %llu is due now\n", (unsigned long long)seq);
+	} else {
+		if ((err = ac_inbox_drop(st, seq)) == AC_OK)
+			printf("event %llu dropped\n", (unsigned long long)seq);
+	}
+	if (err == AC_ERR_NOT_FOUND) {
+		fprintf(stderr, "acctl: no event %llu\n", (unsigned long long)seq);
+		rc = 1;
+	} else if (err != AC_OK) {
+		fprintf(stderr, "acctl: %s\n", ac_strerror(err));
+		rc = 1;
+	}
+	ac_store_close(st);
+	ac_conf_release(&conf);
+	return rc;
+}

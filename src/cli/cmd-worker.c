@@ -1,0 +1,122 @@
+/* cmd-worker.c: `acctl worker`, the process that drains the inbox. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acctl.h"
+#include "client.h"
+#include "clock.h"
+#include "conf.h"
+#include "handler.h"
+#include "inbox.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+
+/* Idle poll: a new event starts within this many milliseconds. */
+#define POLL_MS 50
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: acctl worker [--once] [--list]\n"
+	    "  drains the inbox of AC_DATA_DIR: runs the handler of each event, in order per\n"
+	    "  tenant, retrying failures with backoff for AC_RETRY_FOR seconds, then `dead`.\n"
+	    "  Several workers may run at once. SIGTERM or SIGINT: stop after the current event.\n"
+	    "  --once  run what is due, then exit\n"
+	    "  --list  print the handler table\n");
+}
+
+int
+acctl_cmd_worker(int argc, char **argv)
+{
+	struct ac_conf conf;
+	struct ac_store *st = NULL;
+	struct ac_client *client = NULL;
+	struct sigaction sa;
+	char *why = NULL;
+	int once = 0, list = 0, a, rc = 0;
+	uint64_t last_prune = 0;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--once"))
+			once = 1;
+		else if (!strcmp(argv[a], "--list"))
+			list = 1;
+		else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (list) {
+		size_t n, i;
+		const struct ac_handler *h = ac_handler_table(&n);
+
+		for (i = 0; i < n; i++)
+			printf("%-24s %s\n", h[i].pattern, h[i].help ? h[i].help : "");
+		return 0;
+	}
+	ac_log_init("worker");
+	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
+		ac_log_error("configuration: %s", why ? why : "error");
+		free(why);
+		return 2;
+	}
+	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_conf_store_flags(&conf), &st) != AC_OK ||
+	    ac_client_new(&conf, st, &client) != AC_OK) {
+		ac_log_error("cannot open the store in AC_DATA_DIR=%s", conf.data_dir);
+		rc = 1;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!once)
+		ac_log_info("draining %s (pid %ld)", conf.data_dir, (long)getpid());
+	while (!stopping) {
+		int ran = 0;
+		enum ac_err err = ac_worker_step(&conf, st, client, &ran);
+
+		if (err != AC_OK) {
+			ac_log_error("store: %s", ac_strerror(err));
+			ran = 0;
+		}
+		if (ac_clock_usec() - last_prune > 60000000u) {
+			/* delivery ids are kept a day for dedupe, then forgotten */
+			ac_inbox_prune_deliveries(st, ac_clock_now() - AC_INBOX_DEDUPE_SECONDS, NULL);
+			last_prune = ac_clock_usec();
+		}
+		if (!ran) {
+			struct timespec ts = { 0, POLL_MS * 1000000L };
+
+			if (once)
+				break;
+			nanosleep(&ts, NULL);
+		}
+	}
+out:
+	ac_client_free(client);
+	ac_store_close(st);
+	ac_conf_release(&conf);
+	return rc;
+}

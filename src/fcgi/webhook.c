@@ -1,0 +1,47 @@
+/* webhook.c: webhook.fcgi, POST /webhook: verified, durable, answered at once (protocol.md §6). */
+#include "config.h"
+
+#include "auth.h"
+#include "client.h"
+#include "fcgi.h"
+#include "webhook.h"
+#include "worker.h"
+
+static enum ac_err
+on_webhook(struct ac_request *req)
+{
+	return ac_webhook_handle(req);
+}
+
+static const struct ac_route routes[] = {
+	/* method  path        handler     auth            body cap */
+	{ "POST", "/webhook", on_webhook, AC_AUTH_TENANT, AC_INBOX_BODY_MAX },
+};
+
+/* AC_WORKER=inline: where no daemon can run, drain the inbox once the answer is out. */
+static void
+drain(struct ac_app *app)
+{
+	static struct ac_client *client;
+
+	if (client == NULL && ac_client_new(app->conf, app->store, &client) != AC_OK)
+		return;
+	ac_worker_drain(app->conf, app->store, client, 100, 20);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ac_app app;
+	int rc;
+
+	(void)argc;
+	if ((rc = ac_app_init(&app, "webhook", argv[0], AC_APP_STORE)) != 0)
+		return rc;
+	app.authenticate = ac_auth_authenticate;
+	if (app.conf->worker == AC_WORKER_INLINE)
+		app.after_response = drain;
+	rc = ac_fcgi_run(&app, routes, sizeof(routes) / sizeof(routes[0]));
+	ac_app_release(&app);
+	return rc;
+}

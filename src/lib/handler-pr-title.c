@@ -1,0 +1,140 @@
+/* handler-pr-title.c: pullrequest:created/updated: the title must match AC_PR_TITLE_PATTERN. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handler-util.h"
+#include "log.h"
+
+/* The title as inline code in markdown: no backtick or line break can end it early. */
+static enum ac_err
+add_code(struct ac_buf *b, const char *s)
+{
+	enum ac_err err = ac_buf_adds(b, "`");
+
+	for (; *s && err == AC_OK; s++)
+		err = ac_buf_addc(b, *s == '`' ? '\'' : (unsigned char)*s < 0x20 ? ' ' : *s);
+	return err == AC_OK ? ac_buf_adds(b, "`") : err;
+}
+
+/* The 40-hex hash of the PR's source commit: §6, PR payloads carry 12 characters. */
+static enum ac_err
+full_hash(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws, const char *repo,
+    const char *hash, char out[41])
+{
+	json_object *commit = NULL;
+	struct ac_buf path;
+	const char *full;
+	enum ac_err err;
+
+	if (strlen(hash) == 40) {
+		memcpy(out, hash, 41);
+		return AC_OK;
+	}
+	ac_buf_init(&path, 4096);
+	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/commit/%s", ws, repo, hash)) != AC_OK ||
+	    (err = ac_handler_util_call(ctx, t, "GET", ac_buf_str(&path), NULL, &commit)) != AC_OK)
+		goto out;
+	full = ac_handler_util_get_string(commit, "hash");
+	if (full == NULL || strlen(full) != 40 || !ac_handler_util_valid_hash(full) ||
+	    strncmp(full, hash, strlen(hash))) {
+		ac_log_error("GET %s: no full hash for %s in the answer", ac_buf_str(&path), hash);
+		err = AC_ERR_UPSTREAM;
+		goto out;
+	}
+	memcpy(out, full, 41);
+out:
+	json_object_put(commit);
+	ac_buf_release(&path);
+	return err;
+}
+
+static enum ac_err
+comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws, const char *repo,
+    int64_t id, const char *title)
+{
+	struct ac_buf note, path, md;
+	char digest[65];
+	enum ac_err err;
+
+	ac_buf_init(&note, 8192);
+	ac_buf_init(&path, 4096);
+	ac_buf_init(&md, 16384);
+	/* one comment per title: not one per update of the PR, nor per retry of this event */
+	ac_handler_util_sha256(title, strlen(title), digest);
+	if ((err = ac_buf_printf(&note, "prcomment:%s:%s/%s/%" PRId64 ":%s", t->client_key, ws, repo, id,
+	    digest)) != AC_OK)
+		goto out;
+	if (ac_handler_util_note_has(ctx->store, ac_buf_str(&note))) {
+		ac_log_info("PR %s/%s#%" PRId64 ": this title was already explained; no new comment", ws, repo, id);
+		goto out;
+	}
+	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/pullrequests/%" PRId64 "/comments", ws, repo,
+	    id)) != AC_OK ||
+	    (err = ac_buf_adds(&md, "**Pull request title check failed.** The title ")) != AC_OK ||
+	    (err = add_code(&md, title)) != AC_OK ||
+	    (err = ac_buf_adds(&md, " does not match the rule for titles (a POSIX extended regular expression):"
+	    "\n\n```\n")) != AC_OK ||
+	    (err = ac_buf_adds(&md, ctx->conf->pr_title_pattern)) != AC_OK ||
+	    (err = ac_buf_adds(&md, "\n```\n\nFor example `feat(parser): accept empty arrays` or `fix: "
+	    "handle a missing header`. Edit the title and the build status turns green; this comment is "
+	    "not repeated for the same title.\n")) != AC_OK)
+		goto out;
+	if ((err = ac_handler_util_comment(ctx, t, ac_buf_str(&path), ac_buf_str(&md))) != AC_OK)
+		goto out;
+	/* a lost note means at worst a second comment on a retry; the status still matters more */
+	if (ac_handler_util_note_put(ctx->store, ac_buf_str(&note)) != AC_OK)
+		ac_log_warn("PR %s/%s#%" PRId64 ": could not note the comment", ws, repo, id);
+out:
+	ac_buf_release(&md);
+	ac_buf_release(&path);
+	ac_buf_release(&note);
+	return err;
+}
+
+enum ac_err
+ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const struct ac_event *ev,
+    json_object *payload)
+{
+	json_object *data = ac_handler_util_data(payload), *pr, *jid;
+	const char *title, *hash;
+	struct ac_buf ws, repo;
+	char full[41];
+	int64_t id;
+	enum ac_err err;
+	int ok;
+
+	(void)ev;
+	if (t->product != AC_PRODUCT_BITBUCKET)
+		return AC_ERR_BAD_REQUEST;
+	pr = ac_handler_util_get(data, "pullrequest", json_type_object);
+	jid = pr ? ac_handler_util_get(pr, "id", json_type_int) : NULL;
+	title = pr ? ac_handler_util_get_string(pr, "title") : NULL;
+	hash = pr ? ac_handler_util_get_string(pr, "source.commit.hash") : NULL;
+	if (jid == NULL || (id = json_object_get_int64(jid)) <= 0 || title == NULL ||
+	    !ac_handler_util_valid_hash(hash)) {
+		ac_log_warn("pull request event without pullrequest id, title or source.commit.hash");
+		return AC_ERR_BAD_REQUEST;
+	}
+	ac_buf_init(&ws, 1024);
+	ac_buf_init(&repo, 1024);
+	if ((err = ac_handler_util_repo(data, &ws, &repo)) != AC_OK)
+		goto out;
+	if ((err = full_hash(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), hash, full)) != AC_OK)
+		goto out;
+	ok = ac_handler_util_match(ctx->conf->pr_title_pattern, title);
+	ac_log_info("PR %s/%s#%" PRId64 " at %.12s: title %s", ac_buf_str(&ws), ac_buf_str(&repo), id, full,
+	    ok ? "passes" : "fails");
+	if (!ok && (err = comment_once(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), id, title)) != AC_OK)
+		goto out;
+	err = ac_handler_util_build_status(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), full,
+	    AC_HANDLER_STATUS_TITLE, ok ? "SUCCESSFUL" : "FAILED", "Pull request title",
+	    ok ? "The title follows the rule" : "The title does not match AC_PR_TITLE_PATTERN");
+out:
+	ac_buf_release(&repo);
+	ac_buf_release(&ws);
+	return err;
+}

@@ -1,0 +1,421 @@
+/* handler-util.c: the pieces every event handler needs, so that a handler reads as its rule. */
+#include "config.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "clock.h"
+#include "handler-util.h"
+#include "json.h"
+#include "log.h"
+
+/* ------------------------------------------------------------------ patterns */
+
+#define PATTERN_CACHE 4
+
+static struct {
+	char *pattern;
+	regex_t re;
+	int ok;
+} cache[PATTERN_CACHE];
+static size_t cache_next;
+
+static const regex_t *
+compiled(const char *pattern)
+{
+	size_t i;
+
+	for (i = 0; i < PATTERN_CACHE; i++)
+		if (cache[i].pattern && !strcmp(cache[i].pattern, pattern))
+			return cache[i].ok ? &cache[i].re : NULL;
+	/* a new pattern (tests switch them): take the next slot round-robin */
+	i = cache_next++ % PATTERN_CACHE;
+	if (cache[i].pattern) {
+		if (cache[i].ok)
+			regfree(&cache[i].re);
+		free(cache[i].pattern);
+		cache[i].pattern = NULL;
+	}
+	if ((cache[i].pattern = strdup(pattern)) == NULL)
+		return NULL;
+	cache[i].ok = regcomp(&cache[i].re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+	if (!cache[i].ok)
+		ac_log_error("pattern does not compile as a POSIX extended regex: %s", pattern);
+	return cache[i].ok ? &cache[i].re : NULL;
+}
+
+int
+ac_handler_util_match(const char *pattern, const char *text)
+{
+	const regex_t *re;
+	size_t n;
+	char *line;
+	int rc;
+
+	if (pattern == NULL || text == NULL || (re = compiled(pattern)) == NULL)
+		return 0;
+	n = strcspn(text, "\r\n");
+	if ((line = malloc(n + 1)) == NULL)
+		return 0;
+	memcpy(line, text, n);
+	line[n] = '\0';
+	rc = regexec(re, line, 0, NULL, 0) == 0;
+	free(line);
+	return rc;
+}
+
+void
+ac_handler_util_cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < PATTERN_CACHE; i++) {
+		if (cache[i].pattern && cache[i].ok)
+			regfree(&cache[i].re);
+		free(cache[i].pattern);
+		cache[i].pattern = NULL;
+		cache[i].ok = 0;
+	}
+	cache_next = 0;
+}
+
+int
+ac_handler_util_exempt(const char *message, size_t nparents)
+{
+	/* git's own wording for merges and reverts: the rule is for what people write */
+	return nparents >= 2 || (message && !strncmp(message, "Revert \"", 8));
+}
+
+/* ------------------------------------------------------------------ payloads */
+
+json_object *
+ac_handler_util_data(json_object *payload)
+{
+	json_object *d = ac_json_get_typed(payload, "data", json_type_object);
+
+	/* §6: Bitbucket wraps the event as {"event": key, "data": {...}}; accept it bare too */
+	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
+	    !ac_json_get_typed(payload, "issue", json_type_object))
+		return d;
+	return payload;
+}
+
+json_object *
+ac_handler_util_get(json_object *obj, const char *dotted, json_type type)
+{
+	char name[128];
+	const char *p = dotted, *dot;
+	size_t n;
+
+	while (obj && (dot = strchr(p, '.')) != NULL) {
+		n = (size_t)(dot - p);
+		if (n >= sizeof(name))
+			return NULL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		obj = ac_json_get_typed(obj, name, json_type_object);
+		p = dot + 1;
+	}
+	return obj ? ac_json_get_typed(obj, p, type) : NULL;
+}
+
+const char *
+ac_handler_util_get_string(json_object *obj, const char *dotted)
+{
+	json_object *s = ac_handler_util_get(obj, dotted, json_type_string);
+
+	return s ? json_object_get_string(s) : NULL;
+}
+
+enum ac_err
+ac_handler_util_encode_segment(struct ac_buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	enum ac_err err = AC_OK;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p && err == AC_OK; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			err = ac_buf_addc(out, (char)*p);
+		else if ((err = ac_buf_addc(out, '%')) == AC_OK && (err = ac_buf_addc(out, hex[*p >> 4])) == AC_OK)
+			err = ac_buf_addc(out, hex[*p & 15]);
+	}
+	return err;
+}
+
+/* "ws/repo" into two encoded segments; 0 when it is not that shape. */
+static int
+split_full_name(const char *full, struct ac_buf *ws, struct ac_buf *repo)
+{
+	const char *slash = full ? strchr(full, '/') : NULL;
+	char *w;
+	int ok;
+
+	if (slash == NULL || slash == full || slash[1] == '\0' || strchr(slash + 1, '/') ||
+	    !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return 0;
+	if ((w = strndup(full, (size_t)(slash - full))) == NULL)
+		return 0;
+	ok = strcmp(w, ".") && strcmp(w, "..") && ac_handler_util_encode_segment(ws, w) == AC_OK &&
+	    ac_handler_util_encode_segment(repo, slash + 1) == AC_OK;
+	free(w);
+	return ok;
+}
+
+enum ac_err
+ac_handler_util_repo(json_object *data, struct ac_buf *ws, struct ac_buf *repo)
+{
+	static const char *const names[] = {
+		"repository.full_name",
+		"pullrequest.destination.repository.full_name",
+		"pullrequest.source.repository.full_name",
+	};
+	const char *href;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ac_buf_reset(ws);
+		ac_buf_reset(repo);
+		if (split_full_name(ac_handler_util_get_string(data, names[i]), ws, repo))
+			return AC_OK;
+	}
+	/* links.html.href: https://bitbucket.org/{ws}/{repo} */
+	href = ac_handler_util_get_string(data, "repository.links.html.href");
+	if (href && (href = strstr(href, "://")) != NULL && (href = strchr(href + 3, '/')) != NULL) {
+		char *path = strdup(href + 1);
+		int ok;
+
+		if (path == NULL)
+			return AC_ERR_NOMEM;
+		if (*path && path[strlen(path) - 1] == '/')
+			path[strlen(path) - 1] = '\0';
+		ac_buf_reset(ws);
+		ac_buf_reset(repo);
+		ok = split_full_name(path, ws, repo);
+		free(path);
+		if (ok)
+			return AC_OK;
+	}
+	ac_log_warn("event names no repository (repository.full_name)");
+	return AC_ERR_BAD_REQUEST;
+}
+
+int
+ac_handler_util_valid_hash(const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789abcdef") : 0;
+
+	return s && s[n] == '\0' && n >= 7 && n <= 40;
+}
+
+/* ------------------------------------------------------------------ calls */
+
+enum ac_err
+ac_handler_util_status(struct ac_handler_ctx *ctx, const struct ac_client_response *r, const char *what)
+{
+	if (r->status >= 200 && r->status < 300)
+		return AC_OK;
+	/* the log line escapes what the product wrote; 160 bytes are enough to say why */
+	ac_log_warn("%s: HTTP %ld: %.160s", what, r->status, ac_buf_str(&r->body));
+	if (r->status == 429) {
+		/* §7: honour Retry-After when the product says it; else the worker backs off */
+		if (r->retry_after >= 0)
+			ctx->retry_after = r->retry_after;
+		return AC_ERR_UPSTREAM;
+	}
+	/* 401 after a re-sign, 404 and 409 can be passing states (replication, a concurrent write) */
+	if (r->status == 401 || r->status == 404 || r->status == 409 || r->status >= 500 || r->status < 200)
+		return AC_ERR_UPSTREAM;
+	return AC_ERR_BAD_REQUEST;
+}
+
+enum ac_err
+ac_handler_util_call(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *method,
+    const char *path, json_object *body, json_object **json)
+{
+	struct ac_client_response r;
+	const char *b = NULL;
+	char what[300];
+	enum ac_err err;
+
+	if (body)
+		b = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	ac_client_response_init(&r);
+	err = ac_client_call(ctx->client, t, method, path, b, b ? strlen(b) : 0, &r, NULL);
+	if (err == AC_ERR_TENANT_UNINSTALLED) {
+		/* nothing to do for a tenant that left: the event can never succeed */
+		err = AC_ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (err != AC_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s %s", method, path);
+	if ((err = ac_handler_util_status(ctx, &r, what)) != AC_OK)
+		goto out;
+	if (json) {
+		*json = NULL;
+		if (r.body.len > 0 && ac_json_parse(r.body.data, r.body.len, json, NULL) != AC_OK) {
+			ac_log_error("%s: the answer is not JSON", what);
+			err = AC_ERR_UPSTREAM;
+		}
+	}
+out:
+	ac_client_response_release(&r);
+	return err;
+}
+
+static enum ac_err
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object *s = json_object_new_string(v);
+
+	if (s == NULL || json_object_object_add(o, k, s) != 0) {
+		json_object_put(s);
+		return AC_ERR_NOMEM;
+	}
+	return AC_OK;
+}
+
+enum ac_err
+ac_handler_util_build_status(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws,
+    const char *repo, const char *hash, const char *key, const char *state, const char *name,
+    const char *description)
+{
+	json_object *o = json_object_new_object();
+	struct ac_buf path;
+	enum ac_err err;
+
+	if (o == NULL)
+		return AC_ERR_NOMEM;
+	ac_buf_init(&path, 4096);
+	if ((err = add_str(o, "key", key)) != AC_OK || (err = add_str(o, "state", state)) != AC_OK ||
+	    (err = add_str(o, "name", name)) != AC_OK || (err = add_str(o, "description", description)) != AC_OK)
+		goto out;
+	/* Bitbucket wants a url for the status link: this app's, when the program knows it */
+	if (*ctx->conf->base_url && (err = add_str(o, "url", ctx->conf->base_url)) != AC_OK)
+		goto out;
+	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/commit/%s/statuses/build", ws, repo, hash)) != AC_OK)
+		goto out;
+	err = ac_handler_util_call(ctx, t, "POST", ac_buf_str(&path), o, NULL);
+out:
+	ac_buf_release(&path);
+	json_object_put(o);
+	return err;
+}
+
+enum ac_err
+ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *path,
+    const char *markdown)
+{
+	json_object *o = json_object_new_object(), *content = json_object_new_object();
+	enum ac_err err;
+
+	if (o == NULL || content == NULL || json_object_object_add(o, "content", content) != 0) {
+		json_object_put(o);
+		json_object_put(content);
+		return AC_ERR_NOMEM;
+	}
+	if ((err = add_str(content, "raw", markdown)) == AC_OK)
+		err = ac_handler_util_call(ctx, t, "POST", path, o, NULL);
+	json_object_put(o);
+	return err;
+}
+
+/* ------------------------------------------------------------------ notes */
+
+/* LMDB's default key limit is 511 bytes; longer keys are stored by their hash. */
+#define NOTE_KEY_MAX 400
+
+struct note {
+	const char *key;
+	char hashed[7 + 65];
+	int found;
+};
+
+static void
+note_key(struct note *n, MDB_val *k)
+{
+	size_t len = strlen(n->key);
+
+	if (len <= NOTE_KEY_MAX) {
+		k->mv_data = (void *)n->key;
+		k->mv_size = len;
+		return;
+	}
+	memcpy(n->hashed, "sha256:", 7);
+	ac_handler_util_sha256(n->key, len, n->hashed + 7);
+	k->mv_data = n->hashed;
+	k->mv_size = strlen(n->hashed);
+}
+
+static enum ac_err
+note_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct note *n = ctx;
+	MDB_val k, v;
+	int rc;
+
+	note_key(n, &k);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_NOTES), &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return AC_OK;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get notes");
+	n->found = 1;
+	return AC_OK;
+}
+
+static enum ac_err
+note_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct note *n = ctx;
+	char when[32];
+	MDB_val k, v;
+	int rc;
+
+	note_key(n, &k);
+	snprintf(when, sizeof(when), "%lld", (long long)ac_clock_now());
+	v.mv_data = when;
+	v.mv_size = strlen(when);
+	rc = mdb_put(txn, ac_store_dbi(st, AC_DB_NOTES), &k, &v, 0);
+	return rc ? ac_store_mdb_err(rc, "mdb_put notes") : AC_OK;
+}
+
+int
+ac_handler_util_note_has(struct ac_store *st, const char *key)
+{
+	struct note n = { key, "", 0 };
+
+	if (ac_store_read(st, note_get_fn, &n) != AC_OK)
+		return 0;
+	return n.found;
+}
+
+enum ac_err
+ac_handler_util_note_put(struct ac_store *st, const char *key)
+{
+	struct note n = { key, "", 0 };
+
+	return ac_store_write(st, note_put_fn, &n);
+}
+
+void
+ac_handler_util_sha256(const char *s, size_t n, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+
+	if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1)
+		len = 0;
+	for (i = 0; i < len && i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[2 * i] = '\0';
+}

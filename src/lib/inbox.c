@@ -1,0 +1,767 @@
+/* inbox.c: the durable event queue: accept with dedupe, leases, retries, dead letters. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "inbox.h"
+#include "log.h"
+
+/*
+ * Record layout (little-endian), chosen so that a 256 KiB body is stored and
+ * read as it came, without JSON escaping:
+ *   u32 version, u32 attempts, i64 received_at, i64 next_at, i64 lease_until,
+ *   i32 lease_pid, u16 ck_len, u16 ev_len, u16 id_len, u16 err_len, u32 body_len,
+ *   then client key, event key, delivery id, last error and body bytes.
+ */
+#define REC_VERSION 1
+#define HDR 48
+#define SCAN_MAX 100000
+
+struct hdr {
+	uint32_t version, attempts;
+	int64_t received_at, next_at, lease_until;
+	int32_t lease_pid;
+	uint16_t ck_len, ev_len, id_len, err_len;
+	uint32_t body_len;
+};
+
+static void
+put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return get16(p) | (uint32_t)get16(p + 2) << 16;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void
+seq_key(uint64_t seq, unsigned char k[8])
+{
+	int i;
+
+	/* big-endian, so LMDB's byte order is the sequence order */
+	for (i = 7; i >= 0; i--, seq >>= 8)
+		k[i] = (unsigned char)seq;
+}
+
+static uint64_t
+key_seq(const MDB_val *k)
+{
+	const unsigned char *p = k->mv_data;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < 8 && i < k->mv_size; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int
+read_hdr(const MDB_val *v, struct hdr *h)
+{
+	const unsigned char *p = v->mv_data;
+
+	if (v->mv_size < HDR)
+		return 0;
+	h->version = get32(p);
+	h->attempts = get32(p + 4);
+	h->received_at = (int64_t)get64(p + 8);
+	h->next_at = (int64_t)get64(p + 16);
+	h->lease_until = (int64_t)get64(p + 24);
+	h->lease_pid = (int32_t)get32(p + 32);
+	h->ck_len = get16(p + 36);
+	h->ev_len = get16(p + 38);
+	h->id_len = get16(p + 40);
+	h->err_len = get16(p + 42);
+	h->body_len = get32(p + 44);
+	return h->version == REC_VERSION &&
+	    (size_t)HDR + h->ck_len + h->ev_len + h->id_len + h->err_len + h->body_len == v->mv_size;
+}
+
+static void
+write_hdr(unsigned char *p, const struct hdr *h)
+{
+	put32(p, h->version);
+	put32(p + 4, h->attempts);
+	put64(p + 8, (uint64_t)h->received_at);
+	put64(p + 16, (uint64_t)h->next_at);
+	put64(p + 24, (uint64_t)h->lease_until);
+	put32(p + 32, (uint32_t)h->lease_pid);
+	put16(p + 36, h->ck_len);
+	put16(p + 38, h->ev_len);
+	put16(p + 40, h->id_len);
+	put16(p + 42, h->err_len);
+	put32(p + 44, h->body_len);
+}
+
+void
+ac_event_release(struct ac_event *ev)
+{
+	free(ev->client_key);
+	free(ev->event_key);
+	free(ev->delivery_id);
+	free(ev->body);
+	free(ev->last_error);
+	memset(ev, 0, sizeof(*ev));
+}
+
+static char *
+dupn(const unsigned char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static enum ac_err
+decode(uint64_t seq, const MDB_val *v, struct ac_event *out)
+{
+	struct hdr h;
+	const unsigned char *p = v->mv_data;
+
+	memset(out, 0, sizeof(*out));
+	if (!read_hdr(v, &h)) {
+		ac_log_error("inbox record %llu is corrupt", (unsigned long long)seq);
+		return AC_ERR_STORE;
+	}
+	p += HDR;
+	out->seq = seq;
+	out->attempts = h.attempts;
+	out->received_at = (time_t)h.received_at;
+	out->next_at = (time_t)h.next_at;
+	out->client_key = dupn(p, h.ck_len);
+	p += h.ck_len;
+	out->event_key = dupn(p, h.ev_len);
+	p += h.ev_len;
+	out->delivery_id = dupn(p, h.id_len);
+	p += h.id_len;
+	out->last_error = dupn(p, h.err_len);
+	p += h.err_len;
+	out->body = dupn(p, h.body_len);
+	out->body_len = h.body_len;
+	if (!out->client_key || !out->event_key || !out->delivery_id || !out->last_error || !out->body) {
+		ac_event_release(out);
+		return AC_ERR_NOMEM;
+	}
+	return AC_OK;
+}
+
+/* Writes a record with the given header and strings into the db under seq. */
+static enum ac_err
+put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct hdr *h, const char *ck, const char *ev,
+    const char *id, const char *err, const char *body, size_t body_len)
+{
+	size_t ckl = strlen(ck), evl = strlen(ev), idl = strlen(id), errl = strlen(err);
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	unsigned char *p;
+	int rc;
+
+	if (ckl > 0xffff || evl > 0xffff || idl > 0xffff || body_len > 0xffffffffu)
+		return AC_ERR_INVALID;
+	if (errl > 1000)
+		errl = 1000;
+	h->version = REC_VERSION;
+	h->ck_len = (uint16_t)ckl;
+	h->ev_len = (uint16_t)evl;
+	h->id_len = (uint16_t)idl;
+	h->err_len = (uint16_t)errl;
+	h->body_len = (uint32_t)body_len;
+	seq_key(seq, key);
+	v.mv_size = HDR + ckl + evl + idl + errl + body_len;
+	/* MDB_RESERVE: the record is written once, straight into the map */
+	if ((rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE)) != 0)
+		return ac_store_mdb_err(rc, "mdb_put inbox");
+	p = v.mv_data;
+	write_hdr(p, h);
+	p += HDR;
+	memcpy(p, ck, ckl);
+	p += ckl;
+	memcpy(p, ev, evl);
+	p += evl;
+	memcpy(p, id, idl);
+	p += idl;
+	memcpy(p, err, errl);
+	p += errl;
+	if (body_len)
+		memcpy(p, body, body_len);
+	return AC_OK;
+}
+
+/* ---------------------------------------------------------------- accept */
+
+struct accept_ctx {
+	const char *ck, *ev, *id, *body;
+	size_t body_len;
+	uint64_t seq;
+	int dup;
+	time_t now;
+};
+
+static enum ac_err
+dedupe_key(const char *ck, const char *id, unsigned char *buf, size_t bufsz, MDB_val *k)
+{
+	size_t a = strlen(ck), b = strlen(id);
+
+	/* per tenant: one tenant cannot suppress another's deliveries by reusing ids */
+	if (a + 1 + b > bufsz || a + 1 + b > 511)
+		return AC_ERR_INVALID;
+	memcpy(buf, ck, a);
+	buf[a] = '\n';
+	memcpy(buf + a + 1, id, b);
+	k->mv_data = buf;
+	k->mv_size = a + 1 + b;
+	return AC_OK;
+}
+
+static enum ac_err
+accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct accept_ctx *a = ctx;
+	MDB_val mk = { 8, (void *)"inboxseq" }, mv, dk, dv;
+	unsigned char dbuf[512], seqbuf[8], dval[16];
+	struct hdr h;
+	uint64_t next = 1;
+	enum ac_err err;
+	int rc;
+
+	a->dup = 0;
+	if (*a->id) {
+		if ((err = dedupe_key(a->ck, a->id, dbuf, sizeof(dbuf), &dk)) != AC_OK)
+			return err;
+		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
+		if (rc == 0 && dv.mv_size == 16 &&
+		    (int64_t)get64((const unsigned char *)dv.mv_data + 8) > (int64_t)a->now - AC_INBOX_DEDUPE_SECONDS) {
+			a->dup = 1;
+			a->seq = get64(dv.mv_data);
+			return AC_OK;
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return ac_store_mdb_err(rc, "mdb_get deliveries");
+	}
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &mk, &mv);
+	if (rc == 0 && mv.mv_size == 8)
+		next = get64(mv.mv_data) + 1;
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get meta");
+	put64(seqbuf, next);
+	mv.mv_data = seqbuf;
+	mv.mv_size = 8;
+	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &mk, &mv, 0)) != 0)
+		return ac_store_mdb_err(rc, "mdb_put meta");
+	memset(&h, 0, sizeof(h));
+	h.received_at = a->now;
+	h.next_at = a->now;
+	if ((err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), next, &h, a->ck, a->ev, a->id, "", a->body,
+	    a->body_len)) != AC_OK)
+		return err;
+	if (*a->id) {
+		put64(dval, next);
+		put64(dval + 8, (uint64_t)a->now);
+		dv.mv_data = dval;
+		dv.mv_size = 16;
+		if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv, 0)) != 0)
+			return ac_store_mdb_err(rc, "mdb_put deliveries");
+	}
+	a->seq = next;
+	return AC_OK;
+}
+
+enum ac_err
+ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
+    const char *body, size_t body_len, uint64_t *seq, int *dup)
+{
+	struct accept_ctx a = { client_key, event_key, delivery_id ? delivery_id : "", body, body_len, 0, 0,
+		ac_clock_now() };
+	enum ac_err err;
+
+	if (body_len > AC_INBOX_BODY_MAX)
+		return AC_ERR_BODY_TOO_LARGE;
+	if ((err = ac_store_write(st, accept_fn, &a)) != AC_OK)
+		return err;
+	if (seq)
+		*seq = a.seq;
+	if (dup)
+		*dup = a.dup;
+	return AC_OK;
+}
+
+/* ---------------------------------------------------------------- claim */
+
+static int
+owner_alive(int32_t pid)
+{
+	if (pid <= 0)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+struct blocked {
+	char **ck;
+	size_t n, a;
+};
+
+static int
+is_blocked(const struct blocked *b, const unsigned char *ck, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strlen(b->ck[i]) == n && !memcmp(b->ck[i], ck, n))
+			return 1;
+	return 0;
+}
+
+static enum ac_err
+block(struct blocked *b, const unsigned char *ck, size_t n)
+{
+	if (b->n == b->a) {
+		size_t a = b->a ? b->a * 2 : 16;
+		char **v = realloc(b->ck, a * sizeof(*v));
+
+		if (v == NULL)
+			return AC_ERR_NOMEM;
+		b->ck = v;
+		b->a = a;
+	}
+	if ((b->ck[b->n] = dupn(ck, n)) == NULL)
+		return AC_ERR_NOMEM;
+	b->n++;
+	return AC_OK;
+}
+
+static void
+blocked_release(struct blocked *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->ck[i]);
+	free(b->ck);
+}
+
+struct claim_ctx {
+	long lease;
+	time_t now;
+	int claim;            /* 0: only look (read txn), 1: take it (write txn) */
+	uint64_t found;
+	struct ac_event *out;
+};
+
+static enum ac_err
+claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct claim_ctx *c = ctx;
+	struct blocked b = { NULL, 0, 0 };
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct hdr h;
+	enum ac_err err = AC_ERR_NOT_FOUND;
+	size_t scanned = 0;
+	int rc;
+
+	c->found = 0;
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_INBOX), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && scanned < SCAN_MAX;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
+		const unsigned char *ck = (const unsigned char *)v.mv_data + HDR;
+
+		if (!read_hdr(&v, &h))
+			continue; /* corrupt: `acctl inbox` shows it, the worker goes on */
+		if (is_blocked(&b, ck, h.ck_len))
+			continue;
+		if ((h.lease_until > c->now && owner_alive(h.lease_pid)) || h.next_at > c->now) {
+			/* an earlier event of this tenant is running or waiting: later ones wait too */
+			if ((err = block(&b, ck, h.ck_len)) != AC_OK)
+				break;
+			err = AC_ERR_NOT_FOUND;
+			continue;
+		}
+		c->found = key_seq(&k);
+		err = AC_OK;
+		break;
+	}
+	if (err == AC_OK && c->claim) {
+		uint64_t seq = c->found;
+		struct ac_event ev;
+
+		if ((err = decode(seq, &v, &ev)) == AC_OK) {
+			h.lease_until = c->now + c->lease;
+			h.lease_pid = (int32_t)getpid();
+			mdb_cursor_close(cur);
+			cur = NULL;
+			err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), seq, &h, ev.client_key, ev.event_key,
+			    ev.delivery_id, ev.last_error, ev.body, ev.body_len);
+			if (err == AC_OK)
+				*c->out = ev;
+			else
+				ac_event_release(&ev);
+		}
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	blocked_release(&b);
+	return err;
+}
+
+enum ac_err
+ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
+{
+	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out };
+	enum ac_err err;
+
+	/* look in a read transaction first: an idle poll must not take the write lock */
+	if ((err = ac_store_read(st, claim_fn, &c)) != AC_OK)
+		return err;
+	c.claim = 1;
+	return ac_store_write(st, claim_fn, &c);
+}
+
+/* ---------------------------------------------------------------- done, fail, retry, drop */
+
+struct seq_ctx {
+	uint64_t seq;
+	const char *error;
+	time_t next_at;
+	int to_dead;
+	int from_dead;
+};
+
+static enum ac_err
+done_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seq_ctx *s = ctx;
+	unsigned char key[8];
+	MDB_val k = { 8, key };
+	int rc;
+
+	seq_key(s->seq, key);
+	rc = mdb_del(txn, ac_store_dbi(st, s->from_dead ? AC_DB_DEAD : AC_DB_INBOX), &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return AC_ERR_NOT_FOUND;
+	return ac_store_mdb_err(rc, "mdb_del inbox");
+}
+
+enum ac_err
+ac_inbox_done(struct ac_store *st, uint64_t seq)
+{
+	struct seq_ctx s = { seq, NULL, 0, 0, 0 };
+
+	return ac_store_write(st, done_fn, &s);
+}
+
+static enum ac_err
+fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seq_ctx *s = ctx;
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	struct ac_event ev;
+	struct hdr h;
+	enum ac_err err;
+	int rc;
+
+	seq_key(s->seq, key);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return AC_ERR_NOT_FOUND;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get inbox");
+	if (!read_hdr(&v, &h))
+		return AC_ERR_STORE;
+	if ((err = decode(s->seq, &v, &ev)) != AC_OK)
+		return err;
+	h.attempts++;
+	h.next_at = s->next_at;
+	h.lease_until = 0;
+	h.lease_pid = 0;
+	if (s->to_dead) {
+		if ((rc = mdb_del(txn, ac_store_dbi(st, AC_DB_INBOX), &k, NULL)) != 0)
+			err = ac_store_mdb_err(rc, "mdb_del inbox");
+		else
+			err = put_record(txn, ac_store_dbi(st, AC_DB_DEAD), s->seq, &h, ev.client_key, ev.event_key,
+			    ev.delivery_id, s->error, ev.body, ev.body_len);
+	} else {
+		err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), s->seq, &h, ev.client_key, ev.event_key,
+		    ev.delivery_id, s->error, ev.body, ev.body_len);
+	}
+	ac_event_release(&ev);
+	return err;
+}
+
+enum ac_err
+ac_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead)
+{
+	struct seq_ctx s = { seq, error ? error : "", next_at, to_dead, 0 };
+
+	return ac_store_write(st, fail_fn, &s);
+}
+
+static enum ac_err
+retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seq_ctx *s = ctx;
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	struct ac_event ev;
+	struct hdr h;
+	enum ac_err err;
+	int rc, dead = 0;
+
+	seq_key(s->seq, key);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		dead = 1;
+		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DEAD), &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		return AC_ERR_NOT_FOUND;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get inbox");
+	if (!read_hdr(&v, &h))
+		return AC_ERR_STORE;
+	if ((err = decode(s->seq, &v, &ev)) != AC_OK)
+		return err;
+	h.next_at = s->next_at;
+	h.lease_until = 0;
+	h.lease_pid = 0;
+	if (dead) {
+		/* a replay starts afresh: a whole new retry window */
+		h.attempts = 0;
+		h.received_at = s->next_at;
+		if ((rc = mdb_del(txn, ac_store_dbi(st, AC_DB_DEAD), &k, NULL)) != 0)
+			err = ac_store_mdb_err(rc, "mdb_del dead");
+	}
+	if (err == AC_OK)
+		err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), s->seq, &h, ev.client_key, ev.event_key,
+		    ev.delivery_id, ev.last_error, ev.body, ev.body_len);
+	ac_event_release(&ev);
+	return err;
+}
+
+enum ac_err
+ac_inbox_retry(struct ac_store *st, uint64_t seq)
+{
+	struct seq_ctx s = { seq, NULL, ac_clock_now(), 0, 0 };
+
+	return ac_store_write(st, retry_fn, &s);
+}
+
+static enum ac_err
+drop_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seq_ctx *s = ctx;
+	enum ac_err err;
+
+	s->from_dead = 0;
+	if ((err = done_fn(txn, st, ctx)) != AC_ERR_NOT_FOUND)
+		return err;
+	s->from_dead = 1;
+	return done_fn(txn, st, ctx);
+}
+
+enum ac_err
+ac_inbox_drop(struct ac_store *st, uint64_t seq)
+{
+	struct seq_ctx s = { seq, NULL, 0, 0, 0 };
+
+	return ac_store_write(st, drop_fn, &s);
+}
+
+/* ---------------------------------------------------------------- inspection */
+
+struct list_ctx {
+	int dead;
+	enum ac_err (*fn)(const struct ac_event *, void *);
+	void *ctx;
+	uint64_t seq;
+	struct ac_event *out;
+	int *was_dead;
+};
+
+static enum ac_err
+list_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	enum ac_err err = AC_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, l->dead ? AC_DB_DEAD : AC_DB_INBOX), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == AC_OK;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ac_event ev;
+
+		if (decode(key_seq(&k), &v, &ev) != AC_OK)
+			continue;
+		err = l->fn(&ev, l->ctx);
+		ac_event_release(&ev);
+	}
+	mdb_cursor_close(cur);
+	return err;
+}
+
+enum ac_err
+ac_inbox_list(struct ac_store *st, int dead, enum ac_err (*fn)(const struct ac_event *, void *), void *ctx)
+{
+	struct list_ctx l = { dead, fn, ctx, 0, NULL, NULL };
+
+	return ac_store_read(st, list_fn, &l);
+}
+
+static enum ac_err
+get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	seq_key(l->seq, key);
+	*l->was_dead = 0;
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*l->was_dead = 1;
+		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DEAD), &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		return AC_ERR_NOT_FOUND;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get inbox");
+	return decode(l->seq, &v, l->out);
+}
+
+enum ac_err
+ac_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead)
+{
+	int d;
+	struct list_ctx l = { 0, NULL, NULL, seq, out, dead ? dead : &d };
+
+	return ac_store_read(st, get_fn, &l);
+}
+
+struct prune_ctx {
+	time_t before;
+	size_t n;
+};
+
+static enum ac_err
+prune_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct prune_ctx *p = ctx;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	p->n = 0;
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open deliveries");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size == 16 && (int64_t)get64((const unsigned char *)v.mv_data + 8) < (int64_t)p->before) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			p->n++;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "prune deliveries");
+}
+
+enum ac_err
+ac_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
+{
+	struct prune_ctx p = { before, 0 };
+	enum ac_err err = ac_store_write(st, prune_fn, &p);
+
+	if (n)
+		*n = p.n;
+	return err;
+}
+
+struct count_ctx {
+	time_t now;
+	size_t inbox, due, dead;
+};
+
+static enum ac_err
+count_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct count_ctx *c = ctx;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat s;
+	struct hdr h;
+	int rc;
+
+	mdb_stat(txn, ac_store_dbi(st, AC_DB_DEAD), &s);
+	c->dead = s.ms_entries;
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_INBOX), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		c->inbox++;
+		if (read_hdr(&v, &h) && h.next_at <= c->now)
+			c->due++;
+	}
+	mdb_cursor_close(cur);
+	return AC_OK;
+}
+
+enum ac_err
+ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
+{
+	struct count_ctx c = { ac_clock_now(), 0, 0, 0 };
+	enum ac_err err = ac_store_read(st, count_fn, &c);
+
+	if (err == AC_OK) {
+		if (inbox)
+			*inbox = c.inbox;
+		if (due)
+			*due = c.due;
+		if (dead)
+			*dead = c.dead;
+	}
+	return err;
+}

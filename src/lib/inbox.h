@@ -1,0 +1,85 @@
+/* inbox.h: accepted webhook events, durable before they are acknowledged (design.md). */
+#ifndef AC_INBOX_H
+#define AC_INBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "store.h"
+
+/* Webhook bodies are at most 256 KiB (Bitbucket's own limit). */
+#define AC_INBOX_BODY_MAX (256 * 1024)
+
+/* How long a delivery id is remembered for dedupe. */
+#define AC_INBOX_DEDUPE_SECONDS 86400
+
+/*
+ * One event. ac_inbox_* fill it with owned copies (ac_event_release frees
+ * them); strings are "" when absent, never NULL; body is NUL-terminated.
+ */
+struct ac_event {
+	uint64_t seq;          /* the inbox key: order of acceptance */
+	char *client_key;      /* the tenant */
+	char *event_key;       /* "repo:push", "pullrequest:created", "jira:issue_created" ... */
+	char *delivery_id;     /* X-Request-UUID / X-Atlassian-Webhook-Identifier; "" when none */
+	char *body;            /* the JSON body as received */
+	size_t body_len;
+	time_t received_at;
+	unsigned attempts;     /* handler runs so far */
+	time_t next_at;        /* not before this time */
+	char *last_error;      /* what the last failed attempt said; "" */
+};
+
+void ac_event_release(struct ac_event *ev);
+
+/*
+ * Accepts an event: unless its delivery id was seen for this tenant within
+ * AC_INBOX_DEDUPE_SECONDS (*dup = 1, nothing written), appends it to the
+ * inbox under the next sequence number and remembers the delivery id, in
+ * one transaction, flushed (AC_SYNC) before it returns: the caller may
+ * acknowledge once this says AC_OK. AC_ERR_STORE_FULL / AC_ERR_STORE when
+ * it could not be made durable (answer 503 so the product retries).
+ */
+enum ac_err ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key,
+    const char *delivery_id, const char *body, size_t body_len, uint64_t *seq, int *dup);
+
+/*
+ * Claims the next event that is due, in order per tenant: an event waits
+ * while an earlier one of its tenant is leased or waiting for a retry. The
+ * claim is a lease in the store (owner pid, until now + lease_seconds), so
+ * several workers never run one event at once; a lease whose owner process
+ * is gone is taken over at once. AC_ERR_NOT_FOUND when nothing is due.
+ */
+enum ac_err ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out);
+
+/* The claimed event is done: it leaves the inbox (its delivery id stays for dedupe). */
+enum ac_err ac_inbox_done(struct ac_store *st, uint64_t seq);
+
+/*
+ * The claimed event failed: attempts + 1, the error kept, due again at
+ * next_at; to_dead moves it to `dead` instead.
+ */
+enum ac_err ac_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead);
+
+/* Every event of the inbox (dead = 0) or of `dead` (dead = 1), in order; fn's event is borrowed. */
+enum ac_err ac_inbox_list(struct ac_store *st, int dead,
+    enum ac_err (*fn)(const struct ac_event *ev, void *ctx), void *ctx);
+
+/* One event, from the inbox or else from `dead` (*dead says which). AC_ERR_NOT_FOUND. */
+enum ac_err ac_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead);
+
+/* Makes an event due now, moving it back from `dead` with its attempts reset. */
+enum ac_err ac_inbox_retry(struct ac_store *st, uint64_t seq);
+
+/* Removes an event from the inbox or from `dead`. */
+enum ac_err ac_inbox_drop(struct ac_store *st, uint64_t seq);
+
+/* Forgets delivery ids older than before; *n (may be NULL) gets how many. */
+enum ac_err ac_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n);
+
+/* Counts: events in the inbox, of them due now, and in `dead`. */
+enum ac_err ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
+
+#endif

@@ -1,0 +1,118 @@
+/* webhook.c: verify, persist durably, answer at once; the worker acts later. */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "json.h"
+#include "log.h"
+#include "webhook.h"
+
+static int
+json_content_type(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return n == 16 && !strncasecmp(ct, "application/json", 16);
+}
+
+/* Event keys are short tokens such as "repo:push"; anything else is not one. */
+static int
+event_key_valid(const char *k)
+{
+	size_t n = strlen(k), i;
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') ||
+		    strchr(":_-.", k[i])))
+			return 0;
+	return 1;
+}
+
+static int
+delivery_id_valid(const char *id)
+{
+	size_t n = strlen(id), i;
+
+	if (n > 200)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+enum ac_err
+ac_webhook_handle(struct ac_request *req)
+{
+	const struct ac_tenant *t = ac_auth_tenant(req);
+	const char *hdr_event = ac_request_param(req, "HTTP_X_EVENT_KEY");
+	const char *id = ac_request_param(req, "HTTP_X_REQUEST_UUID");
+	const char *body_event, *event, *why = NULL;
+	json_object *body = NULL;
+	enum ac_err err;
+	uint64_t seq = 0;
+	int dup = 0;
+
+	if (t == NULL)
+		return AC_ERR_INTERNAL;
+	if (!json_content_type(ac_request_param(req, "CONTENT_TYPE")))
+		return ac_request_fail(req, AC_ERR_MEDIA_TYPE, "Content-Type must be application/json");
+	if (ac_json_parse(req->body.data ? req->body.data : "", req->body.len, &body, &why) != AC_OK)
+		return ac_request_fail(req, AC_ERR_BAD_JSON, "the body is not valid JSON: %s", why ? why : "?");
+	if (!json_object_is_type(body, json_type_object)) {
+		err = AC_ERR_NOT_OBJECT;
+		goto out;
+	}
+	/* Bitbucket wraps the payload as {"event": key, "data": ...}; Jira names it webhookEvent */
+	body_event = ac_json_get_string(body, "webhookEvent");
+	if (body_event == NULL)
+		body_event = ac_json_get_string(body, "event");
+	if (hdr_event && *hdr_event) {
+		event = hdr_event;
+		if (body_event && strcmp(body_event, hdr_event)) {
+			err = ac_request_fail(req, AC_ERR_EVENT_MISMATCH, "X-Event-Key says '%.128s', the body '%.128s'",
+			    hdr_event, body_event);
+			goto out;
+		}
+	} else {
+		event = body_event;
+	}
+	if (event == NULL || !event_key_valid(event)) {
+		err = event ? ac_request_fail(req, AC_ERR_EVENT_MISSING, "the event key is not a valid one")
+		    : AC_ERR_EVENT_MISSING;
+		goto out;
+	}
+	if (id == NULL || *id == '\0')
+		id = ac_request_param(req, "HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER");
+	if (id == NULL)
+		id = "";
+	if (!delivery_id_valid(id)) {
+		err = ac_request_fail(req, AC_ERR_BAD_REQUEST, "the delivery id is not printable ASCII of at most 200 bytes");
+		goto out;
+	}
+	err = ac_inbox_accept(req->app->store, t->client_key, event, id, req->body.data ? req->body.data : "",
+	    req->body.len, &seq, &dup);
+	if (err == AC_ERR_STORE_FULL || err == AC_ERR_STORE || err == AC_ERR_IO) {
+		/* 5xx: Bitbucket retries only on 5xx; nothing was acknowledged */
+		err = err == AC_ERR_STORE_FULL ? AC_ERR_STORE_FULL : AC_ERR_STORE;
+		goto out;
+	}
+	if (err != AC_OK)
+		goto out;
+	if (dup)
+		ac_log_info("delivery %s of %s seen before (event %llu): not queued again", id, t->client_key,
+		    (unsigned long long)seq);
+	req->status = 204;
+out:
+	json_object_put(body);
+	return err;
+}

@@ -1,0 +1,214 @@
+#!/bin/bash
+# handlers.sh: the reference event handlers (PR title, commit messages, Jira issue) run by
+# tests/unit/handler-run on payloads for tenants installed through nginx, calling the simulator (TAP).
+. "$top_srcdir/tests/integration/lib.sh"
+
+SIM="$top_srcdir/tests/sim/sim.js"
+RUN="$top_builddir/tests/unit/handler-run"
+VALGRIND="${VALGRIND:-}"
+
+it_setup
+[ -x "$NODE" ] || skip_all "node not found"
+[ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
+[ -x "$top_builddir/src/fcgi/installed.fcgi" ] || skip_all "installed.fcgi not built"
+[ -x "$RUN" ] || skip_all "tests/unit/handler-run not built (make check builds it)"
+
+for prog in "$top_builddir"/src/fcgi/*.fcgi; do
+	it_stage "$prog" "${prog##*/}"
+done
+mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim" "$IT_TMP/p"
+cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
+chmod -R a+rX "$IT_TMP/descriptor"
+
+"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
+	2>"$IT_TMP/logs/sim.log" &
+IT_PIDS+=("$!")
+for _ in $(seq 100); do
+	[ -s "$IT_TMP/sim/sim.json" ] && break
+	sleep 0.1
+done
+SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
+[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
+
+it_stop_app() {
+	local keep=("${IT_PIDS[0]}") rest=("${IT_PIDS[@]:1}")
+	[ "${#rest[@]}" -gt 0 ] || return 0
+	stop_pids "${rest[@]}" 2>/dev/null
+	IT_PIDS=("${keep[@]}")
+}
+
+start_stack() {
+	it_stop_app
+	rm -f "$IT_TMP"/run/*.sock
+	PORT=
+	it_port
+	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT="$1" AC_DATA_DIR="$IT_TMP/data"
+	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1,bitbucket.org,api.bitbucket.org"
+	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full
+	unset AC_CONFIG AC_DESCRIPTOR AC_COMMIT_PATTERN AC_PR_TITLE_PATTERN
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
+}
+
+sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
+drive() {
+	local d="$1" want="$2"
+	shift 2
+	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
+}
+control() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d "$1" "$SIM_URL/_sim/control"; }
+reset() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$SIM_URL/_sim/reset"; }
+requests() { curl -s -G --data-urlencode "path=$1" "$SIM_URL/_sim/requests" >"$IT_TMP/req.json"; }
+store() { curl -s "$SIM_URL/_sim/store" >"$IT_TMP/store.json"; json "$IT_TMP/store.json" "$1"; }
+# run CLIENTKEY EVENT PAYLOAD-NAME: handler-run; its output line in $RES, exit status in $RC
+run() {
+	RES="$($VALGRIND "$RUN" "$1" "$2" "$IT_TMP/p/$3.json" 2>>"$IT_TMP/logs/handler-run.log")"
+	RC=$?
+}
+# every product request since the last reset verified by atlassian-jwt
+all_verified() {
+	requests '.'
+	[ "$(json "$IT_TMP/req.json" 'j.length > 0 && j.every((e) => e.verification && e.verification.ok)')" = true ]
+}
+
+# payload NAME JS: the fixture (j) changed by JS, written to $IT_TMP/p/NAME.json
+payload() {
+	"$NODE" -e '
+		const fs = require("fs");
+		const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		(0, eval)("(j) => {" + process.argv[2] + "}")(j);
+		fs.writeFileSync(process.argv[3], JSON.stringify(j));
+	' "$top_srcdir/tests/sim/payloads/$1" "$2" "$IT_TMP/p/$3.json"
+}
+H40() { printf "%040d" 0 | tr 0 "$1"; }
+A=$(H40 a) B=$(H40 b) C=$(H40 c) D=$(H40 d) E=$(H40 e) F=$(H40 f) G=$(H40 3) K=$(H40 4)
+ST=example-workspace/example-repo
+
+payload bitbucket-webhook-pullrequest-created.json '' pr-bad
+payload bitbucket-webhook-pullrequest-created.json 'j.data.pullrequest.title = "feat: add and run linters"' pr-good
+payload bitbucket-webhook-pullrequest-created.json 'j.data.pullrequest.title = "Another bad title"' pr-bad2
+payload bitbucket-webhook-pullrequest-created.json '' pr-bare
+"$NODE" -e 'const fs=require("fs");const j=JSON.parse(fs.readFileSync(process.argv[1]));j.data.pullrequest.id=10;fs.writeFileSync(process.argv[1],JSON.stringify(j.data))' "$IT_TMP/p/pr-bare.json"
+cat >"$IT_TMP/p/commits.js" <<EOF
+const c = (hash, message, parents) => ({ type: "commit", hash, message,
+	parents: Array.from({ length: parents }, (_, i) => ({ hash: String(i).repeat(40), type: "commit" })) });
+EOF
+COMMITS="$(cat "$IT_TMP/p/commits.js")"
+payload bitbucket-webhook-repo-push.json "$COMMITS
+	j.data.push.changes[0].commits = [c('$A', 'feat: add linters\n\nbody', 1), c('$B', 'run linters\n', 1),
+		c('$C', 'Merge branch \'x\' into main\n', 2), c('$D', 'Revert \"feat: add linters\"\n\nThis reverts.', 1)];" push
+payload bitbucket-webhook-repo-push.json "
+	const ch = j.data.push.changes[0];
+	ch.truncated = true; ch.commits = []; ch.new.target.hash = '$E'; ch.old = { type: 'branch', target: { hash: '$F' } };" push-trunc
+
+# ================================================================ Bitbucket
+start_stack bitbucket
+drive "bitbucket: install bb-h" 204 install --product bitbucket --client-key bb-h
+
+reset
+run bb-h pullrequest:created pr-bad
+is "$RC $RES" "0 ok" "PR created with a bad title: the handler is done"
+is "$(store 'j.comments.filter((c) => c.kind === "pullrequest").map((c) => c.target).join(",")')" "9" \
+	"one comment on PR 9"
+check "the comment explains the rule" eval '[ "$(store "/does not match/.test(j.comments[0].raw) && j.comments[0].raw.includes(\"feat\")")" = true ]'
+is "$(store "j.statuses['$ST/1111111111111111111111111111111111111111/connect-fcgi-title'].state")" "FAILED" \
+	"FAILED build status on the full 40-character source hash"
+requests '/commit/111111111111$'
+is "$(json "$IT_TMP/req.json" 'j.length')" "1" "the full hash was fetched (the payload has 12 characters)"
+check "every call was verified by atlassian-jwt" all_verified
+
+run bb-h pullrequest:updated pr-bad
+is "$RC $RES $(store 'j.comments.length')" "0 ok 1" "the same title updated: no second comment"
+run bb-h pullrequest:created pr-bad
+is "$RC $RES $(store 'j.comments.length')" "0 ok 1" "the same event run again (a retry): no second comment"
+run bb-h pullrequest:updated pr-good
+is "$RC $(store "j.statuses['$ST/1111111111111111111111111111111111111111/connect-fcgi-title'].state") $(store 'j.comments.length')" \
+	"0 SUCCESSFUL 1" "a good title: SUCCESSFUL, no comment"
+run bb-h pullrequest:updated pr-bad2
+is "$RC $(store 'j.comments.length')" "0 2" "another bad title: one more comment"
+run bb-h pullrequest:created pr-bare
+is "$RC $(store 'j.comments.filter((c) => c.target === "10").length')" "0 1" "a bare payload (no envelope) works too"
+
+reset
+run bb-h repo:push push
+is "$RC $RES" "0 ok" "repo:push: the handler is done"
+is "$(store "['$A','$B','$C','$D'].map((h) => (j.statuses['$ST/' + h + '/connect-fcgi-commit'] || {}).state).join(' ')")" \
+	"SUCCESSFUL FAILED SUCCESSFUL SUCCESSFUL" "a good message passes, a bad one FAILS, a merge and a Revert pass"
+is "$(store 'j.comments.map((c) => c.kind + ":" + c.target).join(",")')" "commit:$B" "one commit comment, on the bad commit"
+check "every call was verified by atlassian-jwt" all_verified
+run bb-h repo:push push
+is "$RC $(store 'j.comments.length')" "0 1" "the push run again: no second commit comment"
+
+reset
+run bb-h repo:push push-trunc
+requests '/commits\?'
+is "$RC $(json "$IT_TMP/req.json" 'j.length + " " + j[0].query.include + " " + j[0].query.exclude')" "0 1 $E $F" \
+	"a truncated push fetches its commits (include new, exclude old)"
+is "$(store "(j.statuses['$ST/$E/connect-fcgi-commit'] || {}).state")" "FAILED" \
+	"the fetched commit is checked ('simulated commit' fails)"
+
+reset
+control "{\"fail\":[{\"path\":\"/commits\\\\?include\",\"status\":200,\"times\":1,\"body\":{\"pagelen\":1,
+	\"values\":[{\"hash\":\"$G\",\"message\":\"docs: page one\",\"parents\":[]}],
+	\"next\":\"$SIM_URL/api/2.0/repositories/$ST/commits?include=$K&page=2\"}}]}"
+run bb-h repo:push push-trunc
+requests '/commits\?'
+is "$RC $(json "$IT_TMP/req.json" 'j.length + " " + (j[1] || {}).url')" "0 2 /api/2.0/repositories/$ST/commits?include=$K&page=2" \
+	"the next page is followed within the API base"
+is "$(store "[(j.statuses['$ST/$G/connect-fcgi-commit'] || {}).state, (j.statuses['$ST/$K/connect-fcgi-commit'] || {}).state].join(' ')")" \
+	"SUCCESSFUL FAILED" "commits of both pages are checked"
+reset
+control "{\"fail\":[{\"path\":\"/commits\\\\?include\",\"status\":200,\"times\":1,\"body\":{\"values\":[],
+	\"next\":\"https://evil.example.com/2.0/repositories/$ST/commits?page=2\"}}]}"
+run bb-h repo:push push-trunc
+requests '/commits'
+is "$RC $(json "$IT_TMP/req.json" 'j.length')" "0 1" "a next page on another host is not followed"
+
+# failures: what the worker will retry, and what it will not
+reset
+control '{"fail":[{"path":"/statuses/build$","status":500}]}'
+run bb-h pullrequest:updated pr-good
+is "$RC $RES" "1 upstream_error" "a 500 from the API: a retryable error"
+reset
+control '{"fail":[{"path":"/statuses/build$","status":429,"retryAfter":42}]}'
+run bb-h pullrequest:updated pr-good
+is "$RC $RES" "1 upstream_error retry_after=42" "a 429 with Retry-After: retryable, retry_after set"
+reset
+control '{"fail":[{"path":"/statuses/build$","status":"close"}]}'
+run bb-h pullrequest:updated pr-good
+is "$RC $RES" "1 upstream_error" "a connection closed without an answer: retryable"
+reset
+control '{"fail":[{"path":"/statuses/build$","status":400}]}'
+run bb-h pullrequest:updated pr-good
+is "$RC $RES" "1 bad_request" "a 400 from the API: permanent"
+reset
+control '{"fail":[{"path":"/pullrequests/9/comments$","status":500,"times":1}]}'
+run bb-h pullrequest:updated pr-bad
+is "$RC $RES" "0 ok" "a title already commented is not commented again (no call to fail)"
+payload bitbucket-webhook-pullrequest-created.json 'j.data.pullrequest.title = "Third bad title"' pr-bad3
+run bb-h pullrequest:updated pr-bad3
+is "$RC $RES $(store 'j.comments.length')" "1 upstream_error 0" "a failed comment: retryable, nothing noted"
+run bb-h pullrequest:updated pr-bad3
+is "$RC $RES $(store 'j.comments.length')" "0 ok 1" "the retry comments once"
+reset
+drive "bitbucket: uninstall bb-h" 204 uninstall --client-key bb-h
+run bb-h pullrequest:updated pr-good
+requests '.'
+is "$RC $RES $(json "$IT_TMP/req.json" 'j.length')" "1 bad_request 0" "an uninstalled tenant: permanent, no call"
+
+# ================================================================ Jira
+start_stack jira
+drive "jira: install jira-h" 204 install --product jira --client-key jira-h
+payload jira-webhook-issue-updated.json 'j.webhookEvent = "jira:issue_created"' jira
+reset
+run jira-h jira:issue_created jira
+requests '/rest/api/3/issue/'
+is "$RC $RES $(json "$IT_TMP/req.json" '[j.length, j[0].path, j[0].verification.ok].join(" ")')" \
+	"0 ok 1 /jira/rest/api/3/issue/PROJ-1 true" "jira:issue_created fetches the issue, signed and verified"
+check "the summary is logged" grep -q 'jira issue PROJ-1 of jira-h: summary: Simulated issue' "$IT_TMP/logs/handler-run.log"
+check "no log holds a token" \
+	eval '! grep -Eq "eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}" "$IT_TMP/logs/handler-run.log"'
+
+[ "$T_FAILED" -eq 0 ] || it_logs
+if it_stop_all; then ok "every process stopped by PID"; else not_ok "every process stopped by PID"; fi
+done_testing

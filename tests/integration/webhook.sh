@@ -1,0 +1,259 @@
+#!/bin/bash
+# webhook.sh: webhooks through the real nginx pool, the inbox and `acctl worker`, against the
+# product simulator: verify, persist, answer at once, act with retries, never lose an event (TAP).
+. "$top_srcdir/tests/integration/lib.sh"
+
+ACCTL="$top_builddir/src/cli/acctl"
+SIM="$top_srcdir/tests/sim/sim.js"
+PAYLOADS="$top_srcdir/tests/sim/payloads"
+
+it_setup
+[ -x "$NODE" ] || skip_all "node not found"
+[ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
+[ -x "$top_builddir/src/fcgi/webhook.fcgi" ] || skip_all "webhook.fcgi not built"
+
+for prog in "$top_builddir"/src/fcgi/*.fcgi; do
+	it_stage "$prog" "${prog##*/}"
+done
+mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim" "$IT_TMP/p"
+cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
+chmod -R a+rX "$IT_TMP/descriptor"
+
+"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
+	2>"$IT_TMP/logs/sim.log" &
+SIM_PID=$!
+IT_PIDS+=("$SIM_PID")
+for _ in $(seq 100); do
+	[ -s "$IT_TMP/sim/sim.json" ] && break
+	sleep 0.1
+done
+SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
+[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
+
+WORKER_PID=
+# start_stack PRODUCT [AC_WORKER]: nginx + programs on a fresh port, a fresh data dir
+start_stack() {
+	stop_worker
+	local keep=("$SIM_PID") p
+	for p in "${IT_PIDS[@]}"; do [ "$p" = "$SIM_PID" ] || stop_pids "$p" 2>/dev/null; done
+	IT_PIDS=("${keep[@]}")
+	rm -f "$IT_TMP"/run/*.sock
+	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
+	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
+	PORT=
+	it_port
+	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT="$1" AC_DATA_DIR="$IT_TMP/data"
+	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1"
+	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full AC_WORKER="${2:-daemon}"
+	export AC_RETRY_FOR=4 AC_RETRY_BASE_MS=200
+	unset AC_CONFIG AC_DESCRIPTOR
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
+	# nginx may have had to take another port than the one the programs were told
+	if [ "$BASE" != "$AC_BASE_URL" ]; then
+		diag "nginx moved to $BASE; starting again"
+		start_stack "$@"
+	fi
+}
+# the worker itself is $! (setpriv execs it), so that a SIGKILL hits the worker
+start_worker() {
+	if [ -n "$IT_UG" ]; then
+		setpriv --reuid="${IT_UG%%:*}" --regid="${IT_UG#*:}" --clear-groups -- \
+			"$ACCTL" worker >>"$IT_TMP/logs/worker.log" 2>&1 &
+	else
+		"$ACCTL" worker >>"$IT_TMP/logs/worker.log" 2>&1 &
+	fi
+	WORKER_PID=$!
+	IT_PIDS+=("$WORKER_PID")
+}
+stop_worker() {
+	[ -n "$WORKER_PID" ] || return 0
+	stop_pids "$WORKER_PID" 2>/dev/null
+	WORKER_PID=
+}
+sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
+drive() {
+	local d="$1" want="$2"
+	shift 2
+	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
+}
+simget() { curl -s --max-time 10 "$SIM_URL$1"; }
+simpost() { curl -s -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' -d "$2" "$SIM_URL$1"; }
+# sim_js EXPR: evaluates EXPR with s = GET /_sim/store, r = GET /_sim/requests
+sim_js() {
+	simget /_sim/store >"$IT_TMP/store.json"
+	simget /_sim/requests >"$IT_TMP/requests.json"
+	"$NODE" -e '
+		const fs = require("fs");
+		const s = JSON.parse(fs.readFileSync(process.argv[1])), r = JSON.parse(fs.readFileSync(process.argv[2]));
+		const v = (0, eval)("(s, r) => (" + process.argv[3] + ")")(s, r);
+		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+	' "$IT_TMP/store.json" "$IT_TMP/requests.json" "$1"
+}
+# eventually SECONDS EXPR WANT: polls sim_js EXPR until it prints WANT
+eventually() {
+	local end=$((SECONDS + $1)) got
+	while :; do
+		got="$(sim_js "$2")"
+		[ "$got" = "$3" ] && { echo "$got"; return 0; }
+		[ "$SECONDS" -lt "$end" ] || { echo "$got"; return 1; }
+		sleep 0.2
+	done
+}
+inbox_count() { "$ACCTL" inbox stats 2>/dev/null | sed -n "s/^$1 //p"; }
+# pr FILE TITLE [ID [EVENT]]: a pullrequest payload with that title
+pr() {
+	"$NODE" -e '
+		const p = require(process.argv[1]); p.data.pullrequest.title = process.argv[2];
+		if (process.argv[3]) p.data.pullrequest.id = +process.argv[3];
+		if (process.argv[5]) p.event = process.argv[5];
+		require("fs").writeFileSync(process.argv[4], JSON.stringify(p));
+	' "$PAYLOADS/bitbucket-webhook-pullrequest-created.json" "$2" "${3:-}" "$1" "${4:-}"
+}
+COMMENTS='s.comments.length'
+status_of() { echo "(s.statuses['example-workspace/example-repo/1111111111111111111111111111111111111111/$1'] || {}).state || 'none'"; }
+
+# ================================================================ Bitbucket, daemon worker
+start_stack bitbucket
+drive "install a Bitbucket tenant" 204 install --product bitbucket --client-key wh-1
+
+pr "$IT_TMP/p/bad.json" "Add & run linters"
+drive "a pull request with a bad title is accepted at once" 204 webhook --client-key wh-1 \
+	--event pullrequest:created --payload "$IT_TMP/p/bad.json" --delivery-id d-bad-1
+is "$(inbox_count inbox)" "1" "the event is in the inbox before any worker runs"
+start_worker
+got="$(eventually 15 "[s.comments.length, $(status_of connect-fcgi-title)].join(' ')" "1 FAILED")"
+is "$got" "1 FAILED" "the worker comments once on the PR and posts FAILED on the full hash"
+is "$(sim_js "r.filter(x => x.route === 'bitbucket-rest').every(x => x.verification && x.verification.ok)")" "true" \
+	"every call the app made verified with atlassian-jwt (iss app key, sub clientKey, qsh)"
+is "$(sim_js "r.filter(x => x.route === 'bitbucket-rest').map(x => x.verification.claims.iss + '/' + x.verification.claims.sub)[0]")" \
+	"it-app/wh-1" "the app signs with iss = app key and sub = clientKey"
+is "$(inbox_count inbox)" "0" "the inbox is empty once the event is done"
+
+drive "the same delivery again" 204 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$IT_TMP/p/bad.json" --delivery-id d-bad-1
+sleep 1
+is "$(sim_js "$COMMENTS")" "1" "a duplicate delivery is processed once"
+pr "$IT_TMP/p/bad-upd.json" "Add & run linters" "" pullrequest:updated
+drive "pullrequest:updated with the same bad title" 204 webhook --client-key wh-1 --event pullrequest:updated \
+	--payload "$IT_TMP/p/bad-upd.json"
+sleep 1.5
+is "$(sim_js "$COMMENTS")" "1" "the same failing title is not commented again"
+
+simpost /_sim/reset '{}'
+simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":500,"times":2}]}'
+pr "$IT_TMP/p/good.json" "feat(ci): run linters" 10
+drive "a good title, with the status API failing twice" 204 webhook --client-key wh-1 \
+	--event pullrequest:created --payload "$IT_TMP/p/good.json"
+got="$(eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+is "$got" "SUCCESSFUL" "500 twice, then 200: SUCCESSFUL is posted"
+is "$(sim_js "r.filter(x => /statuses\/build$/.test(x.path)).map(x => x.injected || 'ok').join(',')")" "500,500,ok" \
+	"the status was attempted three times and delivered once"
+
+simpost /_sim/reset '{}'
+simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":429,"times":1,"retryAfter":2}]}'
+pr "$IT_TMP/p/good2.json" "fix: a thing" 11
+drive "a delivery whose status call gets 429 Retry-After: 2" 204 webhook --client-key wh-1 \
+	--event pullrequest:created --payload "$IT_TMP/p/good2.json"
+eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL >/dev/null
+gap="$(sim_js "(t => (Date.parse(t[1].time) - Date.parse(t[0].time)) / 1000)(r.filter(x => /statuses\/build$/.test(x.path)))")"
+check "429 with Retry-After: the retry waited ($gap s >= 1.9 s)" \
+	"$NODE" -e "process.exit(($gap) >= 1.9 ? 0 : 1)"
+
+# always failing: dead after AC_RETRY_FOR, then replayed
+simpost /_sim/reset '{}'
+simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":503}]}'
+pr "$IT_TMP/p/good3.json" "docs: more" 12
+drive "a delivery whose API always fails" 204 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$IT_TMP/p/good3.json"
+for _ in $(seq 100); do [ "$(inbox_count dead)" = 1 ] && break; sleep 0.2; done
+is "$(inbox_count dead)" "1" "after AC_RETRY_FOR the event is in dead"
+seq_dead="$("$ACCTL" inbox list --dead | awk 'NR==2 {print $1}')"
+check "acctl inbox show prints the dead event" eval '"$ACCTL" inbox show "$seq_dead" | grep -q "where: *dead"'
+simpost /_sim/control '{"fail":[]}'
+check "acctl inbox retry replays it" "$ACCTL" inbox retry "$seq_dead"
+got="$(eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+is "$got $(inbox_count dead)" "SUCCESSFUL 0" "the replayed event is delivered and leaves dead"
+
+# SIGKILL the worker in the middle of an event
+simpost /_sim/reset '{}'
+simpost /_sim/control '{"delayMs":4000}'
+pr "$IT_TMP/p/good4.json" "test: kill" 13
+drive "a delivery the worker will be killed on" 204 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$IT_TMP/p/good4.json"
+for _ in $(seq 50); do [ "$(sim_js 'r.length')" -ge 1 ] && break; sleep 0.1; done
+kill -KILL "$WORKER_PID"
+wait "$WORKER_PID" 2>/dev/null
+check "the worker is gone" eval '! kill -0 "$WORKER_PID" 2>/dev/null'
+WORKER_PID=
+simpost /_sim/control '{"delayMs":0}'
+start_worker
+got="$(eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+is "$got" "SUCCESSFUL" "a worker killed mid-event: the event completes after restart"
+
+# refused deliveries queue nothing
+before="$(inbox_count inbox)/$(sim_js 'r.length')"
+stop_worker
+drive "a forged token" 401 webhook --client-key wh-1 --event repo:push --sign secret:wrong
+drive "a token with the qsh of another path" 401 webhook --client-key wh-1 --event repo:push --qsh-for /installed
+drive "a wrong content type" 415 webhook --client-key wh-1 --event repo:push --content-type text/plain
+drive "a mismatched event key" 400 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$PAYLOADS/bitbucket-webhook-repo-push.json"
+{ printf '{"event":"repo:push","pad":"'; head -c 270000 /dev/zero | tr '\0' x; printf '"}'; } >"$IT_TMP/p/huge.json"
+drive "a body over 256 KiB" 413 webhook --client-key wh-1 --event repo:push --payload "$IT_TMP/p/huge.json"
+drive "an unknown tenant" 401 webhook --client-key wh-nobody --event repo:push --sign secret:x
+drive "uninstall the tenant" 204 uninstall --client-key wh-1
+drive "an event for the uninstalled tenant" 401 webhook --client-key wh-1 --event repo:push
+is "$(inbox_count inbox)/$(sim_js 'r.length')" "$before" "refused deliveries queued nothing"
+drive "install again" 204 install --client-key wh-1 --sign stored
+
+# a burst of 2000 deliveries while webhook processes are killed: none with a 2xx is lost
+secret="$("$ACCTL" tenant show wh-1 --json --show-secret | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).sharedSecret))')"
+tok="$(printf '%s' "$secret" | "$ACCTL" jwt sign --secret - --iss wh-1 --aud wh-1 --ttl 600 POST "$BASE/webhook" 2>/dev/null | tail -n 1)"
+"$NODE" -e 'const p=require(process.argv[1]);p.event="repo:push";require("fs").writeFileSync(process.argv[2],JSON.stringify(p))' \
+	"$PAYLOADS/bitbucket-webhook-repo-push.json" "$IT_TMP/p/push.json"
+(
+	seq 2000 | xargs -P 8 -I{} curl -s -o /dev/null -w '{} %{http_code}\n' --max-time 30 \
+		-H 'Content-Type: application/json' -H "Authorization: JWT $tok" -H 'X-Event-Key: repo:push' \
+		-H 'X-Request-UUID: burst-{}' --data-binary @"$IT_TMP/p/push.json" "$BASE/webhook"
+) >"$IT_TMP/burst.codes" &
+burst=$!
+sleep 1
+for s in 0 1; do
+	victim="${IT_SOCK_PID[$IT_TMP/run/webhook.$s.sock]:-}"
+	[ -n "$victim" ] && kill -KILL "$victim" 2>/dev/null
+	sleep 0.5
+done
+wait "$burst"
+acked="$(awk '$2 ~ /^2/' "$IT_TMP/burst.codes" | wc -l)"
+other="$(awk '$2 !~ /^2/ {print $2}' "$IT_TMP/burst.codes" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+diag "burst: $acked acknowledged, others: ${other:-none}"
+check "the burst was mostly acknowledged ($acked of 2000)" [ "$acked" -ge 1000 ]
+"$ACCTL" inbox list | awk '{print $7}' | grep '^burst-' | sort >"$IT_TMP/burst.stored"
+awk '$2 ~ /^2/ {print "burst-" $1}' "$IT_TMP/burst.codes" | sort >"$IT_TMP/burst.acked"
+is "$(comm -23 "$IT_TMP/burst.acked" "$IT_TMP/burst.stored" | wc -l)" "0" \
+	"every delivery that got a 2xx is in the inbox ($(wc -l <"$IT_TMP/burst.stored") stored)"
+is "$(sort "$IT_TMP/burst.stored" | uniq -d | wc -l)" "0" "no delivery is stored twice"
+diag "stored without a 2xx (the product retries those; dedupe keeps them single): $(comm -13 "$IT_TMP/burst.acked" "$IT_TMP/burst.stored" | wc -l)"
+
+# ================================================================ Jira, the signed REST call
+start_stack jira
+drive "install a Jira tenant" 204 install --product jira --client-key jira-wh
+start_worker
+drive "jira:issue_created" 204 webhook --client-key jira-wh --event jira:issue_created
+got="$(eventually 15 "r.filter(x => x.route === 'jira-rest' && x.method === 'GET').map(x => x.verification.ok)[0]" true)"
+is "$got" "true" "jira:issue_created: the worker fetched the issue with a signed GET, verified by atlassian-jwt"
+
+# ================================================================ AC_WORKER=inline
+start_stack bitbucket inline
+simpost /_sim/reset '{}'
+drive "install (inline worker)" 204 install --product bitbucket --client-key wh-inline
+pr "$IT_TMP/p/inline.json" "Bad title" 20
+drive "a delivery with no worker daemon running" 204 webhook --client-key wh-inline --event pullrequest:created \
+	--payload "$IT_TMP/p/inline.json"
+got="$(eventually 15 "$(status_of connect-fcgi-title)" FAILED)"
+is "$got" "FAILED" "AC_WORKER=inline: webhook.fcgi drained the inbox after answering"
+
+[ "$T_FAILED" -eq 0 ] || it_logs
+if it_stop_all; then ok "every process stopped by PID"; else not_ok "every process stopped by PID"; fi
+done_testing
