@@ -10,7 +10,7 @@ AC_LIB_APT_UPDATED=
 # The Debian packages every command needs (build, run, tests).
 AC_PACKAGES="build-essential libfcgi-dev libjwt-dev libcurl4-openssl-dev libjson-c-dev
 liblmdb-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
-spawn-fcgi curl ca-certificates"
+spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid"
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -155,7 +155,8 @@ reachable_by_run_user() {
 #   /run/fcgiwrap.socket -> RUNDIR/fcgiwrap.sock, /etc/connect-fcgi/connect-fcgi.conf -> ACCONF,
 #   listen -> 127.0.0.1:PORT) and PREFIX/fastcgi_params. EXTRA, a file of locations, is
 #   included in the server block. Environment: NGINX_ERROR_LOG (default PREFIX/error.log),
-#   NGINX_ACCESS_LOG (default PREFIX/access.log), NGINX_WORKERS (default 2).
+#   NGINX_ACCESS_LOG (default PREFIX/access.log), NGINX_WORKERS (default 2), NGINX_POOL_SERVERS
+#   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench).
 nginx_conf() {
 	local mode="$1" prefix="$2" port="$3" libexec="$4" rundir="$5" acconf="$6" extra="${7:-}"
 	local src shipped user_line="" ug params
@@ -172,6 +173,12 @@ nginx_conf() {
 	    "$shipped" >"$prefix/connect-fcgi.conf" || die "cannot write $prefix/connect-fcgi.conf"
 	if [ -n "$extra" ]; then
 		sed -i -e "/^    server_name /a\\    include $extra;" "$prefix/connect-fcgi.conf"
+	fi
+	if [ -n "${NGINX_POOL_SERVERS:-}" ]; then
+		awk -v n="$NGINX_POOL_SERVERS" '/^ *upstream /{ k = 0 } /^ *server unix:/ && ++k > n { next } { print }' \
+		    "$prefix/connect-fcgi.conf" >"$prefix/connect-fcgi.conf.new" &&
+		    mv "$prefix/connect-fcgi.conf.new" "$prefix/connect-fcgi.conf" ||
+		    die "cannot trim the upstreams of $prefix/connect-fcgi.conf"
 	fi
 	# Every installed path must have been rewritten, or nginx would use the system's.
 	if grep -nE '^[^#]*([ :]/usr/local/libexec/connect-fcgi|[ :]/run/connect-fcgi/|unix:/run/fcgiwrap|[ :]/etc/connect-fcgi|listen +(80|\[))' \
@@ -306,4 +313,121 @@ wait_socket() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# apache_conf MODE PREFIX PORT LIBEXEC RUNDIR ACCONF
+#   A complete httpd.conf for Debian's apache2 (modules from /usr/lib/apache2/modules) under
+#   its own ServerRoot PREFIX, on 127.0.0.1:PORT, around a shipped Apache config:
+#   MODE fcgid or proxy-fcgi: apache/connect-fcgi-MODE.conf with /usr/local/libexec/connect-fcgi/
+#     -> LIBEXEC/, /run/connect-fcgi/ -> RUNDIR/, /etc/connect-fcgi/connect-fcgi.conf -> ACCONF,
+#     /var/log/apache2/ -> PREFIX/logs/, <VirtualHost *:80> -> 127.0.0.1:PORT.
+#   MODE cgi: a virtual host whose DocumentRoot is LIBEXEC with AllowOverride All, for
+#     apache/htaccess copied into a directory of it (RUNDIR and ACCONF unused); the shipped
+#     htaccess is also included in a <Directory> so that `apache2 -t` checks its syntax.
+#   Writes PREFIX/httpd.conf and PREFIX/connect-fcgi.conf; logs in PREFIX/logs. Apache's
+#   children run as run_user when root. Environment: APACHE_ERROR_LOG (default
+#   PREFIX/logs/error.log).
+apache_conf() {
+	local mode="$1" prefix="$2" port="$3" libexec="$4" rundir="$5" acconf="$6"
+	local src shipped ug user_lines="" mods m mpm_extra=""
+	src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	mkdir -p "$prefix/logs" "$prefix/run" || die "cannot create $prefix"
+	mods="mpm_event authz_core authz_host mime alias rewrite headers env setenvif"
+	case "$mode" in
+	fcgid | proxy-fcgi)
+		shipped="$src/apache/connect-fcgi-$mode.conf"
+		[ -f "$shipped" ] || die "no such config: $shipped"
+		sed -e "s#/usr/local/libexec/connect-fcgi/#$libexec/#g" \
+		    -e "s#\"/usr/local/libexec/connect-fcgi\"#\"$libexec\"#g" \
+		    -e "s#/run/connect-fcgi/#$rundir/#g" \
+		    -e "s#/etc/connect-fcgi/connect-fcgi\\.conf#$acconf#g" \
+		    -e "s#/var/log/apache2/#$prefix/logs/#g" \
+		    -e "s#<VirtualHost \\*:80>#<VirtualHost 127.0.0.1:$port>#" \
+		    "$shipped" >"$prefix/connect-fcgi.conf" || die "cannot write $prefix/connect-fcgi.conf"
+		;;
+	cgi)
+		shipped="$src/apache/htaccess"
+		[ -f "$shipped" ] || die "no such file: $shipped"
+		cat >"$prefix/connect-fcgi.conf" <<EOC || die "cannot write $prefix/connect-fcgi.conf"
+# A shared host's virtual host: users' directories allow .htaccess overrides.
+<VirtualHost 127.0.0.1:$port>
+    DocumentRoot "$libexec"
+    CustomLog "$prefix/logs/access.log" "%a %t \"%m %U %H\" %>s %b %D"
+    <Directory "$libexec">
+        AllowOverride All
+        Options None
+        Require all granted
+    </Directory>
+</VirtualHost>
+# apache2 -t checks apache/htaccess (apache_conf); this directory does not exist.
+<Directory "$prefix/htaccess-syntax-check">
+    Include "$shipped"
+</Directory>
+EOC
+		;;
+	*) die "apache_conf: MODE must be fcgid, proxy-fcgi or cgi, not '$mode'" ;;
+	esac
+	case "$mode" in
+	fcgid) mods="$mods fcgid" ;;
+	proxy-fcgi) mods="$mods proxy proxy_fcgi proxy_balancer slotmem_shm lbmethod_bybusyness" ;;
+	cgi) mods="$mods cgid" ;;
+	esac
+	# Every installed path must have been rewritten, or Apache would use the system's.
+	if grep -nE '^[^#]*(/usr/local/libexec/connect-fcgi|/run/connect-fcgi/|/etc/connect-fcgi|/var/log/apache2|VirtualHost \*)' \
+	    "$prefix/connect-fcgi.conf" >&2; then
+		die "$shipped: the lines above escaped the path rewrite (scripts/lib.sh apache_conf)"
+	fi
+	ug="$(run_user)"
+	if [ -n "$ug" ]; then
+		user_lines="User ${ug%%:*}
+Group ${ug#*:}"
+	fi
+	if [ "$mode" = fcgid ]; then
+		mkdir -p "$prefix/fcgid" && chmod 0700 "$prefix/fcgid"
+		[ -z "$ug" ] || chown "$ug" "$prefix/fcgid"
+		mpm_extra="FcgidIPCDir $prefix/fcgid
+FcgidProcessTableFile $prefix/fcgid/shm"
+	elif [ "$mode" = cgi ]; then
+		mpm_extra="ScriptSock $prefix/run/cgid.sock"
+	fi
+	{
+		echo "# Generated by scripts/lib.sh (apache_conf, $mode); do not edit."
+		for m in $mods; do
+			echo "LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"
+		done
+		cat <<EOF2
+ServerRoot "$prefix"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$prefix/run/httpd.pid"
+DefaultRuntimeDir "$prefix/run"
+Mutex file:$prefix/run default
+ErrorLog "${APACHE_ERROR_LOG:-$prefix/logs/error.log}"
+LogLevel warn
+$user_lines
+ServerTokens Prod
+ServerSignature Off
+Timeout 60
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MaxRequestWorkers 32
+MinSpareThreads 8
+MaxSpareThreads 32
+TypesConfig /etc/mime.types
+$mpm_extra
+<Directory />
+    AllowOverride None
+    Options None
+    Require all denied
+</Directory>
+Include "$prefix/connect-fcgi.conf"
+EOF2
+	} >"$prefix/httpd.conf" || die "cannot write $prefix/httpd.conf"
+}
+
+# apache_pool_sockets CONF: "program socket" lines, one per BalancerMember of the (rewritten)
+# apache/connect-fcgi-proxy-fcgi.conf: one worker process per line.
+apache_pool_sockets() {
+	sed -n 's#^ *BalancerMember "unix:\(/[^|"]*/\([a-z-]*\)\.[0-9]*\.sock\)|.*#\2 \1#p' "$1"
 }
