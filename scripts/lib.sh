@@ -155,7 +155,8 @@ reachable_by_run_user() {
 #   /run/fcgiwrap.socket -> RUNDIR/fcgiwrap.sock, /etc/connect-fcgi/connect-fcgi.conf -> ACCONF,
 #   listen -> 127.0.0.1:PORT) and PREFIX/fastcgi_params. EXTRA, a file of locations, is
 #   included in the server block. Environment: NGINX_ERROR_LOG (default PREFIX/error.log),
-#   NGINX_ACCESS_LOG (default PREFIX/access.log), NGINX_WORKERS (default 2), NGINX_POOL_SERVERS
+#   NGINX_ACCESS_LOG (default PREFIX/access.log; also replaces the shipped server's
+#   /var/log/nginx/connect-fcgi.access.log), NGINX_WORKERS (default 2), NGINX_POOL_SERVERS
 #   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench).
 nginx_conf() {
 	local mode="$1" prefix="$2" port="$3" libexec="$4" rundir="$5" acconf="$6" extra="${7:-}"
@@ -170,6 +171,8 @@ nginx_conf() {
 	    -e "s#/etc/connect-fcgi/connect-fcgi\\.conf#$acconf#g" \
 	    -e "s#^\\( *\\)listen 80;#\\1listen 127.0.0.1:$port;#" \
 	    -e '/^ *listen \[::\]:80;/d' \
+	    -e "s#^\\( *access_log \\)/var/log/nginx/connect-fcgi\\.access\\.log#\\1${NGINX_ACCESS_LOG:-$prefix/access.log}#" \
+	    -e 's#^\( *access_log \)off connect_fcgi;#\1off;#' \
 	    "$shipped" >"$prefix/connect-fcgi.conf" || die "cannot write $prefix/connect-fcgi.conf"
 	if [ -n "$extra" ]; then
 		sed -i -e "/^    server_name /a\\    include $extra;" "$prefix/connect-fcgi.conf"
@@ -181,7 +184,7 @@ nginx_conf() {
 		    die "cannot trim the upstreams of $prefix/connect-fcgi.conf"
 	fi
 	# Every installed path must have been rewritten, or nginx would use the system's.
-	if grep -nE '^[^#]*([ :]/usr/local/libexec/connect-fcgi|[ :]/run/connect-fcgi/|unix:/run/fcgiwrap|[ :]/etc/connect-fcgi|listen +(80|\[))' \
+	if grep -nE '^[^#]*([ :]/usr/local/libexec/connect-fcgi|[ :]/run/connect-fcgi/|unix:/run/fcgiwrap|[ :]/etc/connect-fcgi|[ :]/var/log/nginx|listen +(80|\[))' \
 	    "$prefix/connect-fcgi.conf" >&2; then
 		die "$shipped: the lines above escaped the path rewrite (scripts/lib.sh)"
 	fi

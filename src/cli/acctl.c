@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "acctl.h"
 
@@ -18,6 +19,18 @@ static const struct {
 	{ "worker", acctl_cmd_worker, "drain the webhook inbox: run handlers, retry, dead letters" },
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 };
+
+const char *
+acctl_time(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (t == 0)
+		return "-";
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
 
 static void
 usage(FILE *f)

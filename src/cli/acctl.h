@@ -2,6 +2,12 @@
 #ifndef AC_ACCTL_H
 #define AC_ACCTL_H
 
+#include <stddef.h>
+#include <time.h>
+
+/* t as "2026-11-22T19:28:00Z" (UTC) in buf, or "-" for 0; returns what to print. */
+const char *acctl_time(time_t t, char *buf, size_t n);
+
 /*
  * A subcommand gets argv with argv[0] its own name ("jwt", "config", ...)
  * and returns the process exit status: 0 success, 1 a negative answer (a token

@@ -20,12 +20,18 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: acctl api [--tenant CLIENTKEY] [-v] METHOD PATH [--data JSON|@FILE]\n"
+	fprintf(f, "usage: acctl api [--tenant CLIENTKEY] [-v] [--as-user ACCOUNT_ID [--scopes S]] METHOD PATH\n"
+	    "                 [--data JSON|@FILE]\n"
 	    "Calls the tenant's REST API (Bitbucket: baseApiUrl, e.g. GET /2.0/user; Jira: baseUrl,\n"
-	    "e.g. GET /rest/api/3/issue/KEY) with a per-call JWT signed with its stored secret.\n"
+	    "e.g. GET /rest/api/3/issue/KEY) with a per-call JWT signed with its stored secret, or for\n"
+	    "Bitbucket with AC_BITBUCKET_AUTH=bearer the JWT grant's access token (shared with the\n"
+	    "programs through the store).\n"
 	    "Prints 'HTTP <status>' and the body; exit 0 for 2xx, 1 otherwise, 2 for usage.\n"
 	    "  --tenant K   the tenant (may be left out when exactly one is installed)\n"
 	    "  --data D     a JSON body, or @FILE (@- for stdin), sent as application/json\n"
+	    "  --as-user A  Jira: act as the user with Atlassian account id A (impersonation through\n"
+	    "               AC_OAUTH_SERVER_URL; needs ACT_AS_USER); the token is cached per user and scopes\n"
+	    "  --scopes S   with --as-user: the scopes asked, e.g. \"READ WRITE\"\n"
 	    "  -v           also print the canonical request, the claims and the headers sent\n"
 	    "               (the token shortened) on stderr\n"
 	    "Reads the store in AC_DATA_DIR (default ./var/data).\n");
@@ -111,6 +117,7 @@ int
 acctl_cmd_api(int argc, char **argv)
 {
 	const char *tenant_key = NULL, *method = NULL, *path = NULL, *data_arg = NULL;
+	struct ac_client_opts opts = { AC_CLIENT_AUTH_DEFAULT, NULL, NULL };
 	struct ac_client_response resp;
 	struct ac_client_trace trace;
 	struct ac_client *client = NULL;
@@ -133,6 +140,11 @@ acctl_cmd_api(int argc, char **argv)
 			tenant_key = argv[++i];
 		else if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data_arg = argv[++i];
+		else if (!strcmp(argv[i], "--as-user") && i + 1 < argc) {
+			opts.auth = AC_CLIENT_AUTH_USER;
+			opts.account_id = argv[++i];
+		} else if (!strcmp(argv[i], "--scopes") && i + 1 < argc)
+			opts.scopes = argv[++i];
 		else if (argv[i][0] == '-' || path) {
 			usage(stderr);
 			return 2;
@@ -143,6 +155,10 @@ acctl_cmd_api(int argc, char **argv)
 	}
 	if (method == NULL || path == NULL) {
 		usage(stderr);
+		return 2;
+	}
+	if (opts.scopes && opts.account_id == NULL) {
+		fprintf(stderr, "acctl: --scopes goes with --as-user\n");
 		return 2;
 	}
 	if (path[0] != '/') {
@@ -159,7 +175,10 @@ acctl_cmd_api(int argc, char **argv)
 		return 2;
 	}
 	rc = 1;
-	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, AC_STORE_RDONLY, &st) != AC_OK) {
+	/* access tokens are cached in the store for every process: then it is opened for writing */
+	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20,
+	    opts.account_id || conf.bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? ac_conf_store_flags(&conf) :
+	    AC_STORE_RDONLY, &st) != AC_OK) {
 		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
 		goto conf_release;
 	}
@@ -184,7 +203,7 @@ acctl_cmd_api(int argc, char **argv)
 		goto tenant_release;
 	memset(&trace, 0, sizeof(trace));
 	ac_client_response_init(&resp);
-	err = ac_client_call(client, &t, method, path, data, data_len, &resp, verbose ? &trace : NULL);
+	err = ac_client_call_ex(client, &t, &opts, method, path, data, data_len, &resp, verbose ? &trace : NULL);
 	if (verbose && trace.url[0])
 		print_trace(&trace);
 	if (err != AC_OK) {

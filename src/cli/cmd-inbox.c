@@ -22,18 +22,6 @@ usage(FILE *f)
 	    "       acctl inbox stats            counts\n");
 }
 
-static const char *
-when(time_t t, char *buf, size_t n)
-{
-	struct tm tm;
-
-	if (t == 0)
-		return "-";
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 static enum ac_err
 print_row(const struct ac_event *ev, void *ctx)
 {
@@ -41,7 +29,7 @@ print_row(const struct ac_event *ev, void *ctx)
 
 	(void)ctx;
 	printf("%-8llu %-24s %-40s %-3u %-20s %-20s %-38s %s\n", (unsigned long long)ev->seq, ev->event_key,
-	    ev->client_key, ev->attempts, when(ev->received_at, a, sizeof(a)), when(ev->next_at, b, sizeof(b)),
+	    ev->client_key, ev->attempts, acctl_time(ev->received_at, a, sizeof(a)), acctl_time(ev->next_at, b, sizeof(b)),
 	    *ev->delivery_id ? ev->delivery_id : "-", *ev->last_error ? ev->last_error : "-");
 	return AC_OK;
 }
@@ -118,8 +106,8 @@ acctl_cmd_inbox(int argc, char **argv)
 			printf("clientKey:    %s\n", ev.client_key);
 			printf("deliveryId:   %s\n", *ev.delivery_id ? ev.delivery_id : "-");
 			printf("attempts:     %u\n", ev.attempts);
-			printf("receivedAt:   %s\n", when(ev.received_at, a, sizeof(a)));
-			printf("nextAt:       %s\n", when(ev.next_at, a, sizeof(a)));
+			printf("receivedAt:   %s\n", acctl_time(ev.received_at, a, sizeof(a)));
+			printf("nextAt:       %s\n", acctl_time(ev.next_at, a, sizeof(a)));
 			printf("lastError:    %s\n", *ev.last_error ? ev.last_error : "-");
 			printf("body:\n%s\n", ev.body);
 			ac_event_release(&ev);

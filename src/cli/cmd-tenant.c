@@ -45,18 +45,6 @@ open_store(struct ac_conf *conf, unsigned flags, struct ac_store **st)
 	return 0;
 }
 
-static const char *
-when(time_t t, char *buf, size_t n)
-{
-	struct tm tm;
-
-	if (t == 0)
-		return "-";
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 static enum ac_err
 list_fn(const struct ac_tenant *t, json_object *rec, void *ctx)
 {
@@ -65,7 +53,7 @@ list_fn(const struct ac_tenant *t, json_object *rec, void *ctx)
 	(void)rec;
 	(*(int *)ctx)++;
 	printf("%-60s %-9s %-11s %-20s %s\n", t->client_key, ac_conf_product_name(t->product),
-	    ac_tenant_state_name(t->state), when(t->installed_at, a, sizeof(a)), when(t->updated_at, b, sizeof(b)));
+	    ac_tenant_state_name(t->state), acctl_time(t->installed_at, a, sizeof(a)), acctl_time(t->updated_at, b, sizeof(b)));
 	return AC_OK;
 }
 
@@ -151,9 +139,9 @@ cmd_show(int argc, char **argv)
 			printf("oauthClientId:  %s\n", t.oauth_client_id);
 		if (*t.display_url)
 			printf("displayUrl:     %s\n", t.display_url);
-		printf("installedAt:    %s\n", when(t.installed_at, a, sizeof(a)));
-		printf("updatedAt:      %s\n", when(t.updated_at, a, sizeof(a)));
-		printf("uninstalledAt:  %s\n", when(t.uninstalled_at, a, sizeof(a)));
+		printf("installedAt:    %s\n", acctl_time(t.installed_at, a, sizeof(a)));
+		printf("updatedAt:      %s\n", acctl_time(t.updated_at, a, sizeof(a)));
+		printf("uninstalledAt:  %s\n", acctl_time(t.uninstalled_at, a, sizeof(a)));
 	}
 	ac_tenant_release(&t);
 	rc = 0;

@@ -113,6 +113,22 @@ ac_buf_printf(struct ac_buf *b, const char *fmt, ...)
 	return err;
 }
 
+char *
+ac_buf_asprintf(const char *fmt, ...)
+{
+	struct ac_buf b;
+	va_list ap;
+	char *out = NULL;
+
+	ac_buf_init(&b, 64 * 1024);
+	va_start(ap, fmt);
+	if (ac_buf_vprintf(&b, fmt, ap) == AC_OK)
+		ac_buf_detach(&b, &out, NULL);
+	va_end(ap);
+	ac_buf_release(&b);
+	return out;
+}
+
 const char *
 ac_buf_str(const struct ac_buf *b)
 {

@@ -34,6 +34,9 @@ enum ac_err ac_buf_printf(struct ac_buf *b, const char *fmt, ...)
 enum ac_err ac_buf_vprintf(struct ac_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* A new formatted string (free() it), at most 64 KiB; NULL when out of memory. */
+char *ac_buf_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Borrowed NUL-terminated view; "" when empty. Valid until the next change. */
 const char *ac_buf_str(const struct ac_buf *b);
 

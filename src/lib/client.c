@@ -8,6 +8,7 @@
 #include "canon.h"
 #include "clock.h"
 #include "client.h"
+#include "grant.h"
 #include "http.h"
 #include "log.h"
 #include "token.h"
@@ -106,14 +107,18 @@ trace_header(struct ac_client_trace *tr, const char *h)
 	if (tok)
 		snprintf(tr->headers + used, sizeof(tr->headers) - used, "Authorization: JWT %.*s... (%zu bytes)\n",
 		    TOKEN_SHOWN, tok, strlen(tok));
+	else if (!strncmp(h, "Authorization: Bearer ", 22))
+		/* an access token is opaque and lives for hours: not one byte of it */
+		snprintf(tr->headers + used, sizeof(tr->headers) - used, "Authorization: Bearer <%zu bytes>\n",
+		    strlen(h + 22));
 	else
 		snprintf(tr->headers + used, sizeof(tr->headers) - used, "%s\n", h);
 }
 
-/* One signed attempt with the secret of t. */
+/* One attempt: with bearer (an access token) when non-NULL, else signed with the secret of t. */
 static enum ac_err
-attempt(struct ac_client *c, const struct ac_tenant *t, const char *method, const char *url,
-    const char *base, const char *body, size_t body_len, struct ac_client_response *resp,
+attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, const char *method,
+    const char *url, const char *base, const char *body, size_t body_len, struct ac_client_response *resp,
     struct ac_client_trace *tr)
 {
 	const char *app_key = *t->key ? t->key : c->conf->app_key;
@@ -124,22 +129,27 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *method, cons
 	enum ac_err err;
 	size_t nh = 0, i;
 
+	ac_buf_init(&auth, AC_GRANT_TOKEN_MAX + AC_TOKEN_MAX + 64);
+	if (bearer) {
+		/* §8: the grant's token goes as Bearer; §2's "JWT" scheme is for JWTs only */
+		if ((err = ac_buf_printf(&auth, "Authorization: Bearer %s", bearer)) != AC_OK)
+			goto out;
+		goto send;
+	}
 	/* §2: Bitbucket iss app key + sub clientKey; Jira iss app key (aud names the tenant) */
 	if (t->product == AC_PRODUCT_BITBUCKET)
 		err = ac_token_claims_bitbucket(app_key, t->client_key, method, url, base, &claims);
 	else
 		err = ac_token_claims_jira(app_key, t->client_key, method, url, base, &claims);
 	if (err != AC_OK)
-		return err;
+		goto out;
 	err = ac_token_sign_hs256(claims, t->shared_secret, strlen(t->shared_secret), &token);
 	if (err != AC_OK)
 		goto out;
-	ac_buf_init(&auth, AC_TOKEN_MAX + 64);
 	/* §2: the exact scheme; "Bearer <jwt>" is the classic 401 */
-	if ((err = ac_buf_printf(&auth, "Authorization: JWT %s", token)) != AC_OK) {
-		ac_buf_release(&auth);
+	if ((err = ac_buf_printf(&auth, "Authorization: JWT %s", token)) != AC_OK)
 		goto out;
-	}
+send:
 	headers[nh++] = ac_buf_str(&auth);
 	headers[nh++] = "Accept: application/json";
 	if (body) {
@@ -152,10 +162,11 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *method, cons
 
 		ac_buf_init(&canon, AC_CANON_MAX);
 		if (ac_canon_outbound(method, url, base, &canon) == AC_OK)
-			snprintf(tr->canonical, sizeof(tr->canonical), "%s", ac_buf_str(&canon));
+			snprintf(tr->canonical, sizeof(tr->canonical), "%s%s", ac_buf_str(&canon),
+			    bearer ? " (not signed: Bearer)" : "");
 		ac_buf_release(&canon);
-		snprintf(tr->claims, sizeof(tr->claims), "%s",
-		    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		snprintf(tr->claims, sizeof(tr->claims), "%s", claims ? json_object_to_json_string_ext(claims,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "(none: an access token)");
 		snprintf(tr->url, sizeof(tr->url), "%s", url);
 		tr->headers[0] = '\0';
 		for (i = 0; i < nh; i++)
@@ -169,8 +180,10 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *method, cons
 		resp->status = 0;
 		err = ac_http_do(c->conf, &rq, &resp->status, &resp->body, &resp->retry_after);
 	}
-	ac_buf_release(&auth);
 out:
+	if (auth.data)
+		memset(auth.data, 0, auth.len);
+	ac_buf_release(&auth);
 	if (token) {
 		/* a live credential for AC_TOKEN_TTL seconds: do not leave it in freed memory */
 		memset(token, 0, strlen(token));
@@ -180,26 +193,69 @@ out:
 	return err;
 }
 
+/* The access token for a Bearer mode; stale: the one that just got a 401, or NULL. */
+static enum ac_err
+get_token(struct ac_client *c, const struct ac_tenant *t, enum ac_client_auth mode,
+    const struct ac_client_opts *opts, const char *stale, struct ac_grant_token *tok)
+{
+	if (mode == AC_CLIENT_AUTH_BEARER)
+		return ac_grant_bitbucket(c->conf, c->st, t, stale, tok, NULL);
+	return ac_grant_jira_user(c->conf, c->st, t, opts->account_id, opts->scopes, stale, tok, NULL);
+}
+
+/* The mode a call uses; AC_CLIENT_AUTH_DEFAULT resolved, or -1 when the product has no such mode. */
+static int
+resolve_mode(const struct ac_client *c, const struct ac_tenant *t, const struct ac_client_opts *opts)
+{
+	enum ac_client_auth m = opts ? opts->auth : AC_CLIENT_AUTH_DEFAULT;
+
+	if (m == AC_CLIENT_AUTH_DEFAULT)
+		m = t->product == AC_PRODUCT_BITBUCKET && c->conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ?
+		    AC_CLIENT_AUTH_BEARER : AC_CLIENT_AUTH_JWT;
+	if (m == AC_CLIENT_AUTH_BEARER && t->product != AC_PRODUCT_BITBUCKET)
+		return -1;
+	if (m == AC_CLIENT_AUTH_USER && (t->product != AC_PRODUCT_JIRA || opts->account_id == NULL))
+		return -1;
+	return (int)m;
+}
+
 enum ac_err
 ac_client_call(struct ac_client *c, const struct ac_tenant *t, const char *method, const char *path,
     const char *body, size_t body_len, struct ac_client_response *resp, struct ac_client_trace *trace)
 {
+	return ac_client_call_ex(c, t, NULL, method, path, body, body_len, resp, trace);
+}
+
+enum ac_err
+ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t, const struct ac_client_opts *opts,
+    const char *method, const char *path, const char *body, size_t body_len, struct ac_client_response *resp,
+    struct ac_client_trace *trace)
+{
 	struct ac_tenant fresh;
+	struct ac_grant_token tok;
 	const struct ac_tenant *use = t;
 	const char *base;
 	struct ac_buf url, basebuf;
 	uint64_t t0 = ac_clock_usec();
 	enum ac_err err;
 	size_t blen;
-	int resigned = 0;
+	int resigned = 0, mode;
+	char *stale = NULL;
 
 	if (c == NULL || t == NULL || resp == NULL || !valid_call(method, path))
 		return AC_ERR_INVALID;
+	if ((mode = resolve_mode(c, t, opts)) < 0) {
+		ac_log_error("api %s %s: tenant %s: %s", method, path, t->client_key,
+		    t->product == AC_PRODUCT_JIRA ? "Jira calls are signed per call or made as a user (an account id)" :
+		    "Bitbucket has no user impersonation; use the JWT grant (bearer) or per-call JWTs");
+		return AC_ERR_INVALID;
+	}
 	if (t->state != AC_TENANT_INSTALLED) {
 		ac_log_warn("api %s %s: tenant %s is uninstalled; not calling", method, path, t->client_key);
 		return AC_ERR_TENANT_UNINSTALLED;
 	}
 	memset(&fresh, 0, sizeof(fresh));
+	ac_grant_token_init(&tok);
 	ac_buf_init(&url, PATH_MAX_BYTES + 2048);
 	ac_buf_init(&basebuf, 2048);
 	base = api_base(t, &blen);
@@ -218,7 +274,13 @@ ac_client_call(struct ac_client *c, const struct ac_tenant *t, const char *metho
 		goto out;
 	}
 	for (;;) {
-		err = attempt(c, use, method, ac_buf_str(&url), ac_buf_str(&basebuf), body, body_len, resp, trace);
+		if (mode == AC_CLIENT_AUTH_BEARER || mode == AC_CLIENT_AUTH_USER) {
+			ac_grant_token_release(&tok);
+			if ((err = get_token(c, use, (enum ac_client_auth)mode, opts, stale, &tok)) != AC_OK)
+				break;
+		}
+		err = attempt(c, use, tok.access_token, method, ac_buf_str(&url), ac_buf_str(&basebuf), body,
+		    body_len, resp, trace);
 		if (err != AC_OK || resp->status != 401 || resigned)
 			break;
 		/* the secret may have rotated since t was read (a reinstall): read it again, sign once more */
@@ -235,8 +297,18 @@ ac_client_call(struct ac_client *c, const struct ac_tenant *t, const char *metho
 			err = AC_ERR_TENANT_UNINSTALLED;
 			break;
 		}
-		ac_log_info("api %s %s -> 401 (%lu ms); re-signing once with the stored secret", method, path,
-		    (unsigned long)((ac_clock_usec() - t0) / 1000));
+		if (tok.access_token) {
+			/* §8: on a 401 drop the cached token and mint a new one, once */
+			if ((stale = strdup(tok.access_token)) == NULL) {
+				err = AC_ERR_NOMEM;
+				break;
+			}
+			ac_log_info("api %s %s -> 401 with a cached access token (%lu ms); minting a new one once",
+			    method, path, (unsigned long)((ac_clock_usec() - t0) / 1000));
+		} else {
+			ac_log_info("api %s %s -> 401 (%lu ms); re-signing once with the stored secret", method, path,
+			    (unsigned long)((ac_clock_usec() - t0) / 1000));
+		}
 		use = &fresh;
 	}
 	if (err == AC_OK)
@@ -246,6 +318,11 @@ ac_client_call(struct ac_client *c, const struct ac_tenant *t, const char *metho
 		ac_log_error("api %s %s %s failed: %s (%lu ms)", t->client_key, method, path, ac_err_code(err),
 		    (unsigned long)((ac_clock_usec() - t0) / 1000));
 out:
+	if (stale) {
+		memset(stale, 0, strlen(stale));
+		free(stale);
+	}
+	ac_grant_token_release(&tok);
 	ac_tenant_release(&fresh);
 	ac_buf_release(&basebuf);
 	ac_buf_release(&url);

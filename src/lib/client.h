@@ -58,4 +58,30 @@ enum ac_err ac_client_call(struct ac_client *c, const struct ac_tenant *t, const
     const char *path, const char *body, size_t body_len, struct ac_client_response *resp,
     struct ac_client_trace *trace);
 
+/* How a call is authorised. */
+enum ac_client_auth {
+	AC_CLIENT_AUTH_DEFAULT, /* Bitbucket: AC_BITBUCKET_AUTH; Jira: per-call JWT */
+	AC_CLIENT_AUTH_JWT,     /* per-call JWT, whatever AC_BITBUCKET_AUTH says */
+	AC_CLIENT_AUTH_BEARER,  /* Bitbucket: the JWT grant's access token (grant.h), cached for every process */
+	AC_CLIENT_AUTH_USER,    /* Jira: a user token from impersonation (§9) for account_id */
+};
+
+struct ac_client_opts {
+	enum ac_client_auth auth;
+	const char *account_id; /* AC_CLIENT_AUTH_USER: the Atlassian account to act as */
+	const char *scopes;     /* AC_CLIENT_AUTH_USER: e.g. "READ WRITE"; NULL: none asked */
+};
+
+/*
+ * ac_client_call with a choice of authorisation (opts may be NULL: default).
+ * With a Bearer token (grant or impersonation), a 401 drops that token and
+ * the call is made once more with a new one (grant.h `stale`). Errors of
+ * the token endpoint come back as they are: AC_ERR_GRANT_REFUSED (the
+ * stored secret is probably stale), AC_ERR_UPSTREAM; AC_ERR_INVALID for a
+ * mode the tenant's product does not have.
+ */
+enum ac_err ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t,
+    const struct ac_client_opts *opts, const char *method, const char *path, const char *body,
+    size_t body_len, struct ac_client_response *resp, struct ac_client_trace *trace);
+
 #endif

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +248,20 @@ check_worker(struct ac_conf *conf, const struct ac_conf_setting *s, const char *
 }
 
 static const char *
+check_bitbucket_auth(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	enum ac_bitbucket_auth *field = FIELD(conf, s, enum ac_bitbucket_auth);
+
+	if (!strcmp(text, "jwt"))
+		*field = AC_BITBUCKET_AUTH_JWT;
+	else if (!strcmp(text, "bearer"))
+		*field = AC_BITBUCKET_AUTH_BEARER;
+	else
+		return "must be 'jwt' or 'bearer'";
+	return NULL;
+}
+
+static const char *
 check_retry_for(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
 	return parse_long(text, 1, 30 * 86400, FIELD(conf, s, long)) ? "must be a whole number of seconds from 1 to 2592000" : NULL;
@@ -355,6 +368,8 @@ static const struct ac_conf_setting settings[] = {
 	  check_url, OFF(bitbucket_token_url), 0, "the Bitbucket JWT-grant token endpoint" },
 	{ "oauth_server_url", "AC_OAUTH_SERVER_URL", "https://oauth-2-authorization-server.services.atlassian.com",
 	  check_url, OFF(oauth_server_url), 0, "the Atlassian authorization server for Jira user impersonation" },
+	{ "bitbucket_auth", "AC_BITBUCKET_AUTH", "jwt", check_bitbucket_auth, OFF(bitbucket_auth), 0,
+	  "jwt: sign each Bitbucket call; bearer: use the JWT grant's access token, shared by every process" },
 	{ "descriptor", "AC_DESCRIPTOR", "", set_string, OFF(descriptor), 0,
 	  "descriptor template file; empty: {template_dir}/{product}.json" },
 	{ "template_dir", "AC_TEMPLATE_DIR", AC_PKGDATADIR, check_nonempty, OFF(template_dir), 0,
@@ -432,24 +447,6 @@ find_env(const char *name, size_t n)
 	return NULL;
 }
 
-static char *fmt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt_err(const char *fmt, ...)
-{
-	struct ac_buf m;
-	char *out = NULL;
-	va_list ap;
-
-	ac_buf_init(&m, 4096);
-	va_start(ap, fmt);
-	if (ac_buf_vprintf(&m, fmt, ap) == AC_OK)
-		ac_buf_detach(&m, &out, NULL);
-	va_end(ap);
-	ac_buf_release(&m);
-	return out;
-}
-
 /*
  * Reads `AC_NAME=value` lines into vals (owned strings, one per setting).
  * Unknown names are an error: a typo in a config file must not pass silently.
@@ -465,7 +462,7 @@ read_file(const char *path, int must_exist, char **vals, char **errmsg)
 	if ((f = fopen(path, "r")) == NULL) {
 		if (!must_exist && errno == ENOENT)
 			return AC_OK;
-		*errmsg = fmt_err("AC_CONFIG: cannot read %s: %s", path, strerror(errno));
+		*errmsg = ac_buf_asprintf("AC_CONFIG: cannot read %s: %s", path, strerror(errno));
 		return AC_ERR_CONFIG;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -478,7 +475,7 @@ read_file(const char *path, int must_exist, char **vals, char **errmsg)
 		total += strlen(line);
 		snprintf(num, sizeof(num), "%u", lineno);
 		if (total > CONF_FILE_MAX || (strchr(line, '\n') == NULL && !feof(f))) {
-			*errmsg = fmt_err("%s:%s: line too long or file too large", path, num);
+			*errmsg = ac_buf_asprintf("%s:%s: line too long or file too large", path, num);
 			goto fail;
 		}
 		while (isspace((unsigned char)*p))
@@ -486,7 +483,7 @@ read_file(const char *path, int must_exist, char **vals, char **errmsg)
 		if (*p == '\0' || *p == '#')
 			continue;
 		if ((eq = strchr(p, '=')) == NULL) {
-			*errmsg = fmt_err("%s:%s: expected NAME=value", path, num);
+			*errmsg = ac_buf_asprintf("%s:%s: expected NAME=value", path, num);
 			goto fail;
 		}
 		name_end = eq;
@@ -494,7 +491,7 @@ read_file(const char *path, int must_exist, char **vals, char **errmsg)
 			name_end--;
 		if ((s = find_env(p, (size_t)(name_end - p))) == NULL) {
 			*name_end = '\0';
-			*errmsg = fmt_err("%s:%s: unknown setting '%s'", path, num, p);
+			*errmsg = ac_buf_asprintf("%s:%s: unknown setting '%s'", path, num, p);
 			goto fail;
 		}
 		v = eq + 1;
@@ -511,12 +508,12 @@ read_file(const char *path, int must_exist, char **vals, char **errmsg)
 		i = (size_t)(s - settings);
 		free(vals[i]);
 		if ((vals[i] = strdup(v)) == NULL) {
-			*errmsg = fmt_err("out of memory reading %s", path);
+			*errmsg = ac_buf_asprintf("out of memory reading %s", path);
 			goto fail;
 		}
 	}
 	if (ferror(f)) {
-		*errmsg = fmt_err("AC_CONFIG: error reading %s", path);
+		*errmsg = ac_buf_asprintf("AC_CONFIG: error reading %s", path);
 		goto fail;
 	}
 	fclose(f);
@@ -575,7 +572,7 @@ load(struct ac_conf *conf, const char *program_dir,
 		if (tool && *v == '\0' && s->check == check_base_url)
 			v = "http://localhost";
 		if ((why = s->check(conf, s, v)) != NULL) {
-			*errmsg = fmt_err("%s %s (got '%s')", s->env, why, s->secret ? "***" : v);
+			*errmsg = ac_buf_asprintf("%s %s (got '%s')", s->env, why, s->secret ? "***" : v);
 			err = AC_ERR_CONFIG;
 			goto out;
 		}
@@ -624,6 +621,8 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 		v = conf->sync == AC_SYNC_OFF ? "off" : conf->sync == AC_SYNC_EACH ? "each" : "full";
 	else if (s->check == check_worker)
 		v = conf->worker == AC_WORKER_INLINE ? "inline" : "daemon";
+	else if (s->check == check_bitbucket_auth)
+		v = conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? "bearer" : "jwt";
 	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
 	    s->check == check_retry_base) {
 		snprintf(scratch, scratchsz, "%ld", *(const long *)(const void *)((const char *)conf + s->offset));

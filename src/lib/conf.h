@@ -9,6 +9,7 @@
 enum ac_product { AC_PRODUCT_BITBUCKET, AC_PRODUCT_JIRA };
 enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF, AC_SYNC_EACH };
 enum ac_worker_mode { AC_WORKER_DAEMON, AC_WORKER_INLINE };
+enum ac_bitbucket_auth { AC_BITBUCKET_AUTH_JWT, AC_BITBUCKET_AUTH_BEARER };
 
 /*
  * The effective configuration. Strings are owned by the struct (released by
@@ -28,6 +29,7 @@ struct ac_conf {
 	char *install_keys_url;    /* AC_INSTALL_KEYS_URL */
 	char *bitbucket_token_url; /* AC_BITBUCKET_TOKEN_URL */
 	char *oauth_server_url;    /* AC_OAUTH_SERVER_URL */
+	enum ac_bitbucket_auth bitbucket_auth; /* AC_BITBUCKET_AUTH: per-call JWT or the grant's Bearer */
 	char *descriptor;          /* AC_DESCRIPTOR, "" = by product */
 	char *template_dir;        /* AC_TEMPLATE_DIR */
 	char *commit_pattern;      /* AC_COMMIT_PATTERN */

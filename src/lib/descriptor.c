@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,24 +9,6 @@
 
 #include "descriptor.h"
 #include "json.h"
-
-static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-msg(const char *fmt, ...)
-{
-	struct ac_buf m;
-	char *out = NULL;
-	va_list ap;
-
-	ac_buf_init(&m, 2048);
-	va_start(ap, fmt);
-	if (ac_buf_vprintf(&m, fmt, ap) == AC_OK)
-		ac_buf_detach(&m, &out, NULL);
-	va_end(ap);
-	ac_buf_release(&m);
-	return out;
-}
 
 /* The value as the inside of a JSON string literal (json-c escapes it). */
 static enum ac_err
@@ -90,7 +71,7 @@ ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf, struct
 			break;
 		close = memmem(open + 2, (size_t)(end - open - 2), "}}", 2);
 		if (close == NULL) {
-			*errmsg = msg("line %ld: '{{' without '}}'", line_of(t, open));
+			*errmsg = ac_buf_asprintf("line %ld: '{{' without '}}'", line_of(t, open));
 			err = AC_ERR_CONFIG;
 			goto out;
 		}
@@ -104,7 +85,7 @@ ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf, struct
 
 			memcpy(name, open + 2, cp);
 			name[cp] = '\0';
-			*errmsg = msg("unknown placeholder {{%s}} at line %ld (known: baseUrl, appKey, appName)",
+			*errmsg = ac_buf_asprintf("unknown placeholder {{%s}} at line %ld (known: baseUrl, appKey, appName)",
 			    name, line_of(t, open));
 			err = AC_ERR_CONFIG;
 			goto out;
@@ -114,32 +95,32 @@ ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf, struct
 		p = close + 2;
 	}
 	if (err != AC_OK) {
-		*errmsg = msg("rendering failed: %s", ac_strerror(err));
+		*errmsg = ac_buf_asprintf("rendering failed: %s", ac_strerror(err));
 		goto out;
 	}
 	if ((err = ac_json_parse(text.data ? text.data : "", text.len, &root, &why)) != AC_OK) {
-		*errmsg = msg("not valid JSON after substitution: %s", why ? why : "?");
+		*errmsg = ac_buf_asprintf("not valid JSON after substitution: %s", why ? why : "?");
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		*errmsg = msg("the descriptor must be a JSON object");
+		*errmsg = ac_buf_asprintf("the descriptor must be a JSON object");
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
 	key = ac_json_get_string(root, "key");
 	base = ac_json_get_string(root, "baseUrl");
 	if (key == NULL || strcmp(key, conf->app_key)) {
-		*errmsg = msg("\"key\" must be \"{{appKey}}\" (is %s)", key ? key : "missing");
+		*errmsg = ac_buf_asprintf("\"key\" must be \"{{appKey}}\" (is %s)", key ? key : "missing");
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
 	if (base == NULL || strcmp(base, conf->base_url)) {
-		*errmsg = msg("\"baseUrl\" must be \"{{baseUrl}}\" (is %s)", base ? base : "missing");
+		*errmsg = ac_buf_asprintf("\"baseUrl\" must be \"{{baseUrl}}\" (is %s)", base ? base : "missing");
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
 	if (ac_json_get_typed(root, "authentication", json_type_object) == NULL) {
-		*errmsg = msg("\"authentication\" object missing");
+		*errmsg = ac_buf_asprintf("\"authentication\" object missing");
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
@@ -185,25 +166,25 @@ ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg
 		return AC_ERR_NOMEM;
 	ac_buf_init(&t, AC_DESCRIPTOR_MAX);
 	if ((f = fopen(path, "r")) == NULL) {
-		*errmsg = msg("cannot read descriptor template %s: %s", path, strerror(errno));
+		*errmsg = ac_buf_asprintf("cannot read descriptor template %s: %s", path, strerror(errno));
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
 	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (ac_buf_add(&t, chunk, r) != AC_OK) {
-			*errmsg = msg("descriptor template %s is larger than %d bytes", path, AC_DESCRIPTOR_MAX);
+			*errmsg = ac_buf_asprintf("descriptor template %s is larger than %d bytes", path, AC_DESCRIPTOR_MAX);
 			err = AC_ERR_CONFIG;
 			break;
 		}
 	if (err == AC_OK && ferror(f)) {
-		*errmsg = msg("error reading %s", path);
+		*errmsg = ac_buf_asprintf("error reading %s", path);
 		err = AC_ERR_CONFIG;
 	}
 	fclose(f);
 	if (err != AC_OK)
 		goto out;
 	if ((err = ac_descriptor_render(ac_buf_str(&t), t.len, conf, out, &inner)) != AC_OK) {
-		*errmsg = msg("descriptor template %s: %s", path, inner ? inner : "");
+		*errmsg = ac_buf_asprintf("descriptor template %s: %s", path, inner ? inner : "");
 		free(inner);
 	}
 out:

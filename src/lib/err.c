@@ -46,6 +46,8 @@ static const struct {
 	[AC_ERR_STORE] = { "store_unavailable", 503, "the data store failed; retry" },
 	[AC_ERR_STORE_FULL] = { "store_full", 503, "the data store is full; retry" },
 	[AC_ERR_UPSTREAM] = { "upstream_error", 502, "the product API failed" },
+	[AC_ERR_GRANT_REFUSED] = { "grant_refused", 502,
+	    "the product refused the app's signed token request; the stored shared secret is probably stale" },
 	[AC_ERR_FIELD_KEY] = { "bad_key", 400, "\"key\" must be this app's key (AC_APP_KEY)" },
 	[AC_ERR_FIELD_CLIENT_KEY] = { "bad_client_key", 400, "\"clientKey\" must be a non-empty string" },
 	[AC_ERR_FIELD_SHARED_SECRET] = { "bad_shared_secret", 400, "\"sharedSecret\" must be a non-empty string" },

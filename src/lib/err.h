@@ -56,6 +56,7 @@ enum ac_err {
 	AC_ERR_STORE,             /* store_unavailable, 503 */
 	AC_ERR_STORE_FULL,        /* store_full, 503 */
 	AC_ERR_UPSTREAM,          /* upstream_error, 502 */
+	AC_ERR_GRANT_REFUSED,     /* grant_refused, 502: the token endpoint refused our assertion (stale secret?) */
 
 	/* lifecycle bodies: 400 with a code naming the field */
 	AC_ERR_FIELD_KEY,         /* bad_key: missing, not a string, or not AC_APP_KEY */

@@ -64,19 +64,6 @@ ac_lifecycle_kid_valid(const char *kid)
 	return *p == '\0';
 }
 
-static int
-json_content_type(const char *ct)
-{
-	size_t n;
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ')
-		ct++;
-	n = strcspn(ct, "; \t");
-	return n == 16 && !strncasecmp(ct, "application/json", 16);
-}
-
 /* An https URL, or http to a loopback host named in AC_ALLOWED_HOSTS (tests). */
 static enum ac_err
 check_url(struct lc *lc, const char *url, enum ac_err field)
@@ -135,12 +122,12 @@ check_body(struct lc *lc)
 		{ "entitlementId", json_type_string }, { "entitlementNumber", json_type_string },
 	};
 	struct ac_request *req = lc->req;
-	const char *ct = ac_request_param(req, "CONTENT_TYPE"), *why = NULL, *s;
+	const char *why = NULL, *s;
 	enum ac_err err = AC_OK;
 	size_t i;
 	int jira = lc->conf->product == AC_PRODUCT_JIRA;
 
-	if (!json_content_type(ct))
+	if (!ac_request_is_json(req))
 		return ac_request_fail(req, AC_ERR_MEDIA_TYPE, "Content-Type must be application/json");
 	if (ac_json_parse(req->body.data ? req->body.data : "", req->body.len, &lc->body, &why) != AC_OK)
 		return ac_request_fail(req, AC_ERR_BAD_JSON, "the body is not valid JSON: %s", why ? why : "?");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "log.h"
@@ -73,6 +74,20 @@ ac_response_json(struct ac_request *req, int status, json_object *obj)
 	if (s == NULL)
 		return AC_ERR_NOMEM;
 	return ac_response_set(req, status, "application/json", s, len);
+}
+
+int
+ac_request_is_json(const struct ac_request *req)
+{
+	const char *ct = ac_request_param(req, "CONTENT_TYPE");
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
 void
@@ -404,6 +419,8 @@ respond:
 		/* a handler's partial response never leaks out with an error */
 		ac_buf_reset(&req.out);
 		error_response(&req, err);
+		if (app->error_page)
+			app->error_page(&req, err);
 	}
 	write_response(&req);
 	access_log(&req);

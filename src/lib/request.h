@@ -54,6 +54,12 @@ struct ac_app {
 	void *data;                 /* the program's own */
 	/* Runs after a response has gone out (AC_WORKER=inline); NULL: nothing. */
 	void (*after_response)(struct ac_app *app);
+	/*
+	 * Runs after the JSON error body of err is set (status, body, headers
+	 * such as WWW-Authenticate) and may replace the body, e.g. with a page
+	 * for a person (oauth-callback); NULL: the JSON stays.
+	 */
+	void (*error_page)(struct ac_request *req, enum ac_err err);
 };
 
 /*
@@ -115,6 +121,9 @@ enum ac_err ac_response_set(struct ac_request *req, int status, const char *cont
 enum ac_err ac_response_json(struct ac_request *req, int status, json_object *obj);
 /* Adds a response header; AC_ERR_INVALID for CR, LF or NUL in either part (header injection). */
 enum ac_err ac_response_header(struct ac_request *req, const char *name, const char *value);
+
+/* Whether the request's Content-Type is application/json (parameters such as charset allowed). */
+int ac_request_is_json(const struct ac_request *req);
 
 /* Records the tenant for the access log (copied). */
 void ac_request_set_tenant(struct ac_request *req, const char *client_key);

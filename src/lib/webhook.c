@@ -9,19 +9,6 @@
 #include "log.h"
 #include "webhook.h"
 
-static int
-json_content_type(const char *ct)
-{
-	size_t n;
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ')
-		ct++;
-	n = strcspn(ct, "; \t");
-	return n == 16 && !strncasecmp(ct, "application/json", 16);
-}
-
 /* Event keys are short tokens such as "repo:push"; anything else is not one. */
 static int
 event_key_valid(const char *k)
@@ -64,7 +51,7 @@ ac_webhook_handle(struct ac_request *req)
 
 	if (t == NULL)
 		return AC_ERR_INTERNAL;
-	if (!json_content_type(ac_request_param(req, "CONTENT_TYPE")))
+	if (!ac_request_is_json(req))
 		return ac_request_fail(req, AC_ERR_MEDIA_TYPE, "Content-Type must be application/json");
 	if (ac_json_parse(req->body.data ? req->body.data : "", req->body.len, &body, &why) != AC_OK)
 		return ac_request_fail(req, AC_ERR_BAD_JSON, "the body is not valid JSON: %s", why ? why : "?");

@@ -422,3 +422,212 @@ nginx_suite() {
 	fi
 	done_testing
 }
+
+# ------------------------------------------------------------- Apache, the simulator, scenario
+# The deployment tests (apache-*.sh, scenario-nginx.sh) run the same product scenario in every
+# shipped setup: it_apache starts Apache around apache/*, it_sim_start the simulator,
+# it_scenario plays descriptor, install, webhook, oauth-callback and uninstall and checks the
+# safety of the setup (it_safety).
+APACHE="${APACHE:-$(PATH="$PATH:/usr/sbin:/sbin" command -v apache2)}"
+APACHE_MODULES=/usr/lib/apache2/modules
+
+# it_apache MODE [DOCROOT]: generates $IT_TMP/apache/httpd.conf around the shipped config for
+# MODE (fcgid, proxy-fcgi or cgi; scripts/lib.sh apache_conf) on a free port (sets PORT, BASE
+# unless BASE_PATH is set: BASE=http://127.0.0.1:PORT$BASE_PATH), checks it with apache2 -t
+# (a test), starts the pool workers (proxy-fcgi) and Apache, and waits until it answers.
+it_apache() {
+	local mode="$1" docroot="${2:-}" try pid prog sock libexec="$IT_TMP/libexec"
+	[ "$mode" != cgi ] || libexec="$docroot"
+	for try in 1 2 3 4 5; do
+		[ "$try" -eq 1 ] && [ -n "${PORT:-}" ] || PORT="$(it_free_port)" || return 1
+		BASE="http://127.0.0.1:$PORT${BASE_PATH:-}"
+		apache_conf "$mode" "$IT_TMP/apache" "$PORT" "$libexec" "$IT_TMP/run" "$IT_TMP/connect-fcgi.conf"
+		if [ "$try" -eq 1 ]; then
+			if env -u APACHE "$APACHE" -t -d "$IT_TMP/apache" -f "$IT_TMP/apache/httpd.conf" \
+			    >"$IT_TMP/logs/apache-t.log" 2>&1; then
+				ok "$mode: apache2 -t accepts the config around apache/$( [ "$mode" = cgi ] && echo htaccess || echo "connect-fcgi-$mode.conf")"
+			else
+				not_ok "$mode: apache2 -t accepts the config"
+				diag "$(cat "$IT_TMP/logs/apache-t.log")"
+				return 1
+			fi
+			if [ "$mode" = proxy-fcgi ]; then
+				while read -r prog sock; do
+					[ -x "$IT_TMP/libexec/$prog.fcgi" ] || continue
+					it_spawn "$prog" "$sock" "$IT_TMP/libexec/$prog.fcgi" || return 1
+				done < <(apache_pool_sockets "$IT_TMP/apache/connect-fcgi.conf")
+			fi
+		fi
+		env -u APACHE "$APACHE" -DFOREGROUND -d "$IT_TMP/apache" -f "$IT_TMP/apache/httpd.conf" \
+		    >>"$IT_TMP/logs/apache.log" 2>&1 &
+		pid=$!
+		if wait_http "http://127.0.0.1:$PORT/" 50; then
+			IT_PIDS+=("$pid")
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		diag "apache did not start on port $PORT (try $try)"
+	done
+	diag "$(tail -n 20 "$IT_TMP/logs/apache.log" "$IT_TMP/apache/logs/error.log" 2>/dev/null)"
+	return 1
+}
+
+# it_sim_start: the product simulator on a port of its own (state in $IT_TMP/sim); sets
+# SIM_URL, SIM_PID. Skips everything when node or atlassian-jwt is missing.
+it_sim_start() {
+	[ -x "$NODE" ] || skip_all "node not found"
+	[ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
+	mkdir -p "$IT_TMP/sim"
+	rm -f "$IT_TMP/sim/sim.json"
+	"$NODE" "$top_srcdir/tests/sim/sim.js" serve --port 0 --state "$IT_TMP/sim" \
+	    >"$IT_TMP/logs/sim.out" 2>"$IT_TMP/logs/sim.log" &
+	SIM_PID=$!
+	IT_PIDS+=("$SIM_PID")
+	for _ in $(seq 100); do
+		[ -s "$IT_TMP/sim/sim.json" ] && break
+		sleep 0.1
+	done
+	SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
+	[ -n "$SIM_URL" ]
+}
+
+# it_app_env PRODUCT WORKER: exports the programs' settings for the simulator (AC_BASE_URL from
+# BASE) and writes them to $IT_TMP/connect-fcgi.conf (AC_CONFIG for fcgiwrap and mod_fcgid).
+it_app_env() {
+	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT="$1" AC_DATA_DIR="$IT_TMP/data"
+	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS=127.0.0.1
+	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_WORKER="$2"
+	export AC_BITBUCKET_TOKEN_URL="$SIM_URL/site/oauth2/access_token" AC_OAUTH_SERVER_URL="$SIM_URL"
+	export AC_RETRY_FOR=20 AC_RETRY_BASE_MS=200
+	unset AC_CONFIG AC_DESCRIPTOR
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+}
+
+# it_stage_programs DIR [SUFFIX]: the built programs into DIR (as NAME.SUFFIX, default fcgi),
+# and the descriptor templates into $IT_TMP/descriptor.
+it_stage_programs() {
+	local dir="$1" suffix="${2:-fcgi}" prog name
+	mkdir -p "$dir" "$IT_TMP/descriptor"
+	for prog in "$top_builddir"/src/fcgi/*.fcgi; do
+		name="${prog##*/}"
+		install -m 0755 "$prog" "$dir/${name%.fcgi}.$suffix"
+	done
+	cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
+	chmod -R a+rX "$IT_TMP/descriptor"
+}
+
+# it_worker: `acctl worker` as the unprivileged user (the worker is $!, setpriv execs it).
+it_worker() {
+	as_run_user "$top_builddir/src/cli/acctl" worker >>"$IT_TMP/logs/worker.log" 2>&1 &
+	IT_PIDS+=("$!")
+}
+
+# it_sim DRIVER ARG...: runs a simulator driver against $BASE; output in $IT_TMP/sim.last.
+it_sim() {
+	"$NODE" "$top_srcdir/tests/sim/sim.js" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" \
+	    >"$IT_TMP/sim.last" 2>&1
+}
+# it_drive DESCRIPTION WANT DRIVER ARG...: a test that the driver got status WANT.
+it_drive() {
+	local d="$1" want="$2"
+	shift 2
+	if it_sim "$@" --expect "$want"; then
+		ok "$d ($want)"
+	else
+		not_ok "$d ($want)"
+		diag "$(head -c 600 "$IT_TMP/sim.last")"
+	fi
+}
+# it_sim_js EXPR: EXPR evaluated with s = GET /_sim/store, r = GET /_sim/requests.
+it_sim_js() {
+	curl -s --max-time 10 "$SIM_URL/_sim/store" >"$IT_TMP/store.json"
+	curl -s --max-time 10 "$SIM_URL/_sim/requests" >"$IT_TMP/requests.json"
+	"$NODE" -e '
+		const fs = require("fs");
+		const s = JSON.parse(fs.readFileSync(process.argv[1])), r = JSON.parse(fs.readFileSync(process.argv[2]));
+		const v = (0, eval)("(s, r) => (" + process.argv[3] + ")")(s, r);
+		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+	' "$IT_TMP/store.json" "$IT_TMP/requests.json" "$1"
+}
+# it_eventually SECONDS EXPR WANT: polls it_sim_js EXPR until it prints WANT; prints the last.
+it_eventually() {
+	local end=$((SECONDS + $1)) got
+	while :; do
+		got="$(it_sim_js "$2")"
+		[ "$got" = "$3" ] && { echo "$got"; return 0; }
+		[ "$SECONDS" -lt "$end" ] || { echo "$got"; return 1; }
+		sleep 0.2
+	done
+}
+# it_pr_payload FILE TITLE: a pullrequest:created payload with that title.
+it_pr_payload() {
+	"$NODE" -e '
+		const p = require(process.argv[1]); p.data.pullrequest.title = process.argv[2];
+		require("fs").writeFileSync(process.argv[3], JSON.stringify(p));
+	' "$top_srcdir/tests/sim/payloads/bitbucket-webhook-pullrequest-created.json" "$2" "$1"
+}
+
+# it_scenario LABEL: the product's whole conversation with the app at $BASE (a Bitbucket
+# tenant): descriptor, install, a pull request with a bad title (comment + FAILED status on the
+# full hash, by `acctl worker` or AC_WORKER=inline), oauth-callback (when built), uninstall.
+# Needs it_sim_start, the app started with it_app_env, and a worker unless inline.
+it_scenario() {
+	local l="$1" ck="sc-$1-$RANDOM" got
+	local st="(s.statuses['example-workspace/example-repo/1111111111111111111111111111111111111111/connect-fcgi-title'] || {}).state || 'none'"
+	curl -s -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' -d '{}' "$SIM_URL/_sim/reset"
+	http GET /atlassian-connect.json
+	is "$STATUS $(json "$BODY" 'j.baseUrl')" "200 $AC_BASE_URL" "$l: the descriptor, with baseUrl $AC_BASE_URL"
+	it_drive "$l: the simulator installs a Bitbucket tenant" 204 install --product bitbucket --client-key "$ck"
+	it_drive "$l: a webhook without Authorization is refused" 401 webhook --client-key "$ck" \
+	    --event repo:push --sign none
+	it_pr_payload "$IT_TMP/pr-bad.json" "Add & run linters"
+	it_drive "$l: a pull request with a bad title is accepted" 204 webhook --client-key "$ck" \
+	    --event pullrequest:created --payload "$IT_TMP/pr-bad.json"
+	got="$(it_eventually 20 "[s.comments.length, $st].join(' ')" "1 FAILED")"
+	is "$got" "1 FAILED" "$l: the app commented on the pull request and posted FAILED on the full hash"
+	is "$(it_sim_js "r.filter(x => x.route === 'bitbucket-rest').every(x => x.verification && x.verification.ok)")" \
+	    true "$l: every call the app made verified with atlassian-jwt"
+	if [ -x "$top_builddir/src/fcgi/oauth-callback.fcgi" ]; then
+		it_drive "$l: the simulator loads the oauth-callback page" 200 page --client-key "$ck"
+	else
+		skip "$l: oauth-callback.fcgi not built"
+	fi
+	it_drive "$l: the simulator uninstalls the tenant" 204 uninstall --client-key "$ck"
+	it_drive "$l: a webhook for the uninstalled tenant is refused" 401 webhook --client-key "$ck" \
+	    --event repo:push
+	it_safety "$l" "$ck"
+}
+
+# it_safety LABEL CLIENTKEY: the data dir is 0700 and owned by the programs' user, its files
+# 0600 and owned by it; no program process runs as root; no log holds the tenant's shared
+# secret or a JWT.
+it_safety() {
+	local l="$1" ck="$2" owner want bad secret p exe n=0 root=0 logs
+	want="$(id -un)"
+	[ -z "$IT_UG" ] || want="${IT_UG%%:*}"
+	owner="$(stat -c '%a %U' "$IT_TMP/data")"
+	is "$owner" "700 $want" "$l: the data dir is 0700 and owned by $want"
+	bad="$(find "$IT_TMP/data" -type f \( ! -perm 0600 -o ! -user "$want" \) -printf '%m %u %p\n')"
+	is "$bad" "" "$l: every data file is 0600 and owned by $want"
+	for p in $(descendants "${IT_PIDS[@]}") "${IT_PIDS[@]}"; do
+		exe="$(readlink "/proc/$p/exe" 2>/dev/null)" || continue
+		case "${exe##*/}" in
+		*.fcgi | *.cgi | acctl | fcgiwrap)
+			n=$((n + 1))
+			[ "$(stat -c %u "/proc/$p")" != 0 ] || root=$((root + 1)) ;;
+		esac
+	done
+	if [ -n "$IT_UG" ]; then
+		is "$root" 0 "$l: no program process runs as root ($n running)"
+	else
+		skip "$l: not root, nothing can run as root"
+	fi
+	secret="$(json "$IT_TMP/sim/tenants.json" "j['$ck'].sharedSecret")"
+	logs="$IT_TMP/logs $IT_TMP/nginx $IT_TMP/apache/logs"
+	# shellcheck disable=SC2086
+	bad="$(find $logs -name '*.log' ! -name 'sim*' 2>/dev/null |
+	    xargs -r grep -lE -e "${secret:-no-secret}" -e 'eyJ[A-Za-z0-9_-]+\.eyJ' 2>/dev/null)"
+	check "$l: the tenant's secret is known" [ -n "$secret" ]
+	is "$bad" "" "$l: no log holds the shared secret or a JWT"
+}

@@ -23,6 +23,7 @@ function defaultControl() {
 		fail: [], // [{path, method?, status, times?, retryAfter?, body?}]
 		commits: {}, // short hash -> full hash (GET .../commit/{hash})
 		delayMs: 0, // delay before every (non-/_sim) answer
+		userDisplayName: 'Simulated App User', // display_name of GET /api/2.0/user
 	};
 }
 
@@ -614,7 +615,7 @@ class Sim {
 		}
 		if (req.method === 'GET' && /^\/2\.0\/user\/?$/.test(p)) {
 			return this.send(res, 200, {
-				type: 'app_user', uuid: '{00000000-0000-4000-8000-00000000a0b0}', display_name: 'Simulated App User',
+				type: 'app_user', uuid: '{00000000-0000-4000-8000-00000000a0b0}', display_name: String(this.control.userDisplayName),
 				account_id: '000000000000000000000a0b', clientKey: v.clientKey,
 			});
 		}
@@ -676,6 +677,10 @@ class Sim {
 				verified: this.requests.filter((e) => e.verification && e.verification.ok).length,
 				rejected: this.requests.filter((e) => e.verification && !e.verification.ok).length,
 			});
+		}
+		if (path === '/_sim/tokens' && M === 'GET') {
+			// every access token issued and not forgotten: tests look for them where they must not be
+			return this.send(res, 200, [...this.tokens.entries()].map(([token, t]) => ({ token, ...t })));
 		}
 		if (path === '/_sim/store' && M === 'GET')
 			return this.send(res, 200, this.store);
