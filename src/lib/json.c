@@ -45,6 +45,304 @@ ac_json_parse(const char *s, size_t n, json_object **out, const char **why)
 	return AC_OK;
 }
 
+/* ---- a validating scanner: no allocation, no tree (RFC 8259) */
+
+struct scan {
+	const unsigned char *p, *end;
+	const char *why;
+};
+
+static void
+skip_ws(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+static int
+fail(struct scan *sc, const char *why)
+{
+	if (sc->why == NULL)
+		sc->why = why;
+	return 0;
+}
+
+static int
+hex4(const unsigned char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+/* RFC 3629 4: well-formed UTF-8, no overlongs, no surrogates, nothing past U+10FFFF. */
+static int
+utf8_seq(struct scan *sc)
+{
+	const unsigned char *p = sc->p;
+	unsigned c = *p, need, min, cp, i;
+
+	if (c < 0xc2 || c > 0xf4)
+		return fail(sc, "invalid UTF-8 in a string");
+	need = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+	min = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;
+	cp = c & (need == 1 ? 0x1f : need == 2 ? 0x0f : 0x07);
+	if ((size_t)(sc->end - p) <= need)
+		return fail(sc, "truncated UTF-8 in a string");
+	for (i = 1; i <= need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return fail(sc, "invalid UTF-8 in a string");
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return fail(sc, "invalid UTF-8 in a string");
+	sc->p += need + 1;
+	return 1;
+}
+
+static int
+scan_string(struct scan *sc, int *escaped)
+{
+	*escaped = 0;
+	sc->p++; /* the opening quote */
+	while (sc->p < sc->end) {
+		unsigned c = *sc->p;
+
+		if (c == '"') {
+			sc->p++;
+			return 1;
+		}
+		if (c < 0x20)
+			return fail(sc, "control character in a string");
+		if (c == '\\') {
+			unsigned u, lo;
+
+			*escaped = 1;
+			if (sc->end - sc->p < 2)
+				return fail(sc, "truncated escape");
+			c = sc->p[1];
+			if (c == 'u') {
+				if (sc->end - sc->p < 6 || !hex4(sc->p + 2, &u))
+					return fail(sc, "bad \\u escape");
+				sc->p += 6;
+				/* a high surrogate must pair with a low one */
+				if (u >= 0xd800 && u <= 0xdbff) {
+					if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u' || !hex4(sc->p + 2, &lo) ||
+					    lo < 0xdc00 || lo > 0xdfff)
+						return fail(sc, "unpaired surrogate escape");
+					sc->p += 6;
+				} else if (u >= 0xdc00 && u <= 0xdfff) {
+					return fail(sc, "unpaired surrogate escape");
+				}
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", (int)c) || c == '\0')
+				return fail(sc, "bad escape");
+			sc->p += 2;
+			continue;
+		}
+		if (c < 0x80)
+			sc->p++;
+		else if (!utf8_seq(sc))
+			return 0;
+	}
+	return fail(sc, "unterminated string");
+}
+
+static int
+digits(struct scan *sc)
+{
+	const unsigned char *start = sc->p;
+
+	while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9')
+		sc->p++;
+	return sc->p > start;
+}
+
+static int
+scan_number(struct scan *sc)
+{
+	if (*sc->p == '-')
+		sc->p++;
+	if (sc->p < sc->end && *sc->p == '0')
+		sc->p++;
+	else if (!digits(sc))
+		return fail(sc, "bad number");
+	if (sc->p < sc->end && *sc->p == '.') {
+		sc->p++;
+		if (!digits(sc))
+			return fail(sc, "bad number");
+	}
+	if (sc->p < sc->end && (*sc->p == 'e' || *sc->p == 'E')) {
+		sc->p++;
+		if (sc->p < sc->end && (*sc->p == '+' || *sc->p == '-'))
+			sc->p++;
+		if (!digits(sc))
+			return fail(sc, "bad number");
+	}
+	return 1;
+}
+
+static int
+scan_literal(struct scan *sc, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n))
+		return fail(sc, "unexpected character");
+	sc->p += n;
+	return 1;
+}
+
+static int scan_value(struct scan *sc, int depth, struct ac_json_member *m, size_t nm);
+
+static int
+scan_container(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
+{
+	int object = *sc->p == '{';
+	unsigned char close = object ? '}' : ']';
+
+	if (depth >= AC_JSON_DEPTH)
+		return fail(sc, "nesting too deep");
+	sc->p++;
+	skip_ws(sc);
+	if (sc->p < sc->end && *sc->p == close) {
+		sc->p++;
+		return 1;
+	}
+	for (;;) {
+		struct ac_json_member *hit = NULL;
+
+		skip_ws(sc);
+		if (object) {
+			const unsigned char *name;
+			size_t i, len;
+			int esc;
+
+			if (sc->p >= sc->end || *sc->p != '"')
+				return fail(sc, "expected a member name");
+			name = sc->p + 1;
+			if (!scan_string(sc, &esc))
+				return 0;
+			len = (size_t)(sc->p - name) - 1;
+			/* only top-level members, and only names without escapes, are reported */
+			for (i = 0; depth == 0 && !esc && i < nm; i++)
+				if (strlen(m[i].name) == len && !memcmp(m[i].name, name, len))
+					hit = &m[i];
+			skip_ws(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return fail(sc, "expected ':'");
+			sc->p++;
+			skip_ws(sc);
+		}
+		if (hit) {
+			const unsigned char *v = sc->p;
+
+			hit->found = 1;
+			hit->is_string = v < sc->end && *v == '"';
+			if (!scan_value(sc, depth + 1, m, nm))
+				return 0;
+			if (hit->is_string) {
+				int esc = 0;
+				const unsigned char *q;
+
+				for (q = v + 1; q < sc->p - 1; q++)
+					if (*q == '\\')
+						esc = 1;
+				hit->value = (const char *)v + 1;
+				hit->len = (size_t)(sc->p - v) - 2;
+				hit->escaped = esc;
+			} else {
+				hit->value = NULL;
+				hit->len = 0;
+				hit->escaped = 0;
+			}
+		} else if (!scan_value(sc, depth + 1, m, nm)) {
+			return 0;
+		}
+		skip_ws(sc);
+		if (sc->p >= sc->end)
+			return fail(sc, "unexpected end");
+		if (*sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (*sc->p == close) {
+			sc->p++;
+			return 1;
+		}
+		return fail(sc, object ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static int
+scan_value(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
+{
+	int esc;
+
+	skip_ws(sc);
+	if (sc->p >= sc->end)
+		return fail(sc, "unexpected end");
+	switch (*sc->p) {
+	case '{':
+	case '[':
+		return scan_container(sc, depth, m, nm);
+	case '"':
+		return scan_string(sc, &esc);
+	case 't':
+		return scan_literal(sc, "true");
+	case 'f':
+		return scan_literal(sc, "false");
+	case 'n':
+		return scan_literal(sc, "null");
+	default:
+		if (*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9'))
+			return scan_number(sc);
+		return fail(sc, "unexpected character");
+	}
+}
+
+enum ac_err
+ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, size_t nmembers, const char **why)
+{
+	struct scan sc = { (const unsigned char *)s, (const unsigned char *)s + n, NULL };
+	int object;
+	size_t i;
+
+	for (i = 0; i < nmembers; i++) {
+		members[i].value = NULL;
+		members[i].len = 0;
+		members[i].found = members[i].is_string = members[i].escaped = 0;
+	}
+	skip_ws(&sc);
+	object = sc.p < sc.end && *sc.p == '{';
+	if (!scan_value(&sc, 0, members, nmembers)) {
+		if (why)
+			*why = sc.why;
+		return AC_ERR_BAD_JSON;
+	}
+	skip_ws(&sc);
+	if (sc.p != sc.end) {
+		if (why)
+			*why = "trailing data after the JSON value";
+		return AC_ERR_BAD_JSON;
+	}
+	return object ? AC_OK : AC_ERR_NOT_OBJECT;
+}
+
 json_object *
 ac_json_get_typed(json_object *obj, const char *key, json_type type)
 {

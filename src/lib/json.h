@@ -19,6 +19,27 @@
  */
 enum ac_err ac_json_parse(const char *s, size_t n, json_object **out, const char **why);
 
+/* A top-level member that ac_json_scan_object() looks for. */
+struct ac_json_member {
+	const char *name;   /* in: the member's name (plain ASCII, no escapes) */
+	const char *value;  /* out: the string value's bytes inside the input (borrowed), or NULL */
+	size_t len;         /* out: their length */
+	int found;          /* out: the member exists (last occurrence wins, as in json-c) */
+	int is_string;      /* out: its value is a string */
+	int escaped;        /* out: that string has escapes: value is raw, parse fully to decode it */
+};
+
+/*
+ * Checks that s[0..n) is exactly one JSON object (RFC 8259: strict strings with
+ * valid UTF-8, numbers, literals, nesting at most AC_JSON_DEPTH) without
+ * building it or allocating, and reports the top-level members named in
+ * members. AC_ERR_NOT_OBJECT for valid JSON that is not an object,
+ * AC_ERR_BAD_JSON otherwise, with why (static) saying what is wrong.
+ * For large bodies that only need checking and a field or two (webhooks).
+ */
+enum ac_err ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, size_t nmembers,
+    const char **why);
+
 /* Borrowed string of a member when it exists and is a string; NULL otherwise. */
 const char *ac_json_get_string(json_object *obj, const char *key);
 

@@ -1,0 +1,130 @@
+/* test-json.c: the validating scanner agrees with json-c's strict parser and finds members. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "unit.h"
+
+/* input, valid JSON object? (1 object, 0 invalid, 2 valid but not an object) */
+static const struct {
+	const char *in;
+	int want;
+} cases[] = {
+	{ "{}", 1 }, { " { } ", 1 }, { "{\"a\":1}", 1 }, { "{\"a\":[1,2,{\"b\":null}],\"c\":true}", 1 },
+	{ "{\"a\":-0.5e+3,\"b\":0,\"c\":-0,\"d\":1E9}", 1 }, { "{\"s\":\"\\u00e9\\ud83d\\ude00\\n\\\\\\/\"}", 1 },
+	{ "{\"s\":\"\xc3\xa9\xf0\x9f\x98\x80\"}", 1 }, { "[1]", 2 }, { "\"x\"", 2 }, { "null", 2 },
+	{ "", 0 }, { "{", 0 }, { "{\"a\":}", 0 }, { "{\"a\":1,}", 0 }, { "{a:1}", 0 }, { "{\"a\":01}", 0 },
+	{ "{\"a\":1.}", 0 }, { "{\"a\":.5}", 0 }, { "{\"a\":+1}", 0 }, { "{\"a\":1e}", 0 }, { "{\"a\":tru}", 0 },
+	{ "{\"a\":'x'}", 0 }, { "{\"a\":\"\\x\"}", 0 }, { "{\"a\":\"\\u12\"}", 0 }, { "{\"a\":\"\x01\"}", 0 },
+	{ "{\"a\":\"\xc3\"}", 0 }, { "{\"a\":\"\xc0\xaf\"}", 0 }, { "{\"a\":\"\xed\xa0\x80\"}", 0 },
+	{ "{\"a\":\"\xf4\x90\x80\x80\"}", 0 }, { "{\"a\":\"\\ud800\"}", 0 }, { "{\"a\":\"\\udc00\"}", 0 },
+	{ "{} {}", 0 }, { "{}x", 0 }, { "{\"a\":1 \"b\":2}", 0 }, { "{\"a\" 1}", 0 }, { "[1,]", 0 },
+	{ "{\"a\":NaN}", 0 }, { "{\"a\":Infinity}", 0 }, { "{\"a\":1}/*c*/", 0 },
+};
+
+START_TEST(agrees_on_validity)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		enum ac_err err = ac_json_scan_object(cases[i].in, strlen(cases[i].in), NULL, 0, &why);
+		int got = err == AC_OK ? 1 : err == AC_ERR_NOT_OBJECT ? 2 : 0;
+
+		ck_assert_msg(got == cases[i].want, "case %zu '%s': got %d want %d (%s)", i, cases[i].in, got,
+		    cases[i].want, why ? why : "");
+	}
+}
+END_TEST
+
+START_TEST(agrees_with_json_c_on_objects)
+{
+	size_t i;
+
+	/* where json-c's strict mode is unambiguous, both say the same */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *o = NULL;
+		int jc, sc;
+
+		if (cases[i].want == 2 || cases[i].in[0] == '\0')
+			continue;
+		jc = ac_json_parse(cases[i].in, strlen(cases[i].in), &o, NULL) == AC_OK;
+		json_object_put(o);
+		sc = ac_json_scan_object(cases[i].in, strlen(cases[i].in), NULL, 0, NULL) == AC_OK;
+		if (strchr(cases[i].in, '\xed') || strchr(cases[i].in, '\xc0') || strchr(cases[i].in, '\xf4') ||
+		    strstr(cases[i].in, "\\ud800") || strstr(cases[i].in, "\\udc00") || strchr(cases[i].in, '\xc3') ||
+		    strstr(cases[i].in, "1.}") || strchr(cases[i].in, '\x01') ||
+		    strstr(cases[i].in, "NaN") || strstr(cases[i].in, "Infinity"))
+			continue; /* UTF-8, surrogates, "1.", raw control characters, NaN and Infinity are ours to refuse; json-c is lenient there */
+		ck_assert_msg(jc == sc, "case %zu '%s': json-c %d, scanner %d", i, cases[i].in, jc, sc);
+	}
+}
+END_TEST
+
+START_TEST(finds_top_level_members)
+{
+	const char *doc = "{\"data\":{\"event\":\"inner\"},\"event\":\"repo:push\",\"n\":5,\"esc\":\"a\\\"b\","
+	    "\"event\":\"pullrequest:created\"}";
+	struct ac_json_member m[4] = {
+		{ "event", NULL, 0, 0, 0, 0 }, { "n", NULL, 0, 0, 0, 0 }, { "esc", NULL, 0, 0, 0, 0 },
+		{ "missing", NULL, 0, 0, 0, 0 },
+	};
+
+	ck_assert_int_eq(ac_json_scan_object(doc, strlen(doc), m, 4, NULL), AC_OK);
+	/* the last occurrence wins, as in json-c; nested ones do not count */
+	ck_assert(m[0].found && m[0].is_string && !m[0].escaped);
+	ck_assert_int_eq((int)m[0].len, 19);
+	ck_assert_int_eq(strncmp(m[0].value, "pullrequest:created", 19), 0);
+	ck_assert(m[1].found && !m[1].is_string && m[1].value == NULL);
+	ck_assert(m[2].found && m[2].is_string && m[2].escaped);
+	ck_assert(!m[3].found);
+}
+END_TEST
+
+START_TEST(depth_limit)
+{
+	char deep[200];
+	size_t i, n = 0;
+
+	deep[n++] = '{';
+	deep[n++] = '"';
+	deep[n++] = 'a';
+	deep[n++] = '"';
+	deep[n++] = ':';
+	for (i = 0; i < 40; i++)
+		deep[n++] = '[';
+	for (i = 0; i < 40; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	ck_assert_int_eq(ac_json_scan_object(deep, n, NULL, 0, NULL), AC_ERR_BAD_JSON);
+}
+END_TEST
+
+START_TEST(no_nul_assumed)
+{
+	/* pointer + length: a NUL inside the input is just a bad byte */
+	const char doc[] = "{\"a\":\"x\0y\"}";
+
+	ck_assert_int_eq(ac_json_scan_object(doc, sizeof(doc) - 1, NULL, 0, NULL), AC_ERR_BAD_JSON);
+	ck_assert_int_eq(ac_json_scan_object("{\"a\":1}", 4, NULL, 0, NULL), AC_ERR_BAD_JSON);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc = tcase_create("json");
+
+	tcase_add_test(tc, agrees_on_validity);
+	tcase_add_test(tc, agrees_with_json_c_on_objects);
+	tcase_add_test(tc, finds_top_level_members);
+	tcase_add_test(tc, depth_limit);
+	tcase_add_test(tc, no_nul_assumed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+AC_UNIT_MAIN(suite)
