@@ -465,28 +465,70 @@ struct seq_ctx {
 	const char *error;
 	time_t next_at;
 	int to_dead;
-	int from_dead;
 };
 
+
+/*
+ * Finds event seq in the inbox or, when look_in_dead, in `dead` (*dead says
+ * where); h gets its header, ev (when non-NULL) an owned copy.
+ */
 static enum ac_err
-done_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+load(MDB_txn *txn, struct ac_store *st, uint64_t seq, int look_in_dead, struct hdr *h, struct ac_event *ev,
+    int *dead)
 {
-	struct seq_ctx *s = ctx;
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	seq_key(seq, key);
+	*dead = 0;
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
+	if (rc == MDB_NOTFOUND && look_in_dead) {
+		*dead = 1;
+		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DEAD), &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		return AC_ERR_NOT_FOUND;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get inbox");
+	if (!read_hdr(&v, h))
+		return AC_ERR_STORE;
+	return ev ? decode(seq, &v, ev) : AC_OK;
+}
+
+/* Writes ev back under its seq into db with header h and the given last error. */
+static enum ac_err
+rewrite(MDB_txn *txn, struct ac_store *st, enum ac_db db, struct hdr *h, const struct ac_event *ev,
+    const char *error)
+{
+	return put_record(txn, ac_store_dbi(st, db), ev->seq, h, ev->client_key, ev->event_key, ev->delivery_id,
+	    error, ev->body, ev->body_len);
+}
+
+static enum ac_err
+remove_from(MDB_txn *txn, struct ac_store *st, enum ac_db db, uint64_t seq)
+{
 	unsigned char key[8];
 	MDB_val k = { 8, key };
 	int rc;
 
-	seq_key(s->seq, key);
-	rc = mdb_del(txn, ac_store_dbi(st, s->from_dead ? AC_DB_DEAD : AC_DB_INBOX), &k, NULL);
+	seq_key(seq, key);
+	rc = mdb_del(txn, ac_store_dbi(st, db), &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return AC_ERR_NOT_FOUND;
 	return ac_store_mdb_err(rc, "mdb_del inbox");
 }
 
+static enum ac_err
+done_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	return remove_from(txn, st, AC_DB_INBOX, ((struct seq_ctx *)ctx)->seq);
+}
+
 enum ac_err
 ac_inbox_done(struct ac_store *st, uint64_t seq)
 {
-	struct seq_ctx s = { seq, NULL, 0, 0, 0 };
+	struct seq_ctx s = { seq, NULL, 0, 0 };
 
 	return ac_store_write(st, done_fn, &s);
 }
@@ -495,37 +537,21 @@ static enum ac_err
 fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct seq_ctx *s = ctx;
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
 	struct ac_event ev;
 	struct hdr h;
 	enum ac_err err;
-	int rc;
+	int dead;
 
-	seq_key(s->seq, key);
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return AC_ERR_NOT_FOUND;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get inbox");
-	if (!read_hdr(&v, &h))
-		return AC_ERR_STORE;
-	if ((err = decode(s->seq, &v, &ev)) != AC_OK)
+	if ((err = load(txn, st, s->seq, 0, &h, &ev, &dead)) != AC_OK)
 		return err;
 	h.attempts++;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
 	h.lease_pid = 0;
-	if (s->to_dead) {
-		if ((rc = mdb_del(txn, ac_store_dbi(st, AC_DB_INBOX), &k, NULL)) != 0)
-			err = ac_store_mdb_err(rc, "mdb_del inbox");
-		else
-			err = put_record(txn, ac_store_dbi(st, AC_DB_DEAD), s->seq, &h, ev.client_key, ev.event_key,
-			    ev.delivery_id, s->error, ev.body, ev.body_len);
-	} else {
-		err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), s->seq, &h, ev.client_key, ev.event_key,
-		    ev.delivery_id, s->error, ev.body, ev.body_len);
-	}
+	if (s->to_dead && (err = remove_from(txn, st, AC_DB_INBOX, s->seq)) == AC_OK)
+		err = rewrite(txn, st, AC_DB_DEAD, &h, &ev, s->error);
+	else if (!s->to_dead)
+		err = rewrite(txn, st, AC_DB_INBOX, &h, &ev, s->error);
 	ac_event_release(&ev);
 	return err;
 }
@@ -533,7 +559,7 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead)
 {
-	struct seq_ctx s = { seq, error ? error : "", next_at, to_dead, 0 };
+	struct seq_ctx s = { seq, error ? error : "", next_at, to_dead };
 
 	return ac_store_write(st, fail_fn, &s);
 }
@@ -542,26 +568,12 @@ static enum ac_err
 retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct seq_ctx *s = ctx;
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
 	struct ac_event ev;
 	struct hdr h;
 	enum ac_err err;
-	int rc, dead = 0;
+	int dead;
 
-	seq_key(s->seq, key);
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		dead = 1;
-		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DEAD), &k, &v);
-	}
-	if (rc == MDB_NOTFOUND)
-		return AC_ERR_NOT_FOUND;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get inbox");
-	if (!read_hdr(&v, &h))
-		return AC_ERR_STORE;
-	if ((err = decode(s->seq, &v, &ev)) != AC_OK)
+	if ((err = load(txn, st, s->seq, 1, &h, &ev, &dead)) != AC_OK)
 		return err;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
@@ -570,12 +582,10 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		/* a replay starts afresh: a whole new retry window */
 		h.attempts = 0;
 		h.received_at = s->next_at;
-		if ((rc = mdb_del(txn, ac_store_dbi(st, AC_DB_DEAD), &k, NULL)) != 0)
-			err = ac_store_mdb_err(rc, "mdb_del dead");
+		err = remove_from(txn, st, AC_DB_DEAD, s->seq);
 	}
 	if (err == AC_OK)
-		err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), s->seq, &h, ev.client_key, ev.event_key,
-		    ev.delivery_id, ev.last_error, ev.body, ev.body_len);
+		err = rewrite(txn, st, AC_DB_INBOX, &h, &ev, ev.last_error);
 	ac_event_release(&ev);
 	return err;
 }
@@ -583,7 +593,7 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_inbox_retry(struct ac_store *st, uint64_t seq)
 {
-	struct seq_ctx s = { seq, NULL, ac_clock_now(), 0, 0 };
+	struct seq_ctx s = { seq, NULL, ac_clock_now(), 0 };
 
 	return ac_store_write(st, retry_fn, &s);
 }
@@ -594,17 +604,15 @@ drop_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	struct seq_ctx *s = ctx;
 	enum ac_err err;
 
-	s->from_dead = 0;
-	if ((err = done_fn(txn, st, ctx)) != AC_ERR_NOT_FOUND)
+	if ((err = remove_from(txn, st, AC_DB_INBOX, s->seq)) != AC_ERR_NOT_FOUND)
 		return err;
-	s->from_dead = 1;
-	return done_fn(txn, st, ctx);
+	return remove_from(txn, st, AC_DB_DEAD, s->seq);
 }
 
 enum ac_err
 ac_inbox_drop(struct ac_store *st, uint64_t seq)
 {
-	struct seq_ctx s = { seq, NULL, 0, 0, 0 };
+	struct seq_ctx s = { seq, NULL, 0, 0 };
 
 	return ac_store_write(st, drop_fn, &s);
 }
@@ -656,22 +664,9 @@ static enum ac_err
 get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct list_ctx *l = ctx;
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
-	int rc;
+	struct hdr h;
 
-	seq_key(l->seq, key);
-	*l->was_dead = 0;
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INBOX), &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		*l->was_dead = 1;
-		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DEAD), &k, &v);
-	}
-	if (rc == MDB_NOTFOUND)
-		return AC_ERR_NOT_FOUND;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get inbox");
-	return decode(l->seq, &v, l->out);
+	return load(txn, st, l->seq, 1, &h, l->out, l->was_dead);
 }
 
 enum ac_err
