@@ -127,6 +127,16 @@ run_user() {
 	printf '%s\n' "${RUN_AS:-nobody:nogroup}"
 }
 
+# run_user_prefix: the command words that run a program as run_user (none when not root), for
+# `"${RUN_PREFIX[@]}" prog &`: started that way, $! is the program itself, so stopping it by PID
+# stops the program (a function in the background would leave $! a subshell).
+run_user_prefix() {
+	local ug
+	RUN_PREFIX=()
+	ug="$(run_user)"
+	[ -z "$ug" ] || RUN_PREFIX=(setpriv --reuid="${ug%%:*}" --regid="${ug#*:}" --clear-groups --)
+}
+
 # as_run_user CMD...: exec-style drop to run_user (no fork: the PID stays the program's).
 as_run_user() {
 	local ug

@@ -519,7 +519,8 @@ it_stage_programs() {
 
 # it_worker: `acctl worker` as the unprivileged user (the worker is $!, setpriv execs it).
 it_worker() {
-	as_run_user "$top_builddir/src/cli/acctl" worker >>"$IT_TMP/logs/worker.log" 2>&1 &
+	run_user_prefix
+	"${RUN_PREFIX[@]}" "$top_builddir/src/cli/acctl" worker >>"$IT_TMP/logs/worker.log" 2>&1 &
 	IT_PIDS+=("$!")
 }
 
