@@ -12,29 +12,10 @@ it_setup
 [ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
 [ -x "$top_builddir/src/fcgi/installed.fcgi" ] || skip_all "installed.fcgi not built"
 
-for prog in "$top_builddir"/src/fcgi/*.fcgi; do
-	it_stage "$prog" "${prog##*/}"
-done
-mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim"
-cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
-chmod -R a+rX "$IT_TMP/descriptor"
+it_stage_programs "$IT_TMP/libexec"
+mkdir -p "$IT_TMP/sim"
 
-"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
-	2>"$IT_TMP/logs/sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/sim/sim.json" ] && break
-	sleep 0.1
-done
-SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
-[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
-
-it_stop_app() {
-	local keep=("${IT_PIDS[0]}") rest=("${IT_PIDS[@]:1}")
-	[ "${#rest[@]}" -gt 0 ] || return 0
-	stop_pids "${rest[@]}" 2>/dev/null
-	IT_PIDS=("${keep[@]}")
-}
+it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
 
 start_stack() {
 	it_stop_app
@@ -49,12 +30,6 @@ start_stack() {
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
 }
 
-sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
-drive() {
-	local d="$1" want="$2"
-	shift 2
-	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
-}
 control() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d "$1" "$SIM_URL/_sim/control"; }
 reset() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$SIM_URL/_sim/reset"; }
 # requests PATH-REGEX: the simulator's record of requests whose url matches, into $IT_TMP/req.json
@@ -73,7 +48,7 @@ no_token() { ! grep -Eq 'eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{
 
 # ================================================================ Bitbucket
 start_stack bitbucket
-drive "bitbucket: install bb-api" 204 install --product bitbucket --client-key bb-api
+it_drive "bitbucket: install bb-api" 204 install --product bitbucket --client-key bb-api
 
 reset
 api GET /2.0/user
@@ -140,11 +115,11 @@ is "$RC $(head -n 1 "$OUT") $(json "$IT_TMP/req.json" 'j.length')" "1 HTTP 401 2
 reset
 
 # a secret rotated by a reinstall after nothing else changed: the stored one is used
-drive "bitbucket: reinstall bb-api (secret rotated)" 204 install --client-key bb-api --sign stored
+it_drive "bitbucket: reinstall bb-api (secret rotated)" 204 install --client-key bb-api --sign stored
 api GET /2.0/user
 is "$RC" "0" "after a reinstall the new secret signs"
 
-drive "bitbucket: install a second tenant" 204 install --product bitbucket --client-key bb-two
+it_drive "bitbucket: install a second tenant" 204 install --product bitbucket --client-key bb-two
 api GET /2.0/user
 is "$RC" "2" "two tenants and no --tenant: exit 2"
 api --tenant bb-two GET /2.0/user
@@ -153,7 +128,7 @@ is "$RC $(json "$IT_TMP/req.json" 'j[j.length-1].verification.claims.sub')" "0 b
 api --tenant bb-nobody GET /2.0/user
 is "$RC" "1" "an unknown tenant: exit 1"
 
-drive "bitbucket: uninstall bb-two" 204 uninstall --client-key bb-two
+it_drive "bitbucket: uninstall bb-two" 204 uninstall --client-key bb-two
 reset
 api --tenant bb-two GET /2.0/user
 requests '/api/2.0/user'
@@ -181,7 +156,7 @@ is "$(json "$IT_TMP/req.json" 'j.length')" "0" "none of them reached the network
 
 # ================================================================ Jira
 start_stack jira
-drive "jira: install jira-api" 204 install --product jira --client-key jira-api
+it_drive "jira: install jira-api" 204 install --product jira --client-key jira-api
 reset
 api -v --tenant jira-api GET /rest/api/3/issue/TEST-1
 is "$RC $(head -n 1 "$OUT") $(tail -n +2 "$OUT" | json /dev/stdin 'j.key')" "0 HTTP 200 TEST-1" \

@@ -13,29 +13,10 @@ it_setup
 [ -x "$top_builddir/src/fcgi/installed.fcgi" ] || skip_all "installed.fcgi not built"
 [ -x "$RUN" ] || skip_all "tests/unit/handler-run not built (make check builds it)"
 
-for prog in "$top_builddir"/src/fcgi/*.fcgi; do
-	it_stage "$prog" "${prog##*/}"
-done
-mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim" "$IT_TMP/p"
-cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
-chmod -R a+rX "$IT_TMP/descriptor"
+it_stage_programs "$IT_TMP/libexec"
+mkdir -p "$IT_TMP/sim" "$IT_TMP/p"
 
-"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
-	2>"$IT_TMP/logs/sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/sim/sim.json" ] && break
-	sleep 0.1
-done
-SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
-[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
-
-it_stop_app() {
-	local keep=("${IT_PIDS[0]}") rest=("${IT_PIDS[@]:1}")
-	[ "${#rest[@]}" -gt 0 ] || return 0
-	stop_pids "${rest[@]}" 2>/dev/null
-	IT_PIDS=("${keep[@]}")
-}
+it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
 
 start_stack() {
 	it_stop_app
@@ -50,12 +31,6 @@ start_stack() {
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
 }
 
-sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
-drive() {
-	local d="$1" want="$2"
-	shift 2
-	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
-}
 control() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d "$1" "$SIM_URL/_sim/control"; }
 reset() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$SIM_URL/_sim/reset"; }
 requests() { curl -s -G --data-urlencode "path=$1" "$SIM_URL/_sim/requests" >"$IT_TMP/req.json"; }
@@ -103,7 +78,7 @@ payload bitbucket-webhook-repo-push.json "
 
 # ================================================================ Bitbucket
 start_stack bitbucket
-drive "bitbucket: install bb-h" 204 install --product bitbucket --client-key bb-h
+it_drive "bitbucket: install bb-h" 204 install --product bitbucket --client-key bb-h
 
 reset
 run bb-h pullrequest:created pr-bad
@@ -191,14 +166,14 @@ is "$RC $RES $(store 'j.comments.length')" "1 upstream_error 0" "a failed commen
 run bb-h pullrequest:updated pr-bad3
 is "$RC $RES $(store 'j.comments.length')" "0 ok 1" "the retry comments once"
 reset
-drive "bitbucket: uninstall bb-h" 204 uninstall --client-key bb-h
+it_drive "bitbucket: uninstall bb-h" 204 uninstall --client-key bb-h
 run bb-h pullrequest:updated pr-good
 requests '.'
 is "$RC $RES $(json "$IT_TMP/req.json" 'j.length')" "1 bad_request 0" "an uninstalled tenant: permanent, no call"
 
 # ================================================================ Jira
 start_stack jira
-drive "jira: install jira-h" 204 install --product jira --client-key jira-h
+it_drive "jira: install jira-h" 204 install --product jira --client-key jira-h
 payload jira-webhook-issue-updated.json 'j.webhookEvent = "jira:issue_created"' jira
 reset
 run jira-h jira:issue_created jira

@@ -517,6 +517,15 @@ it_stage_programs() {
 	chmod -R a+rX "$IT_TMP/descriptor"
 }
 
+# it_stop_app: stops every process started after the first (the simulator, started first by
+# it_sim_start, stays for the whole run).
+it_stop_app() {
+	local keep=("${IT_PIDS[0]}") rest=("${IT_PIDS[@]:1}")
+	[ "${#rest[@]}" -gt 0 ] || return 0
+	stop_pids "${rest[@]}" 2>/dev/null
+	IT_PIDS=("${keep[@]}")
+}
+
 # it_worker: `acctl worker` as the unprivileged user (the worker is $!, setpriv execs it).
 it_worker() {
 	run_user_prefix

@@ -11,23 +11,11 @@ it_setup
 [ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
 [ -x "$top_builddir/src/fcgi/installed.fcgi" ] || skip_all "installed.fcgi not built"
 
-for prog in "$top_builddir"/src/fcgi/*.fcgi; do
-	it_stage "$prog" "${prog##*/}"
-done
-mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim"
-cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
-chmod -R a+rX "$IT_TMP/descriptor"
+it_stage_programs "$IT_TMP/libexec"
+mkdir -p "$IT_TMP/sim"
 
 # ---- the simulator
-"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
-	2>"$IT_TMP/logs/sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/sim/sim.json" ] && break
-	sleep 0.1
-done
-SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
-[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
+it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
 
 # start_stack PRODUCT: nginx + programs for one product, on a fresh port
 start_stack() {
@@ -49,25 +37,6 @@ start_stack() {
 }
 
 # The app's processes (not the simulator, which stays for the whole run).
-it_stop_app() {
-	local keep=("${IT_PIDS[0]}") rest=("${IT_PIDS[@]:1}")
-	[ "${#rest[@]}" -gt 0 ] || return 0
-	stop_pids "${rest[@]}" 2>/dev/null
-	IT_PIDS=("${keep[@]}")
-}
-
-sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
-# drive DESCRIPTION EXPECT COMMAND ARGS...: a simulator driver call that must get EXPECT
-drive() {
-	local d="$1" want="$2"
-	shift 2
-	if sim "$@" --expect "$want"; then
-		ok "$d ($want)"
-	else
-		not_ok "$d ($want)"
-		diag "$(head -c 600 "$IT_TMP/sim.last")"
-	fi
-}
 # state of a tenant as "state secret" (acctl reads the store like the programs)
 tenant() {
 	"$ACCTL" tenant show "$1" --json --show-secret >"$IT_TMP/tenant.json" 2>/dev/null || { echo absent; return; }
@@ -81,59 +50,59 @@ unchanged() { is "$(snapshot)" "$1" "$2: the store is exactly as it was"; }
 # ================================================================ Bitbucket
 start_stack bitbucket
 
-drive "bitbucket: first install, unsigned, trust on first use" 204 install --product bitbucket --client-key bb-1
+it_drive "bitbucket: first install, unsigned, trust on first use" 204 install --product bitbucket --client-key bb-1
 is "$(tenant bb-1)" "installed $(sim_secret bb-1)" "bitbucket: acctl shows bb-1 installed with the secret sent"
 
 before="$(snapshot)"
-drive "bitbucket: install with a host not in AC_ALLOWED_HOSTS" 403 install --product bitbucket \
+it_drive "bitbucket: install with a host not in AC_ALLOWED_HOSTS" 403 install --product bitbucket \
 	--client-key bb-evil --base-url https://evil.example.com --base-api-url https://api.evil.example.com
 is "$(tenant bb-evil)" "absent" "bitbucket: the refused tenant is not stored"
-drive "bitbucket: baseUrl bitbucket.org.evil.com is not bitbucket.org" 403 install --product bitbucket \
+it_drive "bitbucket: baseUrl bitbucket.org.evil.com is not bitbucket.org" 403 install --product bitbucket \
 	--client-key bb-evil --base-url https://bitbucket.org.evil.com --base-api-url https://api.bitbucket.org
 unchanged "$before" "bitbucket: hosts not allowed"
 
 old="$(sim_secret bb-1)"
 before="$(snapshot)"
-drive "bitbucket: unsigned reinstall of a known clientKey" 401 install --client-key bb-1 --sign none
-drive "bitbucket: reinstall signed with the new secret" 401 install --client-key bb-1 --sign new
+it_drive "bitbucket: unsigned reinstall of a known clientKey" 401 install --client-key bb-1 --sign none
+it_drive "bitbucket: reinstall signed with the new secret" 401 install --client-key bb-1 --sign new
 unchanged "$before" "bitbucket: forged reinstalls"
 is "$(tenant bb-1)" "installed $old" "bitbucket: bb-1 keeps its secret"
 
-drive "bitbucket: another tenant installs" 204 install --product bitbucket --client-key bb-2
+it_drive "bitbucket: another tenant installs" 204 install --product bitbucket --client-key bb-2
 before="$(snapshot)"
-drive "bitbucket: reinstall of bb-1 signed with bb-2's secret" 401 install --client-key bb-1 --sign other:bb-2
-drive "bitbucket: reinstall with iss another tenant" 401 install --client-key bb-1 --iss bb-2
-drive "bitbucket: reinstall with an expired token" 401 install --client-key bb-1 --exp-offset -600
-drive "bitbucket: reinstall with the qsh of /uninstalled" 401 install --client-key bb-1 --qsh-for /uninstalled
-drive "bitbucket: reinstall signed HS512" 401 install --client-key bb-1 --alg HS512
-drive "bitbucket: reinstall with alg none" 401 install --client-key bb-1 --alg none
+it_drive "bitbucket: reinstall of bb-1 signed with bb-2's secret" 401 install --client-key bb-1 --sign other:bb-2
+it_drive "bitbucket: reinstall with iss another tenant" 401 install --client-key bb-1 --iss bb-2
+it_drive "bitbucket: reinstall with an expired token" 401 install --client-key bb-1 --exp-offset -600
+it_drive "bitbucket: reinstall with the qsh of /uninstalled" 401 install --client-key bb-1 --qsh-for /uninstalled
+it_drive "bitbucket: reinstall signed HS512" 401 install --client-key bb-1 --alg HS512
+it_drive "bitbucket: reinstall with alg none" 401 install --client-key bb-1 --alg none
 unchanged "$before" "bitbucket: forged and stale reinstalls"
 is "$(tenant bb-1)" "installed $old" "bitbucket: bb-1 still has its first secret"
 
-drive "bitbucket: reinstall signed with the stored secret rotates it" 204 install --client-key bb-1 --sign stored
+it_drive "bitbucket: reinstall signed with the stored secret rotates it" 204 install --client-key bb-1 --sign stored
 new="$(sim_secret bb-1)"
 check "bitbucket: the simulator sent a new secret" [ "$new" != "$old" ]
 is "$(tenant bb-1)" "installed $new" "bitbucket: acctl shows the new secret"
 
-drive "bitbucket: uninstall signed with the stored secret" 204 uninstall --client-key bb-1
+it_drive "bitbucket: uninstall signed with the stored secret" 204 uninstall --client-key bb-1
 is "$(tenant bb-1 | cut -d' ' -f1)" "uninstalled" "bitbucket: bb-1 is marked uninstalled, record kept"
 check "bitbucket: the uninstall time is recorded" \
 	eval '[ "$(json "$IT_TMP/tenant.json" "j.uninstalledAt > 0")" = true ]'
-drive "bitbucket: reinstall after uninstall, signed with the kept secret" 204 install --client-key bb-1 --sign stored
+it_drive "bitbucket: reinstall after uninstall, signed with the kept secret" 204 install --client-key bb-1 --sign stored
 is "$(tenant bb-1)" "installed $(sim_secret bb-1)" "bitbucket: bb-1 is back"
-drive "bitbucket: uninstall of an unknown clientKey" 401 uninstall --client-key bb-nobody --sign secret:x
+it_drive "bitbucket: uninstall of an unknown clientKey" 401 uninstall --client-key bb-nobody --sign secret:x
 
 # bodies
 before="$(snapshot)"
-drive "bitbucket: malformed JSON" 400 install --client-key bb-1 --raw-body '{"key":'
-drive "bitbucket: a JSON array" 400 install --client-key bb-1 --raw-body '[]'
-drive "bitbucket: clientKey missing" 400 install --client-key bb-1 --body-override '{"clientKey":null}'
-drive "bitbucket: sharedSecret a number" 400 install --client-key bb-1 --body-override '{"sharedSecret":5}'
-drive "bitbucket: key of another app" 400 install --client-key bb-1 --body-override '{"key":"other-app"}'
-drive "bitbucket: productType jira" 400 install --client-key bb-1 --body-override '{"productType":"jira"}'
-drive "bitbucket: eventType uninstalled on /installed" 400 install --client-key bb-1 --body-override '{"eventType":"uninstalled"}'
-drive "bitbucket: plain http baseUrl" 400 install --client-key bb-1 --base-url http://bitbucket.org
-drive "bitbucket: wrong content type" 415 install --client-key bb-1 --content-type text/plain
+it_drive "bitbucket: malformed JSON" 400 install --client-key bb-1 --raw-body '{"key":'
+it_drive "bitbucket: a JSON array" 400 install --client-key bb-1 --raw-body '[]'
+it_drive "bitbucket: clientKey missing" 400 install --client-key bb-1 --body-override '{"clientKey":null}'
+it_drive "bitbucket: sharedSecret a number" 400 install --client-key bb-1 --body-override '{"sharedSecret":5}'
+it_drive "bitbucket: key of another app" 400 install --client-key bb-1 --body-override '{"key":"other-app"}'
+it_drive "bitbucket: productType jira" 400 install --client-key bb-1 --body-override '{"productType":"jira"}'
+it_drive "bitbucket: eventType uninstalled on /installed" 400 install --client-key bb-1 --body-override '{"eventType":"uninstalled"}'
+it_drive "bitbucket: plain http baseUrl" 400 install --client-key bb-1 --base-url http://bitbucket.org
+it_drive "bitbucket: wrong content type" 415 install --client-key bb-1 --content-type text/plain
 unchanged "$before" "bitbucket: bad bodies"
 http POST /installed -H 'Content-Type: application/json' --data-binary @<(bytes 70000)
 is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" "bitbucket: a 70 KB body is a JSON 413"
@@ -152,7 +121,7 @@ is "$(sort "$IT_TMP/par.codes" | uniq -c | tr -s ' ')" " 200 204" "bitbucket: 20
 is "$("$ACCTL" tenant list | grep -c '^par-')" "200" "bitbucket: all 200 are stored"
 
 # a reinstall and an uninstall of one tenant at once end in a valid state
-drive "bitbucket: race tenant installs" 204 install --product bitbucket --client-key race-1
+it_drive "bitbucket: race tenant installs" 204 install --product bitbucket --client-key race-1
 old="$(sim_secret race-1)"
 cp -r "$IT_TMP/sim" "$IT_TMP/sim2"
 "$NODE" "$SIM" install --app "$BASE" --state "$IT_TMP/sim" --client-key race-1 --sign stored --secret race-new \
@@ -171,41 +140,41 @@ esac
 # ================================================================ Jira
 start_stack jira
 
-drive "jira: signed install (RS256, key from the key server)" 204 install --product jira --client-key jira-1
+it_drive "jira: signed install (RS256, key from the key server)" 204 install --product jira --client-key jira-1
 is "$(tenant jira-1)" "installed $(sim_secret jira-1)" "jira: acctl shows jira-1 installed"
 kid="$(json "$IT_TMP/sim/meta.json" 'j.defaultKid')"
 before="$(snapshot)"
-drive "jira: unsigned install" 401 install --product jira --client-key jira-2 --sign none
-drive "jira: HS256 signed with the public key PEM" 401 install --product jira --client-key jira-2 --alg HS256
-drive "jira: aud another app" 401 install --product jira --client-key jira-2 --aud https://other.example.com
-drive "jira: iss another clientKey" 401 install --product jira --client-key jira-2 --iss jira-1
-drive "jira: expired" 401 install --product jira --client-key jira-2 --exp-offset -600 --iat-offset -900
-drive "jira: qsh for /uninstalled" 401 install --product jira --client-key jira-2 --qsh-for /uninstalled
-drive "jira: signed by another key under the same kid" 401 install --product jira --client-key jira-2 \
+it_drive "jira: unsigned install" 401 install --product jira --client-key jira-2 --sign none
+it_drive "jira: HS256 signed with the public key PEM" 401 install --product jira --client-key jira-2 --alg HS256
+it_drive "jira: aud another app" 401 install --product jira --client-key jira-2 --aud https://other.example.com
+it_drive "jira: iss another clientKey" 401 install --product jira --client-key jira-2 --iss jira-1
+it_drive "jira: expired" 401 install --product jira --client-key jira-2 --exp-offset -600 --iat-offset -900
+it_drive "jira: qsh for /uninstalled" 401 install --product jira --client-key jira-2 --qsh-for /uninstalled
+it_drive "jira: signed by another key under the same kid" 401 install --product jira --client-key jira-2 \
 	--key-from 00000000-0000-4000-8000-0000000000ff
-drive "jira: a kid that is not a UUID" 401 install --product jira --client-key jira-2 --kid ../../etc/passwd
+it_drive "jira: a kid that is not a UUID" 401 install --product jira --client-key jira-2 --kid ../../etc/passwd
 unchanged "$before" "jira: forged installs"
 
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"down"}' "$SIM_URL/_sim/control"
-drive "jira: key server down" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
+it_drive "jira: key server down" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"close"}' "$SIM_URL/_sim/control"
-drive "jira: key server closes the connection" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
+it_drive "jira: key server closes the connection" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"404"}' "$SIM_URL/_sim/control"
-drive "jira: key server does not know the kid" 401 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
+it_drive "jira: key server does not know the kid" 401 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"ok"}' "$SIM_URL/_sim/control"
 unchanged "$before" "jira: key server failures"
-drive "jira: the key server is back: the install goes through" 204 install --product jira --client-key jira-3 \
+it_drive "jira: the key server is back: the install goes through" 204 install --product jira --client-key jira-3 \
 	--kid 11111111-2222-4333-8444-555555555555
 
 for i in 1 2 3 4 5; do
-	sim install --product jira --client-key "jira-many-$i" --expect 204 || not_ok "jira: install jira-many-$i"
+	it_sim install --product jira --client-key "jira-many-$i" --expect 204 || not_ok "jira: install jira-many-$i"
 done
 is "$(curl -s "$SIM_URL/_sim/stats" | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).keyFetches[process.argv[1]]))' "$kid")" "1" \
 	"jira: the key of one kid is fetched once for many installs"
 
-drive "jira: uninstall (RS256)" 204 uninstall --product jira --client-key jira-1
+it_drive "jira: uninstall (RS256)" 204 uninstall --product jira --client-key jira-1
 is "$(tenant jira-1 | cut -d' ' -f1)" "uninstalled" "jira: jira-1 is marked uninstalled"
-drive "jira: Bitbucket-style body refused on a Jira deployment" 400 install --product bitbucket --client-key jira-bb
+it_drive "jira: Bitbucket-style body refused on a Jira deployment" 400 install --product bitbucket --client-key jira-bb
 
 [ "$T_FAILED" -eq 0 ] || it_logs
 if it_stop_all; then ok "every process stopped by PID"; else not_ok "every process stopped by PID"; fi

@@ -13,23 +13,10 @@ it_setup
 [ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
 [ -x "$top_builddir/src/fcgi/oauth-callback.fcgi" ] || skip_all "oauth-callback.fcgi not built"
 
-for prog in "$top_builddir"/src/fcgi/*.fcgi; do
-	it_stage "$prog" "${prog##*/}"
-done
-mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim" "$IT_TMP/p" "$IT_TMP/pages"
-cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
-chmod -R a+rX "$IT_TMP/descriptor"
+it_stage_programs "$IT_TMP/libexec"
+mkdir -p "$IT_TMP/sim" "$IT_TMP/p" "$IT_TMP/pages"
 
-"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
-	2>"$IT_TMP/logs/sim.log" &
-SIM_PID=$!
-IT_PIDS+=("$SIM_PID")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/sim/sim.json" ] && break
-	sleep 0.1
-done
-SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
-[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
+it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
 
 WORKER_PID=
 # start_stack PRODUCT: nginx + programs (2 oauth-callback workers) on a fresh port, a fresh data dir
@@ -71,12 +58,6 @@ stop_worker() {
 	[ -n "$WORKER_PID" ] || return 0
 	stop_pids "$WORKER_PID" 2>/dev/null
 	WORKER_PID=
-}
-sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
-drive() {
-	local d="$1" want="$2"
-	shift 2
-	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
 }
 simget() { curl -s --max-time 10 "$SIM_URL$1"; }
 simpost() { curl -s -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' -d "$2" "$SIM_URL$1"; }
@@ -122,7 +103,7 @@ acctl_api() {
 
 # ======================================================================= Bitbucket
 start_stack bitbucket
-drive "install a Bitbucket tenant whose workspace name is markup" 204 install --client-key oa-1 \
+it_drive "install a Bitbucket tenant whose workspace name is markup" 204 install --client-key oa-1 \
 	--body-override '{"principal":{"type":"team","username":"ws","display_name":"<script>alert(\"ws\")</script> WS","uuid":"{00000000-0000-4000-8000-0000000000aa}"}}'
 simpost /_sim/control '{"userDisplayName":"<script>alert(\"user\")</script> & \"Co\" <img src=x onerror=alert(1)>"}'
 
@@ -168,7 +149,7 @@ check "the JSON holds no access token" eval '! json "$BODY" "Object.keys(j.token
 is "$(grants oa-1)" 1 "a second page load reuses the cached token: still one grant"
 
 # ---- one grant for many requests from several processes
-drive "install a second tenant" 204 install --client-key oa-2
+it_drive "install a second tenant" 204 install --client-key oa-2
 tok2="$(token_for oa-2)"
 (
 	seq 24 | xargs -P 12 -I{} curl -s -o /dev/null -w '{} %{http_code}\n' --max-time 30 \
@@ -193,7 +174,7 @@ check "acctl -v shows the Bearer scheme but not the token" \
 
 # ---- refresh near expiry
 simpost /_sim/control '{"tokenExpiresIn":63}'
-drive "install a third tenant" 204 install --client-key oa-3
+it_drive "install a third tenant" 204 install --client-key oa-3
 page r1 --client-key oa-3
 page r2 --client-key oa-3
 is "$STATUS $(grants oa-3)" "200 1" "a token with 63 s to live is reused while more than 60 s are left"
@@ -205,7 +186,7 @@ simpost /_sim/control '{"tokenExpiresIn":7200}'
 # ---- the token endpoint failing
 i=4
 for how in 401 500 close hang; do
-	drive "install tenant oa-$i" 204 install --client-key "oa-$i"
+	it_drive "install tenant oa-$i" 204 install --client-key "oa-$i"
 	simpost /_sim/control "{\"token\":\"$how\"}"
 	page "fail-$how" --client-key "oa-$i"
 	if [ "$how" = 401 ]; then
@@ -242,7 +223,7 @@ page otherqsh --client-key oa-1 --qsh-for "GET /webhook"
 is "$STATUS" 401 "a token with the qsh of another URL: 401 qsh_mismatch"
 page ctx --client-key oa-1 --context-qsh
 is "$STATUS" 200 "a context-qsh token is accepted on /oauth-callback"
-drive "a context-qsh token is refused on /webhook" 401 webhook --client-key oa-1 --event repo:push --qsh context-qsh
+it_drive "a context-qsh token is refused on /webhook" 401 webhook --client-key oa-1 --event repo:push --qsh context-qsh
 http GET /oauth-callback -H 'Authorization: Bearer abc' -H 'Accept: application/json'
 is "$STATUS $(json "$BODY" 'j.error')" "401 token_missing" "Authorization: Bearer is not a page token: JSON 401"
 check "... the JSON error says what to do" eval '[ -n "$(json "$BODY" "j.advice")" ]'
@@ -264,7 +245,7 @@ http GET "/oauth-callback?client_key=oa-1&jwt=forged.token.here"
 is "$STATUS" 401 "?client_key= with a token: the token is verified (fails closed)"
 http GET "/oauth-callback?client_key=oa-1" -H 'Authorization: JWT x.y.z'
 is "$STATUS" 401 "?client_key= with an Authorization header: verified too"
-drive "uninstall oa-3" 204 uninstall --client-key oa-3
+it_drive "uninstall oa-3" 204 uninstall --client-key oa-3
 http GET '/oauth-callback?client_key=oa-3' -H 'Accept: application/json'
 is "$(json "$BODY" 'j.state')" "uninstalled" "?client_key= of an uninstalled tenant says uninstalled"
 page gone --client-key oa-3
@@ -279,7 +260,7 @@ check "... tenant_uninstalled" grep -q tenant_uninstalled "$IT_TMP/pages/gone.ht
 simget /_sim/tokens >"$IT_TMP/tokens-1.json"
 simpost /_sim/reset '{"tokens":true}'
 start_worker AC_BITBUCKET_AUTH=bearer
-drive "a webhook for oa-1 with the worker in bearer mode" 204 webhook --client-key oa-1 \
+it_drive "a webhook for oa-1 with the worker in bearer mode" 204 webhook --client-key oa-1 \
 	--event pullrequest:created --payload "$IT_TMP/p/bad.json"
 for _ in $(seq 75); do
 	[ "$(sim_js "r.filter(x => x.route === 'bitbucket-rest' && x.method === 'POST' && x.verification.ok).length")" -ge 2 ] && break
@@ -311,13 +292,13 @@ if [ -n "$VALGRIND" ]; then
 	is "$STATUS/$VG_RC" "200/0" "valgrind, CGI: the ?client_key= page, no leak nor error"
 	cgi cached "/oauth-callback?jwt=$(token_for oa-1)"
 	is "$STATUS/$VG_RC" "200/0" "valgrind, CGI: a page with the cached token and GET /2.0/user"
-	drive "install oa-8" 204 install --client-key oa-8
+	it_drive "install oa-8" 204 install --client-key oa-8
 	cgi grant "/oauth-callback?jwt=$(token_for oa-8)" application/json
 	is "$STATUS/$VG_RC/$(grants oa-8)" "200/0/1" "valgrind, CGI: a page that makes the grant"
 	cgi forged '/oauth-callback?jwt=eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJvYS0xIn0.AAAA'
 	is "$STATUS/$VG_RC" "401/0" "valgrind, CGI: a forged token's 401 page"
 	simpost /_sim/control '{"token":"401"}'
-	drive "install oa-9" 204 install --client-key oa-9
+	it_drive "install oa-9" 204 install --client-key oa-9
 	cgi refused "/oauth-callback?jwt=$(token_for oa-9)"
 	is "$STATUS/$VG_RC" "502/0" "valgrind, CGI: the grant refused"
 	simpost /_sim/control '{"token":"ok"}'
@@ -348,7 +329,7 @@ is "${leaks:-none}" none "no access token nor shared secret in any page, error o
 # ======================================================================= Jira impersonation
 start_stack jira
 simpost /_sim/reset '{"tokens":true}'
-drive "install a Jira tenant" 204 install --product jira --client-key jira-1
+it_drive "install a Jira tenant" 204 install --product jira --client-key jira-1
 page jira --client-key jira-1
 is "$STATUS" 200 "a Jira page token is accepted"
 if acctl_api --tenant jira-1 --as-user 557058:0000-aaaa --scopes "read, write" GET /rest/api/3/issue/PROJ-1 \

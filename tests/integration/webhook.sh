@@ -12,23 +12,10 @@ it_setup
 [ -d "$top_srcdir/tests/sim/node_modules/atlassian-jwt" ] || skip_all "atlassian-jwt not installed in tests/sim"
 [ -x "$top_builddir/src/fcgi/webhook.fcgi" ] || skip_all "webhook.fcgi not built"
 
-for prog in "$top_builddir"/src/fcgi/*.fcgi; do
-	it_stage "$prog" "${prog##*/}"
-done
-mkdir -p "$IT_TMP/descriptor" "$IT_TMP/sim" "$IT_TMP/p"
-cp "$top_srcdir"/descriptor/*.json "$IT_TMP/descriptor/"
-chmod -R a+rX "$IT_TMP/descriptor"
+it_stage_programs "$IT_TMP/libexec"
+mkdir -p "$IT_TMP/sim" "$IT_TMP/p"
 
-"$NODE" "$SIM" serve --port 0 --state "$IT_TMP/sim" --app-key it-app >"$IT_TMP/logs/sim.out" \
-	2>"$IT_TMP/logs/sim.log" &
-SIM_PID=$!
-IT_PIDS+=("$SIM_PID")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/sim/sim.json" ] && break
-	sleep 0.1
-done
-SIM_URL="$(json "$IT_TMP/sim/sim.json" 'j.url')"
-[ -n "$SIM_URL" ] || { not_ok "the simulator starts"; it_logs; done_testing; }
+it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
 
 WORKER_PID=
 # start_stack PRODUCT [AC_WORKER]: nginx + programs on a fresh port, a fresh data dir
@@ -71,35 +58,8 @@ stop_worker() {
 	stop_pids "$WORKER_PID" 2>/dev/null
 	WORKER_PID=
 }
-sim() { "$NODE" "$SIM" "$1" --app "$BASE" --state "$IT_TMP/sim" "${@:2}" >"$IT_TMP/sim.last" 2>&1; }
-drive() {
-	local d="$1" want="$2"
-	shift 2
-	if sim "$@" --expect "$want"; then ok "$d ($want)"; else not_ok "$d ($want)"; diag "$(head -c 600 "$IT_TMP/sim.last")"; fi
-}
 simget() { curl -s --max-time 10 "$SIM_URL$1"; }
 simpost() { curl -s -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' -d "$2" "$SIM_URL$1"; }
-# sim_js EXPR: evaluates EXPR with s = GET /_sim/store, r = GET /_sim/requests
-sim_js() {
-	simget /_sim/store >"$IT_TMP/store.json"
-	simget /_sim/requests >"$IT_TMP/requests.json"
-	"$NODE" -e '
-		const fs = require("fs");
-		const s = JSON.parse(fs.readFileSync(process.argv[1])), r = JSON.parse(fs.readFileSync(process.argv[2]));
-		const v = (0, eval)("(s, r) => (" + process.argv[3] + ")")(s, r);
-		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
-	' "$IT_TMP/store.json" "$IT_TMP/requests.json" "$1"
-}
-# eventually SECONDS EXPR WANT: polls sim_js EXPR until it prints WANT
-eventually() {
-	local end=$((SECONDS + $1)) got
-	while :; do
-		got="$(sim_js "$2")"
-		[ "$got" = "$3" ] && { echo "$got"; return 0; }
-		[ "$SECONDS" -lt "$end" ] || { echo "$got"; return 1; }
-		sleep 0.2
-	done
-}
 inbox_count() { "$ACCTL" inbox stats 2>/dev/null | sed -n "s/^$1 //p"; }
 # pr FILE TITLE [ID [EVENT]]: a pullrequest payload with that title
 pr() {
@@ -115,48 +75,48 @@ status_of() { echo "(s.statuses['example-workspace/example-repo/1111111111111111
 
 # ================================================================ Bitbucket, daemon worker
 start_stack bitbucket
-drive "install a Bitbucket tenant" 204 install --product bitbucket --client-key wh-1
+it_drive "install a Bitbucket tenant" 204 install --product bitbucket --client-key wh-1
 
 pr "$IT_TMP/p/bad.json" "Add & run linters"
-drive "a pull request with a bad title is accepted at once" 204 webhook --client-key wh-1 \
+it_drive "a pull request with a bad title is accepted at once" 204 webhook --client-key wh-1 \
 	--event pullrequest:created --payload "$IT_TMP/p/bad.json" --delivery-id d-bad-1
 is "$(inbox_count inbox)" "1" "the event is in the inbox before any worker runs"
 start_worker
-got="$(eventually 15 "[s.comments.length, $(status_of connect-fcgi-title)].join(' ')" "1 FAILED")"
+got="$(it_eventually 15 "[s.comments.length, $(status_of connect-fcgi-title)].join(' ')" "1 FAILED")"
 is "$got" "1 FAILED" "the worker comments once on the PR and posts FAILED on the full hash"
-is "$(sim_js "r.filter(x => x.route === 'bitbucket-rest').every(x => x.verification && x.verification.ok)")" "true" \
+is "$(it_sim_js "r.filter(x => x.route === 'bitbucket-rest').every(x => x.verification && x.verification.ok)")" "true" \
 	"every call the app made verified with atlassian-jwt (iss app key, sub clientKey, qsh)"
-is "$(sim_js "r.filter(x => x.route === 'bitbucket-rest').map(x => x.verification.claims.iss + '/' + x.verification.claims.sub)[0]")" \
+is "$(it_sim_js "r.filter(x => x.route === 'bitbucket-rest').map(x => x.verification.claims.iss + '/' + x.verification.claims.sub)[0]")" \
 	"it-app/wh-1" "the app signs with iss = app key and sub = clientKey"
 is "$(inbox_count inbox)" "0" "the inbox is empty once the event is done"
 
-drive "the same delivery again" 204 webhook --client-key wh-1 --event pullrequest:created \
+it_drive "the same delivery again" 204 webhook --client-key wh-1 --event pullrequest:created \
 	--payload "$IT_TMP/p/bad.json" --delivery-id d-bad-1
 sleep 1
-is "$(sim_js "$COMMENTS")" "1" "a duplicate delivery is processed once"
+is "$(it_sim_js "$COMMENTS")" "1" "a duplicate delivery is processed once"
 pr "$IT_TMP/p/bad-upd.json" "Add & run linters" "" pullrequest:updated
-drive "pullrequest:updated with the same bad title" 204 webhook --client-key wh-1 --event pullrequest:updated \
+it_drive "pullrequest:updated with the same bad title" 204 webhook --client-key wh-1 --event pullrequest:updated \
 	--payload "$IT_TMP/p/bad-upd.json"
 sleep 1.5
-is "$(sim_js "$COMMENTS")" "1" "the same failing title is not commented again"
+is "$(it_sim_js "$COMMENTS")" "1" "the same failing title is not commented again"
 
 simpost /_sim/reset '{}'
 simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":500,"times":2}]}'
 pr "$IT_TMP/p/good.json" "feat(ci): run linters" 10
-drive "a good title, with the status API failing twice" 204 webhook --client-key wh-1 \
+it_drive "a good title, with the status API failing twice" 204 webhook --client-key wh-1 \
 	--event pullrequest:created --payload "$IT_TMP/p/good.json"
-got="$(eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+got="$(it_eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
 is "$got" "SUCCESSFUL" "500 twice, then 200: SUCCESSFUL is posted"
-is "$(sim_js "r.filter(x => /statuses\/build$/.test(x.path)).map(x => x.injected || 'ok').join(',')")" "500,500,ok" \
+is "$(it_sim_js "r.filter(x => /statuses\/build$/.test(x.path)).map(x => x.injected || 'ok').join(',')")" "500,500,ok" \
 	"the status was attempted three times and delivered once"
 
 simpost /_sim/reset '{}'
 simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":429,"times":1,"retryAfter":2}]}'
 pr "$IT_TMP/p/good2.json" "fix: a thing" 11
-drive "a delivery whose status call gets 429 Retry-After: 2" 204 webhook --client-key wh-1 \
+it_drive "a delivery whose status call gets 429 Retry-After: 2" 204 webhook --client-key wh-1 \
 	--event pullrequest:created --payload "$IT_TMP/p/good2.json"
-eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL >/dev/null
-gap="$(sim_js "(t => (Date.parse(t[1].time) - Date.parse(t[0].time)) / 1000)(r.filter(x => /statuses\/build$/.test(x.path)))")"
+it_eventually 20 "$(status_of connect-fcgi-title)" SUCCESSFUL >/dev/null
+gap="$(it_sim_js "(t => (Date.parse(t[1].time) - Date.parse(t[0].time)) / 1000)(r.filter(x => /statuses\/build$/.test(x.path)))")"
 check "429 with Retry-After: the retry waited ($gap s >= 1.9 s)" \
 	"$NODE" -e "process.exit(($gap) >= 1.9 ? 0 : 1)"
 
@@ -164,7 +124,7 @@ check "429 with Retry-After: the retry waited ($gap s >= 1.9 s)" \
 simpost /_sim/reset '{}'
 simpost /_sim/control '{"fail":[{"path":"/statuses/build$","status":503}]}'
 pr "$IT_TMP/p/good3.json" "docs: more" 12
-drive "a delivery whose API always fails" 204 webhook --client-key wh-1 --event pullrequest:created \
+it_drive "a delivery whose API always fails" 204 webhook --client-key wh-1 --event pullrequest:created \
 	--payload "$IT_TMP/p/good3.json"
 for _ in $(seq 100); do [ "$(inbox_count dead)" = 1 ] && break; sleep 0.2; done
 is "$(inbox_count dead)" "1" "after AC_RETRY_FOR the event is in dead"
@@ -172,40 +132,40 @@ seq_dead="$("$ACCTL" inbox list --dead | awk 'NR==2 {print $1}')"
 check "acctl inbox show prints the dead event" eval '"$ACCTL" inbox show "$seq_dead" | grep -q "where: *dead"'
 simpost /_sim/control '{"fail":[]}'
 check "acctl inbox retry replays it" "$ACCTL" inbox retry "$seq_dead"
-got="$(eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+got="$(it_eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
 is "$got $(inbox_count dead)" "SUCCESSFUL 0" "the replayed event is delivered and leaves dead"
 
 # SIGKILL the worker in the middle of an event
 simpost /_sim/reset '{}'
 simpost /_sim/control '{"delayMs":4000}'
 pr "$IT_TMP/p/good4.json" "test: kill" 13
-drive "a delivery the worker will be killed on" 204 webhook --client-key wh-1 --event pullrequest:created \
+it_drive "a delivery the worker will be killed on" 204 webhook --client-key wh-1 --event pullrequest:created \
 	--payload "$IT_TMP/p/good4.json"
-for _ in $(seq 50); do [ "$(sim_js 'r.length')" -ge 1 ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(it_sim_js 'r.length')" -ge 1 ] && break; sleep 0.1; done
 kill -KILL "$WORKER_PID"
 wait "$WORKER_PID" 2>/dev/null
 check "the worker is gone" eval '! kill -0 "$WORKER_PID" 2>/dev/null'
 WORKER_PID=
 simpost /_sim/control '{"delayMs":0}'
 start_worker
-got="$(eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+got="$(it_eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
 is "$got" "SUCCESSFUL" "a worker killed mid-event: the event completes after restart"
 
 # refused deliveries queue nothing
-before="$(inbox_count inbox)/$(sim_js 'r.length')"
+before="$(inbox_count inbox)/$(it_sim_js 'r.length')"
 stop_worker
-drive "a forged token" 401 webhook --client-key wh-1 --event repo:push --sign secret:wrong
-drive "a token with the qsh of another path" 401 webhook --client-key wh-1 --event repo:push --qsh-for /installed
-drive "a wrong content type" 415 webhook --client-key wh-1 --event repo:push --content-type text/plain
-drive "a mismatched event key" 400 webhook --client-key wh-1 --event pullrequest:created \
+it_drive "a forged token" 401 webhook --client-key wh-1 --event repo:push --sign secret:wrong
+it_drive "a token with the qsh of another path" 401 webhook --client-key wh-1 --event repo:push --qsh-for /installed
+it_drive "a wrong content type" 415 webhook --client-key wh-1 --event repo:push --content-type text/plain
+it_drive "a mismatched event key" 400 webhook --client-key wh-1 --event pullrequest:created \
 	--payload "$PAYLOADS/bitbucket-webhook-repo-push.json"
 { printf '{"event":"repo:push","pad":"'; head -c 270000 /dev/zero | tr '\0' x; printf '"}'; } >"$IT_TMP/p/huge.json"
-drive "a body over 256 KiB" 413 webhook --client-key wh-1 --event repo:push --payload "$IT_TMP/p/huge.json"
-drive "an unknown tenant" 401 webhook --client-key wh-nobody --event repo:push --sign secret:x
-drive "uninstall the tenant" 204 uninstall --client-key wh-1
-drive "an event for the uninstalled tenant" 401 webhook --client-key wh-1 --event repo:push
-is "$(inbox_count inbox)/$(sim_js 'r.length')" "$before" "refused deliveries queued nothing"
-drive "install again" 204 install --client-key wh-1 --sign stored
+it_drive "a body over 256 KiB" 413 webhook --client-key wh-1 --event repo:push --payload "$IT_TMP/p/huge.json"
+it_drive "an unknown tenant" 401 webhook --client-key wh-nobody --event repo:push --sign secret:x
+it_drive "uninstall the tenant" 204 uninstall --client-key wh-1
+it_drive "an event for the uninstalled tenant" 401 webhook --client-key wh-1 --event repo:push
+is "$(inbox_count inbox)/$(it_sim_js 'r.length')" "$before" "refused deliveries queued nothing"
+it_drive "install again" 204 install --client-key wh-1 --sign stored
 
 # a burst of 2000 deliveries while webhook processes are killed: none with a 2xx is lost
 secret="$("$ACCTL" tenant show wh-1 --json --show-secret | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).sharedSecret))')"
@@ -238,20 +198,20 @@ diag "stored without a 2xx (the product retries those; dedupe keeps them single)
 
 # ================================================================ Jira, the signed REST call
 start_stack jira
-drive "install a Jira tenant" 204 install --product jira --client-key jira-wh
+it_drive "install a Jira tenant" 204 install --product jira --client-key jira-wh
 start_worker
-drive "jira:issue_created" 204 webhook --client-key jira-wh --event jira:issue_created
-got="$(eventually 15 "r.filter(x => x.route === 'jira-rest' && x.method === 'GET').map(x => x.verification.ok)[0]" true)"
+it_drive "jira:issue_created" 204 webhook --client-key jira-wh --event jira:issue_created
+got="$(it_eventually 15 "r.filter(x => x.route === 'jira-rest' && x.method === 'GET').map(x => x.verification.ok)[0]" true)"
 is "$got" "true" "jira:issue_created: the worker fetched the issue with a signed GET, verified by atlassian-jwt"
 
 # ================================================================ AC_WORKER=inline
 start_stack bitbucket inline
 simpost /_sim/reset '{}'
-drive "install (inline worker)" 204 install --product bitbucket --client-key wh-inline
+it_drive "install (inline worker)" 204 install --product bitbucket --client-key wh-inline
 pr "$IT_TMP/p/inline.json" "Bad title" 20
-drive "a delivery with no worker daemon running" 204 webhook --client-key wh-inline --event pullrequest:created \
+it_drive "a delivery with no worker daemon running" 204 webhook --client-key wh-inline --event pullrequest:created \
 	--payload "$IT_TMP/p/inline.json"
-got="$(eventually 15 "$(status_of connect-fcgi-title)" FAILED)"
+got="$(it_eventually 15 "$(status_of connect-fcgi-title)" FAILED)"
 is "$got" "FAILED" "AC_WORKER=inline: webhook.fcgi drained the inbox after answering"
 
 [ "$T_FAILED" -eq 0 ] || it_logs
