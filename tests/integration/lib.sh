@@ -149,11 +149,22 @@ it_workers() {
 # (sets PORT, BASE), checks it with nginx -t (the first test), starts the workers, then nginx,
 # and waits until it answers. Retries on another port when nginx cannot bind.
 it_nginx() {
-	local mode="$1" extra="${2:-}" try pid
+	local mode="$1" extra="${2:-}" try pid nw=0 old restart=
 	for try in 1 2 3 4 5; do
+		old="${BASE:-}"
 		# The first try may use a PORT picked beforehand (by it_port, for AC_BASE_URL).
 		[ "$try" -eq 1 ] && [ -n "${PORT:-}" ] || PORT="$(it_free_port)" || return 1
 		BASE="http://127.0.0.1:$PORT"
+		# Programs told the old port (AC_BASE_URL, the AC_CONFIG file) would refuse every token
+		# bound to the new one: tell them the new port and start them again.
+		if [ "$try" -gt 1 ] && [ -n "$old" ] && [ "${AC_BASE_URL:-}" != "${AC_BASE_URL#"$old"}" ]; then
+			export AC_BASE_URL="$BASE${AC_BASE_URL#"$old"}"
+			[ ! -f "$IT_TMP/connect-fcgi.conf" ] || sed -i "s|$old|$BASE|g" "$IT_TMP/connect-fcgi.conf"
+			stop_pids "${IT_PIDS[@]:$nw}" 2>/dev/null
+			IT_PIDS=("${IT_PIDS[@]:0:$nw}")
+			rm -f "$IT_TMP"/run/*.sock
+			restart=1
+		fi
 		NGINX_WORKERS=1 nginx_conf "$mode" "$IT_TMP/nginx" "$PORT" "$IT_TMP/libexec" \
 		    "$IT_TMP/run" "$IT_TMP/connect-fcgi.conf" $extra
 		if [ "$try" -eq 1 ]; then
@@ -165,6 +176,10 @@ it_nginx() {
 				diag "$(cat "$IT_TMP/logs/nginx-t.log")"
 				return 1
 			fi
+			nw=${#IT_PIDS[@]}
+			it_workers "$mode" || return 1
+		elif [ -n "${restart:-}" ]; then
+			restart=
 			it_workers "$mode" || return 1
 		fi
 		env -u NGINX "$NGINX" -p "$IT_TMP/nginx" -c "$IT_TMP/nginx/nginx.conf" -e stderr \

@@ -29,11 +29,6 @@ start_stack() {
 	unset AC_CONFIG AC_DESCRIPTOR
 	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
-	# nginx may have had to take another port than the one the programs were told
-	if [ "$BASE" != "$AC_BASE_URL" ]; then
-		diag "nginx moved to $BASE; starting again"
-		start_stack "$@"
-	fi
 }
 
 # The app's processes (not the simulator, which stays for the whole run).

@@ -22,9 +22,7 @@ WORKER_PID=
 # start_stack PRODUCT: nginx + programs (2 oauth-callback workers) on a fresh port, a fresh data dir
 start_stack() {
 	stop_worker
-	local keep=("$SIM_PID") p
-	for p in "${IT_PIDS[@]}"; do [ "$p" = "$SIM_PID" ] || stop_pids "$p" 2>/dev/null; done
-	IT_PIDS=("${keep[@]}")
+	it_stop_app
 	rm -f "$IT_TMP"/run/*.sock
 	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
 	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"

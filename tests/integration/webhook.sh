@@ -21,9 +21,7 @@ WORKER_PID=
 # start_stack PRODUCT [AC_WORKER]: nginx + programs on a fresh port, a fresh data dir
 start_stack() {
 	stop_worker
-	local keep=("$SIM_PID") p
-	for p in "${IT_PIDS[@]}"; do [ "$p" = "$SIM_PID" ] || stop_pids "$p" 2>/dev/null; done
-	IT_PIDS=("${keep[@]}")
+	it_stop_app
 	rm -f "$IT_TMP"/run/*.sock
 	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
 	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
@@ -36,11 +34,6 @@ start_stack() {
 	unset AC_CONFIG AC_DESCRIPTOR
 	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
-	# nginx may have had to take another port than the one the programs were told
-	if [ "$BASE" != "$AC_BASE_URL" ]; then
-		diag "nginx moved to $BASE; starting again"
-		start_stack "$@"
-	fi
 }
 # the worker itself is $! (setpriv execs it), so that a SIGKILL hits the worker
 start_worker() {
