@@ -4,9 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "canon.h"
+#include "digest.h"
 
 /*
  * protocol.md §3 follows Atlassian's Java implementation, which is what
@@ -595,10 +594,15 @@ void
 ac_canon_qsh(const char *canonical, size_t len, char hex[AC_QSH_HEX_LEN])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[AC_SHA256_LEN];
 	size_t i;
 
-	SHA256((const unsigned char *)(canonical ? canonical : ""), canonical ? len : 0, md);
+	if (ac_sha256(canonical ? canonical : "", canonical ? len : 0, md) != 0) {
+		/* never a valid qsh: a token cannot match it */
+		memset(hex, 'x', AC_QSH_HEX_LEN - 1);
+		hex[AC_QSH_HEX_LEN - 1] = '\0';
+		return;
+	}
 	for (i = 0; i < sizeof(md); i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 0x0F];

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "clock.h"
+#include "digest.h"
 #include "handler-util.h"
 #include "json.h"
 #include "log.h"
@@ -408,10 +407,10 @@ void
 ac_handler_util_sha256(const char *s, size_t n, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	unsigned char md[AC_SHA256_LEN];
+	unsigned int len = AC_SHA256_LEN, i;
 
-	if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1)
+	if (ac_sha256(s, n, md) != 0)
 		len = 0;
 	for (i = 0; i < len && i < 32; i++) {
 		hex[2 * i] = digits[md[i] >> 4];

@@ -137,13 +137,99 @@ bad:
 	return AC_ERR_INVALID;
 }
 
+/*
+ * A process-wide cache of decoded records, keyed by the record's exact bytes:
+ * a webhook or lifecycle worker sees the same few tenants on every request, and
+ * parsing the JSON was the largest share of authenticating one. Keyed by
+ * content, an entry can never be stale: a reinstall (new secret), an uninstall
+ * or any other change is a different record and is decoded afresh. Small
+ * records only; the programs are single-threaded (one request at a time).
+ */
+#define CACHE_SLOTS 16
+#define CACHE_RECORD_MAX 8192
+
+static struct cached {
+	unsigned char *raw;
+	size_t len;
+	struct ac_tenant t;
+} cache[CACHE_SLOTS];
+static size_t cache_next;
+
+static enum ac_err
+copy_tenant(const struct ac_tenant *from, struct ac_tenant *to)
+{
+	struct ac_tenant t = *from;
+	size_t i;
+
+	for (i = 0; i < NSTRINGS; i++)
+		STR(&t, i) = NULL;
+	for (i = 0; i < NSTRINGS; i++) {
+		if (CSTR(from, i) && (STR(&t, i) = strdup(CSTR(from, i))) == NULL) {
+			ac_tenant_release(&t);
+			return AC_ERR_NOMEM;
+		}
+	}
+	*to = t;
+	return AC_OK;
+}
+
+static const struct cached *
+cache_find(const MDB_val *v)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i].raw && cache[i].len == v->mv_size && memcmp(cache[i].raw, v->mv_data, v->mv_size) == 0)
+			return &cache[i];
+	return NULL;
+}
+
+/* Best effort: a failed allocation only means no entry. */
+static void
+cache_add(const MDB_val *v, const struct ac_tenant *t)
+{
+	struct cached *c = &cache[cache_next];
+	unsigned char *raw;
+
+	if (v->mv_size > CACHE_RECORD_MAX || (raw = malloc(v->mv_size ? v->mv_size : 1)) == NULL)
+		return;
+	free(c->raw);
+	c->raw = NULL;
+	ac_tenant_release(&c->t);
+	if (copy_tenant(t, &c->t) != AC_OK) {
+		free(raw);
+		return;
+	}
+	memcpy(raw, v->mv_data, v->mv_size);
+	c->raw = raw;
+	c->len = v->mv_size;
+	cache_next = (cache_next + 1) % CACHE_SLOTS;
+}
+
+void
+ac_tenant_cache_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].raw);
+		cache[i].raw = NULL;
+		cache[i].len = 0;
+		ac_tenant_release(&cache[i].t);
+	}
+	cache_next = 0;
+}
+
 /* Parses the record straight from the map: no copy of the value first. */
 static enum ac_err
 decode(const MDB_val *v, struct ac_tenant *out)
 {
+	const struct cached *c = cache_find(v);
 	json_object *rec;
 	enum ac_err err;
 
+	if (c)
+		return copy_tenant(&c->t, out);
 	if (v->mv_size > RECORD_MAX || ac_json_parse(v->mv_data, v->mv_size, &rec, NULL) != AC_OK) {
 		ac_log_error("a tenant record is corrupt");
 		return AC_ERR_STORE;
@@ -154,6 +240,8 @@ decode(const MDB_val *v, struct ac_tenant *out)
 		ac_log_error("a tenant record has missing or mistyped fields");
 		err = AC_ERR_STORE;
 	}
+	if (err == AC_OK)
+		cache_add(v, out);
 	return err;
 }
 

@@ -39,6 +39,12 @@ struct ac_tenant {
 /* AC_ERR_UNKNOWN_TENANT when no record has this clientKey. */
 enum ac_err ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
 
+/*
+ * Frees the process's cache of decoded records (ac_tenant_get keeps the last
+ * few, keyed by their exact bytes, so a changed record is never served stale).
+ */
+void ac_tenant_cache_clear(void);
+
 /* The same inside a transaction the caller holds (check and write in one). */
 enum ac_err ac_tenant_get_txn(MDB_txn *txn, struct ac_store *st, const char *client_key,
     struct ac_tenant *out);

@@ -13,11 +13,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "buf.h"
 #include "canon.h"
+#include "digest.h"
 #include "clock.h"
 #include "token.h"
 
@@ -500,17 +500,14 @@ fmt_date(int64_t t, char *out, size_t outsz)
 static int
 verify_hs256(const struct ac_token *t, const void *key, size_t keylen)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	static const unsigned char empty;
+	unsigned char md[AC_SHA256_LEN];
 
-	if (HMAC(EVP_sha256(), keylen ? key : &empty, (int)keylen,
-	        (const unsigned char *)t->signing_input, t->signing_input_len, md, &mdlen) == NULL)
+	if (ac_hmac_sha256(key, keylen, t->signing_input, t->signing_input_len, md) != 0)
 		return -1;
 	/* The length is public (always 32); only the bytes need constant time. */
-	if (t->sig_len != mdlen)
+	if (t->sig_len != sizeof(md))
 		return 0;
-	return ct_equal(md, t->sig, mdlen);
+	return ct_equal(md, t->sig, sizeof(md));
 }
 
 /* 1 valid, 0 invalid, -1 the key is not a PEM RSA public key. */
@@ -796,9 +793,7 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
     char **out)
 {
 	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	static const unsigned char empty;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[AC_SHA256_LEN];
 	const char *json;
 	struct ac_buf b;
 	enum ac_err err;
@@ -815,12 +810,11 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
 	    (err = ac_buf_addc(&b, '.')) != AC_OK ||
 	    (err = b64url_encode((const unsigned char *)json, strlen(json), &b)) != AC_OK)
 		goto out;
-	if (HMAC(EVP_sha256(), secretlen ? secret : &empty, (int)secretlen,
-	        (const unsigned char *)b.data, b.len, md, &mdlen) == NULL) {
+	if (ac_hmac_sha256(secret, secretlen, b.data, b.len, md) != 0) {
 		err = AC_ERR_INTERNAL;
 		goto out;
 	}
-	if ((err = ac_buf_addc(&b, '.')) != AC_OK || (err = b64url_encode(md, mdlen, &b)) != AC_OK)
+	if ((err = ac_buf_addc(&b, '.')) != AC_OK || (err = b64url_encode(md, sizeof(md), &b)) != AC_OK)
 		goto out;
 	err = ac_buf_detach(&b, out, &len);
 out:

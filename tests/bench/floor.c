@@ -3,7 +3,9 @@
  * FLOOR=read reads the whole body and answers 204; FLOOR=lmdb also puts the body in the LMDB
  * environment FLOOR_DIR under the next 8-byte key (one put, one commit, MDB_NOSYNC: what the
  * inbox does at the least, without verifying, de-duplicating or scanning anything). Several
- * processes may share one FLOOR_DIR, as the webhook workers share the store. Never installed.
+ * processes may share one FLOOR_DIR, as the webhook workers share the store. Both close the
+ * connection as src/lib/fcgi.c does (no drain once the input has ended), so that a floor differs
+ * from webhook.fcgi only by what the webhook does to the request. Never installed.
  */
 #include <fcgiapp.h>
 #include <lmdb.h>
@@ -91,6 +93,10 @@ int main(void)
 			FCGX_PutS("Status: 503 Service Unavailable\r\n\r\n", req.out);
 		else
 			FCGX_PutS("Status: 204 No Content\r\n\r\n", req.out);
+		if (FCGX_GetChar(req.in) == EOF && FCGX_GetError(req.in) == 0)
+			FCGX_Detach(&req);
+		FCGX_Finish_r(&req);
+		FCGX_Attach(&req);
 	}
 	return EXIT_SUCCESS;
 }

@@ -377,7 +377,12 @@ nginx_suite() {
 	export AC_DATA_DIR="$IT_TMP/data" AC_TEMPLATE_DIR="$IT_TMP/descriptor"
 	unset AC_CONFIG AC_DESCRIPTOR
 	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
-	if ! it_nginx "$mode"; then
+	# A test-only location with no body cap in nginx: a program answers a path it does not serve
+	# without reading the body, so its input has not ended when it closes.
+	: >"$IT_TMP/nginx-extra.conf"
+	[ "$mode" != pool ] || printf '%s\n' 'location = /it-uncapped {' '    client_max_body_size 4m;' \
+	    '    client_body_buffer_size 4m;' '    fastcgi_pass connect_webhook;' '}' >"$IT_TMP/nginx-extra.conf"
+	if ! it_nginx "$mode" "$IT_TMP/nginx-extra.conf"; then
 		not_ok "$mode: nginx and the programs start"
 		it_logs
 		done_testing
@@ -418,6 +423,26 @@ nginx_suite() {
 		skip "installed.fcgi not built yet (411)"
 		skip "installed.fcgi not built yet (413)"
 	fi
+
+	# Closing: a program closes at once when the request's input has ended and drains it
+	# first when it has not (src/lib/fcgi.c): either way nginx gets every response whole.
+	got=
+	for n in $(seq 30); do
+		http GET /atlassian-connect.json
+		got="$got$STATUS"
+		http POST /webhook -H 'Content-Type: application/json' --data-binary @"$IT_TMP/256k"
+		got="$got$STATUS"
+		http POST /installed -H 'Content-Type: application/json' --data-binary '{"a":1}'
+		got="$got$STATUS"
+		if [ "$mode" = pool ]; then
+			http POST /it-uncapped -H 'Content-Type: application/json' --data-binary @"$IT_TMP/2m"
+			[ "$STATUS" = 404 ] || got="$got uncapped:$STATUS "
+		fi
+	done
+	is "$(printf '%s\n' "$got" | sed 's/200401400//g')" "" \
+	    "$mode: 30 rounds of GET descriptor, unsigned 256 KiB webhook, an invalid install body (and for the pool, 2 MB to a path webhook.fcgi does not serve): 200, 401, 400 (404)"
+	check "$mode: nginx logged no reset nor premature close from the programs" \
+	    eval '! grep -Eq "reset by peer|prematurely closed|recv\(\) failed|readv\(\) failed" "$IT_TMP/nginx/error.log"'
 
 	if [ "$mode" = pool ]; then
 		cat "$IT_TMP"/logs/descriptor.log >"$IT_TMP/programs.log"

@@ -296,6 +296,70 @@ START_TEST(first_install_then_signed_reinstall)
 }
 END_TEST
 
+/* the decoded-record cache is keyed by the record's bytes: every change is seen at once */
+struct put_ctx {
+	const struct ac_tenant *t;
+};
+
+static enum ac_err
+put_tenant_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	return ac_tenant_put_txn(txn, st, ((struct put_ctx *)ctx)->t, NULL);
+}
+
+static void
+put_tenant(const char *ck, const char *secret, enum ac_tenant_state state)
+{
+	struct ac_tenant t = { 0 };
+	struct put_ctx c = { &t };
+
+	t.client_key = (char *)ck;
+	t.shared_secret = (char *)secret;
+	t.key = (char *)"connect-fcgi";
+	t.product = AC_PRODUCT_BITBUCKET;
+	t.base_url = (char *)"https://bitbucket.org";
+	t.base_api_url = (char *)"https://api.bitbucket.org";
+	t.oauth_client_id = (char *)"";
+	t.display_url = (char *)"";
+	t.state = state;
+	t.installed_at = t.updated_at = 1700000000;
+	t.uninstalled_at = state == AC_TENANT_UNINSTALLED ? 1700000000 : 0;
+	ck_assert_int_eq(ac_store_write(app.store, put_tenant_fn, &c), AC_OK);
+}
+
+START_TEST(cached_records_follow_changes)
+{
+	char ck[32], secret[32];
+	int i, round;
+
+	put_tenant("ck-c", "secret-1", AC_TENANT_INSTALLED);
+	secret_is("ck-c", "secret-1", AC_TENANT_INSTALLED);
+	secret_is("ck-c", "secret-1", AC_TENANT_INSTALLED);
+	put_tenant("ck-c", "secret-2", AC_TENANT_INSTALLED);
+	secret_is("ck-c", "secret-2", AC_TENANT_INSTALLED);
+	put_tenant("ck-c", "secret-2", AC_TENANT_UNINSTALLED);
+	secret_is("ck-c", "secret-2", AC_TENANT_UNINSTALLED);
+	/* more tenants than the cache holds, twice over: each gets its own record back */
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 40; i++) {
+			snprintf(ck, sizeof(ck), "ck-%d", i);
+			snprintf(secret, sizeof(secret), "secret-%d-%d", i, round);
+			put_tenant(ck, secret, AC_TENANT_INSTALLED);
+		}
+		for (i = 39; i >= 0; i--) {
+			snprintf(ck, sizeof(ck), "ck-%d", i);
+			snprintf(secret, sizeof(secret), "secret-%d-%d", i, round);
+			secret_is(ck, secret, AC_TENANT_INSTALLED);
+			secret_is(ck, secret, AC_TENANT_INSTALLED);
+		}
+	}
+	ac_tenant_cache_clear();
+	secret_is("ck-c", "secret-2", AC_TENANT_UNINSTALLED);
+	secret_is("ck-7", "secret-7-1", AC_TENANT_INSTALLED);
+	ac_tenant_cache_clear();
+}
+END_TEST
+
 START_TEST(victim_reinstall_signed_by_other_tenant)
 {
 	char *bv = body("installed", "victim", "v-secret", "https://bitbucket.org");
@@ -475,6 +539,7 @@ suite(void)
 	tcase_add_test(tc, uninstall_unknown);
 	tcase_add_test(tc, hosts_not_allowed);
 	tcase_add_test(tc, bad_bodies);
+	tcase_add_test(tc, cached_records_follow_changes);
 	suite_add_tcase(s, tc);
 	return s;
 }

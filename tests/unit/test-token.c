@@ -792,6 +792,45 @@ START_TEST(sign_roundtrip)
 }
 END_TEST
 
+/* digest.c: known answers (FIPS 180-2, RFC 4231), and the cached HMAC re-keyed on every call */
+static void
+hex_is(const unsigned char *md, const char *want)
+{
+	char hex[2 * AC_SHA256_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < AC_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	ck_assert_str_eq(hex, want);
+}
+
+START_TEST(digest_known_answers)
+{
+	unsigned char md[AC_SHA256_LEN], ref[EVP_MAX_MD_SIZE];
+	unsigned int reflen = 0;
+	char key[16], data[64];
+	int i;
+
+	ck_assert_int_eq(ac_sha256("abc", 3, md), 0);
+	hex_is(md, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	ck_assert_int_eq(ac_sha256(NULL, 0, md), 0);
+	hex_is(md, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	ck_assert_int_eq(ac_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md), 0);
+	hex_is(md, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	ck_assert_int_eq(ac_hmac_sha256(NULL, 0, NULL, 0, md), 0);
+	hex_is(md, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k%d", i % 7);
+		snprintf(data, sizeof(data), "message %d", i);
+		ck_assert_int_eq(ac_hmac_sha256(key, strlen(key), data, strlen(data), md), 0);
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)data,
+		    strlen(data), ref, &reflen));
+		ck_assert_uint_eq(reflen, AC_SHA256_LEN);
+		ck_assert_mem_eq(md, ref, AC_SHA256_LEN);
+	}
+}
+END_TEST
+
 START_TEST(sign_matches_reference_hmac)
 {
 	/* RFC 7515 A.1's header/claims are not ours; check against a token built here by hand. */
@@ -837,6 +876,7 @@ token_suite(void)
 	tcase_add_test(tc, constant_time);
 	tcase_add_test(tc, sign_roundtrip);
 	tcase_add_test(tc, sign_matches_reference_hmac);
+	tcase_add_test(tc, digest_known_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }
