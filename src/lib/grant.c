@@ -641,6 +641,12 @@ out:
 /* ------------------------------------------------------------------ single flight */
 
 /* The LMDB key for parts, hashed when it would be too long. */
+/*
+ * A key longer than KEY_MAX keeps its "prefix + clientKey" head in clear and
+ * hashes the rest ("jira:{clientKey} sha256:{hex}"), so that every key of a
+ * tenant starts with its clientKey and ac_grant_forget_txn finds them all
+ * (lifecycle caps a clientKey at 255 bytes, so the head always fits).
+ */
 static enum ac_err
 make_key(struct ac_buf *key, const char *prefix, const char *a, const char *b, const char *c)
 {
@@ -652,8 +658,57 @@ make_key(struct ac_buf *key, const char *prefix, const char *a, const char *b, c
 
 		ac_canon_qsh(key->data, key->len, hex);
 		ac_buf_reset(key);
-		err = ac_buf_printf(key, "%ssha256:%s", prefix, hex);
+		if (strlen(prefix) + strlen(a) + 8 + strlen(hex) <= KEY_MAX)
+			err = ac_buf_printf(key, "%s%s sha256:%s", prefix, a, hex);
+		else
+			err = ac_buf_printf(key, "%ssha256:%s", prefix, hex);
 	}
+	return err;
+}
+
+/* Deletes key (exact) or, with prefix set, every key that starts with it. */
+static enum ac_err
+forget(MDB_txn *txn, MDB_dbi dbi, const char *key, int prefix, size_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	size_t len = k.mv_size;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open tokens");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len || memcmp(k.mv_data, key, len) != 0 || (!prefix && k.mv_size != len))
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "forget tokens");
+	return AC_OK;
+}
+
+enum ac_err
+ac_grant_forget_txn(MDB_txn *txn, struct ac_store *st, const char *client_key)
+{
+	MDB_dbi dbi = ac_store_dbi(st, AC_DB_TOKENS);
+	struct ac_buf key;
+	size_t n = 0;
+	enum ac_err err;
+
+	if (client_key == NULL || *client_key == '\0')
+		return AC_OK;
+	ac_buf_init(&key, 1024);
+	if ((err = ac_buf_printf(&key, "bb:%s", client_key)) == AC_OK)
+		err = forget(txn, dbi, key.data, 0, &n);
+	ac_buf_reset(&key);
+	if (err == AC_OK && (err = ac_buf_printf(&key, "jira:%s ", client_key)) == AC_OK)
+		err = forget(txn, dbi, key.data, 1, &n);
+	ac_buf_release(&key);
+	if (err == AC_OK && n > 0)
+		ac_log_info("dropped %zu cached access token(s) of %s", n, client_key);
 	return err;
 }
 

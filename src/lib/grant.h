@@ -89,4 +89,12 @@ enum ac_err ac_grant_jira_user(const struct ac_conf *conf, struct ac_store *st, 
  */
 enum ac_err ac_grant_scopes(const char *in, char **out);
 
+/*
+ * Drops every cached access token of client_key (Bitbucket's and each Jira
+ * user's) in the caller's write transaction. Lifecycle calls it on install,
+ * reinstall and uninstall: no token minted for an earlier installation (its
+ * secret, its scopes) outlives it.
+ */
+enum ac_err ac_grant_forget_txn(MDB_txn *txn, struct ac_store *st, const char *client_key);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "canon.h"
 #include "clock.h"
+#include "grant.h"
 #include "http.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -436,7 +437,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		old.state = AC_TENANT_UNINSTALLED;
 		old.uninstalled_at = now;
 		old.updated_at = now;
-		err = ac_tenant_put_txn(txn, st, &old, NULL);
+		if ((err = ac_tenant_put_txn(txn, st, &old, NULL)) == AC_OK)
+			err = ac_grant_forget_txn(txn, st, lc->client_key);
 		goto out;
 	}
 	t.product = lc->conf->product;
@@ -450,7 +452,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	    (err = dup_into(&t.oauth_client_id, lc->oauth_client_id)) ||
 	    (err = dup_into(&t.display_url, lc->display_url)))
 		goto out;
-	err = ac_tenant_put_txn(txn, st, &t, lc->body);
+	if ((err = ac_tenant_put_txn(txn, st, &t, lc->body)) == AC_OK)
+		err = ac_grant_forget_txn(txn, st, lc->client_key);
 out:
 	if (known)
 		ac_tenant_release(&old);

@@ -170,6 +170,14 @@ n="$(sim_js "new Set(r.filter(x => x.route === 'bitbucket-rest' && x.verificatio
 check "acctl -v shows the Bearer scheme but not the token" \
 	eval 'AC_BITBUCKET_AUTH=bearer acctl_api --tenant oa-2 -v GET /2.0/user 2>&1 >/dev/null | grep -q "Authorization: Bearer <[0-9]* bytes>"'
 
+# ---- a reinstall forgets the tenant's cached token: the next call makes a new grant
+page re1 --client-key oa-2
+is "$STATUS $(grants oa-2)" "200 1" "oa-2's token is cached: a page load makes no grant"
+it_drive "reinstall oa-2 (a new secret, signed with the stored one)" 204 install --client-key oa-2
+page re2 --client-key oa-2
+is "$STATUS $(grants oa-2)" "200 2" "after the reinstall the cached token is gone: one new grant"
+check "... logged as dropped" grep -q 'dropped 1 cached access token(s) of oa-2' "$IT_TMP"/logs/*.log
+
 # ---- refresh near expiry
 simpost /_sim/control '{"tokenExpiresIn":63}'
 it_drive "install a third tenant" 204 install --client-key oa-3

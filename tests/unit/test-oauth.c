@@ -371,6 +371,91 @@ START_TEST(cache_reuses_then_refreshes)
 }
 END_TEST
 
+/* install, reinstall and uninstall forget a tenant's cached tokens, and only that tenant's */
+static enum ac_err
+put_raw_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+{
+	const char *const *keys = ctx;
+	MDB_val k, v = { 1, (void *)"x" };
+	int rc;
+
+	for (; *keys; keys++) {
+		k.mv_size = strlen(*keys);
+		k.mv_data = (void *)*keys;
+		if ((rc = mdb_put(txn, ac_store_dbi(s, AC_DB_TOKENS), &k, &v, 0)) != 0)
+			return ac_store_mdb_err(rc, "mdb_put");
+	}
+	return AC_OK;
+}
+
+static enum ac_err
+forget_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+{
+	return ac_grant_forget_txn(txn, s, ctx);
+}
+
+struct has {
+	const char *key;
+	int found;
+};
+
+static enum ac_err
+has_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+{
+	struct has *h = ctx;
+	MDB_val k = { strlen(h->key), (void *)h->key }, v;
+
+	h->found = mdb_get(txn, ac_store_dbi(s, AC_DB_TOKENS), &k, &v) == 0;
+	return AC_OK;
+}
+
+static int
+cached(const char *key)
+{
+	struct has h = { key, -1 };
+
+	ck_assert_int_eq(ac_store_read(st, has_fn, &h), AC_OK);
+	return h.found;
+}
+
+START_TEST(cache_forgotten_per_tenant)
+{
+	static const char *const keys[] = {
+		"bb:ck-10", "jira:ck-1 acc-1 READ", "jira:ck-1 sha256:00ff", "jira:ck-10 acc-1 READ",
+		"jira:ck-1", "bb:ck-0", NULL,
+	};
+	struct ac_tenant other = tenant;
+	struct ac_grant_token a, b;
+	int fresh = -1;
+
+	start_server(200, 3600);
+	ck_assert_int_eq(ac_grant_bitbucket(&conf, st, &tenant, NULL, &a, &fresh), AC_OK);
+	other.client_key = (char *)"ck-10";
+	ck_assert_int_eq(ac_grant_bitbucket(&conf, st, &other, NULL, &b, &fresh), AC_OK);
+	ac_grant_token_release(&b);
+	ck_assert_int_eq(ac_store_write(st, put_raw_fn, (void *)keys), AC_OK);
+	ck_assert_int_eq(cached("bb:ck-1"), 1);
+	ck_assert_int_eq(ac_store_write(st, forget_fn, (void *)"ck-1"), AC_OK);
+	ck_assert_int_eq(cached("bb:ck-1"), 0);
+	ck_assert_int_eq(cached("jira:ck-1 acc-1 READ"), 0);
+	ck_assert_int_eq(cached("jira:ck-1 sha256:00ff"), 0);
+	/* other tenants, even those whose clientKey starts with this one, keep theirs */
+	ck_assert_int_eq(cached("bb:ck-10"), 1);
+	ck_assert_int_eq(cached("jira:ck-10 acc-1 READ"), 1);
+	ck_assert_int_eq(cached("bb:ck-0"), 1);
+	ck_assert_int_eq(cached("jira:ck-1"), 1);
+	/* the next call makes a new grant */
+	ck_assert_int_eq(ac_grant_bitbucket(&conf, st, &tenant, NULL, &b, &fresh), AC_OK);
+	ck_assert_int_eq(fresh, 1);
+	ck_assert_str_ne(a.access_token, b.access_token);
+	ck_assert_int_eq(served(), 3);
+	/* forgetting a tenant with nothing cached is not an error */
+	ck_assert_int_eq(ac_store_write(st, forget_fn, (void *)"ck-none"), AC_OK);
+	ac_grant_token_release(&a);
+	ac_grant_token_release(&b);
+}
+END_TEST
+
 START_TEST(cache_refused_and_down)
 {
 	struct ac_grant_token t;
@@ -444,6 +529,7 @@ suite(void)
 	tcase_add_test(tk, cache_reuses_then_refreshes);
 	tcase_add_test(tk, cache_refused_and_down);
 	tcase_add_test(tk, cache_one_call_for_many_processes);
+	tcase_add_test(tk, cache_forgotten_per_tenant);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tp);
 	suite_add_tcase(s, tk);
