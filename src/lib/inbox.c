@@ -228,6 +228,67 @@ put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct hdr *h, const char *c
 	return AC_OK;
 }
 
+/*
+ * Sequence numbers: the next is one past the largest in `inbox`, in `dead`
+ * and in the floor kept in `meta` ("inboxseq"). Accepting an event thus
+ * writes no counter (one page less in every webhook's transaction); the
+ * floor is raised only when the largest key of a database is removed, so
+ * that a number is never handed out twice, even once both are empty. (Stores
+ * from before kept the last number given in "inboxseq": as a floor it means
+ * the same.)
+ */
+static const MDB_val seq_floor_key = { 8, (void *)"inboxseq" };
+
+static enum ac_err
+last_seq(MDB_txn *txn, struct ac_store *st, enum ac_db db, uint64_t *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*out = 0;
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, db), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == 8)
+		*out = key_seq(&k);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_cursor_get inbox");
+	return AC_OK;
+}
+
+static enum ac_err
+seq_floor(MDB_txn *txn, struct ac_store *st, uint64_t *out)
+{
+	MDB_val k = seq_floor_key, v;
+	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &k, &v);
+
+	*out = 0;
+	if (rc == 0 && v.mv_size == 8)
+		*out = get64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get meta");
+	return AC_OK;
+}
+
+static enum ac_err
+next_seq(MDB_txn *txn, struct ac_store *st, uint64_t *out)
+{
+	uint64_t a, b, c;
+	enum ac_err err;
+
+	if ((err = seq_floor(txn, st, &a)) != AC_OK || (err = last_seq(txn, st, AC_DB_INBOX, &b)) != AC_OK ||
+	    (err = last_seq(txn, st, AC_DB_DEAD, &c)) != AC_OK)
+		return err;
+	if (b > a)
+		a = b;
+	if (c > a)
+		a = c;
+	*out = a + 1;
+	return AC_OK;
+}
+
 /* ---------------------------------------------------------------- accept */
 
 struct accept_ctx {
@@ -258,8 +319,8 @@ static enum ac_err
 accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct accept_ctx *a = ctx;
-	MDB_val mk = { 8, (void *)"inboxseq" }, mv, dk, dv;
-	unsigned char dbuf[512], seqbuf[8], dval[16];
+	MDB_val dk, dv;
+	unsigned char dbuf[512], dval[16];
 	struct hdr h;
 	uint64_t next = 1;
 	enum ac_err err;
@@ -279,16 +340,8 @@ accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return ac_store_mdb_err(rc, "mdb_get deliveries");
 	}
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &mk, &mv);
-	if (rc == 0 && mv.mv_size == 8)
-		next = get64(mv.mv_data) + 1;
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return ac_store_mdb_err(rc, "mdb_get meta");
-	put64(seqbuf, next);
-	mv.mv_data = seqbuf;
-	mv.mv_size = 8;
-	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &mk, &mv, 0)) != 0)
-		return ac_store_mdb_err(rc, "mdb_put meta");
+	if ((err = next_seq(txn, st, &next)) != AC_OK)
+		return err;
 	memset(&h, 0, sizeof(h));
 	h.received_at = a->now;
 	h.next_at = a->now;
@@ -508,15 +561,27 @@ rewrite(MDB_txn *txn, struct ac_store *st, enum ac_db db, struct hdr *h, const s
 static enum ac_err
 remove_from(MDB_txn *txn, struct ac_store *st, enum ac_db db, uint64_t seq)
 {
-	unsigned char key[8];
-	MDB_val k = { 8, key };
+	unsigned char key[8], val[8];
+	MDB_val k = { 8, key }, fk = seq_floor_key, fv = { 8, val };
+	uint64_t last, floor;
+	enum ac_err err;
 	int rc;
 
 	seq_key(seq, key);
 	rc = mdb_del(txn, ac_store_dbi(st, db), &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return AC_ERR_NOT_FOUND;
-	return ac_store_mdb_err(rc, "mdb_del inbox");
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_del inbox");
+	/* the largest number gone from this database: the floor keeps it */
+	if ((err = last_seq(txn, st, db, &last)) != AC_OK || last > seq)
+		return err;
+	if ((err = seq_floor(txn, st, &floor)) != AC_OK || floor >= seq)
+		return err;
+	put64(val, seq);
+	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &fk, &fv, 0)) != 0)
+		return ac_store_mdb_err(rc, "mdb_put meta");
+	return AC_OK;
 }
 
 static enum ac_err

@@ -68,6 +68,33 @@ claim(void)
 	return seq;
 }
 
+/* numbers are never handed out twice: not after the inbox empties, not past dead letters */
+START_TEST(seq_never_reused)
+{
+	uint64_t a, b, c, d;
+
+	a = accept("t1", "repo:push", "", NULL);
+	b = accept("t1", "repo:push", "", NULL);
+	ck_assert_uint_eq(b, a + 1);
+	ck_assert_int_eq(ac_inbox_done(st, b), AC_OK);
+	ck_assert_int_eq(ac_inbox_done(st, a), AC_OK);
+	c = accept("t1", "repo:push", "", NULL);
+	ck_assert_uint_eq(c, b + 1);
+	/* the largest moved to dead: the next is past it; dropped from dead: still past it */
+	ck_assert_int_eq(ac_inbox_fail(st, c, "boom", ac_clock_now(), 1), AC_OK);
+	d = accept("t1", "repo:push", "", NULL);
+	ck_assert_uint_eq(d, c + 1);
+	ck_assert_int_eq(ac_inbox_done(st, d), AC_OK);
+	ck_assert_int_eq(ac_inbox_drop(st, c), AC_OK);
+	ck_assert_uint_eq(accept("t1", "repo:push", "", NULL), d + 1);
+	/* a store reopened keeps it */
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	ck_assert_int_eq(ac_inbox_done(st, d + 1), AC_OK);
+	ck_assert_uint_eq(accept("t2", "repo:push", "", NULL), d + 2);
+}
+END_TEST
+
 START_TEST(accept_and_dedupe)
 {
 	struct ac_event ev;
@@ -270,6 +297,7 @@ suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, accept_and_dedupe);
+	tcase_add_test(tc, seq_never_reused);
 	tcase_add_test(tc, order_per_tenant);
 	tcase_add_test(tc, dead_retry_drop);
 	tcase_add_test(tc, dead_owner_lease_taken_over);
