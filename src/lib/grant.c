@@ -640,12 +640,12 @@ out:
 
 /* ------------------------------------------------------------------ single flight */
 
-/* The LMDB key for parts, hashed when it would be too long. */
 /*
- * A key longer than KEY_MAX keeps its "prefix + clientKey" head in clear and
- * hashes the rest ("jira:{clientKey} sha256:{hex}"), so that every key of a
- * tenant starts with its clientKey and ac_grant_forget_txn finds them all
- * (lifecycle caps a clientKey at 255 bytes, so the head always fits).
+ * The LMDB key for parts. One longer than KEY_MAX keeps its "prefix +
+ * clientKey" head in clear and hashes the whole ("jira:{clientKey}
+ * sha256:{hex}"), so that every key of a tenant starts with its clientKey and
+ * ac_grant_forget_txn finds them all (lifecycle caps a clientKey at 255
+ * bytes, so the head always fits).
  */
 static enum ac_err
 make_key(struct ac_buf *key, const char *prefix, const char *a, const char *b, const char *c)
