@@ -593,19 +593,9 @@ ac_canon_outbound(const char *method, const char *url, const char *base_url,
 void
 ac_canon_qsh(const char *canonical, size_t len, char hex[AC_QSH_HEX_LEN])
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[AC_SHA256_LEN];
-	size_t i;
-
-	if (ac_sha256(canonical ? canonical : "", canonical ? len : 0, md) != 0) {
-		/* never a valid qsh: a token cannot match it */
+	if (ac_sha256_hex(canonical ? canonical : "", canonical ? len : 0, hex) != 0) {
+		/* never a valid qsh (nor an empty one): a token cannot match it */
 		memset(hex, 'x', AC_QSH_HEX_LEN - 1);
 		hex[AC_QSH_HEX_LEN - 1] = '\0';
-		return;
 	}
-	for (i = 0; i < sizeof(md); i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0x0F];
-	}
-	hex[2 * sizeof(md)] = '\0';
 }

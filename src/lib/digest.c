@@ -98,3 +98,21 @@ ac_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 }
 
 #endif
+
+int
+ac_sha256_hex(const void *data, size_t len, char hex[AC_SHA256_HEX_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[AC_SHA256_LEN];
+	size_t i;
+
+	hex[0] = '\0';
+	if (ac_sha256(data, len, md) != 0)
+		return -1;
+	for (i = 0; i < sizeof(md); i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0x0F];
+	}
+	hex[2 * sizeof(md)] = '\0';
+	return 0;
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "handler-util.h"
 #include "log.h"
 
@@ -57,14 +58,14 @@ comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *
     int64_t id, const char *title)
 {
 	struct ac_buf note, path, md;
-	char digest[65];
+	char digest[AC_SHA256_HEX_LEN];
 	enum ac_err err;
 
 	ac_buf_init(&note, 8192);
 	ac_buf_init(&path, 4096);
 	ac_buf_init(&md, 16384);
 	/* one comment per title: not one per update of the PR, nor per retry of this event */
-	ac_handler_util_sha256(title, strlen(title), digest);
+	(void)ac_sha256_hex(title, strlen(title), digest);
 	if ((err = ac_buf_printf(&note, "prcomment:%s:%s/%s/%" PRId64 ":%s", t->client_key, ws, repo, id,
 	    digest)) != AC_OK)
 		goto out;

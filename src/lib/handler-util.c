@@ -332,7 +332,7 @@ ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_tenant *t, c
 
 struct note {
 	const char *key;
-	char hashed[7 + 65];
+	char hashed[7 + AC_SHA256_HEX_LEN];
 	int found;
 };
 
@@ -347,7 +347,7 @@ note_key(struct note *n, MDB_val *k)
 		return;
 	}
 	memcpy(n->hashed, "sha256:", 7);
-	ac_handler_util_sha256(n->key, len, n->hashed + 7);
+	(void)ac_sha256_hex(n->key, len, n->hashed + 7);
 	k->mv_data = n->hashed;
 	k->mv_size = strlen(n->hashed);
 }
@@ -401,20 +401,4 @@ ac_handler_util_note_put(struct ac_store *st, const char *key)
 	struct note n = { key, "", 0 };
 
 	return ac_store_write(st, note_put_fn, &n);
-}
-
-void
-ac_handler_util_sha256(const char *s, size_t n, char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[AC_SHA256_LEN];
-	unsigned int len = AC_SHA256_LEN, i;
-
-	if (ac_sha256(s, n, md) != 0)
-		len = 0;
-	for (i = 0; i < len && i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[2 * i] = '\0';
 }

@@ -112,7 +112,4 @@ enum ac_err ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_
 int ac_handler_util_note_has(struct ac_store *st, const char *key);
 enum ac_err ac_handler_util_note_put(struct ac_store *st, const char *key);
 
-/* Lowercase hex SHA-256 of s[0..n) into hex (65 bytes). */
-void ac_handler_util_sha256(const char *s, size_t n, char hex[65]);
-
 #endif
