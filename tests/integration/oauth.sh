@@ -179,12 +179,12 @@ is "$STATUS $(grants oa-2)" "200 2" "after the reinstall the cached token is gon
 check "... logged as dropped" grep -q 'dropped 1 cached access token(s) of oa-2' "$IT_TMP"/logs/*.log
 
 # ---- refresh near expiry
-simpost /_sim/control '{"tokenExpiresIn":63}'
+simpost /_sim/control '{"tokenExpiresIn":67}'
 it_drive "install a third tenant" 204 install --client-key oa-3
 page r1 --client-key oa-3
 page r2 --client-key oa-3
-is "$STATUS $(grants oa-3)" "200 1" "a token with 63 s to live is reused while more than 60 s are left"
-sleep 4
+is "$STATUS $(grants oa-3)" "200 1" "a token with 67 s to live is reused while more than 60 s are left"
+sleep 8
 page r3 --client-key oa-3
 is "$STATUS $(grants oa-3)" "200 2" "within 60 s of its expiry a new grant is made"
 simpost /_sim/control '{"tokenExpiresIn":7200}'
