@@ -1,15 +1,19 @@
-/* cmd-inbox.c: `acctl inbox`: list, show, retry and drop events, dead letters included. */
+/* cmd-inbox.c: `acctl inbox`: list, show, retry and drop events, dead letters included; ingest. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "acctl.h"
+#include "clock.h"
 #include "conf.h"
 #include "inbox.h"
+#include "journal.h"
 #include "store.h"
 
 static void
@@ -19,7 +23,10 @@ usage(FILE *f)
 	    "       acctl inbox show SEQ         one event with its body\n"
 	    "       acctl inbox retry SEQ        due now (a dead one comes back with a new retry window)\n"
 	    "       acctl inbox drop SEQ         remove it\n"
-	    "       acctl inbox stats            counts\n");
+	    "       acctl inbox stats            counts\n"
+	    "       acctl inbox ingest           move the intake journal into the inbox now\n"
+	    "Every command first moves in what the intake journal holds (webhooks accepted since the\n"
+	    "last worker step), unless the store is not writable for this user.\n");
 }
 
 static enum ac_err
@@ -55,7 +62,7 @@ acctl_cmd_inbox(int argc, char **argv)
 	struct ac_store *st = NULL;
 	char *why = NULL;
 	const char *cmd = argc > 1 ? argv[1] : "";
-	int write = !strcmp(cmd, "retry") || !strcmp(cmd, "drop"), rc = 0;
+	int write = !strcmp(cmd, "retry") || !strcmp(cmd, "drop") || !strcmp(cmd, "ingest"), rc = 0;
 	uint64_t seq = 0;
 	enum ac_err err;
 
@@ -71,6 +78,10 @@ acctl_cmd_inbox(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((!strcmp(cmd, "stats") || !strcmp(cmd, "ingest")) && argc != 2) {
+		usage(stderr);
+		return 2;
+	}
 	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "stats") && !write) {
 		usage(stderr);
 		return 2;
@@ -80,7 +91,27 @@ acctl_cmd_inbox(int argc, char **argv)
 		free(why);
 		return 2;
 	}
-	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, write ? 0 : AC_STORE_RDONLY, &st) != AC_OK) {
+	/*
+	 * Reading commands open the store writable when they may, so as to move
+	 * the intake journal in first; read-only otherwise (and say so).
+	 */
+	if (!write && access(conf.data_dir, W_OK) == 0 &&
+	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
+		/* opened writable */
+	} else if (!write && ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st) == AC_OK) {
+		char jp[4096];
+		struct stat sb;
+
+		snprintf(jp, sizeof(jp), "%s/%s", conf.data_dir, AC_JOURNAL_FILE);
+		if (stat(jp, &sb) == 0 && sb.st_size > AC_JOURNAL_HDR)
+			fprintf(stderr, "acctl: the store is read-only for this user: events still in %s are not "
+			    "shown\n", jp);
+	} else if (write && ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
+		/* opened writable */
+	} else {
+		st = NULL;
+	}
+	if (st == NULL) {
 		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
 		ac_conf_release(&conf);
 		return 1;
@@ -112,6 +143,13 @@ acctl_cmd_inbox(int argc, char **argv)
 			printf("body:\n%s\n", ev.body);
 			ac_event_release(&ev);
 		}
+	} else if (!strcmp(cmd, "ingest")) {
+		uint64_t t0 = ac_clock_usec();
+		size_t n = 0;
+
+		if ((err = ac_inbox_ingest(st, 0, &n)) == AC_OK)
+			printf("moved %zu event(s) from the intake journal into the inbox in %.3f s\n", n,
+			    (double)(ac_clock_usec() - t0) / 1e6);
 	} else if (!strcmp(cmd, "retry")) {
 		if ((err = ac_inbox_retry(st, seq)) == AC_OK)
 			printf("event %llu is due now\n", (unsigned long long)seq);

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "inbox.h"
+#include "journal.h"
 #include "log.h"
 
 /*
@@ -22,6 +23,8 @@
 #define REC_VERSION 1
 #define HDR 48
 #define SCAN_MAX 100000
+
+static void ingest_quietly(struct ac_store *st, int rotate);
 
 struct hdr {
 	uint32_t version, attempts;
@@ -370,6 +373,8 @@ ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_k
 
 	if (body_len > AC_INBOX_BODY_MAX)
 		return AC_ERR_BODY_TOO_LARGE;
+	/* after what the journal holds: order of acceptance */
+	ingest_quietly(st, 0);
 	if ((err = ac_store_write(st, accept_fn, &a)) != AC_OK)
 		return err;
 	if (seq)
@@ -377,6 +382,219 @@ ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_k
 	if (dup)
 		*dup = a.dup;
 	return AC_OK;
+}
+
+/* ---------------------------------------------------------------- intake journal */
+
+/* meta "journal": u64 id of the journal file, u64 offset up to which it is in the inbox */
+static const MDB_val journal_key = { 7, (void *)"journal" };
+#define INGEST_BATCH 256
+#define INGEST_BATCH_BYTES (8u << 20)
+
+static uint64_t rotate_bytes = AC_JOURNAL_ROTATE_BYTES;
+
+void
+ac_inbox_set_rotate_bytes(uint64_t n)
+{
+	rotate_bytes = n ? n : AC_JOURNAL_ROTATE_BYTES;
+}
+
+/* What ac_inbox_accept would refuse, refused before the 204 instead of when it is moved in. */
+static enum ac_err
+check_event(const char *ck, const char *ev, const char *id, size_t body_len)
+{
+	unsigned char buf[512];
+	MDB_val k;
+
+	if (body_len > AC_INBOX_BODY_MAX)
+		return AC_ERR_BODY_TOO_LARGE;
+	if (strlen(ck) > 0xffff || strlen(ev) > 0xffff || strlen(id) > 0xffff)
+		return AC_ERR_INVALID;
+	return *id ? dedupe_key(ck, id, buf, sizeof(buf), &k) : AC_OK;
+}
+
+struct seen_ctx {
+	const char *ck, *id;
+	time_t now;
+	uint64_t seq;
+	int dup;
+};
+
+static enum ac_err
+seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seen_ctx *c = ctx;
+	unsigned char dbuf[512];
+	MDB_val dk, dv;
+	enum ac_err err;
+	int rc;
+
+	if ((err = dedupe_key(c->ck, c->id, dbuf, sizeof(dbuf), &dk)) != AC_OK)
+		return err;
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
+	if (rc == 0 && dv.mv_size == 16 &&
+	    (int64_t)get64((const unsigned char *)dv.mv_data + 8) > (int64_t)c->now - AC_INBOX_DEDUPE_SECONDS) {
+		c->dup = 1;
+		c->seq = get64(dv.mv_data);
+	} else if (rc != 0 && rc != MDB_NOTFOUND) {
+		return ac_store_mdb_err(rc, "mdb_get deliveries");
+	}
+	return AC_OK;
+}
+
+enum ac_err
+ac_inbox_intake(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
+    const char *body, size_t body_len, uint64_t *seq, int *dup)
+{
+	struct ac_journal *j = ac_store_journal(st);
+	struct seen_ctx c = { client_key, delivery_id ? delivery_id : "", ac_clock_now(), 0, 0 };
+	enum ac_err err;
+
+	if (seq)
+		*seq = 0;
+	if (dup)
+		*dup = 0;
+	if (j == NULL)
+		return AC_ERR_INVALID;
+	if ((err = check_event(client_key, event_key, c.id, body_len)) != AC_OK)
+		return err;
+	/* seen and moved in already: say so now (one still in the journal is dropped when it is moved in) */
+	if (*c.id && (err = ac_store_read(st, seen_fn, &c)) != AC_OK)
+		return err;
+	if (c.dup) {
+		if (seq)
+			*seq = c.seq;
+		if (dup)
+			*dup = 1;
+		return AC_OK;
+	}
+	return ac_journal_append(j, c.now, client_key, event_key, c.id, body, body_len);
+}
+
+struct ingest_ctx {
+	struct ac_journal *j;
+	int final;
+	size_t n;     /* records moved in by the last transaction */
+	uint64_t off; /* where it stopped */
+	int more;     /* it stopped at a batch limit */
+};
+
+static enum ac_err
+ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct ingest_ctx *c = ctx;
+	MDB_val k = journal_key, v;
+	unsigned char mv[16];
+	uint64_t mid = 0, moff = 0, id, off;
+	size_t n = 0, bytes = 0;
+	struct ac_journal_rec rec;
+	enum ac_err err;
+	int rc;
+
+	c->n = 0;
+	c->more = 0;
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &k, &v);
+	if (rc == 0 && v.mv_size == 16) {
+		mid = get64(v.mv_data);
+		moff = get64((const unsigned char *)v.mv_data + 8);
+	} else if (rc != 0 && rc != MDB_NOTFOUND) {
+		return ac_store_mdb_err(rc, "mdb_get meta");
+	}
+	if ((err = ac_journal_scan_begin(c->j, mid, moff, &id, &off)) == AC_ERR_NOT_FOUND)
+		return AC_OK;
+	if (err != AC_OK)
+		return err;
+	c->off = off;
+	while (n < INGEST_BATCH && bytes < INGEST_BATCH_BYTES) {
+		struct accept_ctx a;
+
+		if ((err = ac_journal_next(c->j, &off, &rec, c->final)) == AC_ERR_NOT_FOUND)
+			break;
+		if (err != AC_OK)
+			return err;
+		a = (struct accept_ctx){ rec.client_key, rec.event_key, rec.delivery_id, rec.body, rec.body_len, 0, 0,
+			rec.received_at };
+		if ((err = accept_fn(txn, st, &a)) == AC_ERR_INVALID) {
+			/* intake checks what accept refuses: only a foreign writer gets here */
+			ac_log_error("journal record at %llu (%s for %s) cannot be stored: skipped",
+			    (unsigned long long)rec.offset, rec.event_key, rec.client_key);
+			continue;
+		}
+		if (err != AC_OK)
+			return err;
+		if (a.dup)
+			ac_log_info("delivery %s of %s seen before (event %llu): not queued again", rec.delivery_id,
+			    rec.client_key, (unsigned long long)a.seq);
+		n++;
+		bytes += rec.body_len;
+	}
+	if (id != mid || off != moff) {
+		put64(mv, id);
+		put64(mv + 8, off);
+		v.mv_data = mv;
+		v.mv_size = sizeof(mv);
+		if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &k, &v, 0)) != 0)
+			return ac_store_mdb_err(rc, "mdb_put meta");
+	}
+	c->n = n;
+	c->off = off;
+	c->more = n >= INGEST_BATCH || bytes >= INGEST_BATCH_BYTES;
+	return AC_OK;
+}
+
+enum ac_err
+ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
+{
+	struct ingest_ctx c;
+	size_t total = 0;
+	enum ac_err err;
+
+	if (count)
+		*count = 0;
+	memset(&c, 0, sizeof(c));
+	if ((c.j = ac_store_journal(st)) == NULL || !ac_journal_has_news(c.j))
+		return AC_OK;
+	do {
+		if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
+			goto out;
+		total += c.n;
+	} while (c.more);
+	ac_journal_mark(c.j, c.off);
+	/*
+	 * Rotate once the file is large and read to (nearly) its end: take it
+	 * exclusively, read the rest, commit (flushed as AC_SYNC says), and only
+	 * then put the new file in its place.
+	 */
+	if (rotate && c.off >= rotate_bytes && (err = ac_journal_rotate_begin(c.j)) == AC_OK) {
+		c.final = 1;
+		do {
+			if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
+				break;
+			total += c.n;
+		} while (c.more);
+		if (err == AC_OK)
+			ac_log_info("%s: rotated at %llu bytes", AC_JOURNAL_FILE, (unsigned long long)c.off);
+		if (ac_journal_rotate_end(c.j, err == AC_OK) != AC_OK && err == AC_OK)
+			err = AC_ERR_STORE;
+		ac_journal_mark(c.j, 0);
+		if (err != AC_OK)
+			goto out;
+	}
+	err = AC_OK;
+out:
+	if (count)
+		*count = total;
+	return err;
+}
+
+/* Readers of the inbox first move in what the journal holds, so that they see every accepted event. */
+static void
+ingest_quietly(struct ac_store *st, int rotate)
+{
+	enum ac_err err = ac_inbox_ingest(st, rotate, NULL);
+
+	if (err != AC_OK)
+		ac_log_warn("cannot move the intake journal into the inbox: %s", ac_strerror(err));
 }
 
 /* ---------------------------------------------------------------- claim */
@@ -504,6 +722,7 @@ ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
 	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out };
 	enum ac_err err;
 
+	ingest_quietly(st, 1);
 	/* look in a read transaction first: an idle poll must not take the write lock */
 	if ((err = ac_store_read(st, claim_fn, &c)) != AC_OK)
 		return err;
@@ -660,6 +879,7 @@ ac_inbox_retry(struct ac_store *st, uint64_t seq)
 {
 	struct seq_ctx s = { seq, NULL, ac_clock_now(), 0 };
 
+	ingest_quietly(st, 0);
 	return ac_store_write(st, retry_fn, &s);
 }
 
@@ -679,6 +899,7 @@ ac_inbox_drop(struct ac_store *st, uint64_t seq)
 {
 	struct seq_ctx s = { seq, NULL, 0, 0 };
 
+	ingest_quietly(st, 0);
 	return ac_store_write(st, drop_fn, &s);
 }
 
@@ -722,6 +943,7 @@ ac_inbox_list(struct ac_store *st, int dead, enum ac_err (*fn)(const struct ac_e
 {
 	struct list_ctx l = { dead, fn, ctx, 0, NULL, NULL };
 
+	ingest_quietly(st, 0);
 	return ac_store_read(st, list_fn, &l);
 }
 
@@ -740,6 +962,7 @@ ac_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead)
 	int d;
 	struct list_ctx l = { 0, NULL, NULL, seq, out, dead ? dead : &d };
 
+	ingest_quietly(st, 0);
 	return ac_store_read(st, get_fn, &l);
 }
 
@@ -813,7 +1036,10 @@ enum ac_err
 ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
 {
 	struct count_ctx c = { ac_clock_now(), 0, 0, 0 };
-	enum ac_err err = ac_store_read(st, count_fn, &c);
+	enum ac_err err;
+
+	ingest_quietly(st, 0);
+	err = ac_store_read(st, count_fn, &c);
 
 	if (err == AC_OK) {
 		if (inbox)

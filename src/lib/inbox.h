@@ -46,6 +46,33 @@ enum ac_err ac_inbox_accept(struct ac_store *st, const char *client_key, const c
     const char *delivery_id, const char *body, size_t body_len, uint64_t *seq, int *dup);
 
 /*
+ * What webhook.fcgi does before its 204: the same checks as
+ * ac_inbox_accept(), and a delivery id already in the inbox (or done within
+ * AC_INBOX_DEDUPE_SECONDS) answers *dup = 1 with its *seq; otherwise the
+ * event is appended to the intake journal (journal.h) and flushed (AC_SYNC):
+ * as durable as accept makes it, at the cost of one append. *seq is 0 then:
+ * the number is given when ac_inbox_ingest() moves the event into the inbox,
+ * in the order of the journal, with the same dedupe (a delivery that came
+ * twice before either was moved in is queued once).
+ */
+enum ac_err ac_inbox_intake(struct ac_store *st, const char *client_key, const char *event_key,
+    const char *delivery_id, const char *body, size_t body_len, uint64_t *seq, int *dup);
+
+/*
+ * Moves what the intake journal holds into the inbox, many events per
+ * transaction, recording in the same transaction how far it got (so each
+ * event is moved in exactly once, whoever does it and whatever dies midway).
+ * With rotate, a journal of AC_JOURNAL_ROTATE_BYTES or more that has been
+ * read to its end is replaced by an empty one. *count (may be NULL) gets how
+ * many events were read. Every inbox reader below calls it first (claim with
+ * rotate): they see every accepted event.
+ */
+enum ac_err ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count);
+
+/* For tests: the size at which ac_inbox_ingest() rotates (0: the default). */
+void ac_inbox_set_rotate_bytes(uint64_t n);
+
+/*
  * Claims the next event that is due, in order per tenant: an event waits
  * while an earlier one of its tenant is leased or waiting for a retry. The
  * claim is a lease in the store (owner pid, until now + lease_seconds), so

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "log.h"
 #include "store.h"
 
@@ -27,6 +28,7 @@ struct ac_store {
 	size_t map_size;
 	int sync_fd;                /* sync.lock: the flush lock and the last flushed txn id */
 	volatile uint64_t *synced;  /* mapped from sync.lock, shared by every process */
+	struct ac_journal *journal; /* the intake journal beside data.mdb (not when read-only) */
 };
 
 static const char *const db_names[AC_DB__COUNT] = {
@@ -246,7 +248,7 @@ group_flush(struct ac_store *st, uint64_t mine)
 static void
 give_to_dir_owner(const char *dir)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock" };
+	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock", AC_JOURNAL_FILE };
 	struct stat d, f;
 	char path[4096];
 	size_t i;
@@ -282,6 +284,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return AC_ERR_NOMEM;
 	st->flags = flags;
+	st->sync_fd = -1;
 	st->map_size = map_size ? map_size : DEFAULT_MAP;
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		free(st);
@@ -310,10 +313,20 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	st->sync_fd = -1;
 	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dir)) != AC_OK)
 		goto fail;
+	/* the journal's group flush uses the second shared word (the first is LMDB's) */
+	if (!(flags & AC_STORE_RDONLY) &&
+	    (err = ac_journal_open(dir, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF
+	    : flags & AC_STORE_SYNC_EACH ? AC_JOURNAL_SYNC_EACH : AC_JOURNAL_SYNC_GROUP,
+	    st->synced ? st->synced + 1 : NULL, &st->journal)) != AC_OK)
+		goto fail;
 	give_to_dir_owner(dir);
 	*out = st;
 	return AC_OK;
 fail:
+	if (st->synced)
+		munmap((void *)st->synced, sizeof(uint64_t) * 8);
+	if (st->sync_fd >= 0)
+		close(st->sync_fd);
 	mdb_env_close(st->env);
 	free(st);
 	return err;
@@ -324,12 +337,19 @@ ac_store_close(struct ac_store *st)
 {
 	if (st == NULL)
 		return;
+	ac_journal_close(st->journal);
 	if (st->synced)
 		munmap((void *)st->synced, sizeof(uint64_t) * 8);
 	if (st->sync_fd >= 0)
 		close(st->sync_fd);
 	mdb_env_close(st->env);
 	free(st);
+}
+
+struct ac_journal *
+ac_store_journal(struct ac_store *st)
+{
+	return st->journal;
 }
 
 MDB_env *

@@ -46,7 +46,11 @@ void ac_store_close(struct ac_store *st);
 
 /* Borrowed, for the modules built on the store (tenant.c, inbox.c ...). */
 MDB_env *ac_store_env(struct ac_store *st);
+
 MDB_dbi ac_store_dbi(const struct ac_store *st, enum ac_db db);
+
+/* The intake journal beside the environment (journal.h); NULL when opened read-only. */
+struct ac_journal *ac_store_journal(struct ac_store *st);
 
 /*
  * Runs fn in one write transaction and commits it; on MDB_MAP_FULL grows the

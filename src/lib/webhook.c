@@ -106,7 +106,7 @@ ac_webhook_handle(struct ac_request *req)
 		err = ac_request_fail(req, AC_ERR_BAD_REQUEST, "the delivery id is not printable ASCII of at most 200 bytes");
 		goto out;
 	}
-	err = ac_inbox_accept(req->app->store, t->client_key, event, id, req->body.data ? req->body.data : "",
+	err = ac_inbox_intake(req->app->store, t->client_key, event, id, req->body.data ? req->body.data : "",
 	    req->body.len, &seq, &dup);
 	if (err == AC_ERR_STORE_FULL || err == AC_ERR_STORE || err == AC_ERR_IO) {
 		/* 5xx: Bitbucket retries only on 5xx; nothing was acknowledged */

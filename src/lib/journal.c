@@ -1,0 +1,746 @@
+/* journal.c: the intake journal (journal.h): append before the 204, read back into the inbox. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+
+#define FILE_MAGIC "ACINTAKE"
+#define FILE_VERSION 1u
+#define REC_MAGIC 0x726a00ffu /* bytes ff 00 6a 72 */
+#define REC_HDR 12u           /* magic, length, crc */
+#define PAY_HDR 24u           /* received_at, three string lengths, 0, body length, 0 */
+#define PAY_MAX (PAY_HDR + 3u * 0xffffu + (1u << 20))
+#define WINDOW (1u << 20)     /* bytes read ahead per pread */
+#define OFF_BITS 40           /* the shared flush word: file id (24 bits) and offset (40 bits) */
+
+struct ac_journal {
+	char *dir, *path;
+	enum ac_journal_sync sync;
+	volatile uint64_t *shared;
+	/* appending */
+	int wfd;
+	uint64_t wid;
+	/* reading */
+	int rfd;
+	dev_t rdev;
+	ino_t rino;
+	uint64_t rid, rsize;
+	uint64_t known;           /* in the store up to here, as far as this process knows */
+	unsigned char *win;       /* [win_off, win_off + win_len) of the file */
+	size_t win_cap, win_len;
+	uint64_t win_off;
+	char *strs;               /* the record's strings, NUL-terminated */
+	size_t strs_cap;
+	/* rotating */
+	int nfd;
+	char *npath;
+};
+
+/* ---------------------------------------------------------------- CRC-32C */
+
+static uint32_t crc_table[8][256];
+
+static void
+crc_init(void)
+{
+	uint32_t c;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (i = 0; i < 256; i++)
+		for (k = 1; k < 8; k++)
+			crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^ crc_table[0][crc_table[k - 1][i] & 0xff];
+}
+
+static uint32_t
+crc_soft(uint32_t crc, const unsigned char *p, size_t n)
+{
+	while (n >= 8) {
+		uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+
+		crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^ crc_table[5][(a >> 16) & 0xff] ^
+		    crc_table[4][a >> 24] ^ crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
+		    crc_table[0][p[7]];
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
+	return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("sse4.2"))) static uint32_t
+crc_hw(uint32_t crc, const unsigned char *p, size_t n)
+{
+	uint64_t c = crc, v;
+
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		n -= 8;
+	}
+	crc = (uint32_t)c;
+	while (n--)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+#endif
+
+uint32_t
+ac_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	static int mode; /* 0: not yet known, 1: table, 2: SSE 4.2 */
+
+	if (mode == 0) {
+		crc_init();
+		mode = 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("sse4.2"))
+			mode = 2;
+#endif
+	}
+	crc = ~crc;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (mode == 2)
+		return ~crc_hw(crc, data, len);
+#endif
+	return ~crc_soft(crc, data, len);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void
+put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (p) {
+		memcpy(p, dir, a);
+		p[a] = '/';
+		memcpy(p + a + 1, name, b + 1);
+	}
+	return p;
+}
+
+static uint64_t
+new_id(void)
+{
+	uint64_t id = 0;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
+		id = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	return id ? id : 1;
+}
+
+static enum ac_err
+io_err(const char *what, const char *path)
+{
+	int e = errno;
+
+	ac_log_error("%s %s: %s", what, path, strerror(e));
+	return e == ENOSPC || e == EDQUOT || e == EFBIG ? AC_ERR_STORE_FULL : AC_ERR_STORE;
+}
+
+/* The file's header: its id, or 0 when it is not a journal (yet). */
+static uint64_t
+read_id(int fd)
+{
+	unsigned char h[AC_JOURNAL_HDR];
+
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, FILE_MAGIC, 8) != 0 ||
+	    get32(h + 8) != FILE_VERSION)
+		return 0;
+	return get64(h + 16);
+}
+
+static void
+sync_dir(const struct ac_journal *j)
+{
+	int fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			ac_log_warn("fsync %s: %s", j->dir, strerror(errno));
+		close(fd);
+	}
+}
+
+/*
+ * A new journal file at path (not yet visible under AC_JOURNAL_FILE): header
+ * written and flushed, owned like the directory (an operator's root acctl
+ * must not leave a file the app cannot append to).
+ */
+static int
+create_file(const struct ac_journal *j, const char *path, uint64_t *id)
+{
+	unsigned char h[AC_JOURNAL_HDR];
+	struct stat d;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	memset(h, 0, sizeof(h));
+	memcpy(h, FILE_MAGIC, 8);
+	put32(h + 8, FILE_VERSION);
+	*id = new_id();
+	put64(h + 16, *id);
+	put64(h + 24, (uint64_t)time(NULL));
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    (j->sync != AC_JOURNAL_SYNC_OFF && fdatasync(fd) != 0)) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		errno = e;
+		return -1;
+	}
+	if (geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 && fchown(fd, d.st_uid, d.st_gid) != 0)
+		ac_log_warn("chown %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* ---------------------------------------------------------------- open, close */
+
+enum ac_err
+ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *shared, struct ac_journal **out)
+{
+	struct ac_journal *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->dir = strdup(dir)) == NULL || (j->path = join(dir, AC_JOURNAL_FILE)) == NULL) {
+		if (j)
+			free(j->dir);
+		free(j);
+		return AC_ERR_NOMEM;
+	}
+	j->sync = sync;
+	j->shared = shared;
+	j->wfd = j->rfd = j->nfd = -1;
+	*out = j;
+	return AC_OK;
+}
+
+void
+ac_journal_close(struct ac_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->nfd >= 0)
+		ac_journal_rotate_end(j, 0);
+	if (j->wfd >= 0)
+		close(j->wfd);
+	if (j->rfd >= 0)
+		close(j->rfd);
+	free(j->win);
+	free(j->strs);
+	free(j->dir);
+	free(j->path);
+	free(j);
+}
+
+/* ---------------------------------------------------------------- appending */
+
+/* An append descriptor on the current file, creating it when there is none. */
+static enum ac_err
+open_writer(struct ac_journal *j)
+{
+	char tmp[64];
+	char *tpath;
+	uint64_t id;
+	int fd, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if ((fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) >= 0) {
+			if ((id = read_id(fd)) == 0) {
+				/* being created by link(): it has its header before it has its name */
+				close(fd);
+				return io_err("not a journal:", j->path);
+			}
+			j->wfd = fd;
+			j->wid = id;
+			return AC_OK;
+		}
+		if (errno != ENOENT)
+			return io_err("open", j->path);
+		/* none yet: make one under a private name, then give it the name if nobody did meanwhile */
+		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%ld", (long)getpid());
+		if ((tpath = join(j->dir, tmp)) == NULL)
+			return AC_ERR_NOMEM;
+		if ((fd = create_file(j, tpath, &id)) < 0) {
+			enum ac_err err = io_err("create", tpath);
+
+			free(tpath);
+			return err;
+		}
+		close(fd);
+		if (link(tpath, j->path) == 0) {
+			if (j->sync != AC_JOURNAL_SYNC_OFF)
+				sync_dir(j);
+		} else if (errno != EEXIST) {
+			enum ac_err err = io_err("link", j->path);
+
+			unlink(tpath);
+			free(tpath);
+			return err;
+		}
+		unlink(tpath);
+		free(tpath);
+	}
+	ac_log_error("cannot open %s: it keeps changing", j->path);
+	return AC_ERR_STORE;
+}
+
+static enum ac_err
+flush(struct ac_journal *j, uint64_t end)
+{
+	uint64_t tag = (j->wid & ((1u << (64 - OFF_BITS)) - 1)) << OFF_BITS, mask = ((uint64_t)1 << OFF_BITS) - 1;
+	uint64_t seen, covered;
+	struct stat sb;
+
+	if (j->sync == AC_JOURNAL_SYNC_OFF)
+		return AC_OK;
+	if (j->sync == AC_JOURNAL_SYNC_GROUP && j->shared && end <= mask) {
+		seen = __atomic_load_n(j->shared, __ATOMIC_ACQUIRE);
+		if ((seen & ~mask) == tag && (seen & mask) >= end)
+			return AC_OK; /* a flush that started after our write returned covered it */
+	}
+	/* everything written before this point goes in this flush */
+	covered = fstat(j->wfd, &sb) == 0 && (uint64_t)sb.st_size >= end ? (uint64_t)sb.st_size : end;
+	if (fdatasync(j->wfd) != 0)
+		return io_err("fdatasync", j->path);
+	if (j->sync == AC_JOURNAL_SYNC_GROUP && j->shared && covered <= mask) {
+		seen = __atomic_load_n(j->shared, __ATOMIC_ACQUIRE);
+		while (((seen & ~mask) != tag || (seen & mask) < covered) &&
+		    !__atomic_compare_exchange_n(j->shared, &seen, tag | covered, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			;
+	}
+	return AC_OK;
+}
+
+enum ac_err
+ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, const char *ev, const char *id,
+    const char *body, size_t body_len)
+{
+	size_t ckl = strlen(ck), evl = strlen(ev), idl = strlen(id), len;
+	unsigned char rh[REC_HDR], ph[PAY_HDR];
+	struct iovec iov[6];
+	struct stat sb;
+	enum ac_err err;
+	uint32_t crc;
+	ssize_t n;
+	off_t end;
+	int tries;
+
+	if (ckl > 0xffff || evl > 0xffff || idl > 0xffff || body_len > (1u << 20))
+		return AC_ERR_INVALID;
+	len = PAY_HDR + ckl + evl + idl + body_len;
+	put64(ph, (uint64_t)received_at);
+	put16(ph + 8, (uint16_t)ckl);
+	put16(ph + 10, (uint16_t)evl);
+	put16(ph + 12, (uint16_t)idl);
+	put16(ph + 14, 0);
+	put32(ph + 16, (uint32_t)body_len);
+	put32(ph + 20, 0);
+	put32(rh, REC_MAGIC);
+	put32(rh + 4, (uint32_t)len);
+	crc = ac_crc32c(0, rh + 4, 4);
+	crc = ac_crc32c(crc, ph, sizeof(ph));
+	crc = ac_crc32c(crc, ck, ckl);
+	crc = ac_crc32c(crc, ev, evl);
+	crc = ac_crc32c(crc, id, idl);
+	crc = ac_crc32c(crc, body, body_len);
+	put32(rh + 8, crc);
+	iov[0] = (struct iovec){ rh, sizeof(rh) };
+	iov[1] = (struct iovec){ ph, sizeof(ph) };
+	iov[2] = (struct iovec){ (void *)ck, ckl };
+	iov[3] = (struct iovec){ (void *)ev, evl };
+	iov[4] = (struct iovec){ (void *)id, idl };
+	iov[5] = (struct iovec){ (void *)body, body_len };
+	for (tries = 0;; tries++) {
+		if (j->wfd < 0 && (err = open_writer(j)) != AC_OK)
+			return err;
+		/* shared: appends go on together; a rotation waits for them and they for it */
+		while (flock(j->wfd, LOCK_SH) != 0)
+			if (errno != EINTR)
+				return io_err("flock", j->path);
+		if (fstat(j->wfd, &sb) != 0) {
+			flock(j->wfd, LOCK_UN);
+			return io_err("fstat", j->path);
+		}
+		if (sb.st_nlink > 0)
+			break;
+		/* rotated away while we were not looking: append to the file that replaced it */
+		flock(j->wfd, LOCK_UN);
+		close(j->wfd);
+		j->wfd = -1;
+		if (tries >= 8) {
+			ac_log_error("cannot append to %s: it keeps being replaced", j->path);
+			return AC_ERR_STORE;
+		}
+	}
+	n = writev(j->wfd, iov, 6);
+	end = lseek(j->wfd, 0, SEEK_CUR);
+	flock(j->wfd, LOCK_UN);
+	if (n != (ssize_t)(REC_HDR + len)) {
+		/* a short write leaves a torn record: readers skip it once a complete one follows */
+		if (n >= 0)
+			errno = ENOSPC;
+		return io_err("append to", j->path);
+	}
+	return flush(j, end < 0 ? 0 : (uint64_t)end);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static int
+refresh_size(struct ac_journal *j)
+{
+	struct stat sb;
+
+	if (fstat(j->rfd, &sb) != 0)
+		return -1;
+	j->rsize = (uint64_t)sb.st_size;
+	return 0;
+}
+
+enum ac_err
+ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id, uint64_t *off)
+{
+	struct stat sb;
+	uint64_t rid;
+	int fd;
+
+	if (stat(j->path, &sb) != 0) {
+		if (errno == ENOENT)
+			return AC_ERR_NOT_FOUND;
+		return io_err("stat", j->path);
+	}
+	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino) {
+		if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0)
+			return errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
+		if (fstat(fd, &sb) != 0 || (rid = read_id(fd)) == 0) {
+			close(fd);
+			/* a file without its header yet is being created: nothing to read */
+			return AC_ERR_NOT_FOUND;
+		}
+		if (j->rfd >= 0)
+			close(j->rfd);
+		j->rfd = fd;
+		j->rdev = sb.st_dev;
+		j->rino = sb.st_ino;
+		j->rid = rid;
+		j->win_len = 0;
+	}
+	if (refresh_size(j) != 0)
+		return io_err("fstat", j->path);
+	*id = j->rid;
+	*off = from_id == j->rid && from_off >= AC_JOURNAL_HDR ? from_off : AC_JOURNAL_HDR;
+	return AC_OK;
+}
+
+void
+ac_journal_mark(struct ac_journal *j, uint64_t off)
+{
+	j->known = off;
+}
+
+int
+ac_journal_has_news(struct ac_journal *j)
+{
+	struct stat sb;
+
+	if (stat(j->path, &sb) != 0)
+		return 0;
+	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino)
+		return 1;
+	return (uint64_t)sb.st_size > j->known;
+}
+
+/* Bytes [off, off + n) of the file, through the read-ahead window; NULL past the end or on error. */
+static const unsigned char *
+bytes(struct ac_journal *j, uint64_t off, size_t n)
+{
+	size_t want;
+	ssize_t got;
+
+	if (off + n > j->rsize)
+		return NULL;
+	if (off >= j->win_off && off + n <= j->win_off + j->win_len)
+		return j->win + (off - j->win_off);
+	want = n > WINDOW ? n : WINDOW;
+	if (off + want > j->rsize)
+		want = (size_t)(j->rsize - off);
+	if (want > j->win_cap) {
+		unsigned char *p = realloc(j->win, want);
+
+		if (p == NULL)
+			return NULL;
+		j->win = p;
+		j->win_cap = want;
+	}
+	got = pread(j->rfd, j->win, want, (off_t)off);
+	if (got < (ssize_t)n) {
+		j->win_len = 0;
+		return NULL;
+	}
+	j->win_off = off;
+	j->win_len = (size_t)got;
+	return j->win;
+}
+
+/* A complete, intact record at off: its total size, else 0 (-1 when it is only not complete yet). */
+static long long
+check_at(struct ac_journal *j, uint64_t off)
+{
+	const unsigned char *h = bytes(j, off, REC_HDR), *p;
+	uint32_t len, crc;
+
+	if (h == NULL)
+		return -1;
+	if (get32(h) != REC_MAGIC)
+		return 0;
+	len = get32(h + 4);
+	crc = get32(h + 8);
+	if (len < PAY_HDR || len > PAY_MAX)
+		return 0;
+	if (off + REC_HDR + len > j->rsize)
+		return -1;
+	if ((h = bytes(j, off, REC_HDR + len)) == NULL)
+		return -1;
+	p = h + REC_HDR;
+	if (ac_crc32c(ac_crc32c(0, h + 4, 4), p, len) != crc)
+		return 0;
+	if ((uint64_t)PAY_HDR + get16(p + 8) + get16(p + 10) + get16(p + 12) + get32(p + 16) != len)
+		return 0;
+	return (long long)(REC_HDR + len);
+}
+
+/* The first intact record after off, or 0 when none is complete before the end. */
+static uint64_t
+find_next(struct ac_journal *j, uint64_t off)
+{
+	static const unsigned char m[4] = { 0xff, 0x00, 0x6a, 0x72 };
+	uint64_t at = off + 1;
+
+	while (at + REC_HDR <= j->rsize) {
+		size_t n = j->rsize - at > WINDOW ? WINDOW : (size_t)(j->rsize - at);
+		const unsigned char *w = bytes(j, at, n), *q;
+
+		if (w == NULL)
+			return 0;
+		for (q = w; (q = memchr(q, 0xff, n - (size_t)(q - w))) != NULL; q++) {
+			uint64_t c = at + (uint64_t)(q - w);
+
+			if ((size_t)(q - w) + 4 <= n && memcmp(q, m, 4) != 0)
+				continue;
+			if (check_at(j, c) > 0)
+				return c;
+			/* check_at moved the window: look again from here */
+			w = bytes(j, at, n);
+			if (w == NULL)
+				return 0;
+			q = w + (c - at);
+		}
+		at += n > 3 ? n - 3 : 1;
+	}
+	return 0;
+}
+
+static enum ac_err
+fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
+{
+	const unsigned char *h = bytes(j, off, REC_HDR), *p;
+	size_t ckl, evl, idl, need;
+
+	if (h == NULL || (h = bytes(j, off, REC_HDR + get32(h + 4))) == NULL)
+		return AC_ERR_STORE;
+	p = h + REC_HDR;
+	ckl = get16(p + 8);
+	evl = get16(p + 10);
+	idl = get16(p + 12);
+	need = ckl + evl + idl + 3;
+	if (need > j->strs_cap) {
+		char *s = realloc(j->strs, need);
+
+		if (s == NULL)
+			return AC_ERR_NOMEM;
+		j->strs = s;
+		j->strs_cap = need;
+	}
+	rec->received_at = (time_t)get64(p);
+	rec->offset = off;
+	p += PAY_HDR;
+	memcpy(j->strs, p, ckl);
+	j->strs[ckl] = '\0';
+	memcpy(j->strs + ckl + 1, p + ckl, evl);
+	j->strs[ckl + 1 + evl] = '\0';
+	memcpy(j->strs + ckl + evl + 2, p + ckl + evl, idl);
+	j->strs[ckl + evl + 2 + idl] = '\0';
+	rec->client_key = j->strs;
+	rec->event_key = j->strs + ckl + 1;
+	rec->delivery_id = j->strs + ckl + evl + 2;
+	rec->body = (const char *)p + ckl + evl + idl;
+	rec->body_len = get32(h + REC_HDR + 16);
+	return AC_OK;
+}
+
+enum ac_err
+ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec, int final)
+{
+	long long n;
+	uint64_t next;
+
+	if (j->rfd < 0)
+		return AC_ERR_NOT_FOUND;
+	if (*off >= j->rsize && refresh_size(j) != 0)
+		return io_err("fstat", j->path);
+	n = check_at(j, *off);
+	if (n == -1 && refresh_size(j) == 0)
+		n = check_at(j, *off);
+	if (n > 0) {
+		enum ac_err err = fill(j, *off, rec);
+
+		if (err == AC_OK)
+			*off += (uint64_t)n;
+		return err;
+	}
+	if (*off >= j->rsize)
+		return AC_ERR_NOT_FOUND;
+	/*
+	 * Not an intact record here: either one still being written (wait), or
+	 * torn by a writer that died or failed (skip it once something intact
+	 * follows: appends are serialised, so it can never be completed).
+	 */
+	if ((next = find_next(j, *off)) != 0) {
+		ac_log_warn("%s: skipped %llu torn bytes at offset %llu (an append that never finished; it was not "
+		    "acknowledged)", j->path, (unsigned long long)(next - *off), (unsigned long long)*off);
+		*off = next;
+		return ac_journal_next(j, off, rec, final);
+	}
+	if (final) {
+		ac_log_warn("%s: skipped %llu torn bytes at the end, offset %llu (an append that never finished; it "
+		    "was not acknowledged)", j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
+		*off = j->rsize;
+	}
+	return AC_ERR_NOT_FOUND;
+}
+
+/* ---------------------------------------------------------------- rotation */
+
+enum ac_err
+ac_journal_rotate_begin(struct ac_journal *j)
+{
+	uint64_t id;
+
+	if (j->rfd < 0 || j->nfd >= 0)
+		return AC_ERR_INVALID;
+	if ((j->npath = join(j->dir, AC_JOURNAL_FILE ".next")) == NULL)
+		return AC_ERR_NOMEM;
+	if ((j->nfd = create_file(j, j->npath, &id)) < 0) {
+		enum ac_err err = io_err("create", j->npath);
+
+		free(j->npath);
+		j->npath = NULL;
+		return err;
+	}
+	/* waits for the appends in flight; new ones wait for us */
+	while (flock(j->rfd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			enum ac_err err = io_err("flock", j->path);
+
+			ac_journal_rotate_end(j, 0);
+			return err;
+		}
+	}
+	if (refresh_size(j) != 0) {
+		ac_journal_rotate_end(j, 0);
+		return io_err("fstat", j->path);
+	}
+	return AC_OK;
+}
+
+enum ac_err
+ac_journal_rotate_end(struct ac_journal *j, int replace)
+{
+	enum ac_err err = AC_OK;
+
+	if (j->nfd < 0)
+		return AC_ERR_INVALID;
+	if (replace) {
+		/* appenders holding the old file see it unlinked and reopen the name */
+		if (rename(j->npath, j->path) != 0)
+			err = io_err("rename", j->npath);
+		else if (j->sync != AC_JOURNAL_SYNC_OFF)
+			sync_dir(j);
+	} else {
+		unlink(j->npath);
+	}
+	flock(j->rfd, LOCK_UN);
+	close(j->nfd);
+	j->nfd = -1;
+	free(j->npath);
+	j->npath = NULL;
+	return err;
+}

@@ -1,0 +1,106 @@
+/*
+ * journal.h: the intake journal. webhook.fcgi appends each verified event to
+ * one append-only file (AC_DATA_DIR/intake.journal) and flushes it (AC_SYNC)
+ * before the 204; whoever drains the inbox moves the journal's records into
+ * the LMDB inbox, in file order, many per transaction, and records how far it
+ * got in the same transaction (inbox.c, ac_inbox_ingest). See design.md's
+ * departure note in docs/intake.md.
+ *
+ * File: a 32-byte header (magic "ACINTAKE", version, a random 64-bit id that
+ * names this file) and records: u32 magic 0x726a00ff ("\xff\0jr"), u32 payload
+ * length, u32 CRC-32C of the length and the payload, then the payload: u64
+ * received_at, u16 clientKey length, u16 event key length, u16 delivery id
+ * length, u16 0, u32 body length, u32 0, the three strings and the body. All
+ * little-endian. The magic cannot occur inside a record's strings or its body
+ * (JSON, checked before: no 0xff, no NUL).
+ *
+ * Writers append with one writev on an O_APPEND descriptor while holding a
+ * shared flock, so records never interleave and a rotation (which takes the
+ * lock exclusively) never cuts one. A writer killed mid-write leaves a torn
+ * record: it is skipped once a complete record follows it (writes are
+ * serialised, so the torn one can never complete), or once no writer can be
+ * in flight (rotation).
+ */
+#ifndef AC_JOURNAL_H
+#define AC_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+#define AC_JOURNAL_FILE "intake.journal"
+#define AC_JOURNAL_HDR 32u
+/* rotate once everything is moved and the file is at least this large */
+#define AC_JOURNAL_ROTATE_BYTES ((uint64_t)64 << 20)
+
+enum ac_journal_sync {
+	AC_JOURNAL_SYNC_OFF,   /* no flush */
+	AC_JOURNAL_SYNC_GROUP, /* fdatasync, shared by writers whose records one flush covers */
+	AC_JOURNAL_SYNC_EACH,  /* one fdatasync per record (for comparison) */
+};
+
+struct ac_journal;
+
+/* One record, as read back: strings NUL-terminated, the body not (body_len). Valid until the next read. */
+struct ac_journal_rec {
+	time_t received_at;
+	const char *client_key, *event_key, *delivery_id;
+	const char *body;
+	size_t body_len;
+	uint64_t offset; /* where it starts in the file */
+};
+
+/*
+ * State for dir's journal (no file is touched yet). shared, when not NULL, is
+ * a word in memory shared by every process of the store: the group flush
+ * records there how far a completed flush reached.
+ */
+enum ac_err ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *shared,
+    struct ac_journal **out);
+void ac_journal_close(struct ac_journal *j);
+
+/* Appends one record (creating the file when there is none) and flushes as configured. */
+enum ac_err ac_journal_append(struct ac_journal *j, time_t received_at, const char *client_key,
+    const char *event_key, const char *delivery_id, const char *body, size_t body_len);
+
+/*
+ * Reading. ac_journal_scan_begin() looks at the current file: its id and the
+ * offset to read from (from_off when from_id names it, else its first record:
+ * a store that last read another file read all of it before that file was
+ * replaced). AC_ERR_NOT_FOUND when there is no journal.
+ */
+enum ac_err ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id,
+    uint64_t *off);
+
+/*
+ * The next complete record at or after *off: AC_OK with *rec and *off past
+ * it; AC_ERR_NOT_FOUND when none is complete yet. Torn bytes before a
+ * complete record are skipped (logged); with final (no writer can be in
+ * flight) a torn tail is skipped too and *off reaches the end.
+ */
+enum ac_err ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec, int final);
+
+/*
+ * ac_journal_mark() notes that the file is in the store up to off (0: not
+ * known); ac_journal_has_news() then says, with one stat, whether anything
+ * came after it (or the file was replaced) since.
+ */
+void ac_journal_mark(struct ac_journal *j, uint64_t off);
+int ac_journal_has_news(struct ac_journal *j);
+
+/*
+ * Rotation, for the store's single writer of the moment (hold the LMDB write
+ * lock between begin and end): begin prepares the next file and takes the
+ * current one exclusively (waiting for appends in flight; new ones wait);
+ * read the rest with final = 1 and commit where you got; then end(1)
+ * replaces the file (appenders move to the new one) or end(0) gives up.
+ */
+enum ac_err ac_journal_rotate_begin(struct ac_journal *j);
+enum ac_err ac_journal_rotate_end(struct ac_journal *j, int replace);
+
+/* CRC-32C (Castagnoli), continuing from crc (0 to start). */
+uint32_t ac_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif

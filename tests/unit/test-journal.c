@@ -1,0 +1,486 @@
+/* test-journal.c: the intake journal: append, move into the inbox once, torn records, rotation. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "inbox.h"
+#include "journal.h"
+#include "store.h"
+#include "unit.h"
+
+static char dir[64], jpath[128];
+static struct ac_store *st;
+
+static void
+rm_tree(const char *d)
+{
+	DIR *dh = opendir(d);
+	struct dirent *e;
+	char p[512];
+
+	if (dh == NULL)
+		return;
+	while ((e = readdir(dh)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+		unlink(p);
+	}
+	closedir(dh);
+	rmdir(d);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test-journal-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(jpath, sizeof(jpath), "%s/%s", dir, AC_JOURNAL_FILE);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	ac_clock_set(1700000000);
+	ac_inbox_set_rotate_bytes(0);
+}
+
+static void
+teardown(void)
+{
+	ac_store_close(st);
+	rm_tree(dir);
+	ac_clock_set(0);
+	ac_inbox_set_rotate_bytes(0);
+}
+
+static void
+intake(const char *ck, const char *id, const char *body)
+{
+	uint64_t seq = 99;
+	int dup = 9;
+
+	ck_assert_int_eq(ac_inbox_intake(st, ck, "repo:push", id, body, strlen(body), &seq, &dup), AC_OK);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_uint_eq(seq, 0);
+}
+
+static size_t
+ingest(void)
+{
+	size_t n = 0;
+
+	ck_assert_int_eq(ac_inbox_ingest(st, 0, &n), AC_OK);
+	return n;
+}
+
+/* The bodies in the inbox, in order, joined by ",". */
+static char listed[65536];
+
+static enum ac_err
+collect(const struct ac_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (*listed)
+		strcat(listed, ",");
+	strncat(listed, ev->body, sizeof(listed) - strlen(listed) - 2);
+	return AC_OK;
+}
+
+static const char *
+bodies(void)
+{
+	listed[0] = '\0';
+	ck_assert_int_eq(ac_inbox_list(st, 0, collect, NULL), AC_OK);
+	return listed;
+}
+
+static off_t
+file_size(const char *p)
+{
+	struct stat sb;
+
+	return stat(p, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* The bytes of one record as the journal writes it (made in a scratch store). */
+static unsigned char *
+record(const char *ck, const char *id, const char *body, size_t *len)
+{
+	char d[64], p[128];
+	struct ac_store *s2;
+	unsigned char *buf;
+	FILE *f;
+	long n;
+
+	snprintf(d, sizeof(d), "/tmp/test-journal-rec-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	ck_assert_int_eq(ac_store_open(d, 0, AC_STORE_NOSYNC, &s2), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(s2, ck, "repo:push", id, body, strlen(body), NULL, NULL), AC_OK);
+	ac_store_close(s2);
+	snprintf(p, sizeof(p), "%s/%s", d, AC_JOURNAL_FILE);
+	ck_assert_ptr_nonnull(f = fopen(p, "rb"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f) - (long)AC_JOURNAL_HDR;
+	ck_assert_int_gt(n, 0);
+	buf = malloc((size_t)n);
+	fseek(f, (long)AC_JOURNAL_HDR, SEEK_SET);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	rm_tree(d);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+append_raw(const void *p, size_t n)
+{
+	int fd = open(jpath, O_WRONLY | O_APPEND);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
+START_TEST(intake_then_ingest)
+{
+	struct ac_event ev;
+	int dead;
+
+	ck_assert_uint_eq(ingest(), 0); /* no journal yet */
+	intake("t1", "d-1", "{\"n\":1}");
+	ac_clock_set(1700000005);
+	intake("t2", "", "{\"n\":2}");
+	intake("t1", "d-3", "{\"n\":3}");
+	ck_assert_int_gt(file_size(jpath), (off_t)AC_JOURNAL_HDR);
+	ck_assert_uint_eq(ingest(), 3);
+	ck_assert_uint_eq(ingest(), 0); /* once */
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+	ck_assert_int_eq(ac_inbox_get(st, 1, &ev, &dead), AC_OK);
+	ck_assert_str_eq(ev.client_key, "t1");
+	ck_assert_str_eq(ev.event_key, "repo:push");
+	ck_assert_str_eq(ev.delivery_id, "d-1");
+	ck_assert_int_eq(ev.received_at, 1700000000); /* when it was accepted, not moved */
+	ac_event_release(&ev);
+	ck_assert_int_eq(ac_inbox_get(st, 2, &ev, &dead), AC_OK);
+	ck_assert_int_eq(ev.received_at, 1700000005);
+	ac_event_release(&ev);
+	/* a store reopened knows how far it got */
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	ck_assert_uint_eq(ingest(), 0);
+	intake("t1", "", "{\"n\":4}");
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4}");
+}
+END_TEST
+
+START_TEST(readers_and_accept_see_the_journal)
+{
+	size_t inbox = 0, due = 0, dead = 0;
+	uint64_t seq = 0;
+	struct ac_event ev;
+
+	intake("t1", "", "{\"n\":1}");
+	/* counts, claim and a direct accept all move the journal in first: order is acceptance order */
+	ck_assert_int_eq(ac_inbox_counts(st, &inbox, &due, &dead), AC_OK);
+	ck_assert_uint_eq(inbox, 1);
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_int_eq(ac_inbox_accept(st, "t1", "repo:push", "", "{\"n\":3}", 7, &seq, NULL), AC_OK);
+	ck_assert_uint_eq(seq, 3);
+	ck_assert_int_eq(ac_inbox_claim(st, 300, &ev), AC_OK);
+	ck_assert_uint_eq(ev.seq, 1);
+	ac_event_release(&ev);
+}
+END_TEST
+
+START_TEST(dedupe_across_the_journal)
+{
+	uint64_t seq = 0;
+	int dup = 0;
+
+	intake("t1", "id-1", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	/* moved in: a second delivery is recognised before the 204 */
+	ck_assert_int_eq(ac_inbox_intake(st, "t1", "repo:push", "id-1", "{}", 2, &seq, &dup), AC_OK);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_uint_eq(seq, 1);
+	/* another tenant's id is another delivery */
+	intake("t2", "id-1", "{\"n\":2}");
+	/* twice before either is moved in: both journaled, queued once */
+	intake("t1", "id-2", "{\"n\":3}");
+	intake("t1", "id-2", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 3);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+	/* what accept refuses, intake refuses before anything is written */
+	{
+		static char big[AC_INBOX_BODY_MAX + 1];
+		char longid[600];
+		off_t before = file_size(jpath);
+
+		memset(big, ' ', sizeof(big));
+		memset(longid, 'x', sizeof(longid) - 1);
+		longid[sizeof(longid) - 1] = '\0';
+		ck_assert_int_eq(ac_inbox_intake(st, "t1", "e", "", big, sizeof(big), NULL, NULL), AC_ERR_BODY_TOO_LARGE);
+		ck_assert_int_eq(ac_inbox_intake(st, "t1", "e", longid, "{}", 2, NULL, NULL), AC_ERR_INVALID);
+		ck_assert_int_eq(file_size(jpath), before);
+	}
+}
+END_TEST
+
+/* A writer killed mid-append: the torn bytes are skipped once a complete record follows. */
+START_TEST(torn_record_skipped)
+{
+	size_t n;
+	unsigned char *r = record("t1", "", "{\"torn\":true}", &n);
+
+	intake("t1", "", "{\"n\":1}");
+	append_raw(r, n / 2);
+	/* the torn tail may still be an append in flight: wait for it */
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_uint_eq(ingest(), 0);
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+	/* garbage without any record start is skipped the same way */
+	append_raw("\0\0\0\0garbage\xff\xff", 13);
+	intake("t1", "", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+	free(r);
+}
+END_TEST
+
+/* A record read while it is being written is read whole once it is complete, not skipped. */
+START_TEST(record_in_flight_waits)
+{
+	size_t n;
+	unsigned char *r = record("t1", "d-9", "{\"slow\":\"writer\"}", &n);
+
+	intake("t1", "", "{\"n\":1}");
+	append_raw(r, 5);
+	ck_assert_uint_eq(ingest(), 1);
+	append_raw(r + 5, n - 10);
+	ck_assert_uint_eq(ingest(), 0);
+	append_raw(r + n - 5, 5);
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"slow\":\"writer\"}");
+	free(r);
+}
+END_TEST
+
+START_TEST(rotation)
+{
+	struct stat a, b;
+	char body[64];
+	int i;
+
+	ac_inbox_set_rotate_bytes(4096);
+	for (i = 0; i < 100; i++) {
+		snprintf(body, sizeof(body), "{\"n\":%d}", i);
+		intake("t1", "", body);
+	}
+	ck_assert_int_eq(stat(jpath, &a), 0);
+	ck_assert_int_gt(a.st_size, 4096);
+	{
+		size_t n = 0;
+
+		ck_assert_int_eq(ac_inbox_ingest(st, 1, &n), AC_OK);
+		ck_assert_uint_eq(n, 100);
+	}
+	ck_assert_int_eq(stat(jpath, &b), 0);
+	ck_assert_int_ne(a.st_ino, b.st_ino);
+	ck_assert_int_eq(b.st_size, AC_JOURNAL_HDR);
+	/* this process appended to the old file: it moves to the new one */
+	intake("t1", "", "{\"n\":100}");
+	ck_assert_int_gt(file_size(jpath), (off_t)AC_JOURNAL_HDR);
+	ck_assert_uint_eq(ingest(), 1);
+	listed[0] = '\0';
+	bodies();
+	ck_assert_ptr_nonnull(strstr(listed, "{\"n\":99},{\"n\":100}"));
+	ck_assert_ptr_null(strstr(listed + 1, "{\"n\":0}"));
+	/* no leftover files */
+	{
+		char next[160];
+
+		snprintf(next, sizeof(next), "%s.next", jpath);
+		ck_assert_int_eq(access(next, F_OK), -1);
+	}
+}
+END_TEST
+
+/* A store that last read another journal read all of it before it was replaced: a new one is read from its start. */
+START_TEST(replaced_before_recorded)
+{
+	struct ac_journal *j = ac_store_journal(st);
+	uint64_t id, off;
+
+	intake("t1", "", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	/* a rotation that died after putting the new file in place, before recording it */
+	ck_assert_int_eq(ac_journal_scan_begin(j, 0, 0, &id, &off), AC_OK);
+	ck_assert_int_eq(ac_journal_rotate_begin(j), AC_OK);
+	ck_assert_int_eq(ac_journal_rotate_end(j, 1), AC_OK);
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+}
+END_TEST
+
+/* Another process's append descriptor on the old file follows a rotation. */
+START_TEST(rotation_under_another_writer)
+{
+	int go[2], done[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	intake("t1", "", "{\"n\":1}");
+	if ((pid = fork()) == 0) {
+		struct ac_store *s2;
+
+		if (ac_store_open(dir, 0, 0, &s2) != AC_OK ||
+		    ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL) != AC_OK)
+			_exit(1);
+		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		/* the parent rotated meanwhile */
+		if (ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":3}", 7, NULL, NULL) != AC_OK)
+			_exit(1);
+		ac_store_close(s2);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(done[0], &c, 1), 1);
+	ac_inbox_set_rotate_bytes(1);
+	{
+		size_t n = 0;
+
+		ck_assert_int_eq(ac_inbox_ingest(st, 1, &n), AC_OK);
+		ck_assert_uint_eq(n, 2);
+	}
+	ck_assert_int_eq(file_size(jpath), AC_JOURNAL_HDR);
+	ac_inbox_set_rotate_bytes(0);
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	{
+		int status;
+
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+END_TEST
+
+static enum ac_err
+per_writer_order(const struct ac_event *ev, void *ctx)
+{
+	int *last = ctx, w, i;
+
+	ck_assert_int_eq(sscanf(ev->body, "{\"w\":%d,\"i\":%d}", &w, &i), 2);
+	ck_assert_int_eq(i, last[w] + 1);
+	last[w] = i;
+	return AC_OK;
+}
+
+/* Four writers and a reader that rotates often: every event once, each writer's in its order. */
+START_TEST(concurrent_writers_and_rotation)
+{
+	enum { W = 4, N = 300 };
+	int last[W], i, status;
+	pid_t pids[W];
+	size_t inbox = 0, due = 0, dead = 0;
+
+	ac_inbox_set_rotate_bytes(8192);
+	for (i = 0; i < W; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct ac_store *s2;
+			char body[64], id[32];
+			int k;
+
+			if (ac_store_open(dir, 0, 0, &s2) != AC_OK)
+				_exit(1);
+			for (k = 0; k < N; k++) {
+				snprintf(body, sizeof(body), "{\"w\":%d,\"i\":%d}", i, k);
+				snprintf(id, sizeof(id), "w%d-%d", i, k);
+				if (ac_inbox_intake(s2, "t1", "repo:push", id, body, strlen(body), NULL, NULL) != AC_OK)
+					_exit(1);
+			}
+			ac_store_close(s2);
+			_exit(0);
+		}
+		last[i] = -1;
+	}
+	for (;;) {
+		int running = 0;
+
+		for (i = 0; i < W; i++)
+			if (pids[i] && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+				ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+				pids[i] = 0;
+			}
+		for (i = 0; i < W; i++)
+			running += pids[i] != 0;
+		ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+		if (!running)
+			break;
+	}
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_counts(st, &inbox, &due, &dead), AC_OK);
+	ck_assert_uint_eq(inbox, W * N);
+	ck_assert_int_eq(ac_inbox_list(st, 0, per_writer_order, last), AC_OK);
+	for (i = 0; i < W; i++)
+		ck_assert_int_eq(last[i], N - 1);
+}
+END_TEST
+
+START_TEST(crc32c_known_answers)
+{
+	/* RFC 3720 B.4 */
+	static const unsigned char zeros[32], ones[32] = { [0 ... 31] = 0xff };
+	unsigned char inc[32];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		inc[i] = (unsigned char)i;
+	ck_assert_uint_eq(ac_crc32c(0, zeros, 32), 0x8a9136aau);
+	ck_assert_uint_eq(ac_crc32c(0, ones, 32), 0x62a8ab43u);
+	ck_assert_uint_eq(ac_crc32c(0, inc, 32), 0x46dd794eu);
+	ck_assert_uint_eq(ac_crc32c(0, "123456789", 9), 0xe3069283u);
+	/* in pieces as in one go */
+	ck_assert_uint_eq(ac_crc32c(ac_crc32c(0, "12345", 5), "6789", 4), 0xe3069283u);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc = tcase_create("journal");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, crc32c_known_answers);
+	tcase_add_test(tc, intake_then_ingest);
+	tcase_add_test(tc, readers_and_accept_see_the_journal);
+	tcase_add_test(tc, dedupe_across_the_journal);
+	tcase_add_test(tc, torn_record_skipped);
+	tcase_add_test(tc, record_in_flight_waits);
+	tcase_add_test(tc, rotation);
+	tcase_add_test(tc, replaced_before_recorded);
+	tcase_add_test(tc, rotation_under_another_writer);
+	tcase_add_test(tc, concurrent_writers_and_rotation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+AC_UNIT_MAIN(suite)
