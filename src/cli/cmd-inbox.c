@@ -70,7 +70,8 @@ acctl_cmd_inbox(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if ((!strcmp(cmd, "show") || write) && (argc != 3 || !parse_seq(argv[2], &seq))) {
+	if ((!strcmp(cmd, "show") || !strcmp(cmd, "retry") || !strcmp(cmd, "drop")) &&
+	    (argc != 3 || !parse_seq(argv[2], &seq))) {
 		usage(stderr);
 		return 2;
 	}

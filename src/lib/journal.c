@@ -43,7 +43,7 @@ struct ac_journal {
 	char *strs;               /* the record's strings, NUL-terminated */
 	size_t strs_cap;
 	/* rotating */
-	int nfd;
+	int nfd, lfd;
 	char *npath;
 };
 
@@ -277,7 +277,7 @@ ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *s
 	}
 	j->sync = sync;
 	j->shared = shared;
-	j->wfd = j->rfd = j->nfd = -1;
+	j->wfd = j->rfd = j->nfd = j->lfd = -1;
 	*out = j;
 	return AC_OK;
 }
@@ -689,27 +689,62 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 
 /* ---------------------------------------------------------------- rotation */
 
+/*
+ * One rotation at a time on the host (intake.journal.lock), and only of the
+ * file this process has been reading, still the current one: a second
+ * rotator would otherwise replace the file that the first just put in place.
+ */
+static enum ac_err
+lock_rotation(struct ac_journal *j)
+{
+	char *lp = join(j->dir, AC_JOURNAL_FILE ".lock");
+	struct stat sb, d;
+
+	if (lp == NULL)
+		return AC_ERR_NOMEM;
+	j->lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->lfd >= 0 && geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 &&
+	    fchown(j->lfd, d.st_uid, d.st_gid) != 0)
+		ac_log_warn("chown %s: %s", lp, strerror(errno));
+	free(lp);
+	if (j->lfd < 0)
+		return io_err("open", j->dir);
+	if (flock(j->lfd, LOCK_EX | LOCK_NB) != 0 || stat(j->path, &sb) != 0 || sb.st_dev != j->rdev ||
+	    sb.st_ino != j->rino) {
+		close(j->lfd);
+		j->lfd = -1;
+		return AC_ERR_NOT_FOUND; /* another rotation runs or ran: not now */
+	}
+	return AC_OK;
+}
+
 enum ac_err
 ac_journal_rotate_begin(struct ac_journal *j)
 {
+	enum ac_err err;
 	uint64_t id;
 
 	if (j->rfd < 0 || j->nfd >= 0)
 		return AC_ERR_INVALID;
-	if ((j->npath = join(j->dir, AC_JOURNAL_FILE ".next")) == NULL)
+	if ((err = lock_rotation(j)) != AC_OK)
+		return err;
+	if ((j->npath = join(j->dir, AC_JOURNAL_FILE ".next")) == NULL) {
+		close(j->lfd);
+		j->lfd = -1;
 		return AC_ERR_NOMEM;
+	}
 	if ((j->nfd = create_file(j, j->npath, &id)) < 0) {
-		enum ac_err err = io_err("create", j->npath);
-
+		err = io_err("create", j->npath);
 		free(j->npath);
 		j->npath = NULL;
+		close(j->lfd);
+		j->lfd = -1;
 		return err;
 	}
 	/* waits for the appends in flight; new ones wait for us */
 	while (flock(j->rfd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
-			enum ac_err err = io_err("flock", j->path);
-
+			err = io_err("flock", j->path);
 			ac_journal_rotate_end(j, 0);
 			return err;
 		}
@@ -742,5 +777,7 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 	j->nfd = -1;
 	free(j->npath);
 	j->npath = NULL;
+	close(j->lfd); /* releases the rotation lock */
+	j->lfd = -1;
 	return err;
 }

@@ -91,11 +91,12 @@ void ac_journal_mark(struct ac_journal *j, uint64_t off);
 int ac_journal_has_news(struct ac_journal *j);
 
 /*
- * Rotation, for the store's single writer of the moment (hold the LMDB write
- * lock between begin and end): begin prepares the next file and takes the
- * current one exclusively (waiting for appends in flight; new ones wait);
- * read the rest with final = 1 and commit where you got; then end(1)
- * replaces the file (appenders move to the new one) or end(0) gives up.
+ * Rotation: begin takes the host's rotation lock (AC_ERR_NOT_FOUND when
+ * another process holds it, or when the file last scanned is no longer the
+ * current one), prepares the next file and takes the current one exclusively
+ * (waiting for appends in flight; new ones wait); read the rest with
+ * final = 1 and commit where you got; then end(1) replaces the file
+ * (appenders move to the new one) or end(0) gives up.
  */
 enum ac_err ac_journal_rotate_begin(struct ac_journal *j);
 enum ac_err ac_journal_rotate_end(struct ac_journal *j, int replace);

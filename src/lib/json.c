@@ -119,8 +119,16 @@ scan_string(struct scan *sc, int *escaped)
 	*escaped = 0;
 	sc->p++; /* the opening quote */
 	while (sc->p < sc->end) {
-		unsigned c = *sc->p;
+		const unsigned char *p = sc->p, *end = sc->end;
+		unsigned c;
 
+		/* the common run of plain ASCII, in registers (a webhook body is mostly this) */
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		sc->p = p;
+		if (p == end)
+			break;
+		c = *p;
 		if (c == '"') {
 			sc->p++;
 			return 1;

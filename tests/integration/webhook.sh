@@ -73,6 +73,8 @@ it_drive "install a Bitbucket tenant" 204 install --product bitbucket --client-k
 pr "$IT_TMP/p/bad.json" "Add & run linters"
 it_drive "a pull request with a bad title is accepted at once" 204 webhook --client-key wh-1 \
 	--event pullrequest:created --payload "$IT_TMP/p/bad.json" --delivery-id d-bad-1
+is "$("$ACCTL" inbox ingest | sed 's/ in [0-9.]* s$//')" "moved 1 event(s) from the intake journal into the inbox" \
+	"acctl inbox ingest moves the accepted event from the intake journal"
 is "$(inbox_count inbox)" "1" "the event is in the inbox before any worker runs"
 start_worker
 got="$(it_eventually 15 "[s.comments.length, $(status_of connect-fcgi-title)].join(' ')" "1 FAILED")"

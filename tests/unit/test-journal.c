@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -331,6 +332,43 @@ START_TEST(replaced_before_recorded)
 }
 END_TEST
 
+/* One rotation at a time, and never of a file that is no longer the current one. */
+START_TEST(one_rotation_at_a_time)
+{
+	struct ac_journal *j = ac_store_journal(st);
+	uint64_t id, off;
+	char lp[160];
+	int fd;
+
+	intake("t1", "", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(ac_journal_scan_begin(j, 0, 0, &id, &off), AC_OK);
+	/* another process holds the rotation lock */
+	snprintf(lp, sizeof(lp), "%s.lock", jpath);
+	ck_assert_int_ge(fd = open(lp, O_RDWR | O_CREAT, 0600), 0);
+	if (fork() == 0) {
+		int f2 = open(lp, O_RDWR);
+
+		_exit(f2 >= 0 && flock(f2, LOCK_EX) == 0 && sleep(2) == 0 ? 0 : 1);
+	}
+	usleep(300000);
+	ck_assert_int_eq(ac_journal_rotate_begin(j), AC_ERR_NOT_FOUND);
+	{
+		int status;
+
+		ck_assert_int_gt(wait(&status), 0);
+	}
+	close(fd);
+	/* the file was replaced since this process last read it */
+	ck_assert_int_eq(ac_journal_rotate_begin(j), AC_OK);
+	ck_assert_int_eq(ac_journal_rotate_end(j, 1), AC_OK);
+	ck_assert_int_eq(ac_journal_rotate_begin(j), AC_ERR_NOT_FOUND);
+	/* nothing was lost on the way */
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+}
+END_TEST
+
 /* Another process's append descriptor on the old file follows a rotation. */
 START_TEST(rotation_under_another_writer)
 {
@@ -477,6 +515,7 @@ suite(void)
 	tcase_add_test(tc, record_in_flight_waits);
 	tcase_add_test(tc, rotation);
 	tcase_add_test(tc, replaced_before_recorded);
+	tcase_add_test(tc, one_rotation_at_a_time);
 	tcase_add_test(tc, rotation_under_another_writer);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
 	suite_add_tcase(s, tc);
