@@ -105,8 +105,8 @@ acctl_cmd_inbox(int argc, char **argv)
 
 		snprintf(jp, sizeof(jp), "%s/%s", conf.data_dir, AC_JOURNAL_FILE);
 		if (stat(jp, &sb) == 0 && sb.st_size > AC_JOURNAL_HDR)
-			fprintf(stderr, "acctl: the store is read-only for this user: events still in %s are not "
-			    "shown\n", jp);
+			fprintf(stderr, "acctl: the store is read-only for this user: events not yet moved in from %s "
+			    "(if any) are not shown\n", jp);
 	} else if (write && ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
 		/* opened writable */
 	} else {

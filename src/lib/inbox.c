@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "inbox.h"
 #include "journal.h"
+#include "le.h"
 #include "log.h"
 
 /*
@@ -33,45 +34,6 @@ struct hdr {
 	uint16_t ck_len, ev_len, id_len, err_len;
 	uint32_t body_len;
 };
-
-static void
-put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static void
 seq_key(uint64_t seq, unsigned char k[8])
@@ -102,17 +64,17 @@ read_hdr(const MDB_val *v, struct hdr *h)
 
 	if (v->mv_size < HDR)
 		return 0;
-	h->version = get32(p);
-	h->attempts = get32(p + 4);
-	h->received_at = (int64_t)get64(p + 8);
-	h->next_at = (int64_t)get64(p + 16);
-	h->lease_until = (int64_t)get64(p + 24);
-	h->lease_pid = (int32_t)get32(p + 32);
-	h->ck_len = get16(p + 36);
-	h->ev_len = get16(p + 38);
-	h->id_len = get16(p + 40);
-	h->err_len = get16(p + 42);
-	h->body_len = get32(p + 44);
+	h->version = le_get32(p);
+	h->attempts = le_get32(p + 4);
+	h->received_at = (int64_t)le_get64(p + 8);
+	h->next_at = (int64_t)le_get64(p + 16);
+	h->lease_until = (int64_t)le_get64(p + 24);
+	h->lease_pid = (int32_t)le_get32(p + 32);
+	h->ck_len = le_get16(p + 36);
+	h->ev_len = le_get16(p + 38);
+	h->id_len = le_get16(p + 40);
+	h->err_len = le_get16(p + 42);
+	h->body_len = le_get32(p + 44);
 	return h->version == REC_VERSION &&
 	    (size_t)HDR + h->ck_len + h->ev_len + h->id_len + h->err_len + h->body_len == v->mv_size;
 }
@@ -120,17 +82,17 @@ read_hdr(const MDB_val *v, struct hdr *h)
 static void
 write_hdr(unsigned char *p, const struct hdr *h)
 {
-	put32(p, h->version);
-	put32(p + 4, h->attempts);
-	put64(p + 8, (uint64_t)h->received_at);
-	put64(p + 16, (uint64_t)h->next_at);
-	put64(p + 24, (uint64_t)h->lease_until);
-	put32(p + 32, (uint32_t)h->lease_pid);
-	put16(p + 36, h->ck_len);
-	put16(p + 38, h->ev_len);
-	put16(p + 40, h->id_len);
-	put16(p + 42, h->err_len);
-	put32(p + 44, h->body_len);
+	le_put32(p, h->version);
+	le_put32(p + 4, h->attempts);
+	le_put64(p + 8, (uint64_t)h->received_at);
+	le_put64(p + 16, (uint64_t)h->next_at);
+	le_put64(p + 24, (uint64_t)h->lease_until);
+	le_put32(p + 32, (uint32_t)h->lease_pid);
+	le_put16(p + 36, h->ck_len);
+	le_put16(p + 38, h->ev_len);
+	le_put16(p + 40, h->id_len);
+	le_put16(p + 42, h->err_len);
+	le_put32(p + 44, h->body_len);
 }
 
 void
@@ -269,7 +231,7 @@ seq_floor(MDB_txn *txn, struct ac_store *st, uint64_t *out)
 
 	*out = 0;
 	if (rc == 0 && v.mv_size == 8)
-		*out = get64(v.mv_data);
+		*out = le_get64(v.mv_data);
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return ac_store_mdb_err(rc, "mdb_get meta");
 	return AC_OK;
@@ -335,9 +297,9 @@ accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 			return err;
 		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
 		if (rc == 0 && dv.mv_size == 16 &&
-		    (int64_t)get64((const unsigned char *)dv.mv_data + 8) > (int64_t)a->now - AC_INBOX_DEDUPE_SECONDS) {
+		    (int64_t)le_get64((const unsigned char *)dv.mv_data + 8) > (int64_t)a->now - AC_INBOX_DEDUPE_SECONDS) {
 			a->dup = 1;
-			a->seq = get64(dv.mv_data);
+			a->seq = le_get64(dv.mv_data);
 			return AC_OK;
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND)
@@ -352,8 +314,8 @@ accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	    a->body_len)) != AC_OK)
 		return err;
 	if (*a->id) {
-		put64(dval, next);
-		put64(dval + 8, (uint64_t)a->now);
+		le_put64(dval, next);
+		le_put64(dval + 8, (uint64_t)a->now);
 		dv.mv_data = dval;
 		dv.mv_size = 16;
 		if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv, 0)) != 0)
@@ -433,9 +395,9 @@ seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return err;
 	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
 	if (rc == 0 && dv.mv_size == 16 &&
-	    (int64_t)get64((const unsigned char *)dv.mv_data + 8) > (int64_t)c->now - AC_INBOX_DEDUPE_SECONDS) {
+	    (int64_t)le_get64((const unsigned char *)dv.mv_data + 8) > (int64_t)c->now - AC_INBOX_DEDUPE_SECONDS) {
 		c->dup = 1;
-		c->seq = get64(dv.mv_data);
+		c->seq = le_get64(dv.mv_data);
 	} else if (rc != 0 && rc != MDB_NOTFOUND) {
 		return ac_store_mdb_err(rc, "mdb_get deliveries");
 	}
@@ -495,8 +457,8 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	c->more = 0;
 	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &k, &v);
 	if (rc == 0 && v.mv_size == 16) {
-		mid = get64(v.mv_data);
-		moff = get64((const unsigned char *)v.mv_data + 8);
+		mid = le_get64(v.mv_data);
+		moff = le_get64((const unsigned char *)v.mv_data + 8);
 	} else if (rc != 0 && rc != MDB_NOTFOUND) {
 		return ac_store_mdb_err(rc, "mdb_get meta");
 	}
@@ -529,8 +491,8 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		bytes += rec.body_len;
 	}
 	if (id != mid || off != moff) {
-		put64(mv, id);
-		put64(mv + 8, off);
+		le_put64(mv, id);
+		le_put64(mv + 8, off);
 		v.mv_data = mv;
 		v.mv_size = sizeof(mv);
 		if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &k, &v, 0)) != 0)
@@ -591,10 +553,15 @@ out:
 static void
 ingest_quietly(struct ac_store *st, int rotate)
 {
+	static time_t said;
 	enum ac_err err = ac_inbox_ingest(st, rotate, NULL);
 
-	if (err != AC_OK)
-		ac_log_warn("cannot move the intake journal into the inbox: %s", ac_strerror(err));
+	/* a worker polls 20 times a second: say it once a minute while it lasts (the events stay in the journal) */
+	if (err != AC_OK && time(NULL) - said >= 60) {
+		ac_log_warn("cannot move the intake journal into the inbox (the events wait in it): %s",
+		    ac_strerror(err));
+		said = time(NULL);
+	}
 }
 
 /* ---------------------------------------------------------------- claim */
@@ -739,7 +706,6 @@ struct seq_ctx {
 	int to_dead;
 };
 
-
 /*
  * Finds event seq in the inbox or, when look_in_dead, in `dead` (*dead says
  * where); h gets its header, ev (when non-NULL) an owned copy.
@@ -797,7 +763,7 @@ remove_from(MDB_txn *txn, struct ac_store *st, enum ac_db db, uint64_t seq)
 		return err;
 	if ((err = seq_floor(txn, st, &floor)) != AC_OK || floor >= seq)
 		return err;
-	put64(val, seq);
+	le_put64(val, seq);
 	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &fk, &fv, 0)) != 0)
 		return ac_store_mdb_err(rc, "mdb_put meta");
 	return AC_OK;
@@ -983,7 +949,7 @@ prune_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &cur)) != 0)
 		return ac_store_mdb_err(rc, "mdb_cursor_open deliveries");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (v.mv_size == 16 && (int64_t)get64((const unsigned char *)v.mv_data + 8) < (int64_t)p->before) {
+		if (v.mv_size == 16 && (int64_t)le_get64((const unsigned char *)v.mv_data + 8) < (int64_t)p->before) {
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
 			p->n++;

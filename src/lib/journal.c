@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "le.h"
 #include "log.h"
 
 #define FILE_MAGIC "ACINTAKE"
@@ -128,49 +129,6 @@ ac_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---------------------------------------------------------------- helpers */
 
-static void
-put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static char *
 join(const char *dir, const char *name)
 {
@@ -211,9 +169,9 @@ read_id(int fd)
 	unsigned char h[AC_JOURNAL_HDR];
 
 	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, FILE_MAGIC, 8) != 0 ||
-	    get32(h + 8) != FILE_VERSION)
+	    le_get32(h + 8) != FILE_VERSION)
 		return 0;
-	return get64(h + 16);
+	return le_get64(h + 16);
 }
 
 static void
@@ -244,10 +202,10 @@ create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 		return -1;
 	memset(h, 0, sizeof(h));
 	memcpy(h, FILE_MAGIC, 8);
-	put32(h + 8, FILE_VERSION);
+	le_put32(h + 8, FILE_VERSION);
 	*id = new_id();
-	put64(h + 16, *id);
-	put64(h + 24, (uint64_t)time(NULL));
+	le_put64(h + 16, *id);
+	le_put64(h + 24, (uint64_t)time(NULL));
 	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    (j->sync != AC_JOURNAL_SYNC_OFF && fdatasync(fd) != 0)) {
 		int e = errno;
@@ -396,22 +354,22 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 	if (ckl > 0xffff || evl > 0xffff || idl > 0xffff || body_len > (1u << 20))
 		return AC_ERR_INVALID;
 	len = PAY_HDR + ckl + evl + idl + body_len;
-	put64(ph, (uint64_t)received_at);
-	put16(ph + 8, (uint16_t)ckl);
-	put16(ph + 10, (uint16_t)evl);
-	put16(ph + 12, (uint16_t)idl);
-	put16(ph + 14, 0);
-	put32(ph + 16, (uint32_t)body_len);
-	put32(ph + 20, 0);
-	put32(rh, REC_MAGIC);
-	put32(rh + 4, (uint32_t)len);
+	le_put64(ph, (uint64_t)received_at);
+	le_put16(ph + 8, (uint16_t)ckl);
+	le_put16(ph + 10, (uint16_t)evl);
+	le_put16(ph + 12, (uint16_t)idl);
+	le_put16(ph + 14, 0);
+	le_put32(ph + 16, (uint32_t)body_len);
+	le_put32(ph + 20, 0);
+	le_put32(rh, REC_MAGIC);
+	le_put32(rh + 4, (uint32_t)len);
 	crc = ac_crc32c(0, rh + 4, 4);
 	crc = ac_crc32c(crc, ph, sizeof(ph));
 	crc = ac_crc32c(crc, ck, ckl);
 	crc = ac_crc32c(crc, ev, evl);
 	crc = ac_crc32c(crc, id, idl);
 	crc = ac_crc32c(crc, body, body_len);
-	put32(rh + 8, crc);
+	le_put32(rh + 8, crc);
 	iov[0] = (struct iovec){ rh, sizeof(rh) };
 	iov[1] = (struct iovec){ ph, sizeof(ph) };
 	iov[2] = (struct iovec){ (void *)ck, ckl };
@@ -559,10 +517,10 @@ check_at(struct ac_journal *j, uint64_t off)
 
 	if (h == NULL)
 		return -1;
-	if (get32(h) != REC_MAGIC)
+	if (le_get32(h) != REC_MAGIC)
 		return 0;
-	len = get32(h + 4);
-	crc = get32(h + 8);
+	len = le_get32(h + 4);
+	crc = le_get32(h + 8);
 	if (len < PAY_HDR || len > PAY_MAX)
 		return 0;
 	if (off + REC_HDR + len > j->rsize)
@@ -572,7 +530,7 @@ check_at(struct ac_journal *j, uint64_t off)
 	p = h + REC_HDR;
 	if (ac_crc32c(ac_crc32c(0, h + 4, 4), p, len) != crc)
 		return 0;
-	if ((uint64_t)PAY_HDR + get16(p + 8) + get16(p + 10) + get16(p + 12) + get32(p + 16) != len)
+	if ((uint64_t)PAY_HDR + le_get16(p + 8) + le_get16(p + 10) + le_get16(p + 12) + le_get32(p + 16) != len)
 		return 0;
 	return (long long)(REC_HDR + len);
 }
@@ -614,12 +572,12 @@ fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
 	const unsigned char *h = bytes(j, off, REC_HDR), *p;
 	size_t ckl, evl, idl, need;
 
-	if (h == NULL || (h = bytes(j, off, REC_HDR + get32(h + 4))) == NULL)
+	if (h == NULL || (h = bytes(j, off, REC_HDR + le_get32(h + 4))) == NULL)
 		return AC_ERR_STORE;
 	p = h + REC_HDR;
-	ckl = get16(p + 8);
-	evl = get16(p + 10);
-	idl = get16(p + 12);
+	ckl = le_get16(p + 8);
+	evl = le_get16(p + 10);
+	idl = le_get16(p + 12);
 	need = ckl + evl + idl + 3;
 	if (need > j->strs_cap) {
 		char *s = realloc(j->strs, need);
@@ -629,7 +587,7 @@ fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
 		j->strs = s;
 		j->strs_cap = need;
 	}
-	rec->received_at = (time_t)get64(p);
+	rec->received_at = (time_t)le_get64(p);
 	rec->offset = off;
 	p += PAY_HDR;
 	memcpy(j->strs, p, ckl);
@@ -642,7 +600,7 @@ fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
 	rec->event_key = j->strs + ckl + 1;
 	rec->delivery_id = j->strs + ckl + evl + 2;
 	rec->body = (const char *)p + ckl + evl + idl;
-	rec->body_len = get32(h + REC_HDR + 16);
+	rec->body_len = le_get32(h + REC_HDR + 16);
 	return AC_OK;
 }
 
