@@ -93,10 +93,11 @@ acctl_cmd_inbox(int argc, char **argv)
 		return 2;
 	}
 	/*
-	 * Reading commands open the store writable when they may, so as to move
-	 * the intake journal in first; read-only otherwise (and say so).
+	 * Writable for the commands that change the store, and for the reading
+	 * ones when this user may write it (they move the intake journal in
+	 * first); read-only otherwise, saying what it cannot show.
 	 */
-	if (!write && access(conf.data_dir, W_OK) == 0 &&
+	if ((write || access(conf.data_dir, W_OK) == 0) &&
 	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
 		/* opened writable */
 	} else if (!write && ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st) == AC_OK) {
@@ -107,8 +108,6 @@ acctl_cmd_inbox(int argc, char **argv)
 		if (stat(jp, &sb) == 0 && sb.st_size > AC_JOURNAL_HDR)
 			fprintf(stderr, "acctl: the store is read-only for this user: events not yet moved in from %s "
 			    "(if any) are not shown\n", jp);
-	} else if (write && ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
-		/* opened writable */
 	} else {
 		st = NULL;
 	}

@@ -280,6 +280,22 @@ dedupe_key(const char *ck, const char *id, unsigned char *buf, size_t bufsz, MDB
 	return AC_OK;
 }
 
+/* The delivery under dk, seen within AC_INBOX_DEDUPE_SECONDS of now: its *seq; AC_ERR_NOT_FOUND if not. */
+static enum ac_err
+seen_in(MDB_txn *txn, struct ac_store *st, MDB_val *dk, time_t now, uint64_t *seq)
+{
+	MDB_val dv;
+	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), dk, &dv);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get deliveries");
+	if (rc != 0 || dv.mv_size != 16 ||
+	    (int64_t)le_get64((const unsigned char *)dv.mv_data + 8) <= (int64_t)now - AC_INBOX_DEDUPE_SECONDS)
+		return AC_ERR_NOT_FOUND;
+	*seq = le_get64(dv.mv_data);
+	return AC_OK;
+}
+
 static enum ac_err
 accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
@@ -295,15 +311,12 @@ accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	if (*a->id) {
 		if ((err = dedupe_key(a->ck, a->id, dbuf, sizeof(dbuf), &dk)) != AC_OK)
 			return err;
-		rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
-		if (rc == 0 && dv.mv_size == 16 &&
-		    (int64_t)le_get64((const unsigned char *)dv.mv_data + 8) > (int64_t)a->now - AC_INBOX_DEDUPE_SECONDS) {
+		if ((err = seen_in(txn, st, &dk, a->now, &a->seq)) == AC_OK) {
 			a->dup = 1;
-			a->seq = le_get64(dv.mv_data);
 			return AC_OK;
 		}
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return ac_store_mdb_err(rc, "mdb_get deliveries");
+		if (err != AC_ERR_NOT_FOUND)
+			return err;
 	}
 	if ((err = next_seq(txn, st, &next)) != AC_OK)
 		return err;
@@ -387,21 +400,14 @@ seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct seen_ctx *c = ctx;
 	unsigned char dbuf[512];
-	MDB_val dk, dv;
+	MDB_val dk;
 	enum ac_err err;
-	int rc;
 
 	if ((err = dedupe_key(c->ck, c->id, dbuf, sizeof(dbuf), &dk)) != AC_OK)
 		return err;
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_DELIVERIES), &dk, &dv);
-	if (rc == 0 && dv.mv_size == 16 &&
-	    (int64_t)le_get64((const unsigned char *)dv.mv_data + 8) > (int64_t)c->now - AC_INBOX_DEDUPE_SECONDS) {
+	if ((err = seen_in(txn, st, &dk, c->now, &c->seq)) == AC_OK)
 		c->dup = 1;
-		c->seq = le_get64(dv.mv_data);
-	} else if (rc != 0 && rc != MDB_NOTFOUND) {
-		return ac_store_mdb_err(rc, "mdb_get deliveries");
-	}
-	return AC_OK;
+	return err == AC_ERR_NOT_FOUND ? AC_OK : err;
 }
 
 enum ac_err

@@ -186,6 +186,16 @@ sync_dir(const struct ac_journal *j)
 	}
 }
 
+/* A file this process created, owned like the directory: root's acctl must not leave one the app cannot use. */
+static void
+own_like_dir(const struct ac_journal *j, int fd, const char *path)
+{
+	struct stat d;
+
+	if (geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 && fchown(fd, d.st_uid, d.st_gid) != 0)
+		ac_log_warn("chown %s: %s", path, strerror(errno));
+}
+
 /*
  * A new journal file at path (not yet visible under AC_JOURNAL_FILE): header
  * written and flushed, owned like the directory (an operator's root acctl
@@ -195,7 +205,6 @@ static int
 create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 {
 	unsigned char h[AC_JOURNAL_HDR];
-	struct stat d;
 	int fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
@@ -215,8 +224,7 @@ create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 		errno = e;
 		return -1;
 	}
-	if (geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 && fchown(fd, d.st_uid, d.st_gid) != 0)
-		ac_log_warn("chown %s: %s", path, strerror(errno));
+	own_like_dir(j, fd, path);
 	return fd;
 }
 
@@ -310,6 +318,7 @@ open_writer(struct ac_journal *j)
 	return AC_ERR_STORE;
 }
 
+/* end: where the record ends, 0 when not known (then it is flushed, never taken as covered). */
 static enum ac_err
 flush(struct ac_journal *j, uint64_t end)
 {
@@ -319,16 +328,16 @@ flush(struct ac_journal *j, uint64_t end)
 
 	if (j->sync == AC_JOURNAL_SYNC_OFF)
 		return AC_OK;
-	if (j->sync == AC_JOURNAL_SYNC_GROUP && j->shared && end <= mask) {
-		seen = __atomic_load_n(j->shared, __ATOMIC_ACQUIRE);
-		if ((seen & ~mask) == tag && (seen & mask) >= end)
-			return AC_OK; /* a flush that started after our write returned covered it */
-	}
+	if (j->sync == AC_JOURNAL_SYNC_EACH || j->shared == NULL || end == 0 || end > mask)
+		return fdatasync(j->wfd) == 0 ? AC_OK : io_err("fdatasync", j->path);
+	seen = __atomic_load_n(j->shared, __ATOMIC_ACQUIRE);
+	if ((seen & ~mask) == tag && (seen & mask) >= end)
+		return AC_OK; /* a flush that started after our write returned covered it */
 	/* everything written before this point goes in this flush */
 	covered = fstat(j->wfd, &sb) == 0 && (uint64_t)sb.st_size >= end ? (uint64_t)sb.st_size : end;
 	if (fdatasync(j->wfd) != 0)
 		return io_err("fdatasync", j->path);
-	if (j->sync == AC_JOURNAL_SYNC_GROUP && j->shared && covered <= mask) {
+	if (covered <= mask) {
 		seen = __atomic_load_n(j->shared, __ATOMIC_ACQUIRE);
 		while (((seen & ~mask) != tag || (seen & mask) < covered) &&
 		    !__atomic_compare_exchange_n(j->shared, &seen, tag | covered, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -399,7 +408,8 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 		}
 	}
 	n = writev(j->wfd, iov, 6);
-	end = lseek(j->wfd, 0, SEEK_CUR);
+	/* where our record ends (O_APPEND: the position after it), for the group flush only */
+	end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
 	flock(j->wfd, LOCK_UN);
 	if (n != (ssize_t)(REC_HDR + len)) {
 		/* a short write leaves a torn record: readers skip it once a complete one follows */
@@ -656,14 +666,12 @@ static enum ac_err
 lock_rotation(struct ac_journal *j)
 {
 	char *lp = join(j->dir, AC_JOURNAL_FILE ".lock");
-	struct stat sb, d;
+	struct stat sb;
 
 	if (lp == NULL)
 		return AC_ERR_NOMEM;
-	j->lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (j->lfd >= 0 && geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 &&
-	    fchown(j->lfd, d.st_uid, d.st_gid) != 0)
-		ac_log_warn("chown %s: %s", lp, strerror(errno));
+	if ((j->lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		own_like_dir(j, j->lfd, lp);
 	free(lp);
 	if (j->lfd < 0)
 		return io_err("open", j->dir);
