@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json.h"
 
@@ -55,8 +58,54 @@ struct scan {
 static void
 skip_ws(struct scan *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
-		sc->p++;
+	const unsigned char *p = sc->p, *end = sc->end;
+
+#ifdef __SSE2__
+	/* pretty-printed payloads indent by runs of spaces: 16 at a time */
+	if (end - p >= 17 && p[0] == '\n' && p[1] == ' ') {
+		const __m128i sp = _mm_set1_epi8(' ');
+
+		p++;
+		while (end - p >= 16) {
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), sp));
+
+			if (m != 0xffff) {
+				p += __builtin_ctz(~m);
+				break;
+			}
+			p += 16;
+		}
+	}
+#endif
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	sc->p = p;
+}
+
+/* How many bytes from p on are plain ASCII string content: not '"', '\\', a control or a non-ASCII byte. */
+static size_t
+plain_run(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *s = p;
+
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		/* signed compare: bytes 0x80-0xff are negative, so below ' ' with the controls */
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
+		    _mm_cmplt_epi8(v, sp));
+		unsigned m = (unsigned)_mm_movemask_epi8(hit);
+
+		if (m)
+			return (size_t)(p - s) + (size_t)__builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return (size_t)(p - s);
 }
 
 static int
@@ -122,9 +171,8 @@ scan_string(struct scan *sc, int *escaped)
 		const unsigned char *p = sc->p, *end = sc->end;
 		unsigned c;
 
-		/* the common run of plain ASCII, in registers (a webhook body is mostly this) */
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
+		/* the common run of plain ASCII (a webhook body is mostly this) */
+		p += plain_run(p, end);
 		sc->p = p;
 		if (p == end)
 			break;

@@ -1,6 +1,7 @@
 /* test-json.c: the validating scanner agrees with json-c's strict parser and finds members. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,49 @@ START_TEST(no_nul_assumed)
 }
 END_TEST
 
+/*
+ * Strings and indentation long enough for the 16-byte paths, with the byte
+ * that ends a plain run at every position in and around a block.
+ */
+START_TEST(long_runs)
+{
+	static const struct {
+		const char *mid;
+		int want;
+	} mids[] = {
+		{ "", 1 }, { "\x7f", 1 }, { "\\n", 1 }, { "\\\"", 1 }, { "\xc3\xa9", 1 }, { "\xf0\x9f\x98\x80", 1 },
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\n", 0 }, { "\t", 0 }, { "\"", 0 }, { "\\", 0 }, { "\xc3", 0 }, { "\xff", 0 },
+		{ "\x80", 0 },
+	};
+	char doc[256], pad[64];
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof(mids) / sizeof(mids[0]); i++)
+		for (k = 0; k < 40; k++)
+			for (n = 0; n < 40; n += 13) {
+				const char *why = NULL;
+				enum ac_err err;
+
+				memset(pad, 'a', sizeof(pad));
+				snprintf(doc, sizeof(doc), "{\"s\":\"%.*s%s%.*s\"}", (int)k, pad, mids[i].mid, (int)n, pad);
+				err = ac_json_scan_object(doc, strlen(doc), NULL, 0, &why);
+				ck_assert_msg((err == AC_OK) == mids[i].want, "mid %zu at %zu, %zu after: %s", i, k, n,
+				    why ? why : "valid");
+			}
+	/* indentation: spaces after a newline, then something that is or is not white space */
+	for (k = 0; k < 48; k++) {
+		static const char *const ends[] = { "\"a\":1}", "\t\"a\":1}", "\r\n \"a\":1}", "x\"a\":1}", "\v\"a\":1}" };
+
+		for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+			memset(pad, ' ', sizeof(pad));
+			snprintf(doc, sizeof(doc), "{\n%.*s%s", (int)k, pad, ends[i]);
+			ck_assert_msg((ac_json_scan_object(doc, strlen(doc), NULL, 0, NULL) == AC_OK) == (i < 3),
+			    "indent %zu, end %zu", k, i);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -123,6 +167,7 @@ suite(void)
 	tcase_add_test(tc, finds_top_level_members);
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, no_nul_assumed);
+	tcase_add_test(tc, long_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }
