@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -25,10 +26,28 @@
 #define WINDOW (1u << 20)     /* bytes read ahead per pread */
 #define OFF_BITS 40           /* the shared flush word: file id (24 bits) and offset (40 bits) */
 
+/*
+ * What appenders and the rotator share, mapped from intake.journal.lock (the
+ * file whose flock also admits one rotator at a time). An append checks it
+ * before and after its writev instead of taking a lock: cur names the current
+ * file and rotating the file being replaced; a rotator publishes, before it
+ * renames, the file it replaced (rot_id) and the offset up to which it moved
+ * that file's records into the store (rot_end). Ids are random, never 0.
+ */
+struct shm {
+	uint64_t magic;
+	uint64_t cur, rotating;
+	uint64_t rot_id, rot_end;
+};
+#define SHM_MAGIC 0x314c4a4341ull /* "ACJL1" */
+#define SHM_SIZE 4096u
+
 struct ac_journal {
 	char *dir, *path;
 	enum ac_journal_sync sync;
 	volatile uint64_t *shared;
+	struct shm *sh;           /* NULL: not mapped (yet), appends take the shared flock */
+	int sh_tried;
 	/* appending */
 	int wfd;
 	uint64_t wid;
@@ -46,6 +65,8 @@ struct ac_journal {
 	/* rotating */
 	int nfd, lfd;
 	char *npath;
+	uint64_t nid;
+	uint64_t good_end;        /* records up to here are in the store */
 };
 
 /* ---------------------------------------------------------------- CRC-32C */
@@ -228,6 +249,41 @@ create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 	return fd;
 }
 
+/* The shared words (struct shm), mapped once per process; NULL when they cannot be. */
+static struct shm *
+map_shared(struct ac_journal *j)
+{
+	struct stat sb;
+	char *lp;
+	void *p;
+	int fd;
+
+	if (j->sh || j->sh_tried)
+		return j->sh;
+	j->sh_tried = 1;
+	if ((lp = join(j->dir, AC_JOURNAL_FILE ".lock")) == NULL)
+		return NULL;
+	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		ac_log_warn("open %s: %s (appends take a lock instead)", lp, strerror(errno));
+		free(lp);
+		return NULL;
+	}
+	own_like_dir(j, fd, lp);
+	if (fstat(fd, &sb) != 0 || ((uint64_t)sb.st_size < SHM_SIZE && ftruncate(fd, SHM_SIZE) != 0) ||
+	    (p = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		ac_log_warn("map %s: %s (appends take a lock instead)", lp, strerror(errno));
+		close(fd);
+		free(lp);
+		return NULL;
+	}
+	close(fd);
+	free(lp);
+	j->sh = p;
+	if (__atomic_load_n(&j->sh->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC)
+		__atomic_store_n(&j->sh->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	return j->sh;
+}
+
 /* ---------------------------------------------------------------- open, close */
 
 enum ac_err
@@ -259,6 +315,8 @@ ac_journal_close(struct ac_journal *j)
 		close(j->wfd);
 	if (j->rfd >= 0)
 		close(j->rfd);
+	if (j->sh)
+		munmap(j->sh, SHM_SIZE);
 	free(j->win);
 	free(j->strs);
 	free(j->dir);
@@ -346,6 +404,24 @@ flush(struct ac_journal *j, uint64_t end)
 	return AC_OK;
 }
 
+void (*ac_journal_test_hook)(int where);
+
+/* The shared flock on the append descriptor, and the file's status under it. */
+static enum ac_err
+lock_shared(struct ac_journal *j, struct stat *sb)
+{
+	while (flock(j->wfd, LOCK_SH) != 0)
+		if (errno != EINTR)
+			return io_err("flock", j->path);
+	if (fstat(j->wfd, sb) != 0) {
+		enum ac_err err = io_err("fstat", j->path);
+
+		flock(j->wfd, LOCK_UN);
+		return err;
+	}
+	return AC_OK;
+}
+
 enum ac_err
 ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, const char *ev, const char *id,
     const char *body, size_t body_len)
@@ -386,31 +462,78 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 	iov[4] = (struct iovec){ (void *)id, idl };
 	iov[5] = (struct iovec){ (void *)body, body_len };
 	for (tries = 0;; tries++) {
-		if (j->wfd < 0 && (err = open_writer(j)) != AC_OK)
-			return err;
-		/* shared: appends go on together; a rotation waits for them and they for it */
-		while (flock(j->wfd, LOCK_SH) != 0)
-			if (errno != EINTR)
-				return io_err("flock", j->path);
-		if (fstat(j->wfd, &sb) != 0) {
-			flock(j->wfd, LOCK_UN);
-			return io_err("fstat", j->path);
-		}
-		if (sb.st_nlink > 0)
-			break;
-		/* rotated away while we were not looking: append to the file that replaced it */
-		flock(j->wfd, LOCK_UN);
-		close(j->wfd);
-		j->wfd = -1;
-		if (tries >= 8) {
+		struct shm *sh;
+		int locked = 0;
+
+		if (tries > 8) {
 			ac_log_error("cannot append to %s: it keeps being replaced", j->path);
 			return AC_ERR_STORE;
 		}
+		if (j->wfd < 0 && (err = open_writer(j)) != AC_OK)
+			return err;
+		sh = map_shared(j);
+		if (sh == NULL || __atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) != j->wid ||
+		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) == j->wid) {
+			/*
+			 * Not known to be the current file, or being replaced: the shared
+			 * flock waits for a rotation in progress (it holds the file
+			 * exclusively), and the link count says whether one replaced it.
+			 */
+			if ((err = lock_shared(j, &sb)) != AC_OK)
+				return err;
+			if (sb.st_nlink == 0) {
+				/* rotated away while we were not looking: append to the file that replaced it */
+				flock(j->wfd, LOCK_UN);
+				close(j->wfd);
+				j->wfd = -1;
+				continue;
+			}
+			if (sh) {
+				/* current, and no rotator can be at work on it: a rotating left by a dead one is stale */
+				uint64_t stale = j->wid;
+
+				__atomic_store_n(&sh->cur, j->wid, __ATOMIC_SEQ_CST);
+				__atomic_compare_exchange_n(&sh->rotating, &stale, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			}
+			locked = 1;
+		}
+		if (!locked && ac_journal_test_hook)
+			ac_journal_test_hook(0);
+		n = writev(j->wfd, iov, 6);
+		if (!locked && ac_journal_test_hook)
+			ac_journal_test_hook(1);
+		if (locked || n != (ssize_t)(REC_HDR + len)) {
+			/* where our record ends (O_APPEND: the position after it), for the group flush only */
+			end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
+			if (locked)
+				flock(j->wfd, LOCK_UN);
+			break;
+		}
+		/* the write is in the file before we look (a rotator sets rotating before it reads) */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) == j->wid &&
+		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) != j->wid) {
+			end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
+			break;
+		}
+		/*
+		 * A rotation began or ended around our write. Wait for it to end
+		 * (the shared flock), then see whether it moved our record into the
+		 * store; if it did not, the record goes to the new file.
+		 */
+		end = lseek(j->wfd, 0, SEEK_CUR);
+		if ((err = lock_shared(j, &sb)) != AC_OK)
+			return err;
+		flock(j->wfd, LOCK_UN);
+		if (sb.st_nlink > 0)
+			break; /* it gave up: the file is still the current one */
+		if (end > 0 && __atomic_load_n(&sh->rot_id, __ATOMIC_SEQ_CST) == j->wid &&
+		    (uint64_t)end <= __atomic_load_n(&sh->rot_end, __ATOMIC_SEQ_CST))
+			return AC_OK; /* moved in, and flushed as AC_SYNC says, before the file was replaced */
+		ac_log_info("%s was replaced as a record was appended: appending it to the new file", j->path);
+		close(j->wfd);
+		j->wfd = -1;
 	}
-	n = writev(j->wfd, iov, 6);
-	/* where our record ends (O_APPEND: the position after it), for the group flush only */
-	end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
-	flock(j->wfd, LOCK_UN);
 	if (n != (ssize_t)(REC_HDR + len)) {
 		/* a short write leaves a torn record: readers skip it once a complete one follows */
 		if (n >= 0)
@@ -622,6 +745,8 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 
 	if (j->rfd < 0)
 		return AC_ERR_NOT_FOUND;
+	if (j->nfd >= 0 && j->good_end == 0)
+		j->good_end = *off; /* a rotation's first read starts where the store is */
 	if (*off >= j->rsize && refresh_size(j) != 0)
 		return io_err("fstat", j->path);
 	n = check_at(j, *off);
@@ -630,8 +755,11 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 	if (n > 0) {
 		enum ac_err err = fill(j, *off, rec);
 
-		if (err == AC_OK)
+		if (err == AC_OK) {
 			*off += (uint64_t)n;
+			if (j->nfd >= 0)
+				j->good_end = *off;
+		}
 		return err;
 	}
 	if (*off >= j->rsize)
@@ -647,11 +775,10 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 		*off = next;
 		return ac_journal_next(j, off, rec, final);
 	}
-	if (final) {
-		ac_log_warn("%s: skipped %llu torn bytes at the end, offset %llu (an append that never finished; it "
-		    "was not acknowledged)", j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
-		*off = j->rsize;
-	}
+	if (final)
+		ac_log_warn("%s: %llu bytes at the end, offset %llu, are not a complete record: an append in flight "
+		    "(its writer appends it again to the next file) or one that never finished (never acknowledged)",
+		    j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
 	return AC_ERR_NOT_FOUND;
 }
 
@@ -688,10 +815,12 @@ enum ac_err
 ac_journal_rotate_begin(struct ac_journal *j)
 {
 	enum ac_err err;
-	uint64_t id;
 
 	if (j->rfd < 0 || j->nfd >= 0)
 		return AC_ERR_INVALID;
+	/* appenders that do not lock learn of the rotation through the shared words: none, no rotation */
+	if (map_shared(j) == NULL)
+		return AC_ERR_NOT_FOUND;
 	if ((err = lock_rotation(j)) != AC_OK)
 		return err;
 	if ((j->npath = join(j->dir, AC_JOURNAL_FILE ".next")) == NULL) {
@@ -699,7 +828,7 @@ ac_journal_rotate_begin(struct ac_journal *j)
 		j->lfd = -1;
 		return AC_ERR_NOMEM;
 	}
-	if ((j->nfd = create_file(j, j->npath, &id)) < 0) {
+	if ((j->nfd = create_file(j, j->npath, &j->nid)) < 0) {
 		err = io_err("create", j->npath);
 		free(j->npath);
 		j->npath = NULL;
@@ -707,7 +836,7 @@ ac_journal_rotate_begin(struct ac_journal *j)
 		j->lfd = -1;
 		return err;
 	}
-	/* waits for the appends in flight; new ones wait for us */
+	/* waits for the appends that hold the shared lock; new ones wait for us */
 	while (flock(j->rfd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			err = io_err("flock", j->path);
@@ -715,6 +844,14 @@ ac_journal_rotate_begin(struct ac_journal *j)
 			return err;
 		}
 	}
+	/*
+	 * Lock-free appenders look at rotating after their write: one that saw
+	 * it unset wrote before this store, so what we read next has its record;
+	 * one that sees it set waits for us and appends again if we missed it.
+	 */
+	j->good_end = 0;
+	__atomic_store_n(&j->sh->rotating, j->rid, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (refresh_size(j) != 0) {
 		ac_journal_rotate_end(j, 0);
 		return io_err("fstat", j->path);
@@ -730,14 +867,23 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 	if (j->nfd < 0)
 		return AC_ERR_INVALID;
 	if (replace) {
+		/* what a late appender checks: whether its record made it in before the file went */
+		__atomic_store_n(&j->sh->rot_id, j->rid, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&j->sh->rot_end, j->good_end, __ATOMIC_SEQ_CST);
 		/* appenders holding the old file see it unlinked and reopen the name */
-		if (rename(j->npath, j->path) != 0)
+		if (rename(j->npath, j->path) != 0) {
 			err = io_err("rename", j->npath);
-		else if (j->sync != AC_JOURNAL_SYNC_OFF)
-			sync_dir(j);
+			unlink(j->npath);
+		} else {
+			if (j->sync != AC_JOURNAL_SYNC_OFF)
+				sync_dir(j);
+			__atomic_store_n(&j->sh->cur, j->nid, __ATOMIC_SEQ_CST);
+		}
 	} else {
 		unlink(j->npath);
 	}
+	if (j->sh && __atomic_load_n(&j->sh->rotating, __ATOMIC_SEQ_CST) == j->rid)
+		__atomic_store_n(&j->sh->rotating, 0, __ATOMIC_SEQ_CST);
 	flock(j->rfd, LOCK_UN);
 	close(j->nfd);
 	j->nfd = -1;

@@ -14,12 +14,17 @@
  * little-endian. The magic cannot occur inside a record's strings or its body
  * (JSON, checked before: no 0xff, no NUL).
  *
- * Writers append with one writev on an O_APPEND descriptor while holding a
- * shared flock, so records never interleave and a rotation (which takes the
- * lock exclusively) never cuts one. A writer killed mid-write leaves a torn
- * record: it is skipped once a complete record follows it (writes are
- * serialised, so the torn one can never complete), or once no writer can be
- * in flight (rotation).
+ * Writers append with one writev on an O_APPEND descriptor, so records never
+ * interleave. They take no lock: words shared through intake.journal.lock
+ * name the current file and the one being rotated, checked before and after
+ * the write. A writer that finds a rotation began or ended around its write
+ * waits for it (a shared flock; the rotator holds the file exclusively) and
+ * appends the record again to the new file unless the rotator published that
+ * it moved the record in. Where the words cannot be mapped, appends hold the
+ * shared flock instead and no rotation runs. A writer killed mid-write
+ * leaves a torn record: it is skipped once a complete record follows it
+ * (writes are serialised, so the torn one can never complete); at a
+ * rotation, a torn tail stays behind in the old file.
  */
 #ifndef AC_JOURNAL_H
 #define AC_JOURNAL_H
@@ -77,8 +82,8 @@ enum ac_err ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64
 /*
  * The next complete record at or after *off: AC_OK with *rec and *off past
  * it; AC_ERR_NOT_FOUND when none is complete yet. Torn bytes before a
- * complete record are skipped (logged); with final (no writer can be in
- * flight) a torn tail is skipped too and *off reaches the end.
+ * complete record are skipped (logged); with final (a rotation's last read)
+ * an incomplete tail is logged and left where it is.
  */
 enum ac_err ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec, int final);
 
@@ -92,14 +97,19 @@ int ac_journal_has_news(struct ac_journal *j);
 
 /*
  * Rotation: begin takes the host's rotation lock (AC_ERR_NOT_FOUND when
- * another process holds it, or when the file last scanned is no longer the
- * current one), prepares the next file and takes the current one exclusively
- * (waiting for appends in flight; new ones wait); read the rest with
- * final = 1 and commit where you got; then end(1) replaces the file
- * (appenders move to the new one) or end(0) gives up.
+ * another process holds it, when the file last scanned is no longer the
+ * current one, or when the shared words cannot be mapped), prepares the next
+ * file, takes the current one exclusively (waiting for appends that hold the
+ * shared flock) and marks it as rotating (lock-free appenders check after
+ * their write); read the rest with final = 1 and commit where you got; then
+ * end(1) publishes how far the store got and replaces the file (appenders
+ * move to the new one) or end(0) gives up.
  */
 enum ac_err ac_journal_rotate_begin(struct ac_journal *j);
 enum ac_err ac_journal_rotate_end(struct ac_journal *j, int replace);
+
+/* Tests only: called in a lock-free append just before its write (0) and just after it (1). */
+extern void (*ac_journal_test_hook)(int where);
 
 /* CRC-32C (Castagnoli), continuing from crc (0 to start). */
 uint32_t ac_crc32c(uint32_t crc, const void *data, size_t len);

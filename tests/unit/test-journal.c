@@ -430,7 +430,79 @@ per_writer_order(const struct ac_event *ev, void *ctx)
 	return AC_OK;
 }
 
-/* Four writers and a reader that rotates often: every event once, each writer's in its order. */
+/*
+ * A lock-free append racing a rotation, staged through the test hook: the
+ * rotation runs (in this process, on another store handle) either between the
+ * append's check and its write, so that the record lands in the replaced file
+ * and must be appended again, or just after the write, so that the rotation
+ * moves the record in and it must not be appended again. The deliveries have
+ * no id: a duplicate would not be deduplicated away.
+ */
+static int hook_at = -1;
+
+static void
+rotate_now(int where)
+{
+	ino_t before;
+
+	if (where != hook_at)
+		return;
+	hook_at = -1;
+	before = 0;
+	{
+		struct stat sb;
+
+		ck_assert_int_eq(stat(jpath, &sb), 0);
+		before = sb.st_ino;
+	}
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ac_inbox_set_rotate_bytes(0);
+	{
+		struct stat sb;
+
+		ck_assert_int_eq(stat(jpath, &sb), 0);
+		ck_assert_msg(sb.st_ino != before, "the hook's ingest did not rotate");
+	}
+}
+
+static void
+race_rotation(int where)
+{
+	struct ac_store *s2;
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &s2), AC_OK);
+	/* the first append takes the lock and names the file current; the second one does not lock */
+	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":1}", 7, NULL, NULL), AC_OK);
+	ac_journal_test_hook = rotate_now;
+	hook_at = where;
+	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL), AC_OK);
+	ac_journal_test_hook = NULL;
+	ck_assert_int_eq(hook_at, -1);
+	/* and one more, to the new file */
+	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":3}", 7, NULL, NULL), AC_OK);
+	ac_store_close(s2);
+	ingest();
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+}
+
+START_TEST(append_lands_in_replaced_file)
+{
+	race_rotation(0);
+}
+END_TEST
+
+START_TEST(rotation_takes_append_in_flight)
+{
+	race_rotation(1);
+}
+END_TEST
+
+/*
+ * Four writers and a reader that rotates often: every event once, each
+ * writer's in its order. Half the writers send no delivery id, so that a
+ * record appended twice would show.
+ */
 START_TEST(concurrent_writers_and_rotation)
 {
 	enum { W = 4, N = 300 };
@@ -449,7 +521,10 @@ START_TEST(concurrent_writers_and_rotation)
 				_exit(1);
 			for (k = 0; k < N; k++) {
 				snprintf(body, sizeof(body), "{\"w\":%d,\"i\":%d}", i, k);
-				snprintf(id, sizeof(id), "w%d-%d", i, k);
+				if (i % 2)
+					id[0] = '\0';
+				else
+					snprintf(id, sizeof(id), "w%d-%d", i, k);
 				if (ac_inbox_intake(s2, "t1", "repo:push", id, body, strlen(body), NULL, NULL) != AC_OK)
 					_exit(1);
 			}
@@ -517,6 +592,8 @@ suite(void)
 	tcase_add_test(tc, replaced_before_recorded);
 	tcase_add_test(tc, one_rotation_at_a_time);
 	tcase_add_test(tc, rotation_under_another_writer);
+	tcase_add_test(tc, append_lands_in_replaced_file);
+	tcase_add_test(tc, rotation_takes_append_in_flight);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
 	suite_add_tcase(s, tc);
 	return s;
