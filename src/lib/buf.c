@@ -57,6 +57,12 @@ reserve(struct ac_buf *b, size_t n)
 }
 
 enum ac_err
+ac_buf_reserve(struct ac_buf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
+enum ac_err
 ac_buf_add(struct ac_buf *b, const void *p, size_t n)
 {
 	enum ac_err err;

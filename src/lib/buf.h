@@ -25,6 +25,8 @@ void ac_buf_release(struct ac_buf *b);
 /* Empties the content, keeps the allocation. */
 void ac_buf_reset(struct ac_buf *b);
 
+/* Room for n more bytes and the NUL, allocated now; AC_ERR_TOO_LARGE past the cap. */
+enum ac_err ac_buf_reserve(struct ac_buf *b, size_t n);
 /* AC_ERR_TOO_LARGE when the content would pass the cap (buffer unchanged). */
 enum ac_err ac_buf_add(struct ac_buf *b, const void *p, size_t n);
 enum ac_err ac_buf_addc(struct ac_buf *b, char c);

@@ -55,11 +55,13 @@ struct scan {
 	const char *why;
 };
 
-static void
+static inline void
 skip_ws(struct scan *sc)
 {
 	const unsigned char *p = sc->p, *end = sc->end;
 
+	if (p < end && *p > ' ')
+		return; /* most calls: no white space at all */
 #ifdef __SSE2__
 	/* pretty-printed payloads indent by runs of spaces: 16 at a time */
 	if (end - p >= 17 && p[0] == '\n' && p[1] == ' ') {

@@ -277,19 +277,20 @@ read_body(struct ac_request *req)
 	if (len > cap)
 		return AC_ERR_BODY_TOO_LARGE;
 	ac_buf_init(&req->body, cap);
-	if (ac_buf_add(&req->body, "", 0) != AC_OK)
+	/* the whole body at once (len <= cap), read straight into it */
+	if (ac_buf_reserve(&req->body, len) != AC_OK)
 		return AC_ERR_NOMEM;
 	while (got < len) {
-		char chunk[16384];
-		size_t want = len - got < sizeof(chunk) ? len - got : sizeof(chunk);
-		long r = req->io->read(req->io->ctx, chunk, want);
+		long r = req->io->read(req->io->ctx, req->body.data + got, len - got);
 
-		if (r <= 0)
+		if (r <= 0 || (size_t)r > len - got) {
+			req->body.data[got] = '\0';
 			return AC_ERR_SHORT_BODY;
-		if (ac_buf_add(&req->body, chunk, (size_t)r) != AC_OK)
-			return AC_ERR_BODY_TOO_LARGE;
+		}
 		got += (size_t)r;
 	}
+	req->body.data[len] = '\0';
+	req->body.len = len;
 	return AC_OK;
 }
 
