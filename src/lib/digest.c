@@ -4,9 +4,10 @@
  * OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up in the
  * provider store on every call (EVP_MD_fetch, and for HMAC a second fetch of
  * its digest): a global lock and a property query per token, which showed in
- * the webhook's profile. Here SHA-256 is fetched once and HMAC keeps a
- * context with its digest set, duplicated per call. Like the rest of
- * libconnect this is for single-threaded programs (one request at a time).
+ * the webhook's profile. Here SHA-256 is fetched once and HMAC keeps one
+ * context with its digest set, initialised again with each call's key. Like
+ * the rest of libconnect this is for single-threaded programs (one request at
+ * a time).
  * Before OpenSSL 3 the one-shot functions are used as they are.
  */
 #include "config.h"
@@ -63,18 +64,24 @@ ac_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[AC_SHA256_LEN])
 {
 	static const unsigned char empty;
-	EVP_MAC_CTX *tmpl = hmac_template(), *ctx;
+	EVP_MAC_CTX *ctx = hmac_template();
 	size_t n = 0;
-	int ok;
 
-	if (tmpl == NULL || (ctx = EVP_MAC_CTX_dup(tmpl)) == NULL)
+	if (ctx == NULL)
 		return -1;
-	/* a NULL key would mean "the previous key": an empty one is passed as such */
-	ok = EVP_MAC_init(ctx, keylen ? key : &empty, keylen, NULL) == 1 &&
+	/*
+	 * The one context, initialised again with this key (a NULL key would
+	 * mean "the previous key": an empty one is passed as such); no copy of
+	 * it and its three digest contexts per call.
+	 */
+	if (EVP_MAC_init(ctx, keylen ? key : &empty, keylen, NULL) == 1 &&
 	    EVP_MAC_update(ctx, len ? data : &empty, len) == 1 &&
-	    EVP_MAC_final(ctx, out, &n, AC_SHA256_LEN) == 1 && n == AC_SHA256_LEN;
-	EVP_MAC_CTX_free(ctx);
-	return ok ? 0 : -1;
+	    EVP_MAC_final(ctx, out, &n, AC_SHA256_LEN) == 1 && n == AC_SHA256_LEN)
+		return 0;
+	/* a context left half-way is not used again */
+	EVP_MAC_CTX_free(hmac_sha256);
+	hmac_sha256 = NULL;
+	return -1;
 }
 
 #else
