@@ -527,7 +527,12 @@ ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 			goto out;
 		total += c.n;
 	} while (c.more);
-	ac_journal_mark(c.j, c.off);
+	/*
+	 * Read to where no complete record follows: an incomplete tail (an
+	 * append in flight, or one that died) is news only once the file grows
+	 * past what this scan saw, not at every poll.
+	 */
+	ac_journal_mark(c.j, c.off > ac_journal_scanned(c.j) ? c.off : ac_journal_scanned(c.j));
 	/*
 	 * Rotate once the file is large and read to (nearly) its end: take it
 	 * exclusively, read the rest, commit (flushed as AC_SYNC says), and only

@@ -597,6 +597,12 @@ ac_journal_mark(struct ac_journal *j, uint64_t off)
 	j->known = off;
 }
 
+uint64_t
+ac_journal_scanned(const struct ac_journal *j)
+{
+	return j->rfd >= 0 ? j->rsize : 0;
+}
+
 int
 ac_journal_has_news(struct ac_journal *j)
 {

@@ -94,6 +94,8 @@ enum ac_err ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journ
  */
 void ac_journal_mark(struct ac_journal *j, uint64_t off);
 int ac_journal_has_news(struct ac_journal *j);
+/* The file's size when the scan last looked (0 before any scan). */
+uint64_t ac_journal_scanned(const struct ac_journal *j);
 
 /*
  * Rotation: begin takes the host's rotation lock (AC_ERR_NOT_FOUND when
