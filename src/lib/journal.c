@@ -48,6 +48,7 @@ struct ac_journal {
 	volatile uint64_t *shared;
 	struct shm *sh;           /* NULL: not mapped (yet), appends take the shared flock */
 	int sh_tried;
+	time_t checked_at;        /* the second of the last append that looked at the link count */
 	/* appending */
 	int wfd;
 	uint64_t wid;
@@ -473,11 +474,13 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 			return err;
 		sh = map_shared(j);
 		if (sh == NULL || __atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) != j->wid ||
-		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) == j->wid) {
+		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) == j->wid || received_at != j->checked_at) {
 			/*
 			 * Not known to be the current file, or being replaced: the shared
 			 * flock waits for a rotation in progress (it holds the file
 			 * exclusively), and the link count says whether one replaced it.
+			 * Once a second it is looked at anyway: a file removed by hand is
+			 * not appended to for longer.
 			 */
 			if ((err = lock_shared(j, &sb)) != AC_OK)
 				return err;
@@ -496,6 +499,7 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 				__atomic_compare_exchange_n(&sh->rotating, &stale, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 			}
 			locked = 1;
+			j->checked_at = received_at;
 		}
 		if (!locked && ac_journal_test_hook)
 			ac_journal_test_hook(0);

@@ -490,6 +490,24 @@ race_rotation(int where)
 	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
 }
 
+/* A journal removed by hand is noticed within a second: later appends go to a new one. */
+START_TEST(removed_by_hand)
+{
+	struct ac_store *s2;
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &s2), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":1}", 7, NULL, NULL), AC_OK);
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(unlink(jpath), 0);
+	ac_clock_set(1700000001);
+	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL), AC_OK);
+	ck_assert_int_gt(file_size(jpath), 0);
+	ac_store_close(s2);
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+}
+END_TEST
+
 START_TEST(append_lands_in_replaced_file)
 {
 	race_rotation(0);
@@ -596,6 +614,7 @@ suite(void)
 	tcase_add_test(tc, replaced_before_recorded);
 	tcase_add_test(tc, one_rotation_at_a_time);
 	tcase_add_test(tc, rotation_under_another_writer);
+	tcase_add_test(tc, removed_by_hand);
 	tcase_add_test(tc, append_lands_in_replaced_file);
 	tcase_add_test(tc, rotation_takes_append_in_flight);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
