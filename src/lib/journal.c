@@ -31,16 +31,23 @@
  * file whose flock also admits one rotator at a time). An append checks it
  * before and after its writev instead of taking a lock: cur names the current
  * file and rotating the file being replaced; a rotator publishes, before it
- * renames, the file it replaced (rot_id) and the offset up to which it moved
- * that file's records into the store (rot_end). Ids are random, never 0.
+ * renames, the file it replaced and the offset up to which it moved that
+ * file's records into the store, in a ring of the last ROT_RING rotations (an
+ * appender that slept through several still finds its file). Ids are random,
+ * never 0, and name one file each.
  */
+#define ROT_RING 64
 struct shm {
 	uint64_t magic;
 	uint64_t cur, rotating;
-	uint64_t rot_id, rot_end;
+	uint64_t rot_seq; /* rotations published */
+	struct {
+		uint64_t id, end;
+	} rot[ROT_RING];
 };
-#define SHM_MAGIC 0x314c4a4341ull /* "ACJL1" */
+#define SHM_MAGIC 0x324c4a4341ull /* "ACJL2" */
 #define SHM_SIZE 4096u
+_Static_assert(sizeof(struct shm) <= SHM_SIZE, "the shared words fit the mapped page");
 
 struct ac_journal {
 	char *dir, *path;
@@ -407,6 +414,39 @@ flush(struct ac_journal *j, uint64_t end)
 
 void (*ac_journal_test_hook)(int where);
 
+/* A rotator (one at a time: the rotation lock) records that file id was moved in up to end. */
+static void
+publish_rotation(struct shm *sh, uint64_t id, uint64_t end)
+{
+	uint64_t seq = __atomic_load_n(&sh->rot_seq, __ATOMIC_SEQ_CST);
+	unsigned i = (unsigned)(seq % ROT_RING);
+
+	/* an entry is rewritten with its id cleared, so a reader never pairs an id with another's end */
+	__atomic_store_n(&sh->rot[i].id, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sh->rot[i].end, end, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sh->rot[i].id, id, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sh->rot_seq, seq + 1, __ATOMIC_SEQ_CST);
+}
+
+/* Whether a published rotation of file id moved in everything up to end. */
+static int
+moved_in(const struct shm *sh, uint64_t id, uint64_t end)
+{
+	unsigned i;
+
+	for (i = 0; i < ROT_RING; i++) {
+		uint64_t e;
+
+		if (__atomic_load_n(&sh->rot[i].id, __ATOMIC_SEQ_CST) != id)
+			continue;
+		e = __atomic_load_n(&sh->rot[i].end, __ATOMIC_SEQ_CST);
+		/* still that file's entry after the read: e is its end (ids are never reused) */
+		if (__atomic_load_n(&sh->rot[i].id, __ATOMIC_SEQ_CST) == id)
+			return end <= e;
+	}
+	return 0;
+}
+
 /* The shared flock on the append descriptor, and the file's status under it. */
 static enum ac_err
 lock_shared(struct ac_journal *j, struct stat *sb)
@@ -531,8 +571,7 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 		flock(j->wfd, LOCK_UN);
 		if (sb.st_nlink > 0)
 			break; /* it gave up: the file is still the current one */
-		if (end > 0 && __atomic_load_n(&sh->rot_id, __ATOMIC_SEQ_CST) == j->wid &&
-		    (uint64_t)end <= __atomic_load_n(&sh->rot_end, __ATOMIC_SEQ_CST))
+		if (end > 0 && moved_in(sh, j->wid, (uint64_t)end))
 			return AC_OK; /* moved in, and flushed as AC_SYNC says, before the file was replaced */
 		ac_log_info("%s was replaced as a record was appended: appending it to the new file", j->path);
 		close(j->wfd);
@@ -878,8 +917,7 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 		return AC_ERR_INVALID;
 	if (replace) {
 		/* what a late appender checks: whether its record made it in before the file went */
-		__atomic_store_n(&j->sh->rot_id, j->rid, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&j->sh->rot_end, j->good_end, __ATOMIC_SEQ_CST);
+		publish_rotation(j->sh, j->rid, j->good_end);
 		/* appenders holding the old file see it unlinked and reopen the name */
 		if (rename(j->npath, j->path) != 0) {
 			err = io_err("rename", j->npath);

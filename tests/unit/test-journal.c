@@ -442,36 +442,39 @@ per_writer_order(const struct ac_event *ev, void *ctx)
  * moves the record in and it must not be appended again. The deliveries have
  * no id: a duplicate would not be deduplicated away.
  */
-static int hook_at = -1;
+static int hook_at = -1, hook_twice;
+
+static void
+rotate_once(void)
+{
+	struct stat sb;
+	ino_t before;
+
+	ck_assert_int_eq(stat(jpath, &sb), 0);
+	before = sb.st_ino;
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ac_inbox_set_rotate_bytes(0);
+	ck_assert_int_eq(stat(jpath, &sb), 0);
+	ck_assert_msg(sb.st_ino != before, "the hook's ingest did not rotate");
+}
 
 static void
 rotate_now(int where)
 {
-	ino_t before;
-
 	if (where != hook_at)
 		return;
 	hook_at = -1;
-	before = 0;
-	{
-		struct stat sb;
-
-		ck_assert_int_eq(stat(jpath, &sb), 0);
-		before = sb.st_ino;
-	}
-	ac_inbox_set_rotate_bytes(1);
-	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
-	ac_inbox_set_rotate_bytes(0);
-	{
-		struct stat sb;
-
-		ck_assert_int_eq(stat(jpath, &sb), 0);
-		ck_assert_msg(sb.st_ino != before, "the hook's ingest did not rotate");
+	rotate_once();
+	if (hook_twice) {
+		/* and the next file too, before the appender looks: its file is no longer the last one rotated */
+		ck_assert_int_eq(ac_inbox_intake(st, "t1", "repo:push", "", "{\"x\":1}", 7, NULL, NULL), AC_OK);
+		rotate_once();
 	}
 }
 
 static void
-race_rotation(int where)
+race_rotation(int where, int twice)
 {
 	struct ac_store *s2;
 
@@ -480,6 +483,7 @@ race_rotation(int where)
 	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":1}", 7, NULL, NULL), AC_OK);
 	ac_journal_test_hook = rotate_now;
 	hook_at = where;
+	hook_twice = twice;
 	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL), AC_OK);
 	ac_journal_test_hook = NULL;
 	ck_assert_int_eq(hook_at, -1);
@@ -487,7 +491,7 @@ race_rotation(int where)
 	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":3}", 7, NULL, NULL), AC_OK);
 	ac_store_close(s2);
 	ingest();
-	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+	ck_assert_str_eq(bodies(), twice ? "{\"n\":1},{\"n\":2},{\"x\":1},{\"n\":3}" : "{\"n\":1},{\"n\":2},{\"n\":3}");
 }
 
 /* A journal removed by hand is noticed within a second: later appends go to a new one. */
@@ -510,29 +514,35 @@ END_TEST
 
 START_TEST(append_lands_in_replaced_file)
 {
-	race_rotation(0);
+	race_rotation(0, 0);
 }
 END_TEST
 
 START_TEST(rotation_takes_append_in_flight)
 {
-	race_rotation(1);
+	race_rotation(1, 0);
+}
+END_TEST
+
+START_TEST(two_rotations_take_append_in_flight)
+{
+	race_rotation(1, 1);
 }
 END_TEST
 
 /*
- * Four writers and a reader that rotates often: every event once, each
+ * Six writers and a reader that rotates often: every event once, each
  * writer's in its order. Half the writers send no delivery id, so that a
  * record appended twice would show.
  */
 START_TEST(concurrent_writers_and_rotation)
 {
-	enum { W = 4, N = 300 };
+	enum { W = 6, N = 600 };
 	int last[W], i, status;
 	pid_t pids[W];
 	size_t inbox = 0, due = 0, dead = 0;
 
-	ac_inbox_set_rotate_bytes(8192);
+	ac_inbox_set_rotate_bytes(4096);
 	for (i = 0; i < W; i++) {
 		if ((pids[i] = fork()) == 0) {
 			struct ac_store *s2;
@@ -617,6 +627,7 @@ suite(void)
 	tcase_add_test(tc, removed_by_hand);
 	tcase_add_test(tc, append_lands_in_replaced_file);
 	tcase_add_test(tc, rotation_takes_append_in_flight);
+	tcase_add_test(tc, two_rotations_take_append_in_flight);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
 	suite_add_tcase(s, tc);
 	return s;
