@@ -38,14 +38,12 @@
  */
 #define ROT_RING 64
 struct shm {
-	uint64_t magic;
 	uint64_t cur, rotating;
 	uint64_t rot_seq; /* rotations published */
 	struct {
 		uint64_t id, end;
 	} rot[ROT_RING];
 };
-#define SHM_MAGIC 0x324c4a4341ull /* "ACJL2" */
 #define SHM_SIZE 4096u
 _Static_assert(sizeof(struct shm) <= SHM_SIZE, "the shared words fit the mapped page");
 
@@ -287,8 +285,6 @@ map_shared(struct ac_journal *j)
 	close(fd);
 	free(lp);
 	j->sh = p;
-	if (__atomic_load_n(&j->sh->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC)
-		__atomic_store_n(&j->sh->magic, SHM_MAGIC, __ATOMIC_RELEASE);
 	return j->sh;
 }
 
@@ -546,20 +542,15 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 		n = writev(j->wfd, iov, 6);
 		if (!locked && ac_journal_test_hook)
 			ac_journal_test_hook(1);
-		if (locked || n != (ssize_t)(REC_HDR + len)) {
-			/* where our record ends (O_APPEND: the position after it), for the group flush only */
-			end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
-			if (locked)
-				flock(j->wfd, LOCK_UN);
+		if (locked)
+			flock(j->wfd, LOCK_UN);
+		if (locked || n != (ssize_t)(REC_HDR + len))
 			break;
-		}
 		/* the write is in the file before we look (a rotator sets rotating before it reads) */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) == j->wid &&
-		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) != j->wid) {
-			end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
+		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) != j->wid)
 			break;
-		}
 		/*
 		 * A rotation began or ended around our write. Wait for it to end
 		 * (the shared flock), then see whether it moved our record into the
@@ -583,6 +574,8 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 			errno = ENOSPC;
 		return io_err("append to", j->path);
 	}
+	/* where our record ends (O_APPEND: this descriptor's position after it), for the group flush only */
+	end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
 	return flush(j, end < 0 ? 0 : (uint64_t)end);
 }
 

@@ -310,7 +310,6 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	if ((err = init_dbs(st)) != AC_OK)
 		goto fail;
-	st->sync_fd = -1;
 	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dir)) != AC_OK)
 		goto fail;
 	/* the journal's group flush uses the second shared word (the first is LMDB's) */
