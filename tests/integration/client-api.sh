@@ -114,6 +114,17 @@ requests '/api/2.0/user'
 is "$RC $(head -n 1 "$OUT") $(json "$IT_TMP/req.json" 'j.length')" "1 HTTP 401 2" "a lasting 401: one re-sign, no more"
 reset
 
+# the response size cap (4 MiB): a larger answer is refused as it arrives, not printed
+control '{"fail":[{"path":"/2.0/user","status":200,"body":"xxxxxxxxxxxxxxxx","repeat":327680}]}'
+api GET /2.0/user
+is "$RC $(grep -c 'response larger than 4194304 bytes' "$ERR") $(wc -c <"$OUT")" "1 1 0" \
+	"an answer over 4 MiB: exit 1, 'response larger than' said, no body printed"
+control '{"fail":[{"path":"/2.0/user","status":200,"body":"xxxxxxxxxxxxxxxx","repeat":262144}]}'
+api GET /2.0/user
+is "$RC $(head -n 1 "$OUT") $(tail -n +2 "$OUT" | tr -d '\n' | wc -c)" "0 HTTP 200 4194304" \
+	"an answer of exactly 4 MiB is printed whole"
+reset
+
 # a secret rotated by a reinstall after nothing else changed: the stored one is used
 it_drive "bitbucket: reinstall bb-api (secret rotated)" 204 install --client-key bb-api --sign stored
 api GET /2.0/user

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -255,6 +256,38 @@ START_TEST(torn_record_skipped)
 	ck_assert_uint_eq(ingest(), 1);
 	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
 	free(r);
+}
+END_TEST
+
+/*
+ * A full disk (here the file size limit: the write stops part-way, EFBIG):
+ * AC_ERR_STORE_FULL, which webhook.fcgi answers with 503 so that the product
+ * retries; the part written is a torn record that nothing ever moves in.
+ */
+START_TEST(full_disk_refuses_and_queues_nothing)
+{
+	struct rlimit old, lim;
+	char body[2048];
+	enum ac_err err;
+
+	intake("t1", "", "{\"n\":1}");
+	memset(body, ' ', sizeof(body));
+	memcpy(body, "{\"big\":1}", 9);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(jpath) + 100;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	err = ac_inbox_intake(st, "t1", "repo:push", "d-big", body, sizeof(body), NULL, NULL);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(err, AC_ERR_STORE_FULL);
+	ck_assert_int_eq(ac_err_http_status(err), 503);
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_uint_eq(ingest(), 2);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+	/* the delivery was never acknowledged, so its retry is not taken for a duplicate */
+	intake("t1", "d-big", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
 }
 END_TEST
 
@@ -620,6 +653,7 @@ suite(void)
 	tcase_add_test(tc, dedupe_across_the_journal);
 	tcase_add_test(tc, torn_record_skipped);
 	tcase_add_test(tc, record_in_flight_waits);
+	tcase_add_test(tc, full_disk_refuses_and_queues_nothing);
 	tcase_add_test(tc, rotation);
 	tcase_add_test(tc, replaced_before_recorded);
 	tcase_add_test(tc, one_rotation_at_a_time);

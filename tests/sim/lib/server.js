@@ -219,7 +219,9 @@ class Sim {
 				continue;
 			rule.used = (rule.used || 0) + 1;
 			entry.injected = rule.status;
-			return this.behave(res, rule.status === undefined ? 500 : rule.status, rule.retryAfter, rule.body);
+			// repeat: the body (a string) that many times, for answers larger than a control request may be
+			const body = typeof rule.body === 'string' && rule.repeat > 1 ? rule.body.repeat(rule.repeat) : rule.body;
+			return this.behave(res, rule.status === undefined ? 500 : rule.status, rule.retryAfter, body);
 		}
 		// An outage of the token endpoints hits signed and unsigned requests alike.
 		if (route.outage && this.control[route.outage] !== 'ok' && this.behave(res, this.control[route.outage]))
