@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,7 @@
 
 #include "canon.h"
 #include "clock.h"
+#include "digest.h"
 #include "grant.h"
 #include "http.h"
 #include "json.h"
@@ -32,6 +35,8 @@ struct lc {
 	const char *client_key, *secret, *base_url, *base_api_url, *oauth_client_id, *display_url;
 	int has_token;
 	struct ac_token token;
+	unsigned char token_sha[AC_SHA256_LEN]; /* SHA-256 of the compact token: its replay key */
+	int retry;          /* the same token and body as an accepted call: answered as that one was */
 	char qsh[AC_QSH_HEX_LEN];
 };
 
@@ -212,6 +217,8 @@ parse_token(struct lc *lc)
 	if ((err = ac_token_parse(tok, len, &lc->token)) != AC_OK)
 		return err;
 	lc->has_token = 1;
+	if (ac_sha256(tok, len, lc->token_sha) != 0)
+		return AC_ERR_INTERNAL;
 	ac_buf_init(&canon, AC_CANON_MAX);
 	err = ac_canon_inbound(req->method, strlen(req->method), req->uri, strlen(req->uri),
 	    lc->conf->base_path, strlen(lc->conf->base_path), &canon);
@@ -240,55 +247,219 @@ verify(struct lc *lc, const void *key, size_t keylen, const struct ac_token_poli
 	return err;
 }
 
-/* ---- Jira install keys: AC_INSTALL_KEYS_URL/{kid}, cached for good */
+/*
+ * ---- Jira install keys: AC_INSTALL_KEYS_URL/{kid}, cached for good
+ *
+ * Anyone can send a token naming any kid, and its claims prove nothing
+ * before the key is known: a fetch must not be free. So (issue 13, 7) the
+ * claims that need no key are checked first, a kid the key server did not
+ * know is remembered for a minute and one it failed on for a few seconds
+ * (a record in install_keys without "pem", shared by every process of the
+ * host), and the fetches of the whole host are capped per minute: garbage
+ * tokens with fresh random kids cost at most KEY_FETCH_MAX fetches a minute,
+ * never a worker each for the key server's timeout.
+ */
+
+#define KEY_UNKNOWN_TTL 60 /* the key server answered 4xx: "no such kid" */
+#define KEY_FAILED_TTL 10  /* 5xx, unreachable, not a key: try again soon */
+#define KEY_FETCH_WINDOW 60
+#define KEY_FETCH_MAX 10   /* fetches per window for the host; a new kid is rare */
+#define KEY_CONNECT_MS 2000
+#define KEY_TIMEOUT_MS 5000
+/* The fetch counter's key in install_keys: not a UUID, so never a kid. */
+#define KEY_BUDGET "#fetches"
+/* Expired failure records removed per new one: the database stays small. */
+#define KEY_PURGE_MAX 8
 
 struct key_ctx {
 	const char *kid;
 	struct ac_buf *pem;
-	int found;
+	int found;            /* pem holds the key */
+	long missing;         /* a remembered failure: its HTTP status (0: none), or -1 a fetch under way */
+	time_t missing_until;
+	long status;          /* what the fetch got, for key_miss_fn */
+	int throttled;        /* the host spent its fetches for this window */
 };
 
+/* What install_keys holds for k->kid, as of now; absent or expired records are nothing. */
 static enum ac_err
-key_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+key_lookup(MDB_txn *txn, struct ac_store *st, struct key_ctx *k)
 {
-	struct key_ctx *k = ctx;
 	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
-	json_object *o;
+	json_object *o, *m;
 	const char *pem;
 	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v);
 
+	k->found = 0;
+	k->missing = 0;
 	if (rc == MDB_NOTFOUND)
 		return AC_OK;
 	if (rc != 0)
 		return ac_store_mdb_err(rc, "mdb_get install_keys");
 	if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
 		return AC_OK; /* unreadable: fetch again */
-	if ((pem = ac_json_get_string(o, "pem")) != NULL && ac_buf_adds(k->pem, pem) == AC_OK)
-		k->found = 1;
+	if ((pem = ac_json_get_string(o, "pem")) != NULL) {
+		ac_buf_reset(k->pem);
+		if (ac_buf_adds(k->pem, pem) == AC_OK)
+			k->found = 1;
+	} else if ((m = ac_json_get_typed(o, "missingUntil", json_type_int)) != NULL &&
+	    json_object_get_int64(m) > (int64_t)ac_clock_now()) {
+		json_object *s = ac_json_get_typed(o, "status", json_type_int);
+
+		k->missing_until = (time_t)json_object_get_int64(m);
+		k->missing = s ? (long)json_object_get_int64(s) : 0;
+		if (k->missing == 0)
+			k->missing = -1;
+	}
 	json_object_put(o);
 	return AC_OK;
+}
+
+static enum ac_err
+key_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	return key_lookup(txn, st, ctx);
+}
+
+static enum ac_err
+put_json(MDB_txn *txn, struct ac_store *st, const char *name, json_object *o)
+{
+	MDB_val key = { strlen(name), (void *)name }, v;
+	const char *s;
+	size_t len;
+	int rc;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	v.mv_data = (void *)s;
+	v.mv_size = len;
+	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v, 0) : ENOMEM;
+	return ac_store_mdb_err(rc, "mdb_put install_keys");
 }
 
 static enum ac_err
 key_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct key_ctx *k = ctx;
-	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
 	json_object *o = json_object_new_object();
-	const char *s;
-	size_t len;
-	int rc;
+	enum ac_err err;
 
 	if (o == NULL)
 		return AC_ERR_NOMEM;
 	json_object_object_add(o, "pem", json_object_new_string(ac_buf_str(k->pem)));
 	json_object_object_add(o, "fetchedAt", json_object_new_int64((int64_t)ac_clock_now()));
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-	v.mv_data = (void *)s;
-	v.mv_size = len;
-	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v, 0) : ENOMEM;
+	err = put_json(txn, st, k->kid, o);
 	json_object_put(o);
-	return ac_store_mdb_err(rc, "mdb_put install_keys");
+	return err;
+}
+
+/* A failure record: status (-1: a fetch under way) until `until`. */
+static enum ac_err
+put_missing(MDB_txn *txn, struct ac_store *st, const char *kid, long status, time_t until)
+{
+	json_object *o = json_object_new_object();
+	enum ac_err err;
+
+	if (o == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "missingUntil", json_object_new_int64((int64_t)until));
+	json_object_object_add(o, "status", json_object_new_int64(status < 0 ? 0 : status));
+	err = put_json(txn, st, kid, o);
+	json_object_put(o);
+	return err;
+}
+
+/*
+ * Random kids spread over the key space: the expired failure records found
+ * just after this kid stand for all of them. Keys ("pem") are never removed.
+ */
+static enum ac_err
+purge_missing(MDB_txn *txn, struct ac_store *st, const char *kid)
+{
+	MDB_cursor *cur;
+	MDB_val k = { strlen(kid), (void *)kid }, v;
+	int rc, n;
+
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open install_keys");
+	for (n = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < KEY_PURGE_MAX;
+	    n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		json_object *o, *m;
+		int expired = 0;
+
+		if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
+			continue;
+		expired = ac_json_get_string(o, "pem") == NULL &&
+		    (m = ac_json_get_typed(o, "missingUntil", json_type_int)) != NULL &&
+		    json_object_get_int64(m) <= (int64_t)ac_clock_now();
+		json_object_put(o);
+		if (expired && (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "purge install_keys");
+}
+
+/*
+ * Before a fetch, in one write transaction: what another process learnt
+ * meanwhile, then one fetch from the host's budget, and a marker that makes
+ * concurrent requests for this kid wait for this fetch instead of repeating it.
+ */
+static enum ac_err
+key_reserve_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct key_ctx *k = ctx;
+	MDB_val key = { sizeof(KEY_BUDGET) - 1, (void *)KEY_BUDGET }, v;
+	json_object *o = NULL, *b;
+	time_t now = ac_clock_now();
+	int64_t since = 0, n = 0;
+	enum ac_err err;
+	int rc;
+
+	k->throttled = 0;
+	if ((err = key_lookup(txn, st, k)) != AC_OK || k->found || k->missing)
+		return err;
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get install_keys");
+	if (rc == 0 && ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK) {
+		if ((b = ac_json_get_typed(o, "since", json_type_int)) != NULL)
+			since = json_object_get_int64(b);
+		if ((b = ac_json_get_typed(o, "n", json_type_int)) != NULL)
+			n = json_object_get_int64(b);
+		json_object_put(o);
+	}
+	/* a window in the future is a clock that went back: start a new one */
+	if (since > (int64_t)now || (int64_t)now - since >= KEY_FETCH_WINDOW) {
+		since = (int64_t)now;
+		n = 0;
+	}
+	if (n >= KEY_FETCH_MAX) {
+		k->throttled = 1;
+		k->missing_until = (time_t)(since + KEY_FETCH_WINDOW);
+		return AC_OK;
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "since", json_object_new_int64(since));
+	json_object_object_add(o, "n", json_object_new_int64(n + 1));
+	err = put_json(txn, st, KEY_BUDGET, o);
+	json_object_put(o);
+	if (err == AC_OK)
+		err = put_missing(txn, st, k->kid, -1, now + (KEY_CONNECT_MS + KEY_TIMEOUT_MS) / 1000 + 1);
+	return err;
+}
+
+/* After a failed fetch: remember it, for a minute when the server does not know the kid. */
+static enum ac_err
+key_miss_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct key_ctx *k = ctx;
+	int known = k->status >= 400 && k->status < 500;
+	enum ac_err err = purge_missing(txn, st, k->kid);
+
+	if (err == AC_OK)
+		err = put_missing(txn, st, k->kid, k->status, ac_clock_now() + (known ? KEY_UNKNOWN_TTL : KEY_FAILED_TTL));
+	return err;
 }
 
 static int
@@ -303,48 +474,107 @@ pem_is_public_key(const struct ac_buf *pem)
 	return ok;
 }
 
+/* A remembered failure answers as the fetch did: a 4xx is unknown_key, anything else "retry". */
+static enum ac_err
+key_refused(struct lc *lc, const struct key_ctx *k)
+{
+	long left = (long)(k->missing_until - ac_clock_now());
+
+	if (k->throttled) {
+		ac_log_warn("install key for kid %s not fetched: the host's %d fetches per %d s are spent",
+		    k->kid, KEY_FETCH_MAX, KEY_FETCH_WINDOW);
+		return ac_request_fail(lc->req, AC_ERR_KEY_SERVER,
+		    "too many install key fetches; retry in %ld s", left > 0 ? left : 1);
+	}
+	if (k->missing >= 400 && k->missing < 500)
+		return ac_request_fail(lc->req, AC_ERR_UNKNOWN_KEY,
+		    "the install key server does not know kid %s (remembered for %ld s more)", k->kid, left);
+	return ac_request_fail(lc->req, AC_ERR_KEY_SERVER,
+	    "the install key server %s for this kid; retry in %ld s",
+	    k->missing < 0 ? "is being asked" : "failed", left > 0 ? left : 1);
+}
+
 static enum ac_err
 install_key(struct lc *lc, const char *kid, struct ac_buf *pem)
 {
 	struct ac_request *req = lc->req;
-	struct key_ctx k = { kid, pem, 0 };
+	struct key_ctx k = { kid, pem, 0, 0, 0, 0, 0 };
 	struct ac_http_request rq = { 0 };
 	struct ac_buf url;
 	enum ac_err err;
-	long status = 0;
 
 	if ((err = ac_store_read(req->app->store, key_get_fn, &k)) != AC_OK)
 		return err;
 	if (k.found)
 		return AC_OK;
+	if (k.missing)
+		return key_refused(lc, &k);
+	if ((err = ac_store_write(req->app->store, key_reserve_fn, &k)) != AC_OK)
+		return err;
+	if (k.found)
+		return AC_OK;
+	if (k.missing || k.throttled)
+		return key_refused(lc, &k);
 	ac_buf_init(&url, 4096);
 	if ((err = ac_buf_printf(&url, "%s/%s", lc->conf->install_keys_url, kid)) != AC_OK)
 		goto out;
 	rq.method = "GET";
 	rq.url = url.data;
-	rq.connect_timeout_ms = 2000;
-	rq.timeout_ms = 5000;
-	err = ac_http_do(lc->conf, &rq, &status, pem, NULL);
+	rq.connect_timeout_ms = KEY_CONNECT_MS;
+	rq.timeout_ms = KEY_TIMEOUT_MS;
+	ac_buf_reset(pem);
+	err = ac_http_do(lc->conf, &rq, &k.status, pem, NULL);
 	if (err == AC_ERR_TOO_LARGE || err == AC_ERR_UPSTREAM || err == AC_ERR_HOST_NOT_ALLOWED) {
+		k.status = 0;
+		(void)ac_store_write(req->app->store, key_miss_fn, &k);
 		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server could not be reached; retry");
 		goto out;
 	}
 	if (err != AC_OK)
 		goto out;
-	if (status == 404) {
+	if (k.status == 404 || (k.status >= 400 && k.status < 500)) {
+		if (k.status != 404)
+			ac_log_error("install key server answered %ld for kid %s", k.status, kid);
+		(void)ac_store_write(req->app->store, key_miss_fn, &k);
 		err = ac_request_fail(req, AC_ERR_UNKNOWN_KEY, "the install key server does not know kid %s", kid);
 		goto out;
 	}
-	if (status != 200 || !pem_is_public_key(pem)) {
-		ac_log_error("install key server answered %ld for kid %s%s", status, kid,
-		    status == 200 ? " with something that is not a PEM public key" : "");
+	if (k.status != 200 || !pem_is_public_key(pem)) {
+		ac_log_error("install key server answered %ld for kid %s%s", k.status, kid,
+		    k.status == 200 ? " with something that is not a PEM public key" : "");
+		if (k.status == 200)
+			k.status = 0;
+		(void)ac_store_write(req->app->store, key_miss_fn, &k);
 		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server failed; retry");
 		goto out;
 	}
-	/* keys never change for a kid: keep it for good */
+	/* keys never change for a kid: keep it for good (this replaces the fetch marker) */
 	err = ac_store_write(req->app->store, key_put_fn, &k);
 out:
 	ac_buf_release(&url);
+	return err;
+}
+
+/*
+ * The checks of a signed install that need no key, so that a token that
+ * cannot pass costs no fetch; the signature is checked once the key is known.
+ */
+static enum ac_err
+precheck(struct lc *lc, const struct ac_token_policy *p)
+{
+	struct ac_token_report rep;
+	enum ac_err err;
+	size_t i;
+
+	ac_token_report_init(&rep);
+	err = ac_token_check_claims(&lc->token, p, lc->qsh, &rep);
+	for (i = 0; err != AC_OK && i < rep.n; i++)
+		ac_log_warn("%s from %s refused before any key fetch: %s", lc->req->path, lc->client_key,
+		    rep.v[i].text);
+	ac_token_report_release(&rep);
+	if (err == AC_OK && !lc->token.has_iat)
+		err = ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
+		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
 	return err;
 }
 
@@ -362,16 +592,17 @@ verify_jira(struct lc *lc)
 		    lc->token.alg_name);
 	if (lc->token.kid == NULL || !ac_lifecycle_kid_valid(lc->token.kid))
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
+	p.alg = AC_TOKEN_RS256;
+	p.leeway = lc->conf->leeway;
+	p.iss = lc->client_key;
+	p.aud_rule = AC_TOKEN_AUD_URL;
+	p.aud = lc->conf->base_url;
+	p.client_key = lc->client_key;
+	if ((err = precheck(lc, &p)) != AC_OK)
+		return err;
 	ac_buf_init(&pem, KEY_MAX);
-	if ((err = install_key(lc, lc->token.kid, &pem)) == AC_OK) {
-		p.alg = AC_TOKEN_RS256;
-		p.leeway = lc->conf->leeway;
-		p.iss = lc->client_key;
-		p.aud_rule = AC_TOKEN_AUD_URL;
-		p.aud = lc->conf->base_url;
-		p.client_key = lc->client_key;
+	if ((err = install_key(lc, lc->token.kid, &pem)) == AC_OK)
 		err = verify(lc, pem.data, pem.len, &p);
-	}
 	ac_buf_release(&pem);
 	return err;
 }
@@ -391,6 +622,130 @@ verify_bitbucket(struct lc *lc, const char *secret)
 	return verify(lc, secret, strlen(secret), &p);
 }
 
+/*
+ * ---- Replay (issue 13, 6): a lifecycle token is good for one use
+ *
+ * A signed install stays valid until its exp: replayed with another body,
+ * it would replace the tenant's sharedSecret. Every accepted token is
+ * remembered in lifecycle_seen until it has expired, with the hash of the
+ * body it came with, written in the transaction that applies it: a refused
+ * call leaves the store as it was. The same token with the same body again
+ * is the product retrying (it did not see our answer): answered 204 again,
+ * changing nothing. With another body it is token_replayed. A token older
+ * (iat) than the last one accepted for the tenant is refused too, which also
+ * orders a held-back token behind newer calls.
+ */
+
+/* Seconds a remembered token is kept past exp + leeway (AC_LEEWAY may differ between programs). */
+#define SEEN_MARGIN 300
+/* Expired records removed per transaction: each write pays a bounded share. */
+#define SEEN_PURGE_MAX 16
+#define SEEN_KEY_LEN (8 + AC_SHA256_LEN)
+
+/* exp first, big-endian: records sort by expiry, the expired ones at the front. */
+static void
+seen_key(const struct lc *lc, unsigned char key[SEEN_KEY_LEN])
+{
+	uint64_t exp = lc->token.exp > 0 ? (uint64_t)lc->token.exp : 0;
+	int i;
+
+	for (i = 7; i >= 0; i--, exp >>= 8)
+		key[i] = (unsigned char)(exp & 0xff);
+	memcpy(key + 8, lc->token_sha, AC_SHA256_LEN);
+}
+
+static enum ac_err
+purge_seen(MDB_txn *txn, struct ac_store *st, int64_t before)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, n;
+
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open lifecycle_seen");
+	for (n = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < SEEN_PURGE_MAX;
+	    n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t exp = 0;
+		size_t i;
+
+		for (i = 0; i < 8 && i < k.mv_size; i++)
+			exp = exp << 8 | ((const unsigned char *)k.mv_data)[i];
+		if (k.mv_size != SEEN_KEY_LEN || exp >= (uint64_t)(before > 0 ? before : 0))
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "purge lifecycle_seen");
+}
+
+/*
+ * In the transaction that applies the call, after its token verified: AC_OK
+ * (and the token is now remembered), or why not. old is the stored tenant.
+ */
+static enum ac_err
+check_replay(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_tenant *old)
+{
+	unsigned char key[SEEN_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	char body_hex[AC_SHA256_HEX_LEN];
+	json_object *o = NULL;
+	const char *seen;
+	time_t now = ac_clock_now();
+	enum ac_err err;
+	int rc, same;
+
+	if (!lc->has_token)
+		return AC_OK;
+	if (ac_sha256_hex(lc->req->body.data ? lc->req->body.data : "", lc->req->body.len, body_hex) != 0)
+		return AC_ERR_INTERNAL;
+	seen_key(lc, key);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
+	if (rc == 0) {
+		same = ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK &&
+		    (seen = ac_json_get_string(o, "body")) != NULL && !strcmp(seen, body_hex);
+		json_object_put(o);
+		if (same) {
+			/* refused to the transaction (nothing is written); answered 204 */
+			ac_log_info("%s from %s: a retry of an accepted call (same token and body); nothing changed",
+			    lc->req->path, lc->client_key);
+			lc->retry = 1;
+			return AC_ERR_TOKEN_REPLAYED;
+		}
+		ac_log_warn("%s from %s refused: its token was accepted before, with another body", lc->req->path,
+		    lc->client_key);
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
+		    "this token was already accepted with another body; each lifecycle call is signed anew");
+	}
+	if (!lc->token.has_iat)
+		return ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
+		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
+	if (old && lc->token.iat < old->lifecycle_iat) {
+		ac_log_warn("%s from %s refused: iat %" PRId64 " is older than the last lifecycle call accepted (%" PRId64
+		    ")", lc->req->path, lc->client_key, lc->token.iat, old->lifecycle_iat);
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
+		    "this token is older (iat) than the last lifecycle call accepted for this clientKey");
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "body", json_object_new_string(body_hex));
+	json_object_object_add(o, "clientKey", json_object_new_string(lc->client_key));
+	json_object_object_add(o, "event", json_object_new_string(lc->ev == AC_LIFECYCLE_INSTALLED ?
+	    "installed" : "uninstalled"));
+	json_object_object_add(o, "iat", json_object_new_int64(lc->token.iat));
+	json_object_object_add(o, "at", json_object_new_int64((int64_t)now));
+	seen = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &v.mv_size);
+	v.mv_data = (void *)seen;
+	rc = seen ? mdb_put(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v, MDB_NOOVERWRITE) : ENOMEM;
+	json_object_put(o);
+	if ((err = ac_store_mdb_err(rc, "mdb_put lifecycle_seen")) != AC_OK)
+		return err;
+	return purge_seen(txn, st, (int64_t)now - (lc->conf->leeway > 0 ? lc->conf->leeway : 0) - SEEN_MARGIN);
+}
+
 static enum ac_err
 dup_into(char **dst, const char *s)
 {
@@ -408,6 +763,7 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	time_t now = ac_clock_now();
 
 	memset(&t, 0, sizeof(t));
+	lc->retry = 0;
 	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
 	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
 		return err;
@@ -433,7 +789,11 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		err = AC_ERR_UNKNOWN_TENANT;
 		goto out;
 	}
+	if ((err = check_replay(txn, st, lc, known ? &old : NULL)) != AC_OK)
+		goto out;
 	if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
+		if (lc->has_token && lc->token.iat > old.lifecycle_iat)
+			old.lifecycle_iat = lc->token.iat;
 		old.state = AC_TENANT_UNINSTALLED;
 		old.uninstalled_at = now;
 		old.updated_at = now;
@@ -446,6 +806,9 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	t.installed_at = known ? old.installed_at : now;
 	t.updated_at = now;
 	t.uninstalled_at = 0;
+	t.lifecycle_iat = known ? old.lifecycle_iat : 0;
+	if (lc->has_token && lc->token.iat > t.lifecycle_iat)
+		t.lifecycle_iat = lc->token.iat;
 	if ((err = dup_into(&t.client_key, lc->client_key)) || (err = dup_into(&t.shared_secret, lc->secret)) ||
 	    (err = dup_into(&t.key, lc->conf->app_key)) || (err = dup_into(&t.base_url, lc->base_url)) ||
 	    (err = dup_into(&t.base_api_url, lc->base_api_url)) ||
@@ -482,7 +845,10 @@ ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 		goto out;
 	if (lc.conf->product == AC_PRODUCT_JIRA && (err = verify_jira(&lc)) != AC_OK)
 		goto out;
-	if ((err = ac_store_write(req->app->store, write_fn, &lc)) != AC_OK)
+	err = ac_store_write(req->app->store, write_fn, &lc);
+	if (err == AC_ERR_TOKEN_REPLAYED && lc.retry)
+		err = AC_OK; /* the product's retry of a call already applied */
+	if (err != AC_OK)
 		goto out;
 	req->status = 204;
 out:

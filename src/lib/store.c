@@ -40,6 +40,7 @@ static const char *const db_names[AC_DB__COUNT] = {
 	[AC_DB_DEAD] = "dead",
 	[AC_DB_META] = "meta",
 	[AC_DB_NOTES] = "notes",
+	[AC_DB_LIFECYCLE_SEEN] = "lifecycle_seen",
 };
 
 enum ac_err
@@ -105,7 +106,13 @@ init_dbs(struct ac_store *st)
 	if ((rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &txn)) != 0)
 		return ac_store_mdb_err(rc, "mdb_txn_begin");
 	for (i = 0; i < AC_DB__COUNT; i++) {
-		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0) {
+		rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND && rdonly && i > AC_DB_NOTES) {
+			/* added after schema 1: an older store read as it is */
+			st->dbi[i] = (MDB_dbi)-1;
+			continue;
+		}
+		if (rc != 0) {
 			err = ac_store_mdb_err(rc, db_names[i]);
 			goto abort;
 		}
