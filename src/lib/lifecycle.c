@@ -36,6 +36,7 @@ struct lc {
 	int has_token;
 	struct ac_token token;
 	unsigned char token_sha[AC_SHA256_LEN]; /* SHA-256 of the compact token: its replay key */
+	char body_hex[AC_SHA256_HEX_LEN];       /* SHA-256 of the body, as received */
 	int retry;          /* the same token and body as an accepted call: answered as that one was */
 	char qsh[AC_QSH_HEX_LEN];
 };
@@ -217,7 +218,8 @@ parse_token(struct lc *lc)
 	if ((err = ac_token_parse(tok, len, &lc->token)) != AC_OK)
 		return err;
 	lc->has_token = 1;
-	if (ac_sha256(tok, len, lc->token_sha) != 0)
+	if (ac_sha256(tok, len, lc->token_sha) != 0 ||
+	    ac_sha256_hex(req->body.data ? req->body.data : "", req->body.len, lc->body_hex) != 0)
 		return AC_ERR_INTERNAL;
 	ac_buf_init(&canon, AC_CANON_MAX);
 	err = ac_canon_inbound(req->method, strlen(req->method), req->uri, strlen(req->uri),
@@ -607,18 +609,26 @@ verify_jira(struct lc *lc)
 	return err;
 }
 
-/* Bitbucket: HS256 with secret, iss the body's clientKey, aud (when present) naming it. */
+/* Bitbucket: HS256, iss the body's clientKey, aud (when present) naming it. */
+static void
+policy_bitbucket(const struct lc *lc, struct ac_token_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->alg = AC_TOKEN_HS256;
+	p->leeway = lc->conf->leeway;
+	p->iss = lc->client_key;
+	p->aud_rule = AC_TOKEN_AUD_OPTIONAL;
+	p->aud = lc->client_key;
+	p->client_key = lc->client_key;
+}
+
+/* Bitbucket, with secret. */
 static enum ac_err
 verify_bitbucket(struct lc *lc, const char *secret)
 {
-	struct ac_token_policy p = { 0 };
+	struct ac_token_policy p;
 
-	p.alg = AC_TOKEN_HS256;
-	p.leeway = lc->conf->leeway;
-	p.iss = lc->client_key;
-	p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
-	p.aud = lc->client_key;
-	p.client_key = lc->client_key;
+	policy_bitbucket(lc, &p);
 	return verify(lc, secret, strlen(secret), &p);
 }
 
@@ -680,45 +690,69 @@ purge_seen(MDB_txn *txn, struct ac_store *st, int64_t before)
 }
 
 /*
- * In the transaction that applies the call, after its token verified: AC_OK
- * (and the token is now remembered), or why not. old is the stored tenant.
+ * Before the token is verified: a token accepted before with this body is
+ * the product's retry (it may be signed with a secret that call replaced,
+ * so it is recognised before the signature is checked: only a token that
+ * verified once is in lifecycle_seen); with another body it is a replay.
  */
 static enum ac_err
-check_replay(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_tenant *old)
+check_seen(MDB_txn *txn, struct ac_store *st, struct lc *lc)
 {
 	unsigned char key[SEEN_KEY_LEN];
 	MDB_val k = { sizeof(key), key }, v;
-	char body_hex[AC_SHA256_HEX_LEN];
+	struct ac_token_policy p;
 	json_object *o = NULL;
 	const char *seen;
-	time_t now = ac_clock_now();
-	enum ac_err err;
 	int rc, same;
 
+	lc->retry = 0;
 	if (!lc->has_token)
 		return AC_OK;
-	if (ac_sha256_hex(lc->req->body.data ? lc->req->body.data : "", lc->req->body.len, body_hex) != 0)
-		return AC_ERR_INTERNAL;
 	seen_key(lc, key);
 	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND)
+		return AC_OK;
+	if (rc != 0)
 		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
-	if (rc == 0) {
-		same = ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK &&
-		    (seen = ac_json_get_string(o, "body")) != NULL && !strcmp(seen, body_hex);
-		json_object_put(o);
-		if (same) {
-			/* refused to the transaction (nothing is written); answered 204 */
-			ac_log_info("%s from %s: a retry of an accepted call (same token and body); nothing changed",
-			    lc->req->path, lc->client_key);
-			lc->retry = 1;
-			return AC_ERR_TOKEN_REPLAYED;
-		}
+	same = ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK &&
+	    (seen = ac_json_get_string(o, "body")) != NULL && !strcmp(seen, lc->body_hex);
+	json_object_put(o);
+	if (!same) {
 		ac_log_warn("%s from %s refused: its token was accepted before, with another body", lc->req->path,
 		    lc->client_key);
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
 		    "this token was already accepted with another body; each lifecycle call is signed anew");
 	}
+	/* a retry only while the token is still good (Jira's claims were checked before the key) */
+	if (lc->conf->product == AC_PRODUCT_BITBUCKET) {
+		policy_bitbucket(lc, &p);
+		if (ac_token_check_claims(&lc->token, &p, lc->qsh, NULL) != AC_OK)
+			return AC_OK; /* verification says why */
+	}
+	ac_log_info("%s from %s: a retry of an accepted call (same token and body); nothing changed",
+	    lc->req->path, lc->client_key);
+	lc->retry = 1;
+	return AC_ERR_TOKEN_REPLAYED; /* aborts the transaction; answered 204 */
+}
+
+/*
+ * After the token verified, in the transaction that applies the call: an
+ * older token than the last accepted is refused; this one is remembered.
+ * old is the stored tenant (NULL: none).
+ */
+static enum ac_err
+remember_token(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_tenant *old)
+{
+	unsigned char key[SEEN_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	json_object *o;
+	const char *s;
+	time_t now = ac_clock_now();
+	enum ac_err err;
+	int rc;
+
+	if (!lc->has_token)
+		return AC_OK;
 	if (!lc->token.has_iat)
 		return ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
 		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
@@ -730,16 +764,16 @@ check_replay(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_t
 	}
 	if ((o = json_object_new_object()) == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "body", json_object_new_string(body_hex));
+	json_object_object_add(o, "body", json_object_new_string(lc->body_hex));
 	json_object_object_add(o, "clientKey", json_object_new_string(lc->client_key));
 	json_object_object_add(o, "event", json_object_new_string(lc->ev == AC_LIFECYCLE_INSTALLED ?
 	    "installed" : "uninstalled"));
 	json_object_object_add(o, "iat", json_object_new_int64(lc->token.iat));
 	json_object_object_add(o, "at", json_object_new_int64((int64_t)now));
-	seen = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-	    &v.mv_size);
-	v.mv_data = (void *)seen;
-	rc = seen ? mdb_put(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v, MDB_NOOVERWRITE) : ENOMEM;
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &v.mv_size);
+	v.mv_data = (void *)s;
+	seen_key(lc, key);
+	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v, MDB_NOOVERWRITE) : ENOMEM;
 	json_object_put(o);
 	if ((err = ac_store_mdb_err(rc, "mdb_put lifecycle_seen")) != AC_OK)
 		return err;
@@ -763,7 +797,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	time_t now = ac_clock_now();
 
 	memset(&t, 0, sizeof(t));
-	lc->retry = 0;
+	if ((err = check_seen(txn, st, lc)) != AC_OK)
+		return err;
 	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
 	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
 		return err;
@@ -789,7 +824,7 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		err = AC_ERR_UNKNOWN_TENANT;
 		goto out;
 	}
-	if ((err = check_replay(txn, st, lc, known ? &old : NULL)) != AC_OK)
+	if ((err = remember_token(txn, st, lc, known ? &old : NULL)) != AC_OK)
 		goto out;
 	if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
 		if (lc->has_token && lc->token.iat > old.lifecycle_iat)
