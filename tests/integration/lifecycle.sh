@@ -210,6 +210,8 @@ it_drive "jira: the same request again (the product's retry) is answered" 204 in
 	--raw-body "$(json "$IT_TMP/jira-saved.json" j.body)"
 unchanged "$before" "jira: a replay and a retry"
 is "$(tenant jira-r)" "installed $keep" "jira: jira-r keeps its secret"
+is "$("$ACCTL" tenant seen jira-r | awk 'NR > 1 { print $4, $5 }')" "installed jira-r" \
+	"jira: acctl tenant seen lists the one token accepted for jira-r"
 
 for i in 1 2 3 4 5; do
 	it_sim install --product jira --client-key "jira-many-$i" --expect 204 || not_ok "jira: install jira-many-$i"
