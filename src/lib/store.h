@@ -18,17 +18,16 @@ enum ac_db {
 	AC_DB_DEAD,         /* events that failed every retry */
 	AC_DB_META,         /* "schema" -> version */
 	AC_DB_NOTES,        /* handler bookkeeping (e.g. "comment posted for this PR title") */
+	/*
+	 * Added after schema 1, no new version needed: a writer creates it, a
+	 * read-only open of an older store does without it (ac_store_dbi() then
+	 * gives a handle LMDB refuses with EINVAL), an older build ignores it.
+	 */
 	AC_DB_LIFECYCLE_SEEN, /* exp (8 bytes, big-endian) + SHA-256 of an accepted lifecycle token -> its use */
 	AC_DB__COUNT
 };
 
-/*
- * The schema version this build writes; a store with a newer one is refused.
- * A named database added later (lifecycle_seen) needs no new version: a
- * writer creates it, a read-only open of an older store does without it
- * (ac_store_dbi() then gives a handle LMDB refuses with EINVAL), and an
- * older build ignores it.
- */
+/* The schema version this build writes; a store with a newer one is refused. */
 #define AC_STORE_SCHEMA 1
 
 struct ac_store;
