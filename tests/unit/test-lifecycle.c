@@ -1108,6 +1108,60 @@ START_TEST(jira_fetches_capped_per_minute)
 }
 END_TEST
 
+/*
+ * The programs of a host are separate processes: the fetch cap and the
+ * memory of a kid are shared through the store. 6 processes send 4 fresh
+ * kids each (24 > 10), then 6 send the same unknown kid 3 times each.
+ */
+static int
+child_posts(int n, const char *same_kid)
+{
+	char *b = jira_body("installed", "j-7", "s1");
+	int i, failed = 0;
+
+	/* a store per process, as every program opens its own after fork */
+	if (ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store) != AC_OK)
+		return 2;
+	for (i = 0; i < n; i++) {
+		char kid[40], *t;
+		int st;
+
+		snprintf(kid, sizeof(kid), "00000000-0000-4000-9000-%06d%06d", (int)getpid() % 1000000, i);
+		t = jira_token(same_kid ? same_kid : kid, "j-7", "/installed");
+		st = post("/installed", b, t, JSON);
+		free(t);
+		if (st != 401 && st != 503)
+			failed = 1;
+	}
+	free(b);
+	return failed;
+}
+
+static void
+run_children(int nkids, int n, const char *same_kid)
+{
+	pid_t kids[8];
+	int i, status, ok = 0;
+
+	for (i = 0; i < nkids; i++)
+		if ((kids[i] = fork()) == 0)
+			_exit(child_posts(n, same_kid));
+	for (i = 0; i < nkids; i++)
+		if (waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	ck_assert_int_eq(ok, nkids);
+}
+
+START_TEST(jira_fetch_memory_shared_by_processes)
+{
+	run_children(6, 4, NULL);
+	ck_assert_int_eq(new_fetches(), 10);
+	ac_clock_set(1700000060);
+	run_children(6, 3, "00000000-0000-4000-a000-000000000001");
+	ck_assert_int_eq(new_fetches(), 1);
+}
+END_TEST
+
 /* A signed install replayed with another body within its lifetime: refused, nothing changes. */
 START_TEST(jira_replay_refused)
 {
@@ -1174,6 +1228,7 @@ suite(void)
 	tcase_add_test(tc, jira_unknown_kid_remembered);
 	tcase_add_test(tc, jira_key_server_failure_remembered_briefly);
 	tcase_add_test(tc, jira_fetches_capped_per_minute);
+	tcase_add_test(tc, jira_fetch_memory_shared_by_processes);
 	tcase_add_test(tc, jira_replay_refused);
 	suite_add_tcase(s, tc);
 	return s;
