@@ -491,79 +491,6 @@ START_TEST(uninstall_unknown)
 }
 END_TEST
 
-START_TEST(hosts_not_allowed)
-{
-	static const char *urls[] = {
-		"https://evil.com", "https://bitbucket.org.evil.com", "https://evil.com/bitbucket.org",
-		"https://bitbucket.org@evil.com",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-		char *b = body("installed", "ck", "s", urls[i]);
-		int st = post("/installed", b, NULL, JSON);
-
-		ck_assert_msg(st == 403 || st == 400, "%s: %d", urls[i], st);
-		free(b);
-	}
-	{
-		char *b = body("installed", "ck", "s", "http://bitbucket.org");
-
-		expect(400, "bad_base_url", post("/installed", b, NULL, JSON));
-		free(b);
-	}
-	{
-		char *b = body("installed", "ck", "s", "https://evil.com");
-
-		expect(403, "host_not_allowed", post("/installed", b, NULL, JSON));
-		free(b);
-	}
-	{
-		struct ac_tenant t;
-
-		ck_assert_int_eq(ac_tenant_get(app.store, "ck", &t), AC_ERR_UNKNOWN_TENANT);
-	}
-}
-END_TEST
-
-START_TEST(bad_bodies)
-{
-	static const char *cases[][2] = {
-		{ "{", "malformed_json" },
-		{ "[]", "not_an_object" },
-		{ "{\"key\":\"other\"}", "bad_key" },
-		{ "{\"key\":\"connect-fcgi\"}", "bad_client_key" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":7}", "bad_client_key" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\"}", "bad_shared_secret" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"jira\"}",
-		  "bad_product_type" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
-		  "\"eventType\":\"uninstalled\"}", "bad_event_type" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
-		  "\"eventType\":\"installed\",\"baseUrl\":[]}", "bad_base_url" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
-		  "\"eventType\":\"installed\",\"baseUrl\":\"https://bitbucket.org\"}", "bad_base_api_url" },
-		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
-		  "\"eventType\":\"installed\",\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"https://api.bitbucket.org\","
-		  "\"principal\":\"x\"}", "bad_field" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert_int_eq(post("/installed", cases[i][0], NULL, JSON), 400);
-		ck_assert_msg(!strcmp(last_error, cases[i][1]), "case %zu: %s", i, last_error);
-	}
-	{
-		char *b = body("installed", "ck", "s", "https://bitbucket.org");
-
-		expect(415, "unsupported_media_type", post("/installed", b, NULL, "text/plain"));
-		ck_assert_int_eq(post("/installed", b, NULL, "application/json; charset=utf-8"), 204);
-		free(b);
-	}
-}
-END_TEST
-
-
 /* ------------------------------------------------------------------ replays (issue 13, 6) */
 
 static void
@@ -1200,6 +1127,80 @@ START_TEST(jira_replay_refused)
 }
 END_TEST
 
+
+START_TEST(hosts_not_allowed)
+{
+	static const char *urls[] = {
+		"https://evil.com", "https://bitbucket.org.evil.com", "https://evil.com/bitbucket.org",
+		"https://bitbucket.org@evil.com",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		char *b = body("installed", "ck", "s", urls[i]);
+		int st = post("/installed", b, NULL, JSON);
+
+		ck_assert_msg(st == 403 || st == 400, "%s: %d", urls[i], st);
+		free(b);
+	}
+	{
+		char *b = body("installed", "ck", "s", "http://bitbucket.org");
+
+		expect(400, "bad_base_url", post("/installed", b, NULL, JSON));
+		free(b);
+	}
+	{
+		char *b = body("installed", "ck", "s", "https://evil.com");
+
+		expect(403, "host_not_allowed", post("/installed", b, NULL, JSON));
+		free(b);
+	}
+	{
+		struct ac_tenant t;
+
+		ck_assert_int_eq(ac_tenant_get(app.store, "ck", &t), AC_ERR_UNKNOWN_TENANT);
+	}
+}
+END_TEST
+
+START_TEST(bad_bodies)
+{
+	static const char *cases[][2] = {
+		{ "{", "malformed_json" },
+		{ "[]", "not_an_object" },
+		{ "{\"key\":\"other\"}", "bad_key" },
+		{ "{\"key\":\"connect-fcgi\"}", "bad_client_key" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":7}", "bad_client_key" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\"}", "bad_shared_secret" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"jira\"}",
+		  "bad_product_type" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
+		  "\"eventType\":\"uninstalled\"}", "bad_event_type" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
+		  "\"eventType\":\"installed\",\"baseUrl\":[]}", "bad_base_url" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
+		  "\"eventType\":\"installed\",\"baseUrl\":\"https://bitbucket.org\"}", "bad_base_api_url" },
+		{ "{\"key\":\"connect-fcgi\",\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"productType\":\"bitbucket\","
+		  "\"eventType\":\"installed\",\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"https://api.bitbucket.org\","
+		  "\"principal\":\"x\"}", "bad_field" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(post("/installed", cases[i][0], NULL, JSON), 400);
+		ck_assert_msg(!strcmp(last_error, cases[i][1]), "case %zu: %s", i, last_error);
+	}
+	{
+		char *b = body("installed", "ck", "s", "https://bitbucket.org");
+
+		expect(415, "unsupported_media_type", post("/installed", b, NULL, "text/plain"));
+		ck_assert_int_eq(post("/installed", b, NULL, "application/json; charset=utf-8"), 204);
+		free(b);
+	}
+}
+END_TEST
+
+
 static Suite *
 suite(void)
 {
@@ -1212,14 +1213,14 @@ suite(void)
 	tcase_add_test(tc, reinstall_token_checks);
 	tcase_add_test(tc, uninstall_and_reinstall);
 	tcase_add_test(tc, uninstall_unknown);
-	tcase_add_test(tc, hosts_not_allowed);
-	tcase_add_test(tc, bad_bodies);
-	tcase_add_test(tc, cached_records_follow_changes);
 	tcase_add_test(tc, bitbucket_replay_with_another_body);
 	tcase_add_test(tc, bitbucket_first_install_token_replayed);
 	tcase_add_test(tc, exact_retry_is_idempotent);
 	tcase_add_test(tc, older_iat_refused);
 	tcase_add_test(tc, seen_tokens_purged_after_expiry);
+	tcase_add_test(tc, hosts_not_allowed);
+	tcase_add_test(tc, bad_bodies);
+	tcase_add_test(tc, cached_records_follow_changes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jira");
 	tcase_add_checked_fixture(tc, jira_setup, jira_teardown);
