@@ -1127,7 +1127,6 @@ START_TEST(jira_replay_refused)
 }
 END_TEST
 
-
 START_TEST(hosts_not_allowed)
 {
 	static const char *urls[] = {
@@ -1199,7 +1198,6 @@ START_TEST(bad_bodies)
 	}
 }
 END_TEST
-
 
 static Suite *
 suite(void)
