@@ -420,7 +420,7 @@ check_seen(MDB_txn *txn, struct ac_store *st, struct lc *lc)
 	ac_log_info("%s from %s: a retry of an accepted call (same token and body); nothing changed",
 	    lc->req->path, lc->client_key);
 	lc->retry = 1;
-	return AC_ERR_TOKEN_REPLAYED; /* aborts the transaction; answered 204 */
+	return AC_OK;
 }
 
 /*
@@ -485,8 +485,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	time_t now = ac_clock_now();
 
 	memset(&t, 0, sizeof(t));
-	if ((err = check_seen(txn, st, lc)) != AC_OK)
-		return err;
+	if ((err = check_seen(txn, st, lc)) != AC_OK || lc->retry)
+		return err; /* a retry commits nothing: answered 204 as the call it repeats */
 	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
 	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
 		return err;
@@ -568,10 +568,7 @@ ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 		goto out;
 	if (lc.conf->product == AC_PRODUCT_JIRA && (err = verify_jira(&lc)) != AC_OK)
 		goto out;
-	err = ac_store_write(req->app->store, write_fn, &lc);
-	if (err == AC_ERR_TOKEN_REPLAYED && lc.retry)
-		err = AC_OK; /* the product's retry of a call already applied */
-	if (err != AC_OK)
+	if ((err = ac_store_write(req->app->store, write_fn, &lc)) != AC_OK)
 		goto out;
 	req->status = 204;
 out:
