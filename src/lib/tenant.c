@@ -130,11 +130,13 @@ ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **insta
 	if (!get_time(rec, "installedAt", &t.installed_at) || !get_time(rec, "updatedAt", &t.updated_at) ||
 	    !get_time(rec, "uninstalledAt", &t.uninstalled_at))
 		goto bad;
-	if (json_object_object_get_ex(rec, "lifecycleIat", &v)) {
+	if (json_object_object_get_ex(rec, "lifecycleIat", NULL)) {
 		/* optional: records written before replay protection have none */
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+		time_t iat;
+
+		if (!get_time(rec, "lifecycleIat", &iat))
 			goto bad;
-		t.lifecycle_iat = json_object_get_int64(v);
+		t.lifecycle_iat = (int64_t)iat;
 	}
 	if (install)
 		*install = ac_json_get_typed(rec, "install", json_type_object);
