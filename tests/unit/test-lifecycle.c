@@ -654,6 +654,45 @@ START_TEST(older_iat_refused)
 }
 END_TEST
 
+/* lifecycleIat: optional (older records), written only when set, typed like the other dates. */
+START_TEST(record_lifecycle_iat)
+{
+	static const struct {
+		const char *member;
+		enum ac_err want;
+		int64_t iat;
+	} cases[] = {
+		{ "", AC_OK, 0 }, { ",\"lifecycleIat\":1700000000", AC_OK, 1700000000 },
+		{ ",\"lifecycleIat\":\"1700000000\"", AC_ERR_INVALID, 0 }, { ",\"lifecycleIat\":-1", AC_ERR_INVALID, 0 },
+		{ ",\"lifecycleIat\":1.5", AC_ERR_INVALID, 0 },
+	};
+	char doc[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *rec = NULL, *back = NULL;
+		struct ac_tenant t;
+		enum ac_err err;
+
+		snprintf(doc, sizeof(doc), "{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\","
+		    "\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\","
+		    "\"product\":\"bitbucket\",\"state\":\"installed\",\"installedAt\":1,\"updatedAt\":1,"
+		    "\"uninstalledAt\":0%s}", cases[i].member);
+		ck_assert_int_eq(ac_json_parse(doc, strlen(doc), &rec, NULL), AC_OK);
+		err = ac_tenant_from_json(rec, &t, NULL);
+		ck_assert_msg(err == cases[i].want, "case %zu: %d", i, err);
+		if (err == AC_OK) {
+			ck_assert_int_eq(t.lifecycle_iat, cases[i].iat);
+			ck_assert_int_eq(ac_tenant_to_json(&t, NULL, &back), AC_OK);
+			ck_assert_int_eq(json_object_object_get_ex(back, "lifecycleIat", NULL), cases[i].iat != 0);
+			json_object_put(back);
+			ac_tenant_release(&t);
+		}
+		json_object_put(rec);
+	}
+}
+END_TEST
+
 /* Remembered tokens are purged once expired, a bounded number per accepted call. */
 START_TEST(seen_tokens_purged_after_expiry)
 {
@@ -1216,6 +1255,7 @@ suite(void)
 	tcase_add_test(tc, exact_retry_is_idempotent);
 	tcase_add_test(tc, older_iat_refused);
 	tcase_add_test(tc, seen_tokens_purged_after_expiry);
+	tcase_add_test(tc, record_lifecycle_iat);
 	tcase_add_test(tc, hosts_not_allowed);
 	tcase_add_test(tc, bad_bodies);
 	tcase_add_test(tc, cached_records_follow_changes);
