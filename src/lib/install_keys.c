@@ -210,12 +210,30 @@ key_reserve_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	return err;
 }
 
-/* After a failed fetch: remember it, for a minute when the server does not know the kid. */
+/* The key server does not know the kid. */
+static int
+status_unknown(long status)
+{
+	return status == 404 || status == 410;
+}
+
+/*
+ * A "no" from the key server (a 4xx: the kid, or our URL, is wrong) is
+ * remembered for a minute; what may pass soon (429, 5xx, no answer, not a
+ * key) for a few seconds.
+ */
+static int
+failure_ttl(long status)
+{
+	return status >= 400 && status < 500 && status != 429 ? AC_INSTALL_KEYS_UNKNOWN_TTL : AC_INSTALL_KEYS_FAILED_TTL;
+}
+
+/* After a failed fetch: remember it, for the other processes too. */
 static enum ac_err
 key_miss_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct key_ctx *k = ctx;
-	int ttl = k->status >= 400 && k->status < 500 ? AC_INSTALL_KEYS_UNKNOWN_TTL : AC_INSTALL_KEYS_FAILED_TTL;
+	int ttl = failure_ttl(k->status);
 	enum ac_err err = purge_missing(txn, st, k->kid);
 
 	if (err == AC_OK)
@@ -235,7 +253,7 @@ pem_is_public_key(const struct ac_buf *pem)
 	return ok;
 }
 
-/* A remembered failure answers as the fetch did: a 4xx is unknown_key, anything else "retry". */
+/* A remembered failure answers as the fetch did: unknown_key for a 404, anything else "retry". */
 static enum ac_err
 key_refused(struct ac_request *req, const struct key_ctx *k)
 {
@@ -247,7 +265,7 @@ key_refused(struct ac_request *req, const struct key_ctx *k)
 		return ac_request_fail(req, AC_ERR_KEY_SERVER,
 		    "too many install key fetches; retry in %ld s", left > 0 ? left : 1);
 	}
-	if (k->missing >= 400 && k->missing < 500)
+	if (status_unknown(k->missing))
 		return ac_request_fail(req, AC_ERR_UNKNOWN_KEY,
 		    "the install key server does not know kid %s (remembered for %ld s more)", k->kid, left);
 	return ac_request_fail(req, AC_ERR_KEY_SERVER,
@@ -292,9 +310,7 @@ ac_install_keys_get(struct ac_request *req, const char *kid, struct ac_buf *pem)
 	}
 	if (err != AC_OK)
 		goto out;
-	if (k.status == 404 || (k.status >= 400 && k.status < 500)) {
-		if (k.status != 404)
-			ac_log_error("install key server answered %ld for kid %s", k.status, kid);
+	if (status_unknown(k.status)) {
 		(void)ac_store_write(req->app->store, key_miss_fn, &k);
 		err = ac_request_fail(req, AC_ERR_UNKNOWN_KEY, "the install key server does not know kid %s", kid);
 		goto out;

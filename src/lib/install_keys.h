@@ -9,9 +9,9 @@
 /* Install keys are small PEM files: the cap of the buffer given to ac_install_keys_get(). */
 #define AC_INSTALL_KEY_MAX (16 * 1024)
 
-/* A kid the key server answered 4xx for is "unknown" this many seconds without asking again. */
+/* After a 4xx (404: unknown_key) seconds before the key server is asked again for the kid. */
 #define AC_INSTALL_KEYS_UNKNOWN_TTL 60
-/* After a 5xx, a timeout or an answer that is not a key: seconds before asking again. */
+/* After a 429, a 5xx, a timeout or an answer that is not a key: seconds before asking again. */
 #define AC_INSTALL_KEYS_FAILED_TTL 10
 /* At most FETCH_MAX fetches per FETCH_WINDOW seconds for the whole host (every process). */
 #define AC_INSTALL_KEYS_FETCH_WINDOW 60
@@ -23,7 +23,7 @@
  * AC_INSTALL_KEYS_URL/{kid} and kept for good. Call it only for a token whose
  * claims could pass (ac_token_check_claims): a fetch is work done for an
  * unauthenticated request. A failure is remembered in the store for every
- * process and answered again without a fetch: AC_ERR_UNKNOWN_KEY (4xx),
+ * process and answered again without a fetch: AC_ERR_UNKNOWN_KEY (404, 410),
  * AC_ERR_KEY_SERVER (anything else, a fetch under way elsewhere, or the
  * host's fetches spent for this window), with a message recorded on req.
  * Store errors as they are.

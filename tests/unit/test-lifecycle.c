@@ -738,7 +738,7 @@ static char pem[4096];
 static pid_t server = -1;
 static int counter[2] = { -1, -1 }; /* the key server writes one byte per request */
 
-/* GET /keys/{kid}: KID_OK has the key, a kid starting with 5 is a 503, any other a 404. */
+/* GET /keys/{kid}: KID_OK has the key, a kid starting with 5 is a 503, 4 a 403, 6 a 429, any other a 404. */
 static void
 serve(int lfd)
 {
@@ -761,7 +761,7 @@ serve(int lfd)
 			_exit(1);
 		p = strstr(req, "/keys/");
 		p = p ? p + 6 : "";
-		status = !strncmp(p, KID_OK, strlen(KID_OK)) ? 200 : *p == '5' ? 503 : 404;
+		status = !strncmp(p, KID_OK, strlen(KID_OK)) ? 200 : *p == '5' ? 503 : *p == '4' ? 403 : *p == '6' ? 429 : 404;
 		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		    status, status == 200 ? strlen(pem) : 0, status == 200 ? pem : "");
 		if (write(c, resp, (size_t)n) != n)
@@ -1038,6 +1038,31 @@ START_TEST(jira_key_server_failure_remembered_briefly)
 }
 END_TEST
 
+/* Other answers: a 403 (our URL is wrong) is not unknown_key but waits a minute; a 429 a few seconds. */
+START_TEST(jira_key_server_refusals)
+{
+	static const char *forbidden = "40000000-0000-4000-8000-000000000001";
+	static const char *busy = "60000000-0000-4000-8000-000000000001";
+	char *b = jira_body("installed", "j-8", "s1");
+	char *t1 = jira_token(forbidden, "j-8", "/installed"), *t2 = jira_token(busy, "j-8", "/installed");
+
+	expect(503, "key_server_unavailable", post("/installed", b, t1, JSON));
+	expect(503, "key_server_unavailable", post("/installed", b, t2, JSON));
+	ck_assert_int_eq(new_fetches(), 2);
+	free(t1);
+	free(t2);
+	ac_clock_set(1700000030);
+	t1 = jira_token(forbidden, "j-8", "/installed");
+	t2 = jira_token(busy, "j-8", "/installed");
+	expect(503, "key_server_unavailable", post("/installed", b, t1, JSON));
+	expect(503, "key_server_unavailable", post("/installed", b, t2, JSON));
+	ck_assert_int_eq(new_fetches(), 1);
+	free(t1);
+	free(t2);
+	free(b);
+}
+END_TEST
+
 /* Fresh random kids with claims that pass: at most 10 fetches a minute for the host. */
 START_TEST(jira_fetches_capped_per_minute)
 {
@@ -1266,6 +1291,7 @@ suite(void)
 	tcase_add_test(tc, jira_claims_refused_before_any_fetch);
 	tcase_add_test(tc, jira_unknown_kid_remembered);
 	tcase_add_test(tc, jira_key_server_failure_remembered_briefly);
+	tcase_add_test(tc, jira_key_server_refusals);
 	tcase_add_test(tc, jira_fetches_capped_per_minute);
 	tcase_add_test(tc, jira_fetch_memory_shared_by_processes);
 	tcase_add_test(tc, jira_replay_refused);
