@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "datadir.h"
@@ -60,7 +61,7 @@ fail:
 }
 
 int
-ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner, int linked)
+ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner)
 {
 	struct stat sb;
 	const char *why = NULL;
@@ -73,7 +74,7 @@ ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner, int li
 		why = "is not a regular file";
 	else if (sb.st_uid != owner)
 		why = "belongs to another user than the data directory";
-	else if (sb.st_nlink > (linked ? 2u : 1u))
+	else if (sb.st_nlink > 1)
 		why = "has other links (a hard link to a file elsewhere)";
 	if (why) {
 		ac_log_error("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
@@ -98,7 +99,22 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 			/* O_NONBLOCK: opening a FIFO planted under the name must not hang */
 			fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd >= 0) {
-				if (ac_datadir_usable(fd, dir, name, d.st_uid, (how & AC_DATADIR_LINKED) != 0) != 0) {
+				struct stat sb;
+
+				/*
+				 * A file given its name by link() has two until its maker
+				 * removes the private one, at once; a hard link planted
+				 * to a file elsewhere stays.
+				 */
+				if ((how & AC_DATADIR_LINKED) && tries < 7 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+				    sb.st_nlink == 2) {
+					struct timespec ts = { 0, 2000000L };
+
+					close(fd);
+					nanosleep(&ts, NULL);
+					continue;
+				}
+				if (ac_datadir_usable(fd, dir, name, d.st_uid) != 0) {
 					e = errno;
 					close(fd);
 					errno = e;

@@ -30,14 +30,14 @@ int ac_datadir_open(const char *dir, int tighten, struct stat *st);
 /* how for ac_datadir_openat() */
 #define AC_DATADIR_CREATE 1u /* create the name (O_EXCL, 0600) when it is absent */
 #define AC_DATADIR_EXCL   2u /* only create: the name must not exist */
-#define AC_DATADIR_LINKED 4u /* a second link is expected (a file given its name by link()) */
+#define AC_DATADIR_LINKED 4u /* a second link for a moment is expected (a file given its name by link()) */
 
 /*
  * name in the directory dfd (dir: its path, for messages), opened with oflags
  * (O_RDONLY, O_RDWR, O_APPEND; never O_CREAT or O_TRUNC, added by how) plus
  * O_NOFOLLOW | O_CLOEXEC. An existing file is used only when it is regular,
- * owned by the directory's owner, and has one link unless AC_DATADIR_LINKED;
- * otherwise the refusal is logged and -1 returned with errno ELOOP (a link)
+ * owned by the directory's owner, and has one link (with AC_DATADIR_LINKED,
+ * a second one is waited out for a few milliseconds); otherwise the refusal is logged and -1 returned with errno ELOOP (a link)
  * or EPERM. A file this call creates is given to the directory's owner
  * (fchown, when running as root). -1 with errno ENOENT when absent and not
  * created. The caller closes the descriptor.
@@ -53,10 +53,10 @@ enum ac_err ac_datadir_check(int dfd, const char *dir, const char *name);
 
 /*
  * Whether fd, opened as name in a directory owned by owner, is a file that
- * may be used: regular, owned by owner, one link unless linked. Logs the
- * refusal; errno ELOOP/EPERM. 0 when usable, -1 otherwise.
+ * may be used: regular, owned by owner, one link. Logs the refusal (errno
+ * EPERM) and returns -1; 0 when usable.
  */
-int ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner, int linked);
+int ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner);
 
 /*
  * A root acctl acts as the owner of the data directory: when this process

@@ -349,13 +349,30 @@ open_writer(struct ac_journal *j)
 			return io_err("open", j->path);
 		/*
 		 * None yet: make one under a private, unpredictable name, then
-		 * give it the name if nobody did meanwhile (link() never follows
-		 * a link, nor replaces a name).
+		 * give it the name if nobody did meanwhile (neither call follows
+		 * a link nor replaces a name). link() where the filesystem cannot
+		 * rename without replacing: the file then has two links for a
+		 * moment, which openers wait out.
 		 */
 		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%016llx", (unsigned long long)new_id());
 		if ((fd = create_file(j, tmp, &id)) < 0)
 			return io_err("create", j->path);
 		close(fd);
+		if (renameat2(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, RENAME_NOREPLACE) == 0) {
+			if (j->sync != AC_JOURNAL_SYNC_OFF)
+				sync_dir(j);
+			continue;
+		}
+		if (errno == EEXIST) {
+			unlinkat(j->dfd, tmp, 0);
+			continue;
+		}
+		if (errno != EINVAL && errno != ENOSYS) {
+			enum ac_err err = io_err("rename", j->path);
+
+			unlinkat(j->dfd, tmp, 0);
+			return err;
+		}
 		if (linkat(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, 0) == 0) {
 			if (j->sync != AC_JOURNAL_SYNC_OFF)
 				sync_dir(j);

@@ -277,7 +277,7 @@ check_data_file(struct ac_store *st, const char *dir, uid_t owner)
 		return AC_ERR_STORE;
 	if (geteuid() == 0 && f.st_uid == 0)
 		owner = 0;
-	return ac_datadir_usable(fd, dir, "data.mdb", owner, 0) == 0 ? AC_OK : AC_ERR_STORE;
+	return ac_datadir_usable(fd, dir, "data.mdb", owner) == 0 ? AC_OK : AC_ERR_STORE;
 }
 
 enum ac_err
