@@ -26,6 +26,9 @@ ac_datadir_open(const char *dir, int tighten, struct stat *st)
 		p[--n] = '\0';
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	e = errno;
+	/* O_DIRECTORY | O_NOFOLLOW on a link says ENOTDIR */
+	if (fd < 0 && e == ENOTDIR && lstat(p, st) == 0 && S_ISLNK(st->st_mode))
+		e = ELOOP;
 	free(p);
 	if (fd < 0) {
 		if (e == ELOOP || e == ENOTDIR)
