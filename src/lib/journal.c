@@ -334,7 +334,7 @@ open_writer(struct ac_journal *j)
 	int fd, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		/* two links while a new file is being given its name (below) */
+		/* two links for a moment where link() gives a new file its name (below) */
 		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR | O_APPEND, AC_DATADIR_LINKED)) >= 0) {
 			if ((id = read_id(fd)) == 0) {
 				/* being created by link(): it has its header before it has its name */
