@@ -97,6 +97,10 @@ acctl_cmd_inbox(int argc, char **argv)
 	 * ones when this user may write it (they move the intake journal in
 	 * first); read-only otherwise, saying what it cannot show.
 	 */
+	if (acctl_as_data_owner(conf.data_dir) != 0) {
+		ac_conf_release(&conf);
+		return 1;
+	}
 	if ((write || access(conf.data_dir, W_OK) == 0) &&
 	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
 		/* opened writable */
