@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -19,10 +23,16 @@
  * read as it came, without JSON escaping:
  *   u32 version, u32 attempts, i64 received_at, i64 next_at, i64 lease_until,
  *   i32 lease_pid, u16 ck_len, u16 ev_len, u16 id_len, u16 err_len, u32 body_len,
+ *   (version 2) the lease owner: 16 bytes id, 16 bytes boot id, u64 pid
+ *   namespace, u64 start time, 64 bytes host name (NUL-padded),
  *   then client key, event key, delivery id, last error and body bytes.
+ * Version 1 (schema 1 stores) had no owner: it is read, never written; its
+ * leases wait for their expiry (a pid alone proves nothing).
  */
-#define REC_VERSION 1
-#define HDR 48
+#define REC_VERSION 2
+#define HDR_V1 48
+#define HDR 160
+#define HOST_MAX 64
 #define SCAN_MAX 100000
 
 static void ingest_quietly(struct ac_store *st, int rotate);
@@ -33,6 +43,8 @@ struct hdr {
 	int32_t lease_pid;
 	uint16_t ck_len, ev_len, id_len, err_len;
 	uint32_t body_len;
+	size_t size;                  /* of the header as stored: HDR_V1 or HDR */
+	struct ac_lease_owner owner;  /* zero in version 1 but for the pid */
 };
 
 static void
@@ -61,8 +73,10 @@ static int
 read_hdr(const MDB_val *v, struct hdr *h)
 {
 	const unsigned char *p = v->mv_data;
+	size_t n;
 
-	if (v->mv_size < HDR)
+	memset(h, 0, sizeof(*h));
+	if (v->mv_size < HDR_V1)
 		return 0;
 	h->version = le_get32(p);
 	h->attempts = le_get32(p + 4);
@@ -75,13 +89,29 @@ read_hdr(const MDB_val *v, struct hdr *h)
 	h->id_len = le_get16(p + 40);
 	h->err_len = le_get16(p + 42);
 	h->body_len = le_get32(p + 44);
-	return h->version == REC_VERSION &&
-	    (size_t)HDR + h->ck_len + h->ev_len + h->id_len + h->err_len + h->body_len == v->mv_size;
+	h->owner.pid = h->lease_pid;
+	if (h->version == 1) {
+		h->size = HDR_V1;
+	} else if (h->version == REC_VERSION && v->mv_size >= HDR) {
+		h->size = HDR;
+		memcpy(h->owner.id, p + 48, 16);
+		memcpy(h->owner.boot, p + 64, 16);
+		h->owner.pidns = le_get64(p + 80);
+		h->owner.start = le_get64(p + 88);
+		memcpy(h->owner.host, p + 96, HOST_MAX);
+		h->owner.host[HOST_MAX] = '\0';
+	} else {
+		return 0;
+	}
+	n = h->size + h->ck_len + h->ev_len + h->id_len + h->err_len + (size_t)h->body_len;
+	return n == v->mv_size;
 }
 
 static void
 write_hdr(unsigned char *p, const struct hdr *h)
 {
+	size_t hl = strnlen(h->owner.host, HOST_MAX);
+
 	le_put32(p, h->version);
 	le_put32(p + 4, h->attempts);
 	le_put64(p + 8, (uint64_t)h->received_at);
@@ -93,6 +123,12 @@ write_hdr(unsigned char *p, const struct hdr *h)
 	le_put16(p + 40, h->id_len);
 	le_put16(p + 42, h->err_len);
 	le_put32(p + 44, h->body_len);
+	memcpy(p + 48, h->owner.id, 16);
+	memcpy(p + 64, h->owner.boot, 16);
+	le_put64(p + 80, h->owner.pidns);
+	le_put64(p + 88, h->owner.start);
+	memset(p + 96, 0, HOST_MAX);
+	memcpy(p + 96, h->owner.host, hl);
 }
 
 void
@@ -129,9 +165,11 @@ decode(uint64_t seq, const MDB_val *v, struct ac_event *out)
 		ac_log_error("inbox record %llu is corrupt", (unsigned long long)seq);
 		return AC_ERR_STORE;
 	}
-	p += HDR;
+	p += h.size;
 	out->seq = seq;
 	out->attempts = h.attempts;
+	out->lease_until = (time_t)h.lease_until;
+	out->owner = h.owner;
 	out->received_at = (time_t)h.received_at;
 	out->next_at = (time_t)h.next_at;
 	out->client_key = dupn(p, h.ck_len);
@@ -167,6 +205,8 @@ put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct hdr *h, const char *c
 	if (errl > 1000)
 		errl = 1000;
 	h->version = REC_VERSION;
+	h->size = HDR;
+	h->lease_pid = h->owner.pid;
 	h->ck_len = (uint16_t)ckl;
 	h->ev_len = (uint16_t)evl;
 	h->id_len = (uint16_t)idl;
@@ -577,12 +617,185 @@ ingest_quietly(struct ac_store *st, int rotate)
 
 /* ---------------------------------------------------------------- claim */
 
-static int
-owner_alive(int32_t pid)
+/*
+ * Lease owners. A pid names a process only on one host, in one pid
+ * namespace, until it is reused: a lease that recorded only a pid was taken
+ * over when an unrelated process (another host's, another container's, or
+ * the new holder of a recycled pid) happened to look dead, and kept when one
+ * happened to look alive. The owner is therefore a random id, with the boot
+ * id, pid namespace, pid and start time that together prove on this host
+ * whether that very process still runs.
+ */
+static struct ac_lease_owner self, forced;
+static int have_forced;
+
+/* Reads a small /proc file into buf (NUL-terminated); its length or -1. */
+static ssize_t
+read_small(const char *path, char *buf, size_t n)
 {
-	if (pid <= 0)
+	ssize_t r = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	do
+		r = read(fd, buf, n - 1);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r >= 0)
+		buf[r] = '\0';
+	return r;
+}
+
+/* The 16 bytes of a boot id "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; zeros when unreadable. */
+static void
+boot_id(unsigned char out[16])
+{
+	char buf[64], *p = buf;
+	size_t i = 0;
+
+	memset(out, 0, 16);
+	if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) < 32)
+		return;
+	for (; *p && i < 32; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 :
+		    *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+
+		if (d < 0)
+			continue; /* the dashes */
+		out[i / 2] = (unsigned char)(out[i / 2] << 4 | d);
+		i++;
+	}
+	if (i != 32)
+		memset(out, 0, 16);
+}
+
+/* proc(5): field 22 of /proc/PID/stat, counted after the ')' that ends the command name. */
+static uint64_t
+start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p, *end;
+	unsigned long long v;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0 || (p = strrchr(buf, ')')) == NULL)
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	p++;
+	for (field = 2; field < 21; field++) {
+		while (*p == ' ')
+			p++;
+		if ((p = strchr(p, ' ')) == NULL)
+			return 0;
+	}
+	while (*p == ' ')
+		p++;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	return end == p || errno ? 0 : (uint64_t)v;
+}
+
+static uint64_t
+pid_ns(void)
+{
+	struct stat sb;
+
+	return stat("/proc/self/ns/pid", &sb) == 0 ? (uint64_t)sb.st_ino : 0;
+}
+
+enum ac_err
+ac_inbox_owner_self(struct ac_lease_owner *out)
+{
+	pid_t pid = getpid();
+
+	if (have_forced) {
+		*out = forced;
+		return AC_OK;
+	}
+	/* drawn again in a child after fork: it is another process */
+	if (self.pid != (int32_t)pid) {
+		struct ac_lease_owner o;
+		size_t got = 0;
+
+		memset(&o, 0, sizeof(o));
+		while (got < sizeof(o.id)) {
+			ssize_t r = getrandom(o.id + got, sizeof(o.id) - got, 0);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				ac_log_error("getrandom: %s", strerror(errno));
+				return AC_ERR_INTERNAL;
+			}
+			got += (size_t)r;
+		}
+		boot_id(o.boot);
+		o.pidns = pid_ns();
+		o.start = start_time(pid);
+		o.pid = (int32_t)pid;
+		if (gethostname(o.host, sizeof(o.host) - 1) != 0)
+			o.host[0] = '\0';
+		o.host[HOST_MAX] = '\0';
+		self = o;
+	}
+	*out = self;
+	return AC_OK;
+}
+
+void
+ac_inbox_set_owner(const struct ac_lease_owner *o)
+{
+	have_forced = o != NULL;
+	if (o)
+		forced = *o;
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int
+ac_inbox_owner_dead(const struct ac_lease_owner *o)
+{
+	unsigned char boot[16];
+	uint64_t start;
+
+	/* only this host, this boot and this pid namespace can tell what a pid is */
+	boot_id(boot);
+	if (o->pid <= 0 || all_zero(o->boot, 16) || all_zero(boot, 16) || memcmp(o->boot, boot, 16) ||
+	    o->pidns == 0 || o->pidns != pid_ns())
+		return 0;
+	if (kill((pid_t)o->pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	/* someone has the pid: the owner only if it started when the owner did */
+	if (o->start == 0 || (start = start_time((pid_t)o->pid)) == 0)
+		return 0;
+	return start != o->start;
+}
+
+void
+ac_inbox_owner_format(const struct ac_lease_owner *o, char *buf, size_t n)
+{
+	if (o->pid <= 0 && all_zero(o->id, 16)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	snprintf(buf, n, "%s pid %ld id %02x%02x%02x%02x", *o->host ? o->host : "?", (long)o->pid, o->id[0], o->id[1],
+	    o->id[2], o->id[3]);
+}
+
+/* Whether a lease still holds its event: unexpired, and its owner not provably gone. */
+static int
+lease_held(const struct hdr *h, time_t now)
+{
+	return h->lease_until > now && !ac_inbox_owner_dead(&h->owner);
 }
 
 struct blocked {
@@ -635,6 +848,7 @@ struct claim_ctx {
 	int claim;            /* 0: only look (read txn), 1: take it (write txn) */
 	uint64_t found;
 	struct ac_event *out;
+	struct ac_lease_owner self;
 };
 
 static enum ac_err
@@ -654,13 +868,14 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && scanned < SCAN_MAX;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
-		const unsigned char *ck = (const unsigned char *)v.mv_data + HDR;
+		const unsigned char *ck;
 
 		if (!read_hdr(&v, &h))
 			continue; /* corrupt: `acctl inbox` shows it, the worker goes on */
+		ck = (const unsigned char *)v.mv_data + h.size;
 		if (is_blocked(&b, ck, h.ck_len))
 			continue;
-		if ((h.lease_until > c->now && owner_alive(h.lease_pid)) || h.next_at > c->now) {
+		if (lease_held(&h, c->now) || h.next_at > c->now) {
 			/* an earlier event of this tenant is running or waiting: later ones wait too */
 			if ((err = block(&b, ck, h.ck_len)) != AC_OK)
 				break;
@@ -676,8 +891,18 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		struct ac_event ev;
 
 		if ((err = decode(seq, &v, &ev)) == AC_OK) {
+			if (h.lease_until != 0) {
+				char who[128];
+
+				/* a run that never said how it ended: the handler checks what it already did */
+				ac_inbox_owner_format(&h.owner, who, sizeof(who));
+				ac_log_warn("event %llu: taking over the lease of %s (%s)", (unsigned long long)seq, who,
+				    h.lease_until > c->now ? "its process is gone" : "expired");
+			}
 			h.lease_until = c->now + c->lease;
-			h.lease_pid = (int32_t)getpid();
+			h.owner = c->self;
+			ev.lease_until = (time_t)h.lease_until;
+			ev.owner = c->self;
 			mdb_cursor_close(cur);
 			cur = NULL;
 			err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), seq, &h, ev.client_key, ev.event_key,
@@ -697,9 +922,11 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
 {
-	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out };
+	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out, { { 0 }, { 0 }, 0, 0, 0, "" } };
 	enum ac_err err;
 
+	if ((err = ac_inbox_owner_self(&c.self)) != AC_OK)
+		return err;
 	ingest_quietly(st, 1);
 	/* look in a read transaction first: an idle poll must not take the write lock */
 	if ((err = ac_store_read(st, claim_fn, &c)) != AC_OK)
@@ -808,7 +1035,7 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	h.attempts++;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (s->to_dead && (err = remove_from(txn, st, AC_DB_INBOX, s->seq)) == AC_OK)
 		err = rewrite(txn, st, AC_DB_DEAD, &h, &ev, s->error);
 	else if (!s->to_dead)
@@ -838,7 +1065,7 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return err;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (dead) {
 		/* a replay starts afresh: a whole new retry window */
 		h.attempts = 0;
