@@ -374,9 +374,8 @@ ac_handler_util_comment_find(struct ac_handler_ctx *ctx, const struct ac_tenant 
 {
 	struct ac_buf page;
 	enum ac_err err;
-	int n;
+	int n, seen = 0;
 
-	*found = 0;
 	ac_buf_init(&page, 8192);
 	/* newest first: a comment of a run cut short is among the last, on the first page */
 	err = ac_buf_printf(&page, "%s?sort=-created_on&pagelen=50", path);
@@ -387,15 +386,15 @@ ac_handler_util_comment_find(struct ac_handler_ctx *ctx, const struct ac_tenant 
 		if ((err = ac_handler_util_call(ctx, t, "GET", ac_buf_str(&page), NULL, &list)) != AC_OK)
 			break;
 		values = ac_handler_util_get(list, "values", json_type_array);
-		for (i = 0; values && i < json_object_array_length(values) && !*found; i++) {
+		for (i = 0; values && i < json_object_array_length(values) && !seen; i++) {
 			const char *raw = ac_handler_util_get_string(json_object_array_get_idx(values, i), "content.raw");
 
-			*found = raw && strstr(raw, marker) != NULL;
+			seen = raw && strstr(raw, marker) != NULL;
 		}
-		if (!*found)
+		if (!seen)
 			err = ac_handler_util_next(t, ac_handler_util_get_string(list, "next"), &page, path);
 		json_object_put(list);
-		if (*found || err == AC_ERR_NOT_FOUND) {
+		if (seen || err == AC_ERR_NOT_FOUND) {
 			err = AC_OK;
 			goto out;
 		}
@@ -403,6 +402,8 @@ ac_handler_util_comment_find(struct ac_handler_ctx *ctx, const struct ac_tenant 
 	if (err == AC_OK)
 		ac_log_warn("%s: no marker in the newest %d pages of comments; not read further", path, n);
 out:
+	if (err == AC_OK)
+		*found = seen;
 	ac_buf_release(&page);
 	return err;
 }
