@@ -155,6 +155,12 @@ it_drive "a delivery whose comment the worker is killed after" 204 webhook --cli
 	--event pullrequest:created --payload "$IT_TMP/p/bad5.json" --delivery-id d-kill-2
 got="$(it_eventually 15 "s.comments.filter(c => c.target === '15').length" 1)"
 is "$got" "1" "the product took the comment (its answer held back)"
+seq_kill="$("$ACCTL" inbox list | awk '/ d-kill-2 / {print $1}')"
+"$ACCTL" inbox show "$seq_kill" >"$IT_TMP/inbox.show" 2>&1
+check "acctl inbox show names the lease's owner: the running worker, its lease held" \
+	grep -Eq "^lease: +.* pid $WORKER_PID id [0-9a-f]{8} \(held\)\$" "$IT_TMP/inbox.show"
+check "... with its whole id, start time, boot id and pid namespace" \
+	grep -Eq "^leaseOwner: +[0-9a-f]{32} host .* pid $WORKER_PID start [1-9][0-9]* boot [0-9a-f]{32} pidns [1-9]" "$IT_TMP/inbox.show"
 kill -KILL "$WORKER_PID"
 wait "$WORKER_PID" 2>/dev/null
 WORKER_PID=
