@@ -764,13 +764,20 @@ all_zero(const unsigned char *p, size_t n)
 int
 ac_inbox_owner_dead(const struct ac_lease_owner *o)
 {
-	unsigned char boot[16];
+	static unsigned char boot[16];
+	static uint64_t ns;
+	static pid_t read_by;
 	uint64_t start;
 
+	/* read once per process: a worker asks at every poll */
+	if (read_by != getpid()) {
+		boot_id(boot);
+		ns = pid_ns();
+		read_by = getpid();
+	}
 	/* only this host, this boot and this pid namespace can tell what a pid is */
-	boot_id(boot);
 	if (o->pid <= 0 || all_zero(o->boot, 16) || all_zero(boot, 16) || memcmp(o->boot, boot, 16) ||
-	    o->pidns == 0 || o->pidns != pid_ns())
+	    o->pidns == 0 || o->pidns != ns)
 		return 0;
 	if (kill((pid_t)o->pid, 0) != 0 && errno == ESRCH)
 		return 1;
