@@ -40,9 +40,9 @@ lease_text(const struct ac_event *ev, char *buf, size_t n)
 		snprintf(buf, n, "-");
 		return;
 	}
-	ac_inbox_owner_format(&ev->owner, who, sizeof(who));
+	ac_lease_owner_format(&ev->owner, who, sizeof(who));
 	snprintf(buf, n, "%s (%s)", who, ev->lease_until <= now ? "expired" :
-	    ac_inbox_owner_dead(&ev->owner) ? "gone" : "held");
+	    ac_lease_owner_dead(&ev->owner) ? "gone" : "held");
 }
 
 static enum ac_err

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "lease.h"
 #include "store.h"
 
 /* Webhook bodies are at most 256 KiB (Bitbucket's own limit). */
@@ -14,22 +15,6 @@
 
 /* How long a delivery id is remembered for dedupe. */
 #define AC_INBOX_DEDUPE_SECONDS 86400
-
-/*
- * Who holds a lease. Each process draws its own (ac_inbox_owner_self) when
- * it first claims: 128 random bits that no other process shares, whatever
- * its pid or host, and what proves on this host that the process is gone
- * (a pid alone does not: pids are reused, and collide across hosts and pid
- * namespaces). Fields that could not be read are zero.
- */
-struct ac_lease_owner {
-	unsigned char id[16];      /* getrandom(2), drawn once per process */
-	unsigned char boot[16];    /* /proc/sys/kernel/random/boot_id: this host, this boot */
-	uint64_t pidns;            /* inode of /proc/self/ns/pid */
-	uint64_t start;            /* start time, clock ticks after boot (/proc/PID/stat field 22) */
-	int32_t pid;
-	char host[65];             /* gethostname(2), for people; never used to decide */
-};
 
 /*
  * One event. ac_inbox_* fill it with owned copies (ac_event_release frees
@@ -93,37 +78,14 @@ void ac_inbox_set_rotate_bytes(uint64_t n);
 /*
  * Claims the next event that is due, in order per tenant: an event waits
  * while an earlier one of its tenant is leased or waiting for a retry. The
- * claim is a lease in the store (this process's ac_inbox_owner_self(), until
+ * claim is a lease in the store (this process's ac_lease_owner_self(), until
  * now + lease_seconds), so several workers never run one event at once. A
- * lease is taken over before it expires only when ac_inbox_owner_dead()
+ * lease is taken over before it expires only when ac_lease_owner_dead()
  * proves its owner gone; a lease of another host, pid namespace or boot, or
  * of a store from before owners were recorded, waits for its expiry.
  * AC_ERR_NOT_FOUND when nothing is due.
  */
 enum ac_err ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out);
-
-/*
- * This process's lease owner: drawn at the first call (and again in a child
- * after fork), then the same. AC_ERR_INTERNAL when getrandom(2) fails.
- */
-enum ac_err ac_inbox_owner_self(struct ac_lease_owner *out);
-
-/*
- * 1 when the owner is provably gone: its boot id and pid namespace are this
- * process's, and no process has its pid, or the one that has it started at
- * another time (the pid was reused). 0 when it is alive or nothing can be
- * proved (another host, another boot, unreadable /proc, an empty owner).
- */
-int ac_inbox_owner_dead(const struct ac_lease_owner *o);
-
-/*
- * The owner for people: "host pid 123 id 0123abcd" (the first 8 hex digits
- * of the id), or "-" for an empty one; truncated to n (n >= 2).
- */
-void ac_inbox_owner_format(const struct ac_lease_owner *o, char *buf, size_t n);
-
-/* For tests: claim as o from now on (NULL: as ac_inbox_owner_self() again). */
-void ac_inbox_set_owner(const struct ac_lease_owner *o);
 
 /* The claimed event is done: it leaves the inbox (its delivery id stays for dedupe). */
 enum ac_err ac_inbox_done(struct ac_store *st, uint64_t seq);

@@ -210,20 +210,20 @@ START_TEST(owner_identity)
 	int fds[2], status;
 	pid_t pid;
 
-	ck_assert_int_eq(ac_inbox_owner_self(&a), AC_OK);
-	ck_assert_int_eq(ac_inbox_owner_self(&b), AC_OK);
+	ck_assert_int_eq(ac_lease_owner_self(&a), AC_OK);
+	ck_assert_int_eq(ac_lease_owner_self(&b), AC_OK);
 	ck_assert_mem_eq(a.id, b.id, 16);
 	ck_assert_int_eq(a.pid, getpid());
 	ck_assert_uint_ne(a.start, 0);
 	ck_assert_uint_ne(a.pidns, 0);
-	ck_assert_int_eq(ac_inbox_owner_dead(&a), 0);
+	ck_assert_int_eq(ac_lease_owner_dead(&a), 0);
 	/* a child is another owner, with another id */
 	ck_assert_int_eq(pipe(fds), 0);
 	if ((pid = fork()) == 0) {
 		struct ac_lease_owner c;
 
 		close(fds[0]);
-		if (ac_inbox_owner_self(&c) != AC_OK || write(fds[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
+		if (ac_lease_owner_self(&c) != AC_OK || write(fds[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
 			_exit(3);
 		_exit(0);
 	}
@@ -235,20 +235,20 @@ START_TEST(owner_identity)
 	ck_assert_int_eq(b.pid, pid);
 	ck_assert(memcmp(a.id, b.id, 16) != 0);
 	/* gone: provably dead on this host */
-	ck_assert_int_eq(ac_inbox_owner_dead(&b), 1);
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 1);
 	/* the same pid, another start time: the pid was reused, the owner is dead */
 	b = a;
 	b.start = a.start + 1;
-	ck_assert_int_eq(ac_inbox_owner_dead(&b), 1);
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 1);
 	/* the same pid and start time but another boot or pid namespace: nothing can be proved */
 	b = a;
 	b.boot[0] ^= 1;
-	ck_assert_int_eq(ac_inbox_owner_dead(&b), 0);
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
 	b = a;
 	b.pidns++;
-	ck_assert_int_eq(ac_inbox_owner_dead(&b), 0);
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(ac_inbox_owner_dead(&b), 0);
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
 }
 END_TEST
 
@@ -258,9 +258,9 @@ claim_as(const struct ac_lease_owner *o)
 {
 	uint64_t seq;
 
-	ac_inbox_set_owner(o);
+	ac_lease_set_owner(o);
 	seq = claim();
-	ac_inbox_set_owner(NULL);
+	ac_lease_set_owner(NULL);
 	return seq;
 }
 
@@ -287,7 +287,7 @@ START_TEST(foreign_lease_waits_for_expiry)
 	struct ac_event ev;
 	int dead;
 
-	ck_assert_int_eq(ac_inbox_owner_self(&me), AC_OK);
+	ck_assert_int_eq(ac_lease_owner_self(&me), AC_OK);
 	other = me;
 	other.id[0] ^= 0xff;
 	other.boot[15] ^= 0xff;
@@ -323,7 +323,7 @@ START_TEST(local_lease_follows_the_process)
 	struct ac_lease_owner me, other;
 	uint64_t a = accept("a", "e", "", NULL), b = accept("b", "e", "", NULL);
 
-	ck_assert_int_eq(ac_inbox_owner_self(&me), AC_OK);
+	ck_assert_int_eq(ac_lease_owner_self(&me), AC_OK);
 	other = me;
 	other.id[0] ^= 0xff;
 	/* this process's pid and start time: it is alive */
