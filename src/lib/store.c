@@ -130,6 +130,18 @@ init_dbs(struct ac_store *st)
 			err = AC_ERR_STORE;
 			goto abort;
 		}
+		/* an older store is read as it is and marked, so that older builds refuse it (store.h) */
+		if (have < AC_STORE_SCHEMA && !rdonly) {
+			int n = snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA);
+
+			v.mv_data = ver;
+			v.mv_size = (size_t)n;
+			if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0) {
+				err = ac_store_mdb_err(rc, "mdb_put meta");
+				goto abort;
+			}
+			ac_log_info("store schema version %ld upgraded to %d", have, AC_STORE_SCHEMA);
+		}
 	} else if (rc != MDB_NOTFOUND) {
 		err = ac_store_mdb_err(rc, "mdb_get meta");
 		goto abort;
