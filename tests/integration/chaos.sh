@@ -109,6 +109,7 @@ is "$slow" "" "every process scripts/run started, SIGKILLed once, is started aga
 is "$bad" "" "... in the same role (its socket, or the worker)"
 lines="$(grep -c 'started again (pid' "$IT_TMP/logs/run.log")"
 is "$lines" "$n_sup" "one log line per process started again ($lines for $n_sup)"
+is "$(grep -c ' Killed ' "$IT_TMP/logs/run.log")" 0 "... and no other (no job notice from bash)"
 
 # a serving process of each program: its supervisor starts another at once
 kills=0
