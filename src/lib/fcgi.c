@@ -281,7 +281,6 @@ supervise(long n)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, &orig);
-	ac_log_info("supervisor %ld: %ld processes serve this socket", (long)parent, n);
 	for (;;) {
 		struct timespec now, wait, *timeout = NULL;
 		long soonest = -1;
@@ -354,7 +353,6 @@ supervise(long n)
 			kill(slot[i].pid, SIGTERM);
 	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
 		;
-	ac_log_info("supervisor %ld: stopped", (long)parent);
 	free(slot);
 	exit(0);
 }
