@@ -248,11 +248,11 @@ describe_end(int status, char *out, size_t outsz)
 }
 
 /*
- * Returns 0 in a serving process (the caller goes on to serve), or never
- * returns in the supervisor: it exits once SIGTERM or SIGINT has been passed
- * on to the serving processes and they have finished their requests.
+ * Returns in a serving process (the caller goes on to serve), never in the
+ * supervisor: it exits once SIGTERM or SIGINT has been passed on to the
+ * serving processes and they have finished their requests.
  */
-static int
+static void
 supervise(long n)
 {
 	struct sup_slot *slot;
@@ -292,7 +292,7 @@ supervise(long n)
 				continue;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			slot[i].quick = ms_between(&slot[i].started, &now) < 1000 ? slot[i].quick + 1 : 0;
-			/* 0, 0, 100, 200, 400, 800, 1000 ... ms: a crash loop costs little */
+			/* 0, 100, 200, 400, 800, then 1000 ms after 1, 2, 3 ... quick deaths in a row */
 			ms_after(&slot[i].due, &now, slot[i].quick < 2 ? 0 :
 			    slot[i].quick >= 6 ? 1000 : 100L << (slot[i].quick - 2));
 			slot[i].status = status;
@@ -330,7 +330,7 @@ supervise(long n)
 				signal(SIGCHLD, SIG_DFL);
 				sigprocmask(SIG_SETMASK, &orig, NULL);
 				free(slot);
-				return 0;
+				return;
 			}
 			slot[i].pid = pid;
 			slot[i].started = now;
