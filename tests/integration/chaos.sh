@@ -93,19 +93,24 @@ check "scripts/run supervises the programs and the worker ($n_sup processes)" \
 	eval '[ "$n_sup" -ge 2 ] && grep -q " acctl$" "$IT_TMP/procs" && grep -q " webhook.fcgi$" "$IT_TMP/procs"'
 slow=
 bad=
+times=
 while read -r pid name; do
 	r="$(role "$pid")"
 	n0="$(grep -c 'started again (pid' "$IT_TMP/logs/run.log")"
 	kill -KILL "$pid"
 	ms="$(logged_after "$n0" 'started again (pid')" || ms=never
-	[ "$ms" != never ] && [ "$ms" -lt 1000 ] || slow="$slow $name:$ms"
+	[ "$ms" != never ] || slow="$slow $name:$ms"
+	times="$times $name:${ms}ms"
 	sleep 0.1
 	# the new process has the role of the one killed
 	new="$(grep 'started again (pid' "$IT_TMP/logs/run.log" | tail -n 1 | sed 's/.*(pid \([0-9]*\))$/\1/')"
 	for _ in $(seq 50); do [ "$(role "$new")" = "$r" ] && break; sleep 0.05; done
 	[ -n "$r" ] && [ "$(role "$new")" = "$r" ] || bad="$bad $name:${r##*/}:$new"
 done <"$IT_TMP/procs"
-is "$slow" "" "every process scripts/run started, SIGKILLed once, is started again within a second"
+# The time is a figure (doc/performance.md), not an assertion: a loaded CI machine must not
+# make this test flaky. The bound asserted is logged_after's 5 s.
+diag "FIGURES: restart after SIGKILL:$times"
+is "$slow" "" "every process scripts/run started, SIGKILLed once, is started again"
 is "$bad" "" "... in the same role (its socket, or the worker)"
 lines="$(grep -c 'started again (pid' "$IT_TMP/logs/run.log")"
 is "$lines" "$n_sup" "one log line per process started again ($lines for $n_sup)"
@@ -114,6 +119,7 @@ is "$(grep -c ' Killed ' "$IT_TMP/logs/run.log")" 0 "... and no other (no job no
 # a serving process of each program: its supervisor starts another at once
 kills=0
 slow=
+times=
 while read -r pid name; do
 	case "$name" in acctl) continue ;; esac
 	set -- $(serving "$pid")
@@ -122,9 +128,11 @@ while read -r pid name; do
 	kill -KILL "$1"
 	kills=$((kills + 1))
 	ms="$(logged_after "$n0" 'killed by signal 9; started process')" || ms=never
-	[ "$ms" != never ] && [ "$ms" -lt 1000 ] || slow="$slow $name:$ms"
+	[ "$ms" != never ] || slow="$slow $name:$ms"
+	times="$times $name:${ms}ms"
 done < <(supervised)
-is "$slow" "" "a serving process SIGKILLed is replaced by its supervisor within a second ($kills killed)"
+diag "FIGURES: serving process replaced after SIGKILL:$times"
+is "$slow" "" "a serving process SIGKILLed is replaced by its supervisor ($kills killed)"
 sleep 0.3
 is "$(grep -c 'killed by signal 9; started process' "$IT_TMP/logs/run.log")" "$kills" \
 	"one log line per serving process replaced"
