@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -26,6 +28,7 @@ struct ac_store {
 	MDB_dbi dbi[AC_DB__COUNT];
 	unsigned flags;
 	size_t map_size;
+	unsigned psize;             /* LMDB's page size, for the file size check */
 	int sync_fd;                /* sync.lock: the flush lock and the last flushed txn id */
 	volatile uint64_t *synced;  /* mapped from sync.lock, shared by every process */
 	struct ac_journal *journal; /* the intake journal beside data.mdb (not when read-only) */
@@ -53,6 +56,13 @@ ac_store_mdb_err(int rc, const char *what)
 	case ENOMEM:
 		ac_log_error("%s: %s", what, mdb_strerror(rc));
 		return AC_ERR_NOMEM;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		/* the disk, not the map: growing the map cannot help, freeing space can */
+		ac_log_error("%s: %s: the file system holding the store is full (free space there; clients are "
+		    "answered 503 and retry)", what, mdb_strerror(rc));
+		return AC_ERR_STORE_FULL;
 	default:
 		ac_log_error("%s: %s", what, mdb_strerror(rc));
 		return AC_ERR_STORE;
@@ -93,6 +103,8 @@ make_dir(const char *dir)
 	return AC_OK;
 }
 
+static enum ac_err begin(struct ac_store *st, unsigned flags, MDB_txn **txn);
+
 static enum ac_err
 init_dbs(struct ac_store *st)
 {
@@ -102,8 +114,9 @@ init_dbs(struct ac_store *st)
 	enum ac_err err;
 	char ver[16];
 
-	if ((rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &txn)) != 0)
-		return ac_store_mdb_err(rc, "mdb_txn_begin");
+	/* through begin(): another process may have grown the map since we opened it (MDB_MAP_RESIZED) */
+	if ((err = begin(st, rdonly ? MDB_RDONLY : 0, &txn)) != AC_OK)
+		return err;
 	for (i = 0; i < AC_DB__COUNT; i++) {
 		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0) {
 			err = ac_store_mdb_err(rc, db_names[i]);
@@ -182,6 +195,60 @@ adopt_size(struct ac_store *st)
 	st->map_size = info.me_mapsize;
 	return AC_OK;
 }
+
+/*
+ * LMDB maps data.mdb and reads pages through the map: a page past the end of
+ * a file truncated (or restored from a partial copy) would kill the process
+ * with SIGBUS. So before every transaction (and at open) the file must hold
+ * the pages the last commit names; otherwise AC_ERR_STORE_DAMAGED (503) and,
+ * once a minute, a line that says what happened. The size is read before the
+ * last page number: a commit writes its pages before the meta page that
+ * names them, so a concurrent one cannot make a sound file look short.
+ */
+static enum ac_err
+check_size(struct ac_store *st)
+{
+	static time_t said;
+	MDB_envinfo info;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return AC_OK; /* nothing to compare with: LMDB reports what fails */
+	/* the two meta pages first: reading the last page number touches them */
+	need = 2 * (uint64_t)st->psize;
+	if ((uint64_t)sb.st_size >= need) {
+		mdb_env_info(st->env, &info);
+		need = ((uint64_t)info.me_last_pgno + 1) * st->psize;
+		if ((uint64_t)sb.st_size >= need)
+			return AC_OK;
+	}
+	if (time(NULL) - said >= 60) {
+		ac_log_error("data.mdb is %llu bytes but its last commit needs %llu: the file was truncated or restored "
+		    "from a partial copy. Requests are answered 503; stop the programs and restore the data directory "
+		    "from a backup (acctl(1), DAMAGE)", (unsigned long long)sb.st_size, (unsigned long long)need);
+		said = time(NULL);
+	}
+	return AC_ERR_STORE_DAMAGED;
+}
+
+/*
+ * LMDB answers a write that stopped part-way (the disk filled up during it)
+ * with EIO: whether the file system has room says which it was.
+ */
+static int
+disk_full(struct ac_store *st)
+{
+	struct statvfs vs;
+	int fd;
+
+	return mdb_env_get_fd(st->env, &fd) == 0 && fstatvfs(fd, &vs) == 0 &&
+	    (uint64_t)vs.f_bavail * vs.f_frsize < ((uint64_t)4 << 20);
+}
+
+/* Tests only: called in ac_store_open() between opening the environment and its first transaction. */
+void (*ac_store_test_open_hook)(const char *dir);
 
 /*
  * Group commit (design.md): a writer commits without flushing, then flushes
@@ -303,11 +370,24 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
+	{
+		MDB_stat ms;
+
+		/* opened: LMDB read both meta pages, so they are in the file; what follows them may not be */
+		if (mdb_env_stat(st->env, &ms) == 0)
+			st->psize = ms.ms_psize;
+		if (st->psize == 0)
+			st->psize = (unsigned)sysconf(_SC_PAGESIZE);
+	}
+	if ((err = check_size(st)) != AC_OK)
+		goto fail;
 	/* a process killed inside a read transaction leaves its slot behind */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		ac_log_info("cleared %d stale reader slot(s)", dead);
 	if ((err = adopt_size(st)) != AC_OK)
 		goto fail;
+	if (ac_store_test_open_hook)
+		ac_store_test_open_hook(dir);
 	if ((err = init_dbs(st)) != AC_OK)
 		goto fail;
 	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dir)) != AC_OK)
@@ -375,13 +455,16 @@ ac_store_map_size(struct ac_store *st)
 static enum ac_err
 begin(struct ac_store *st, unsigned flags, MDB_txn **txn)
 {
+	enum ac_err err;
 	int rc, tries;
 
-	for (tries = 0; tries < 3; tries++) {
+	if ((err = check_size(st)) != AC_OK)
+		return err;
+	/* bounded: each MDB_MAP_RESIZED adopts the size another process grew the map to, and it may grow again */
+	for (tries = 0; tries < 8; tries++) {
 		rc = mdb_txn_begin(st->env, NULL, flags, txn);
 		if (rc == MDB_MAP_RESIZED) {
-			enum ac_err err = adopt_size(st);
-			if (err != AC_OK)
+			if ((err = adopt_size(st)) != AC_OK)
 				return err;
 			continue;
 		}
@@ -423,6 +506,8 @@ ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store
 				continue;
 			return AC_ERR_STORE_FULL;
 		}
+		if (rc == EIO && disk_full(st))
+			rc = ENOSPC;
 		if (rc != 0)
 			return ac_store_mdb_err(rc, "mdb_txn_commit");
 		/*
