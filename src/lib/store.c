@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,35 +106,34 @@ make_dir(const char *dir)
 }
 
 static enum ac_err begin(struct ac_store *st, unsigned flags, MDB_txn **txn);
+struct run {
+	enum ac_err err;
+	int rc;      /* mdb_txn_commit's */
+	uint64_t id; /* the transaction's */
+};
+
+static int run_guarded(struct ac_store *st, MDB_txn *txn, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *),
+    void *ctx, int commit, struct run *r);
 
 static enum ac_err
-init_dbs(struct ac_store *st)
+init_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
-	MDB_txn *txn;
 	MDB_val k = { 6, (void *)"schema" }, v;
 	int rc, i, rdonly = (st->flags & AC_STORE_RDONLY) != 0;
-	enum ac_err err;
 	char ver[16];
 
-	/* through begin(): another process may have grown the map since we opened it (MDB_MAP_RESIZED) */
-	if ((err = begin(st, rdonly ? MDB_RDONLY : 0, &txn)) != AC_OK)
-		return err;
-	for (i = 0; i < AC_DB__COUNT; i++) {
-		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0) {
-			err = ac_store_mdb_err(rc, db_names[i]);
-			goto abort;
-		}
-	}
+	(void)ctx;
+	for (i = 0; i < AC_DB__COUNT; i++)
+		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0)
+			return ac_store_mdb_err(rc, db_names[i]);
 	rc = mdb_get(txn, st->dbi[AC_DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND && !rdonly) {
 		int n = snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA);
 
 		v.mv_data = ver;
 		v.mv_size = (size_t)n;
-		if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0) {
-			err = ac_store_mdb_err(rc, "mdb_put meta");
-			goto abort;
-		}
+		if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0)
+			return ac_store_mdb_err(rc, "mdb_put meta");
 	} else if (rc == 0) {
 		long have = 0;
 		size_t j;
@@ -146,20 +147,28 @@ init_dbs(struct ac_store *st)
 		if (j != v.mv_size || have < 1 || have > AC_STORE_SCHEMA) {
 			ac_log_error("the store has schema version '%.*s'; this build reads %d",
 			    (int)(v.mv_size > 16 ? 16 : v.mv_size), (const char *)v.mv_data, AC_STORE_SCHEMA);
-			err = AC_ERR_STORE;
-			goto abort;
+			return AC_ERR_STORE;
 		}
 	} else if (rc != MDB_NOTFOUND) {
-		err = ac_store_mdb_err(rc, "mdb_get meta");
-		goto abort;
+		return ac_store_mdb_err(rc, "mdb_get meta");
 	}
-	/* even read-only: an aborted transaction would close the handles it opened */
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return ac_store_mdb_err(rc, "mdb_txn_commit");
 	return AC_OK;
-abort:
-	mdb_txn_abort(txn);
-	return err;
+}
+
+static enum ac_err
+init_dbs(struct ac_store *st)
+{
+	MDB_txn *txn;
+	struct run r;
+	enum ac_err err;
+
+	/* through begin(): another process may have grown the map since we opened it (MDB_MAP_RESIZED) */
+	if ((err = begin(st, st->flags & AC_STORE_RDONLY ? MDB_RDONLY : 0, &txn)) != AC_OK)
+		return err;
+	/* committed even read-only: an aborted transaction would close the handles it opened */
+	if (!run_guarded(st, txn, init_fn, NULL, 1, &r) || r.err != AC_OK)
+		return r.err;
+	return r.rc ? ac_store_mdb_err(r.rc, "mdb_txn_commit") : AC_OK;
 }
 
 static enum ac_err
@@ -198,39 +207,102 @@ adopt_size(struct ac_store *st)
 
 /*
  * LMDB maps data.mdb and reads pages through the map: a page past the end of
- * a file truncated (or restored from a partial copy) would kill the process
- * with SIGBUS. So before every transaction (and at open) the file must hold
- * the pages the last commit names; otherwise AC_ERR_STORE_DAMAGED (503) and,
- * once a minute, a line that says what happened. The size is read before the
- * last page number: a commit writes its pages before the meta page that
- * names them, so a concurrent one cannot make a sound file look short.
+ * a file truncated (or restored from a partial copy) kills the process with
+ * SIGBUS. The file's size alone cannot tell: a commit may name pages it
+ * allocated and freed without writing them (the file is then legitimately
+ * shorter than its last page number says). So every transaction runs under
+ * a guard: SIGBUS while it runs ends it (aborted) with AC_ERR_STORE_DAMAGED
+ * (503), and a line, once a minute, says what happened. Outside a guarded
+ * transaction SIGBUS kills as before. The two meta pages that every
+ * transaction begins with are checked by size (LMDB writes both at creation).
  */
+static __thread sigjmp_buf *bus_jmp;
+
+static void
+on_bus(int sig)
+{
+	(void)sig;
+	if (bus_jmp)
+		siglongjmp(*bus_jmp, 1);
+	/* not in a transaction: die of it as without this handler (the access runs again) */
+	signal(SIGBUS, SIG_DFL);
+}
+
+static void
+guard_install(void)
+{
+	static int done;
+	struct sigaction sa;
+
+	if (done)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus;
+	sigemptyset(&sa.sa_mask);
+	/* SA_NODEFER: after the jump SIGBUS is not left blocked (sigsetjmp saves no mask: no system call) */
+	sa.sa_flags = SA_NODEFER;
+	if (sigaction(SIGBUS, &sa, NULL) == 0)
+		done = 1;
+}
+
 static enum ac_err
-check_size(struct ac_store *st)
+damaged(struct ac_store *st, const char *what)
 {
 	static time_t said;
-	MDB_envinfo info;
 	struct stat sb;
-	uint64_t need;
 	int fd;
 
-	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
-		return AC_OK; /* nothing to compare with: LMDB reports what fails */
-	/* the two meta pages first: reading the last page number touches them */
-	need = 2 * (uint64_t)st->psize;
-	if ((uint64_t)sb.st_size >= need) {
-		mdb_env_info(st->env, &info);
-		need = ((uint64_t)info.me_last_pgno + 1) * st->psize;
-		if ((uint64_t)sb.st_size >= need)
-			return AC_OK;
-	}
 	if (time(NULL) - said >= 60) {
-		ac_log_error("data.mdb is %llu bytes but its last commit needs %llu: the file was truncated or restored "
-		    "from a partial copy. Requests are answered 503; stop the programs and restore the data directory "
-		    "from a backup (acctl(1), DAMAGE)", (unsigned long long)sb.st_size, (unsigned long long)need);
+		long long size = mdb_env_get_fd(st->env, &fd) == 0 && fstat(fd, &sb) == 0 ? (long long)sb.st_size : -1;
+
+		ac_log_error("data.mdb (%lld bytes) %s: the file was truncated or restored from a partial copy. "
+		    "Requests are answered 503 (store_damaged); stop the programs and restore the data directory "
+		    "from a backup (acctl(1), DAMAGE)", size, what);
 		said = time(NULL);
 	}
 	return AC_ERR_STORE_DAMAGED;
+}
+
+/* Both meta pages in the file: LMDB reads them at every transaction's start. */
+static enum ac_err
+check_size(struct ac_store *st)
+{
+	struct stat sb;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size >= 2 * (uint64_t)st->psize)
+		return AC_OK;
+	return damaged(st, "is shorter than its two meta pages");
+}
+
+/*
+ * fn in txn, then (commit, and fn said AC_OK) mdb_txn_commit, else abort;
+ * under the SIGBUS guard. 0 when a page past the end of the file ended it.
+ */
+static int
+run_guarded(struct ac_store *st, MDB_txn *txn, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *), void *ctx,
+    int commit, struct run *r)
+{
+	sigjmp_buf jb, *outer = bus_jmp;
+
+	r->rc = 0;
+	r->id = 0;
+	if (sigsetjmp(jb, 0) != 0) {
+		bus_jmp = outer;
+		mdb_txn_abort(txn);
+		r->err = damaged(st, "holds fewer pages than the store names (SIGBUS reading one)");
+		return 0;
+	}
+	bus_jmp = &jb;
+	r->err = fn(txn, st, ctx);
+	if (r->err != AC_OK || !commit) {
+		mdb_txn_abort(txn);
+	} else {
+		r->id = (uint64_t)mdb_txn_id(txn);
+		r->rc = mdb_txn_commit(txn);
+	}
+	bus_jmp = outer;
+	return 1;
 }
 
 /*
@@ -381,6 +453,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	}
 	if ((err = check_size(st)) != AC_OK)
 		goto fail;
+	guard_install();
 	/* a process killed inside a read transaction leaves its slot behind */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		ac_log_info("cleared %d stale reader slot(s)", dead);
@@ -483,39 +556,37 @@ enum ac_err
 ac_store_write(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *), void *ctx)
 {
 	MDB_txn *txn;
+	struct run r;
 	enum ac_err err;
-	int rc, tries;
-	uint64_t id;
+	int tries;
 
 	if (st->flags & AC_STORE_RDONLY)
 		return AC_ERR_INVALID;
 	for (tries = 0; tries < MAX_GROW_TRIES; tries++) {
 		if ((err = begin(st, 0, &txn)) != AC_OK)
 			return err;
-		err = fn(txn, st, ctx);
-		if (err != AC_OK) {
-			mdb_txn_abort(txn);
-			if (err == AC_ERR_STORE_FULL && grow(st) == AC_OK)
+		if (!run_guarded(st, txn, fn, ctx, 1, &r))
+			return r.err;
+		if (r.err != AC_OK) {
+			if (r.err == AC_ERR_STORE_FULL && grow(st) == AC_OK)
 				continue;
-			return err;
+			return r.err;
 		}
-		id = (uint64_t)mdb_txn_id(txn);
-		rc = mdb_txn_commit(txn);
-		if (rc == MDB_MAP_FULL) {
+		if (r.rc == MDB_MAP_FULL) {
 			if (grow(st) == AC_OK)
 				continue;
 			return AC_ERR_STORE_FULL;
 		}
-		if (rc == EIO && disk_full(st))
-			rc = ENOSPC;
-		if (rc != 0)
-			return ac_store_mdb_err(rc, "mdb_txn_commit");
+		if (r.rc == EIO && disk_full(st))
+			r.rc = ENOSPC;
+		if (r.rc != 0)
+			return ac_store_mdb_err(r.rc, "mdb_txn_commit");
 		/*
 		 * Group commit: the write lock is released; flushing here lets
 		 * the writers that committed meanwhile ride on one fdatasync.
 		 */
 		if (!(st->flags & AC_STORE_NOSYNC))
-			return group_flush(st, id);
+			return group_flush(st, r.id);
 		return AC_OK;
 	}
 	return AC_ERR_STORE_FULL;
@@ -525,11 +596,11 @@ enum ac_err
 ac_store_read(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store *, void *), void *ctx)
 {
 	MDB_txn *txn;
+	struct run r;
 	enum ac_err err;
 
 	if ((err = begin(st, MDB_RDONLY, &txn)) != AC_OK)
 		return err;
-	err = fn(txn, st, ctx);
-	mdb_txn_abort(txn);
-	return err;
+	run_guarded(st, txn, fn, ctx, 0, &r);
+	return r.err;
 }
