@@ -403,6 +403,36 @@ give_to_dir_owner(const char *dir)
 	}
 }
 
+/*
+ * LMDB takes an empty data.mdb for a new store and starts one over it. It
+ * is empty only between its creation and LMDB's first write of its meta
+ * pages, before sync.lock (or the intake journal) is made: a store that has
+ * them and an empty data.mdb was emptied (truncated, a failed copy), and
+ * starting anew would drop every tenant without a word.
+ */
+static int
+emptied(const char *dir)
+{
+	static const char *const beside[] = { "sync.lock", AC_JOURNAL_FILE };
+	char path[4096];
+	struct stat sb;
+	size_t i;
+	int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &sb) != 0 || sb.st_size != 0)
+		return 0;
+	for (i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+		n = snprintf(path, sizeof(path), "%s/%s", dir, beside[i]);
+		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &sb) == 0) {
+			ac_log_error("%s/data.mdb is empty in a store that was in use (%s is there): truncated or a failed "
+			    "copy. Not started anew over it: restore the data directory from a backup (acctl(1), DAMAGE)",
+			    dir, beside[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 enum ac_err
 ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out)
 {
@@ -420,6 +450,8 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	} else if ((err = make_dir(dir)) != AC_OK) {
 		return err;
 	}
+	if (emptied(dir))
+		return AC_ERR_STORE_DAMAGED;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return AC_ERR_NOMEM;
 	st->flags = flags;
