@@ -188,9 +188,12 @@ static enum ac_err
 io_err(const char *what, const char *path)
 {
 	int e = errno;
+	int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
 
-	ac_log_error("%s %s: %s", what, path, strerror(e));
-	return e == ENOSPC || e == EDQUOT || e == EFBIG ? AC_ERR_STORE_FULL : AC_ERR_STORE;
+	ac_log_error("%s %s: %s%s", what, path, strerror(e),
+	    full ? ": the file system holding the data directory is full (free space there; webhooks are answered "
+	    "503 and retried)" : "");
+	return full ? AC_ERR_STORE_FULL : AC_ERR_STORE;
 }
 
 /* The file's header: its id, or 0 when it is not a journal (yet). */
