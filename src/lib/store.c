@@ -263,6 +263,36 @@ damaged(struct ac_store *st, const char *what)
 	return AC_ERR_STORE_DAMAGED;
 }
 
+/*
+ * LMDB takes an empty data.mdb for a new store and starts one over it. It
+ * is empty only between its creation and LMDB's first write of its meta
+ * pages, before sync.lock (or the intake journal) is made: a store that has
+ * them and an empty data.mdb was emptied (truncated, a failed copy), and
+ * starting anew would drop every tenant without a word.
+ */
+static int
+emptied(const char *dir)
+{
+	static const char *const beside[] = { "sync.lock", AC_JOURNAL_FILE };
+	char path[4096];
+	struct stat sb;
+	size_t i;
+	int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &sb) != 0 || sb.st_size != 0)
+		return 0;
+	for (i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+		n = snprintf(path, sizeof(path), "%s/%s", dir, beside[i]);
+		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &sb) == 0) {
+			ac_log_error("%s/data.mdb is empty in a store that was in use (%s is there): truncated or a failed "
+			    "copy. Not started anew over it: restore the data directory from a backup (acctl(1), DAMAGE)",
+			    dir, beside[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Both meta pages in the file: LMDB reads them at every transaction's start. */
 static enum ac_err
 check_size(struct ac_store *st)
@@ -273,6 +303,21 @@ check_size(struct ac_store *st)
 	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size >= 2 * (uint64_t)st->psize)
 		return AC_OK;
 	return damaged(st, "is shorter than its two meta pages");
+}
+
+/* Once the environment is open, before its first transaction: the page size, the meta pages, the guard. */
+static enum ac_err
+guard_open(struct ac_store *st)
+{
+	MDB_stat ms;
+
+	/* opened: LMDB read both meta pages, so they are in the file; what follows them may not be */
+	if (mdb_env_stat(st->env, &ms) == 0)
+		st->psize = ms.ms_psize;
+	if (st->psize == 0)
+		st->psize = (unsigned)sysconf(_SC_PAGESIZE);
+	guard_install();
+	return check_size(st);
 }
 
 /*
@@ -403,36 +448,6 @@ give_to_dir_owner(const char *dir)
 	}
 }
 
-/*
- * LMDB takes an empty data.mdb for a new store and starts one over it. It
- * is empty only between its creation and LMDB's first write of its meta
- * pages, before sync.lock (or the intake journal) is made: a store that has
- * them and an empty data.mdb was emptied (truncated, a failed copy), and
- * starting anew would drop every tenant without a word.
- */
-static int
-emptied(const char *dir)
-{
-	static const char *const beside[] = { "sync.lock", AC_JOURNAL_FILE };
-	char path[4096];
-	struct stat sb;
-	size_t i;
-	int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
-
-	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &sb) != 0 || sb.st_size != 0)
-		return 0;
-	for (i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
-		n = snprintf(path, sizeof(path), "%s/%s", dir, beside[i]);
-		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &sb) == 0) {
-			ac_log_error("%s/data.mdb is empty in a store that was in use (%s is there): truncated or a failed "
-			    "copy. Not started anew over it: restore the data directory from a backup (acctl(1), DAMAGE)",
-			    dir, beside[i]);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 enum ac_err
 ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out)
 {
@@ -450,8 +465,6 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	} else if ((err = make_dir(dir)) != AC_OK) {
 		return err;
 	}
-	if (emptied(dir))
-		return AC_ERR_STORE_DAMAGED;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return AC_ERR_NOMEM;
 	st->flags = flags;
@@ -470,25 +483,20 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	 */
 	if (flags & AC_STORE_RDONLY)
 		envflags |= MDB_RDONLY;
+	if (emptied(dir)) {
+		err = AC_ERR_STORE_DAMAGED;
+		goto fail;
+	}
 	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
-	{
-		MDB_stat ms;
-
-		/* opened: LMDB read both meta pages, so they are in the file; what follows them may not be */
-		if (mdb_env_stat(st->env, &ms) == 0)
-			st->psize = ms.ms_psize;
-		if (st->psize == 0)
-			st->psize = (unsigned)sysconf(_SC_PAGESIZE);
-	}
-	if ((err = check_size(st)) != AC_OK)
-		goto fail;
-	guard_install();
 	/* a process killed inside a read transaction leaves its slot behind */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		ac_log_info("cleared %d stale reader slot(s)", dead);
+
+	if ((err = guard_open(st)) != AC_OK)
+		goto fail;
 	if ((err = adopt_size(st)) != AC_OK)
 		goto fail;
 	if (ac_store_test_open_hook)
