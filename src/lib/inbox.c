@@ -368,11 +368,12 @@ ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_k
  * file), u32 size and u32 CRC of the record that ends at the offset (so that
  * a file cut back or restored is told from the one that was read:
  * ac_journal_matches), and while a rescan runs (0 otherwise) u64 where it
- * ends and i64 the latest received_at before it began. Stores from before
+ * ends and i64 the latest received_at before it began; u64 when the file
+ * was made (its header), to tell an older file put back. Stores from before
  * wrote the first two words only.
  */
 static const MDB_val journal_key = { 7, (void *)"journal" };
-#define JMETA_SIZE 48
+#define JMETA_SIZE 56
 
 struct jmeta {
 	uint64_t id, off;
@@ -380,6 +381,7 @@ struct jmeta {
 	uint32_t last_size, last_crc;
 	uint64_t rescan_end;
 	int64_t rescan_before;
+	uint64_t born;
 };
 
 static enum ac_err
@@ -403,6 +405,7 @@ get_jmeta(MDB_txn *txn, struct ac_store *st, struct jmeta *m)
 		m->last_crc = le_get32(p + 28);
 		m->rescan_end = le_get64(p + 32);
 		m->rescan_before = (int64_t)le_get64(p + 40);
+		m->born = le_get64(p + 48);
 	}
 	return AC_OK;
 }
@@ -421,6 +424,7 @@ put_jmeta(MDB_txn *txn, struct ac_store *st, const struct jmeta *m)
 	le_put32(mv + 28, m->last_crc);
 	le_put64(mv + 32, m->rescan_end);
 	le_put64(mv + 40, (uint64_t)m->rescan_before);
+	le_put64(mv + 48, m->born);
 	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &k, &v, 0)) != 0)
 		return ac_store_mdb_err(rc, "mdb_put meta");
 	return AC_OK;
@@ -510,6 +514,8 @@ struct ingest_ctx {
 	/* the last transaction found the file cut back: where the store was, and the file's size then */
 	int rescan;
 	uint64_t was_off, real_size;
+	/* it found a file older than the one the store read last: when each was made */
+	uint64_t older, newer;
 };
 
 /*
@@ -536,6 +542,7 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	c->n = 0;
 	c->more = 0;
 	c->rescan = 0;
+	c->older = 0;
 	if ((err = get_jmeta(txn, st, &m)) != AC_OK)
 		return err;
 	was = m;
@@ -544,7 +551,16 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	if (err != AC_OK)
 		return err;
 	if (id != m.id) {
-		/* another file (rotated, or the first): read from its start */
+		/*
+		 * Another file (rotated, or the first): read from its start. One
+		 * made before the file the store read last was put back (or the
+		 * clock went back): said, its deliveries go through dedupe.
+		 */
+		if (m.id != 0 && ac_journal_born(c->j) < m.born) {
+			c->older = ac_journal_born(c->j);
+			c->newer = m.born;
+		}
+		m.born = ac_journal_born(c->j);
 		m.id = id;
 		m.last_size = m.last_crc = 0;
 		m.rescan_end = 0;
@@ -605,6 +621,12 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 static void
 say_rescan(const struct ingest_ctx *c)
 {
+	if (c->older) {
+		ac_log_error("intake journal made at %llu, before the one the store read last (%llu): an older file put "
+		    "back (or the clock went back); reading it from the start, deliveries seen within a day are absorbed",
+		    (unsigned long long)c->older, (unsigned long long)c->newer);
+		return;
+	}
 	if (c->real_size < c->was_off)
 		ac_log_error("intake journal shorter than recorded (%llu < %llu bytes): restored or truncated; "
 		    "rescanning from the start, duplicates are absorbed", (unsigned long long)c->real_size,
@@ -629,7 +651,7 @@ ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 	do {
 		if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
 			goto out;
-		if (c.rescan)
+		if (c.rescan || c.older)
 			say_rescan(&c);
 		total += c.n;
 	} while (c.more);
@@ -649,7 +671,7 @@ ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 		do {
 			if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
 				break;
-			if (c.rescan)
+			if (c.rescan || c.older)
 				say_rescan(&c);
 			total += c.n;
 		} while (c.more);

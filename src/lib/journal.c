@@ -63,6 +63,7 @@ struct ac_journal {
 	dev_t rdev;
 	ino_t rino;
 	uint64_t rid, rsize;
+	uint64_t rborn;           /* when the file was made (its header) */
 	uint64_t known;           /* in the store up to here, as far as this process knows */
 	unsigned char *win;       /* [win_off, win_off + win_len) of the file */
 	size_t win_cap, win_len;
@@ -654,6 +655,7 @@ refresh_size(struct ac_journal *j)
 enum ac_err
 ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id, uint64_t *off)
 {
+	unsigned char born[8];
 	struct stat sb;
 	uint64_t rid;
 	int fd;
@@ -680,8 +682,7 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 		j->rino = sb.st_ino;
 		j->rid = rid;
 		j->win_len = 0;
-	}
-	else if ((rid = read_id(j->rfd)) != j->rid) {
+	} else if ((rid = read_id(j->rfd)) != j->rid) {
 		/* the header changed in place: destroyed, or repaired under another id */
 		if (rid == 0)
 			return bad_header(j, j->rfd);
@@ -690,6 +691,8 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 	}
 	if (refresh_size(j) != 0)
 		return io_err("fstat", j->path);
+	if (pread(j->rfd, born, sizeof(born), 24) == (ssize_t)sizeof(born))
+		j->rborn = le_get64(born);
 	*id = j->rid;
 	*off = from_id == j->rid && from_off >= AC_JOURNAL_HDR ? from_off : AC_JOURNAL_HDR;
 	return AC_OK;
@@ -917,6 +920,12 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 		    "(its writer appends it again to the next file) or one that never finished (not acknowledged)",
 		    j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
 	return AC_ERR_NOT_FOUND;
+}
+
+uint64_t
+ac_journal_born(const struct ac_journal *j)
+{
+	return j->rfd >= 0 ? j->rborn : 0;
 }
 
 const char *

@@ -109,6 +109,9 @@ int ac_journal_has_news(struct ac_journal *j);
  */
 int ac_journal_matches(struct ac_journal *j, uint64_t off, uint32_t last_size, uint32_t last_crc);
 
+/* When the file scan_begin looked at was made (seconds, from its header; 0 before any scan). */
+uint64_t ac_journal_born(const struct ac_journal *j);
+
 /* What damage was last found (a sentence for the operator), or NULL. */
 const char *ac_journal_damage(const struct ac_journal *j);
 

@@ -818,6 +818,62 @@ START_TEST(destroyed_header_unknown_file)
 }
 END_TEST
 
+/*
+ * An older journal put back (a snapshot from before a rotation): said once;
+ * its deliveries go through dedupe, and those accepted since reach the inbox.
+ */
+START_TEST(older_file_put_back)
+{
+	char snap[160];
+	unsigned char h[AC_JOURNAL_HDR];
+	int fd;
+
+	intake("t1", "d-1", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	/* the snapshot, made (its header says) well before the file that replaces it */
+	snprintf(snap, sizeof(snap), "%s.snap", jpath);
+	ck_assert_int_ge(fd = open(jpath, O_RDONLY), 0);
+	{
+		char buf[4096];
+		ssize_t n = read(fd, buf, sizeof(buf));
+		int out = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+		close(out);
+	}
+	close(fd);
+	ck_assert_int_ge(fd = open(snap, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	{
+		uint64_t born = 0;
+		int i;
+
+		for (i = 7; i >= 0; i--)
+			born = born << 8 | h[24 + i];
+		born -= 100;
+		for (i = 0; i < 8; i++)
+			h[24 + i] = (unsigned char)(born >> (8 * i));
+	}
+	ck_assert_int_eq(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	intake("t1", "d-2", "{\"n\":2}");
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ck_assert_int_eq(file_size(jpath), (off_t)AC_JOURNAL_HDR); /* rotated */
+	ac_inbox_set_rotate_bytes(0);
+	ac_clock_set(1700000001);
+	intake("t1", "d-3", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(rename(snap, jpath), 0);
+	ac_clock_set(1700000002);
+	intake("t1", "d-4", "{\"n\":4}");
+	capture(ingest_twice);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4}");
+	ck_assert_uint_eq(occurrences(logged, "before the one the store read last"), 1);
+}
+END_TEST
+
 START_TEST(crc32c_known_answers)
 {
 	/* RFC 3720 B.4 */
@@ -864,6 +920,7 @@ suite(void)
 	tcase_add_test(tc, cut_back_and_grown_past);
 	tcase_add_test(tc, destroyed_header_refused_then_repaired);
 	tcase_add_test(tc, destroyed_header_unknown_file);
+	tcase_add_test(tc, older_file_put_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
