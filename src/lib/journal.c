@@ -947,18 +947,20 @@ ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last
 
 	*used = 0;
 	*size = 0;
-	/* not while a rotation runs: the rotation lock */
+	/*
+	 * Not while a rotation runs: the rotation lock, without waiting (the
+	 * caller holds the store's write lock, which a rotator waits for).
+	 */
 	if ((lp = join(j->dir, AC_JOURNAL_FILE ".lock")) == NULL)
 		return AC_ERR_NOMEM;
 	lfd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	free(lp);
 	if (lfd < 0)
 		return io_err("open the rotation lock in", j->dir);
-	while (flock(lfd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			err = io_err("flock the rotation lock in", j->dir);
-			goto out;
-		}
+	if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+		ac_log_error("%s: a rotation holds it; repair again in a moment", j->path);
+		err = AC_ERR_STORE;
+		goto out;
 	}
 	/* no O_APPEND: the header is written at offset 0 */
 	if ((fd = open(j->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0) {

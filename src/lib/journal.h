@@ -120,7 +120,8 @@ const char *ac_journal_damage(const struct ac_journal *j);
  * are kept. Its file id is id when the record that ends at off has last_size
  * and last_crc (what the store recorded: the file it was reading), else a new
  * one; *used gets it, *size the file's size. AC_ERR_NOT_FOUND when there is
- * no file or its header is sound (nothing done).
+ * no file or its header is sound (nothing done); AC_ERR_STORE when a rotation
+ * runs (it does not wait: the caller may hold the store's write lock).
  */
 enum ac_err ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last_size,
     uint32_t last_crc, uint64_t *used, uint64_t *size);
