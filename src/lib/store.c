@@ -149,10 +149,8 @@ init_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 
 			v.mv_data = ver;
 			v.mv_size = (size_t)n;
-			if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0) {
-				err = ac_store_mdb_err(rc, "mdb_put meta");
-				goto abort;
-			}
+			if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0)
+				return ac_store_mdb_err(rc, "mdb_put meta");
 			ac_log_info("store schema version %ld upgraded to %d", have, AC_STORE_SCHEMA);
 		}
 	} else if (rc != MDB_NOTFOUND) {
