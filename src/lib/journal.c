@@ -950,7 +950,6 @@ ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last
 	enum ac_err err = AC_OK;
 	struct stat sb;
 	struct shm *sh;
-	char *lp;
 	int fd = -1, lfd;
 
 	*used = 0;
@@ -959,11 +958,7 @@ ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last
 	 * Not while a rotation runs: the rotation lock, without waiting (the
 	 * caller holds the store's write lock, which a rotator waits for).
 	 */
-	if ((lp = join(j->dir, AC_JOURNAL_FILE ".lock")) == NULL)
-		return AC_ERR_NOMEM;
-	lfd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	free(lp);
-	if (lfd < 0)
+	if ((lfd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0)
 		return io_err("open the rotation lock in", j->dir);
 	if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
 		ac_log_error("%s: a rotation holds it; repair again in a moment", j->path);
@@ -971,7 +966,7 @@ ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last
 		goto out;
 	}
 	/* no O_APPEND: the header is written at offset 0 */
-	if ((fd = open(j->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR, 0)) < 0) {
 		err = errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
 		goto out;
 	}

@@ -275,19 +275,16 @@ damaged(struct ac_store *st, const char *what)
  * starting anew would drop every tenant without a word.
  */
 static int
-emptied(const char *dir)
+emptied(int dfd, const char *dir)
 {
 	static const char *const beside[] = { "sync.lock", AC_JOURNAL_FILE };
-	char path[4096];
 	struct stat sb;
 	size_t i;
-	int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
 
-	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &sb) != 0 || sb.st_size != 0)
+	if (fstatat(dfd, "data.mdb", &sb, AT_SYMLINK_NOFOLLOW) != 0 || sb.st_size != 0)
 		return 0;
 	for (i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
-		n = snprintf(path, sizeof(path), "%s/%s", dir, beside[i]);
-		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &sb) == 0) {
+		if (fstatat(dfd, beside[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 			ac_log_error("%s/data.mdb is empty in a store that was in use (%s is there): truncated or a failed "
 			    "copy. Not started anew over it: restore the data directory from a backup (acctl(1), DAMAGE)",
 			    dir, beside[i]);
@@ -524,7 +521,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	 */
 	if (flags & AC_STORE_RDONLY)
 		envflags |= MDB_RDONLY;
-	if (emptied(dir)) {
+	if (emptied(dfd, dir)) {
 		err = AC_ERR_STORE_DAMAGED;
 		goto fail;
 	}
