@@ -24,7 +24,8 @@ usage(FILE *f)
 	    "       acctl inbox retry SEQ        due now (a dead one comes back with a new retry window)\n"
 	    "       acctl inbox drop SEQ         remove it\n"
 	    "       acctl inbox stats            counts\n"
-	    "       acctl inbox ingest           move the intake journal into the inbox now\n"
+	    "       acctl inbox ingest [--repair]  move the intake journal into the inbox now\n"
+	    "                                    (--repair: give a journal whose header was destroyed one again)\n"
 	    "Every command first moves in what the intake journal holds (webhooks accepted since the\n"
 	    "last worker step), unless the store is not writable for this user.\n");
 }
@@ -81,7 +82,8 @@ acctl_cmd_inbox(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 	int write = !strcmp(cmd, "retry") || !strcmp(cmd, "drop") || !strcmp(cmd, "ingest"), rc = 0;
 	uint64_t seq = 0;
-	enum ac_err err;
+	enum ac_err err, open_err = AC_ERR_STORE;
+	int repair = 0;
 
 	if (argc < 2 || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -96,7 +98,9 @@ acctl_cmd_inbox(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((!strcmp(cmd, "stats") || !strcmp(cmd, "ingest")) && argc != 2) {
+	if (!strcmp(cmd, "ingest") && argc == 3 && !strcmp(argv[2], "--repair")) {
+		repair = 1;
+	} else if ((!strcmp(cmd, "stats") || !strcmp(cmd, "ingest")) && argc != 2) {
 		usage(stderr);
 		return 2;
 	}
@@ -119,9 +123,10 @@ acctl_cmd_inbox(int argc, char **argv)
 		return 1;
 	}
 	if ((write || access(conf.data_dir, W_OK) == 0) &&
-	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
+	    (open_err = ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st)) == AC_OK) {
 		/* opened writable */
-	} else if (!write && ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st) == AC_OK) {
+	} else if (!write && open_err != AC_ERR_STORE_DAMAGED &&
+	    (open_err = ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st)) == AC_OK) {
 		char jp[4096];
 		struct stat sb;
 
@@ -133,7 +138,8 @@ acctl_cmd_inbox(int argc, char **argv)
 		st = NULL;
 	}
 	if (st == NULL) {
-		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
+		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s: %s\n", conf.data_dir,
+		    ac_strerror(open_err));
 		ac_conf_release(&conf);
 		return 1;
 	}
@@ -143,9 +149,16 @@ acctl_cmd_inbox(int argc, char **argv)
 		err = ac_inbox_list(st, argc == 3, print_row, NULL);
 	} else if (!strcmp(cmd, "stats")) {
 		size_t inbox = 0, due = 0, dead = 0;
+		/* what the counts would otherwise hide: a journal that cannot be moved in */
+		enum ac_err jerr = ac_store_journal(st) ? ac_inbox_ingest(st, 0, NULL) : AC_OK;
 
 		if ((err = ac_inbox_counts(st, &inbox, &due, &dead)) == AC_OK)
 			printf("inbox %zu\ndue %zu\ndead %zu\n", inbox, due, dead);
+		if (err == AC_OK && jerr != AC_OK) {
+			fprintf(stderr, "acctl: the intake journal cannot be moved into the inbox (these counts lack "
+			    "what waits in it)\n");
+			err = jerr;
+		}
 	} else if (!strcmp(cmd, "show")) {
 		struct ac_event ev;
 		int dead = 0;
@@ -183,7 +196,17 @@ acctl_cmd_inbox(int argc, char **argv)
 	} else if (!strcmp(cmd, "ingest")) {
 		uint64_t t0 = ac_clock_usec();
 		size_t n = 0;
+		int same = 0;
 
+		if (repair && (err = ac_inbox_repair(st, &same)) != AC_ERR_NOT_FOUND) {
+			if (err != AC_OK)
+				goto report;
+			printf("%s: header written again; %s\n", AC_JOURNAL_FILE, same ?
+			    "the store goes on from where it was" : "its records are read again from its start (duplicates "
+			    "are absorbed)");
+		} else if (repair) {
+			printf("%s: nothing to repair (no file, or its header is sound)\n", AC_JOURNAL_FILE);
+		}
 		if ((err = ac_inbox_ingest(st, 0, &n)) == AC_OK)
 			printf("moved %zu event(s) from the intake journal into the inbox in %.3f s\n", n,
 			    (double)(ac_clock_usec() - t0) / 1e6);
@@ -194,8 +217,13 @@ acctl_cmd_inbox(int argc, char **argv)
 		if ((err = ac_inbox_drop(st, seq)) == AC_OK)
 			printf("event %llu dropped\n", (unsigned long long)seq);
 	}
+report:
 	if (err == AC_ERR_NOT_FOUND) {
 		fprintf(stderr, "acctl: no event %llu\n", (unsigned long long)seq);
+		rc = 1;
+	} else if (err == AC_ERR_STORE_DAMAGED && ac_inbox_damage(st)) {
+		/* the operator's sentence: what is damaged and how to repair it */
+		fprintf(stderr, "acctl: %s\n", ac_inbox_damage(st));
 		rc = 1;
 	} else if (err != AC_OK) {
 		fprintf(stderr, "acctl: %s\n", ac_strerror(err));

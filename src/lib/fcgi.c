@@ -122,7 +122,7 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 		ac_request_serve(app, routes, nroutes, &io);
 		if (fflush(stdout) != 0)
 			return 1;
-		if (app->after_response) {
+		if (app->after_response && app->store_err == AC_OK) {
 			/* the server sends the response once our stdout closes */
 			fclose(stdout);
 			app->after_response(app);
@@ -164,7 +164,7 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 		FCGX_Finish_r(&r);
 		/* a connection the server keeps open stays an ordinary one */
 		FCGX_Attach(&r);
-		if (app->after_response)
+		if (app->after_response && app->store_err == AC_OK)
 			app->after_response(app);
 	}
 	FCGX_Free(&r, 1);
@@ -407,7 +407,12 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 	if (flags & AC_APP_STORE) {
 		err = ac_store_open(app->conf->data_dir, (size_t)app->conf->map_size_mb << 20,
 		    ac_conf_store_flags(app->conf), &app->store);
-		if (err != AC_OK) {
+		if (err == AC_ERR_STORE_DAMAGED) {
+			/* served, each request answered 503 store_damaged: a program that exits is only a 502 */
+			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
+			    ac_strerror(err));
+			app->store_err = err;
+		} else if (err != AC_OK) {
 			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
 			    ac_strerror(err));
 			ac_app_release(app);

@@ -72,6 +72,20 @@ enum ac_err ac_inbox_intake(struct ac_store *st, const char *client_key, const c
  */
 enum ac_err ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count);
 
+/*
+ * The operator's repair of an intake journal whose header was destroyed
+ * (ac_inbox_ingest() and webhooks say AC_ERR_STORE_DAMAGED): a header is
+ * written again, its records kept. Under the file id the store recorded when
+ * the record it moved in last is where it says (*same = 1: reading goes on
+ * from there), else under a new id and the file is read again from its
+ * start like a file cut back (ac_inbox_ingest). AC_ERR_NOT_FOUND: no file,
+ * or its header is sound.
+ */
+enum ac_err ac_inbox_repair(struct ac_store *st, int *same);
+
+/* What damage to the intake journal was last found: a sentence for the operator, or NULL. */
+const char *ac_inbox_damage(struct ac_store *st);
+
 /* For tests: the size at which ac_inbox_ingest() rotates (0: the default). */
 void ac_inbox_set_rotate_bytes(uint64_t n);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ struct ac_journal {
 	dev_t rdev;
 	ino_t rino;
 	uint64_t rid, rsize;
+	uint64_t rborn;           /* when the file was made (its header) */
 	uint64_t known;           /* in the store up to here, as far as this process knows */
 	unsigned char *win;       /* [win_off, win_off + win_len) of the file */
 	size_t win_cap, win_len;
@@ -75,6 +77,9 @@ struct ac_journal {
 	char *npath;
 	uint64_t nid;
 	uint64_t good_end;        /* records up to here are in the store */
+	/* damage: what the operator is told (ac_journal_damage), and when it was last logged */
+	char damage[384];
+	time_t damage_said;
 };
 
 /* ---------------------------------------------------------------- CRC-32C */
@@ -186,9 +191,12 @@ static enum ac_err
 io_err(const char *what, const char *path)
 {
 	int e = errno;
+	int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
 
-	ac_log_error("%s %s: %s", what, path, strerror(e));
-	return e == ENOSPC || e == EDQUOT || e == EFBIG ? AC_ERR_STORE_FULL : AC_ERR_STORE;
+	ac_log_error("%s %s: %s%s", what, path, strerror(e),
+	    full ? ": the file system holding the data directory is full (free space there; webhooks are answered "
+	    "503 and retried)" : "");
+	return full ? AC_ERR_STORE_FULL : AC_ERR_STORE;
 }
 
 /* The file's header: its id, or 0 when it is not a journal (yet). */
@@ -201,6 +209,50 @@ read_id(int fd)
 	    le_get32(h + 8) != FILE_VERSION)
 		return 0;
 	return le_get64(h + 16);
+}
+
+/*
+ * Damage found: remembered for ac_journal_damage() (acctl prints it) and
+ * logged once a minute per process, however many requests run into it.
+ */
+static void
+say_damage(struct ac_journal *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say_damage(struct ac_journal *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->damage, sizeof(j->damage), fmt, ap);
+	va_end(ap);
+	if (time(NULL) - j->damage_said >= 60) {
+		ac_log_error("%s", j->damage);
+		j->damage_said = time(NULL);
+	}
+}
+
+/*
+ * A file under the journal's name whose header is not a journal's. Every
+ * named file got its header before its name (a private name, then link or
+ * rename), so one large enough to have had it was damaged: appends are
+ * refused (503, the product retries) rather than acknowledged into a file no
+ * reader takes for a journal, and the file is left as it is, its records
+ * intact, for the operator. A shorter one may be a foreign file being
+ * written: refused as a store failure, not reported as damage.
+ */
+static enum ac_err
+bad_header(struct ac_journal *j, int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < AC_JOURNAL_HDR) {
+		ac_log_error("%s is not an intake journal (%s)", j->path, "shorter than a header");
+		return AC_ERR_STORE;
+	}
+	say_damage(j, "%s: the header is destroyed (not '" FILE_MAGIC "' and a file id): webhooks are refused "
+	    "with 503 until it is repaired; its records are kept. Repair: acctl inbox ingest --repair", j->path);
+	return AC_ERR_STORE_DAMAGED;
 }
 
 static void
@@ -337,9 +389,10 @@ open_writer(struct ac_journal *j)
 		/* two links for a moment where link() gives a new file its name (below) */
 		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR | O_APPEND, AC_DATADIR_LINKED)) >= 0) {
 			if ((id = read_id(fd)) == 0) {
-				/* being created by link(): it has its header before it has its name */
+				enum ac_err err = bad_header(j, fd);
+
 				close(fd);
-				return io_err("not a journal:", j->path);
+				return err;
 			}
 			j->wfd = fd;
 			j->wid = id;
@@ -535,6 +588,13 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 				j->wfd = -1;
 				continue;
 			}
+			if (read_id(j->wfd) != j->wid) {
+				/* the header changed under us: destroyed (refused), or repaired with another id (reopen) */
+				flock(j->wfd, LOCK_UN);
+				close(j->wfd);
+				j->wfd = -1;
+				continue;
+			}
 			if (sh) {
 				/* current, and no rotator can be at work on it: a rotating left by a dead one is stale */
 				uint64_t stale = j->wid;
@@ -603,6 +663,7 @@ refresh_size(struct ac_journal *j)
 enum ac_err
 ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id, uint64_t *off)
 {
+	unsigned char born[8];
 	struct stat sb;
 	uint64_t rid;
 	int fd;
@@ -616,9 +677,11 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDONLY, AC_DATADIR_LINKED)) < 0)
 			return errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
 		if (fstat(fd, &sb) != 0 || (rid = read_id(fd)) == 0) {
+			enum ac_err err = bad_header(j, fd);
+
 			close(fd);
-			/* a file without its header yet is being created: nothing to read */
-			return AC_ERR_NOT_FOUND;
+			/* shorter than a header: nothing to read (yet); else damaged, said once a minute */
+			return err == AC_ERR_STORE_DAMAGED ? err : AC_ERR_NOT_FOUND;
 		}
 		if (j->rfd >= 0)
 			close(j->rfd);
@@ -627,9 +690,17 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 		j->rino = sb.st_ino;
 		j->rid = rid;
 		j->win_len = 0;
+	} else if ((rid = read_id(j->rfd)) != j->rid) {
+		/* the header changed in place: destroyed, or repaired under another id */
+		if (rid == 0)
+			return bad_header(j, j->rfd);
+		j->rid = rid;
+		j->win_len = 0;
 	}
 	if (refresh_size(j) != 0)
 		return io_err("fstat", j->path);
+	if (pread(j->rfd, born, sizeof(born), 24) == (ssize_t)sizeof(born))
+		j->rborn = le_get64(born);
 	*id = j->rid;
 	*off = from_id == j->rid && from_off >= AC_JOURNAL_HDR ? from_off : AC_JOURNAL_HDR;
 	return AC_OK;
@@ -656,7 +727,31 @@ ac_journal_has_news(struct ac_journal *j)
 		return 0;
 	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino)
 		return 1;
-	return (uint64_t)sb.st_size > j->known;
+	/* shorter than what is known to be in the store is news too: truncated or restored (ac_journal_matches) */
+	return (uint64_t)sb.st_size != j->known;
+}
+
+/* The record that ends at off has this size and CRC (read from the file, not the window). */
+static int
+ends_at(int fd, uint64_t fsize, uint64_t off, uint32_t size, uint32_t crc)
+{
+	unsigned char h[REC_HDR];
+
+	return size != 0 && off >= AC_JOURNAL_HDR + (uint64_t)size && fsize >= off &&
+	    pread(fd, h, sizeof(h), (off_t)(off - size)) == (ssize_t)sizeof(h) && le_get32(h) == REC_MAGIC &&
+	    le_get32(h + 4) + REC_HDR == size && le_get32(h + 8) == crc;
+}
+
+int
+ac_journal_matches(struct ac_journal *j, uint64_t off, uint32_t last_size, uint32_t last_crc)
+{
+	if (j->rfd < 0 || refresh_size(j) != 0)
+		return 1; /* nothing to compare with: reading reports the error */
+	/* read past the window: a file rewritten in place would still be in it */
+	if (j->rsize >= off && (last_size == 0 || ends_at(j->rfd, j->rsize, off, last_size, last_crc)))
+		return 1;
+	j->win_len = 0; /* what it read ahead is not the file any more */
+	return 0;
 }
 
 /* Bytes [off, off + n) of the file, through the read-ahead window; NULL past the end or on error. */
@@ -784,6 +879,8 @@ fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
 	rec->delivery_id = j->strs + ckl + evl + 2;
 	rec->body = (const char *)p + ckl + evl + idl;
 	rec->body_len = le_get32(h + REC_HDR + 16);
+	rec->size = REC_HDR + le_get32(h + 4);
+	rec->crc = le_get32(h + 8);
 	return AC_OK;
 }
 
@@ -820,16 +917,90 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 	 * follows: appends are serialised, so it can never be completed).
 	 */
 	if ((next = find_next(j, *off)) != 0) {
-		ac_log_warn("%s: skipped %llu torn bytes at offset %llu (an append that never finished; it was not "
-		    "acknowledged)", j->path, (unsigned long long)(next - *off), (unsigned long long)*off);
+		ac_log_warn("%s: skipped %llu bytes at offset %llu that are no intact record (an append that never "
+		    "finished, not acknowledged; or damage to the file)", j->path, (unsigned long long)(next - *off),
+		    (unsigned long long)*off);
 		*off = next;
 		return ac_journal_next(j, off, rec, final);
 	}
 	if (final)
 		ac_log_warn("%s: %llu bytes at the end, offset %llu, are not a complete record: an append in flight "
-		    "(its writer appends it again to the next file) or one that never finished (never acknowledged)",
+		    "(its writer appends it again to the next file) or one that never finished (not acknowledged)",
 		    j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
 	return AC_ERR_NOT_FOUND;
+}
+
+uint64_t
+ac_journal_born(const struct ac_journal *j)
+{
+	return j->rfd >= 0 ? j->rborn : 0;
+}
+
+const char *
+ac_journal_damage(const struct ac_journal *j)
+{
+	return j->damage[0] ? j->damage : NULL;
+}
+
+enum ac_err
+ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last_size, uint32_t last_crc,
+    uint64_t *used, uint64_t *size)
+{
+	unsigned char h[AC_JOURNAL_HDR];
+	enum ac_err err = AC_OK;
+	struct stat sb;
+	struct shm *sh;
+	int fd = -1, lfd;
+
+	*used = 0;
+	*size = 0;
+	/*
+	 * Not while a rotation runs: the rotation lock, without waiting (the
+	 * caller holds the store's write lock, which a rotator waits for).
+	 */
+	if ((lfd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0)
+		return io_err("open the rotation lock in", j->dir);
+	if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+		ac_log_error("%s: a rotation holds it; repair again in a moment", j->path);
+		err = AC_ERR_STORE;
+		goto out;
+	}
+	/* no O_APPEND: the header is written at offset 0 */
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR, 0)) < 0) {
+		err = errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		err = io_err("fstat", j->path);
+		goto out;
+	}
+	*size = (uint64_t)sb.st_size;
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < AC_JOURNAL_HDR || read_id(fd) != 0) {
+		err = AC_ERR_NOT_FOUND;
+		goto out;
+	}
+	/* the file the store was reading, if the record it moved in last is where it says: reading goes on there */
+	if (id == 0 || !ends_at(fd, (uint64_t)sb.st_size, off, last_size, last_crc))
+		id = new_id();
+	memset(h, 0, sizeof(h));
+	memcpy(h, FILE_MAGIC, 8);
+	le_put32(h + 8, FILE_VERSION);
+	le_put64(h + 16, id);
+	le_put64(h + 24, (uint64_t)time(NULL));
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || fdatasync(fd) != 0) {
+		err = io_err("write the header of", j->path);
+		goto out;
+	}
+	/* appenders that knew the file by another id look again (the header check) and follow */
+	if ((sh = map_shared(j)) != NULL)
+		__atomic_store_n(&sh->cur, id, __ATOMIC_SEQ_CST);
+	*used = id;
+	j->damage[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+	return err;
 }
 
 /* ---------------------------------------------------------------- rotation */

@@ -41,7 +41,9 @@ enum ac_store_flags {
  * Opens (creating when absent: directory 0700, files 0600) the environment in
  * dir, creates the named databases, checks or records the schema version and
  * clears stale reader slots. map_size is the initial map in bytes (0: 64 MiB);
- * it grows on MDB_MAP_FULL. Call after any fork. *out is freed with
+ * it grows on MDB_MAP_FULL. Call after any fork. A data.mdb shorter than its
+ * last commit needs (truncated) is AC_ERR_STORE_DAMAGED, here and before any
+ * later transaction, instead of SIGBUS; a full disk is AC_ERR_STORE_FULL. *out is freed with
  * ac_store_close(). Errors are logged with mdb_strerror().
  */
 enum ac_err ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out);
@@ -77,5 +79,8 @@ enum ac_err ac_store_mdb_err(int rc, const char *what);
 
 /* The map size in bytes now (grows with use). */
 size_t ac_store_map_size(struct ac_store *st);
+
+/* Tests only: called in ac_store_open() between opening the environment and its first transaction. */
+extern void (*ac_store_test_open_hook)(const char *dir);
 
 #endif
