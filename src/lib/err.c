@@ -59,6 +59,8 @@ static const struct {
 	[AC_ERR_NOT_OBJECT] = { "not_an_object", 400, "the body must be a JSON object" },
 	[AC_ERR_EVENT_MISSING] = { "event_missing", 400, "no event key: X-Event-Key header or webhookEvent field" },
 	[AC_ERR_EVENT_MISMATCH] = { "event_mismatch", 400, "the body's event key differs from the X-Event-Key header" },
+	[AC_ERR_STORE_DAMAGED] = { "store_damaged", 503,
+	    "the data store is damaged and needs its operator (acctl inbox stats says what and how); retry" },
 	/* replay */
 	[AC_ERR_TOKEN_REPLAYED] = { "token_replayed", 401,
 	    "this lifecycle token was already used with another body, or is older than the last one accepted" },

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -11,6 +12,7 @@
 #include "clock.h"
 #include "inbox.h"
 #include "journal.h"
+#include "lease.h"
 #include "le.h"
 #include "log.h"
 
@@ -19,10 +21,16 @@
  * read as it came, without JSON escaping:
  *   u32 version, u32 attempts, i64 received_at, i64 next_at, i64 lease_until,
  *   i32 lease_pid, u16 ck_len, u16 ev_len, u16 id_len, u16 err_len, u32 body_len,
+ *   (version 2) the lease owner: 16 bytes id, 16 bytes boot id, u64 pid
+ *   namespace, u64 start time, 64 bytes host name (NUL-padded),
  *   then client key, event key, delivery id, last error and body bytes.
+ * Version 1 (schema 1 stores) had no owner: it is read, never written; its
+ * leases wait for their expiry (a pid alone proves nothing).
  */
-#define REC_VERSION 1
-#define HDR 48
+#define REC_VERSION 2
+#define HDR_V1 48
+#define HDR 160
+#define HOST_MAX (AC_LEASE_HOST_MAX - 1)
 #define SCAN_MAX 100000
 
 static void ingest_quietly(struct ac_store *st, int rotate);
@@ -33,6 +41,8 @@ struct hdr {
 	int32_t lease_pid;
 	uint16_t ck_len, ev_len, id_len, err_len;
 	uint32_t body_len;
+	size_t size;                  /* of the header as stored: HDR_V1 or HDR */
+	struct ac_lease_owner owner;  /* zero in version 1 but for the pid */
 };
 
 static void
@@ -61,8 +71,10 @@ static int
 read_hdr(const MDB_val *v, struct hdr *h)
 {
 	const unsigned char *p = v->mv_data;
+	size_t n;
 
-	if (v->mv_size < HDR)
+	memset(h, 0, sizeof(*h));
+	if (v->mv_size < HDR_V1)
 		return 0;
 	h->version = le_get32(p);
 	h->attempts = le_get32(p + 4);
@@ -75,13 +87,29 @@ read_hdr(const MDB_val *v, struct hdr *h)
 	h->id_len = le_get16(p + 40);
 	h->err_len = le_get16(p + 42);
 	h->body_len = le_get32(p + 44);
-	return h->version == REC_VERSION &&
-	    (size_t)HDR + h->ck_len + h->ev_len + h->id_len + h->err_len + h->body_len == v->mv_size;
+	h->owner.pid = h->lease_pid;
+	if (h->version == 1) {
+		h->size = HDR_V1;
+	} else if (h->version == REC_VERSION && v->mv_size >= HDR) {
+		h->size = HDR;
+		memcpy(h->owner.id, p + 48, 16);
+		memcpy(h->owner.boot, p + 64, 16);
+		h->owner.pidns = le_get64(p + 80);
+		h->owner.start = le_get64(p + 88);
+		memcpy(h->owner.host, p + 96, HOST_MAX);
+		h->owner.host[HOST_MAX] = '\0';
+	} else {
+		return 0;
+	}
+	n = h->size + h->ck_len + h->ev_len + h->id_len + h->err_len + (size_t)h->body_len;
+	return n == v->mv_size;
 }
 
 static void
 write_hdr(unsigned char *p, const struct hdr *h)
 {
+	size_t hl = strnlen(h->owner.host, HOST_MAX);
+
 	le_put32(p, h->version);
 	le_put32(p + 4, h->attempts);
 	le_put64(p + 8, (uint64_t)h->received_at);
@@ -93,6 +121,12 @@ write_hdr(unsigned char *p, const struct hdr *h)
 	le_put16(p + 40, h->id_len);
 	le_put16(p + 42, h->err_len);
 	le_put32(p + 44, h->body_len);
+	memcpy(p + 48, h->owner.id, 16);
+	memcpy(p + 64, h->owner.boot, 16);
+	le_put64(p + 80, h->owner.pidns);
+	le_put64(p + 88, h->owner.start);
+	memset(p + 96, 0, HOST_MAX);
+	memcpy(p + 96, h->owner.host, hl);
 }
 
 void
@@ -129,9 +163,11 @@ decode(uint64_t seq, const MDB_val *v, struct ac_event *out)
 		ac_log_error("inbox record %llu is corrupt", (unsigned long long)seq);
 		return AC_ERR_STORE;
 	}
-	p += HDR;
+	p += h.size;
 	out->seq = seq;
 	out->attempts = h.attempts;
+	out->lease_until = (time_t)h.lease_until;
+	out->owner = h.owner;
 	out->received_at = (time_t)h.received_at;
 	out->next_at = (time_t)h.next_at;
 	out->client_key = dupn(p, h.ck_len);
@@ -167,6 +203,8 @@ put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct hdr *h, const char *c
 	if (errl > 1000)
 		errl = 1000;
 	h->version = REC_VERSION;
+	h->size = HDR;
+	h->lease_pid = h->owner.pid;
 	h->ck_len = (uint16_t)ckl;
 	h->ev_len = (uint16_t)evl;
 	h->id_len = (uint16_t)idl;
@@ -361,8 +399,74 @@ ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_k
 
 /* ---------------------------------------------------------------- intake journal */
 
-/* meta "journal": u64 id of the journal file, u64 offset up to which it is in the inbox */
+/*
+ * meta "journal": where the inbox is in the intake journal, written in the
+ * transaction that moves records in. u64 the file's id, u64 the offset up to
+ * which it is in the inbox, i64 the latest received_at moved in (of any
+ * file), u32 size and u32 CRC of the record that ends at the offset (so that
+ * a file cut back or restored is told from the one that was read:
+ * ac_journal_matches), and while a rescan runs (0 otherwise) u64 where it
+ * ends and i64 the latest received_at before it began; u64 when the file
+ * was made (its header), to tell an older file put back. Stores from before
+ * wrote the first two words only.
+ */
 static const MDB_val journal_key = { 7, (void *)"journal" };
+#define JMETA_SIZE 56
+
+struct jmeta {
+	uint64_t id, off;
+	int64_t latest;
+	uint32_t last_size, last_crc;
+	uint64_t rescan_end;
+	int64_t rescan_before;
+	uint64_t born;
+};
+
+static enum ac_err
+get_jmeta(MDB_txn *txn, struct ac_store *st, struct jmeta *m)
+{
+	MDB_val k = journal_key, v;
+	const unsigned char *p;
+	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &k, &v);
+
+	memset(m, 0, sizeof(*m));
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "mdb_get meta");
+	p = v.mv_data;
+	if (v.mv_size != 16 && v.mv_size != JMETA_SIZE)
+		return AC_OK;
+	m->id = le_get64(p);
+	m->off = le_get64(p + 8);
+	if (v.mv_size == JMETA_SIZE) {
+		m->latest = (int64_t)le_get64(p + 16);
+		m->last_size = le_get32(p + 24);
+		m->last_crc = le_get32(p + 28);
+		m->rescan_end = le_get64(p + 32);
+		m->rescan_before = (int64_t)le_get64(p + 40);
+		m->born = le_get64(p + 48);
+	}
+	return AC_OK;
+}
+
+static enum ac_err
+put_jmeta(MDB_txn *txn, struct ac_store *st, const struct jmeta *m)
+{
+	unsigned char mv[JMETA_SIZE];
+	MDB_val k = journal_key, v = { sizeof(mv), mv };
+	int rc;
+
+	le_put64(mv, m->id);
+	le_put64(mv + 8, m->off);
+	le_put64(mv + 16, (uint64_t)m->latest);
+	le_put32(mv + 24, m->last_size);
+	le_put32(mv + 28, m->last_crc);
+	le_put64(mv + 32, m->rescan_end);
+	le_put64(mv + 40, (uint64_t)m->rescan_before);
+	le_put64(mv + 48, m->born);
+	if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &k, &v, 0)) != 0)
+		return ac_store_mdb_err(rc, "mdb_put meta");
+	return AC_OK;
+}
 #define INGEST_BATCH 256
 #define INGEST_BATCH_BYTES (8u << 20)
 
@@ -445,41 +549,83 @@ struct ingest_ctx {
 	size_t n;     /* records moved in by the last transaction */
 	uint64_t off; /* where it stopped */
 	int more;     /* it stopped at a batch limit */
+	/* the last transaction found the file cut back: where the store was, and the file's size then */
+	int rescan;
+	uint64_t was_off, real_size;
+	/* it found a file older than the one the store read last: when each was made */
+	uint64_t older, newer;
 };
 
+/*
+ * A journal cut back under the store (restored from an older snapshot,
+ * truncated) holds a prefix of what was moved in, then whatever was appended
+ * since: appends land at offsets the store believes it has read. So it is read
+ * again from its start, up to the size it had when that was found: a record
+ * received before the latest one moved in until then was moved in already
+ * (it is in the prefix: it is skipped); any other is moved in with the inbox's
+ * dedupe (a delivery id seen is not queued twice; a record without one,
+ * received in the very second of the latest, may be). Records appended after
+ * that size are read as usual.
+ */
 static enum ac_err
 ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct ingest_ctx *c = ctx;
-	MDB_val k = journal_key, v;
-	unsigned char mv[16];
-	uint64_t mid = 0, moff = 0, id, off;
-	size_t n = 0, bytes = 0;
+	struct jmeta m, was;
+	uint64_t id, off;
+	size_t n = 0, seen = 0, bytes = 0;
 	struct ac_journal_rec rec;
 	enum ac_err err;
-	int rc;
 
 	c->n = 0;
 	c->more = 0;
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_META), &k, &v);
-	if (rc == 0 && v.mv_size == 16) {
-		mid = le_get64(v.mv_data);
-		moff = le_get64((const unsigned char *)v.mv_data + 8);
-	} else if (rc != 0 && rc != MDB_NOTFOUND) {
-		return ac_store_mdb_err(rc, "mdb_get meta");
-	}
-	if ((err = ac_journal_scan_begin(c->j, mid, moff, &id, &off)) == AC_ERR_NOT_FOUND)
+	c->rescan = 0;
+	c->older = 0;
+	if ((err = get_jmeta(txn, st, &m)) != AC_OK)
+		return err;
+	was = m;
+	if ((err = ac_journal_scan_begin(c->j, m.id, m.off, &id, &off)) == AC_ERR_NOT_FOUND)
 		return AC_OK;
 	if (err != AC_OK)
 		return err;
+	if (id != m.id) {
+		/*
+		 * Another file (rotated, or the first): read from its start. One
+		 * made before the file the store read last was put back (or the
+		 * clock went back): said, its deliveries go through dedupe.
+		 */
+		if (m.id != 0 && ac_journal_born(c->j) < m.born) {
+			c->older = ac_journal_born(c->j);
+			c->newer = m.born;
+		}
+		m.born = ac_journal_born(c->j);
+		m.id = id;
+		m.last_size = m.last_crc = 0;
+		m.rescan_end = 0;
+	} else if (m.off > AC_JOURNAL_HDR && !ac_journal_matches(c->j, m.off, m.last_size, m.last_crc)) {
+		c->rescan = 1;
+		c->was_off = m.off;
+		c->real_size = ac_journal_scanned(c->j);
+		off = AC_JOURNAL_HDR;
+		m.last_size = m.last_crc = 0;
+		m.rescan_end = c->real_size;
+		m.rescan_before = m.latest;
+	}
 	c->off = off;
-	while (n < INGEST_BATCH && bytes < INGEST_BATCH_BYTES) {
+	while (seen < INGEST_BATCH && bytes < INGEST_BATCH_BYTES) {
 		struct accept_ctx a;
+		int again;
 
 		if ((err = ac_journal_next(c->j, &off, &rec, c->final)) == AC_ERR_NOT_FOUND)
 			break;
 		if (err != AC_OK)
 			return err;
+		seen++;
+		m.last_size = rec.size;
+		m.last_crc = rec.crc;
+		again = rec.offset < m.rescan_end;
+		if (again && (int64_t)rec.received_at < m.rescan_before)
+			continue; /* moved in before the file was cut back */
 		a = (struct accept_ctx){ rec.client_key, rec.event_key, rec.delivery_id, rec.body, rec.body_len, 0, 0,
 			rec.received_at };
 		if ((err = accept_fn(txn, st, &a)) == AC_ERR_INVALID) {
@@ -490,24 +636,42 @@ ingest_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		}
 		if (err != AC_OK)
 			return err;
-		if (a.dup)
+		if (a.dup && !again)
 			ac_log_info("delivery %s of %s seen before (event %llu): not queued again", rec.delivery_id,
 			    rec.client_key, (unsigned long long)a.seq);
+		if ((int64_t)rec.received_at > m.latest)
+			m.latest = (int64_t)rec.received_at;
 		n++;
 		bytes += rec.body_len;
 	}
-	if (id != mid || off != moff) {
-		le_put64(mv, id);
-		le_put64(mv + 8, off);
-		v.mv_data = mv;
-		v.mv_size = sizeof(mv);
-		if ((rc = mdb_put(txn, ac_store_dbi(st, AC_DB_META), &k, &v, 0)) != 0)
-			return ac_store_mdb_err(rc, "mdb_put meta");
-	}
+	m.off = off;
+	if (m.rescan_end && off >= m.rescan_end)
+		m.rescan_end = 0;
+	if (memcmp(&m, &was, sizeof(m)) != 0 && (err = put_jmeta(txn, st, &m)) != AC_OK)
+		return err;
 	c->n = n;
 	c->off = off;
-	c->more = n >= INGEST_BATCH || bytes >= INGEST_BATCH_BYTES;
+	c->more = seen >= INGEST_BATCH || bytes >= INGEST_BATCH_BYTES;
 	return AC_OK;
+}
+
+/* Said once, when the transaction that begins the rescan is committed. */
+static void
+say_rescan(const struct ingest_ctx *c)
+{
+	if (c->older) {
+		ac_log_error("intake journal made at %llu, before the one the store read last (%llu): an older file put "
+		    "back (or the clock went back); reading it from the start, deliveries seen within a day are absorbed",
+		    (unsigned long long)c->older, (unsigned long long)c->newer);
+		return;
+	}
+	if (c->real_size < c->was_off)
+		ac_log_error("intake journal shorter than recorded (%llu < %llu bytes): restored or truncated; "
+		    "rescanning from the start, duplicates are absorbed", (unsigned long long)c->real_size,
+		    (unsigned long long)c->was_off);
+	else
+		ac_log_error("intake journal does not hold at offset %llu the record last moved in: restored or "
+		    "rewritten; rescanning from the start, duplicates are absorbed", (unsigned long long)c->was_off);
 }
 
 enum ac_err
@@ -525,6 +689,8 @@ ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 	do {
 		if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
 			goto out;
+		if (c.rescan || c.older)
+			say_rescan(&c);
 		total += c.n;
 	} while (c.more);
 	/*
@@ -543,6 +709,8 @@ ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 		do {
 			if ((err = ac_store_write(st, ingest_fn, &c)) != AC_OK)
 				break;
+			if (c.rescan || c.older)
+				say_rescan(&c);
 			total += c.n;
 		} while (c.more);
 		if (err == AC_OK)
@@ -558,6 +726,65 @@ out:
 	if (count)
 		*count = total;
 	return err;
+}
+
+struct repair_ctx {
+	struct ac_journal *j;
+	uint64_t used, size;
+	int same;
+};
+
+static enum ac_err
+repair_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct repair_ctx *c = ctx;
+	struct jmeta m;
+	enum ac_err err;
+
+	if ((err = get_jmeta(txn, st, &m)) != AC_OK)
+		return err;
+	/* run again after a map growth: the header is written already */
+	if (c->used == 0 &&
+	    (err = ac_journal_repair(c->j, m.id, m.off, m.last_size, m.last_crc, &c->used, &c->size)) != AC_OK)
+		return err;
+	c->same = c->used == m.id;
+	if (c->same)
+		return AC_OK; /* the file the store was reading: it goes on where it was */
+	/* not known to be that file: read all of it, as after a cut back (ingest_fn) */
+	m.rescan_before = m.latest;
+	m.rescan_end = c->size;
+	m.id = c->used;
+	m.off = AC_JOURNAL_HDR;
+	m.last_size = m.last_crc = 0;
+	return put_jmeta(txn, st, &m);
+}
+
+enum ac_err
+ac_inbox_repair(struct ac_store *st, int *same)
+{
+	struct repair_ctx c;
+	enum ac_err err;
+
+	memset(&c, 0, sizeof(c));
+	if ((c.j = ac_store_journal(st)) == NULL)
+		return AC_ERR_INVALID;
+	if ((err = ac_store_write(st, repair_fn, &c)) != AC_OK)
+		return err;
+	if (same)
+		*same = c.same;
+	ac_log_warn("%s: header written again, under %s; its records are kept and moved in %s", AC_JOURNAL_FILE,
+	    c.same ? "the file id the store recorded" : "a new file id",
+	    c.same ? "from where the store was" : "again from its start, duplicates are absorbed");
+	return AC_OK;
+}
+
+/* What damage to the intake journal was last found (acctl prints it), or NULL. */
+const char *
+ac_inbox_damage(struct ac_store *st)
+{
+	struct ac_journal *j = ac_store_journal(st);
+
+	return j ? ac_journal_damage(j) : NULL;
 }
 
 /* Readers of the inbox first move in what the journal holds, so that they see every accepted event. */
@@ -577,12 +804,11 @@ ingest_quietly(struct ac_store *st, int rotate)
 
 /* ---------------------------------------------------------------- claim */
 
+/* Whether a lease still holds its event: unexpired, and its owner not provably gone. */
 static int
-owner_alive(int32_t pid)
+lease_held(const struct hdr *h, time_t now)
 {
-	if (pid <= 0)
-		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	return h->lease_until > now && !ac_lease_owner_dead(&h->owner);
 }
 
 struct blocked {
@@ -635,6 +861,7 @@ struct claim_ctx {
 	int claim;            /* 0: only look (read txn), 1: take it (write txn) */
 	uint64_t found;
 	struct ac_event *out;
+	struct ac_lease_owner self;
 };
 
 static enum ac_err
@@ -654,13 +881,14 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && scanned < SCAN_MAX;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
-		const unsigned char *ck = (const unsigned char *)v.mv_data + HDR;
+		const unsigned char *ck;
 
 		if (!read_hdr(&v, &h))
 			continue; /* corrupt: `acctl inbox` shows it, the worker goes on */
+		ck = (const unsigned char *)v.mv_data + h.size;
 		if (is_blocked(&b, ck, h.ck_len))
 			continue;
-		if ((h.lease_until > c->now && owner_alive(h.lease_pid)) || h.next_at > c->now) {
+		if (lease_held(&h, c->now) || h.next_at > c->now) {
 			/* an earlier event of this tenant is running or waiting: later ones wait too */
 			if ((err = block(&b, ck, h.ck_len)) != AC_OK)
 				break;
@@ -676,8 +904,18 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		struct ac_event ev;
 
 		if ((err = decode(seq, &v, &ev)) == AC_OK) {
+			if (h.lease_until != 0) {
+				char who[128];
+
+				/* a run that never said how it ended: the handler checks what it already did */
+				ac_lease_owner_format(&h.owner, who, sizeof(who));
+				ac_log_warn("event %llu: taking over the lease of %s (%s)", (unsigned long long)seq, who,
+				    h.lease_until > c->now ? "its process is gone" : "expired");
+			}
 			h.lease_until = c->now + c->lease;
-			h.lease_pid = (int32_t)getpid();
+			h.owner = c->self;
+			ev.lease_until = (time_t)h.lease_until;
+			ev.owner = c->self;
 			mdb_cursor_close(cur);
 			cur = NULL;
 			err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), seq, &h, ev.client_key, ev.event_key,
@@ -697,9 +935,11 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
 {
-	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out };
+	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out, { { 0 }, { 0 }, 0, 0, 0, "" } };
 	enum ac_err err;
 
+	if ((err = ac_lease_owner_self(&c.self)) != AC_OK)
+		return err;
 	ingest_quietly(st, 1);
 	/* look in a read transaction first: an idle poll must not take the write lock */
 	if ((err = ac_store_read(st, claim_fn, &c)) != AC_OK)
@@ -808,7 +1048,7 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	h.attempts++;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (s->to_dead && (err = remove_from(txn, st, AC_DB_INBOX, s->seq)) == AC_OK)
 		err = rewrite(txn, st, AC_DB_DEAD, &h, &ev, s->error);
 	else if (!s->to_dead)
@@ -838,7 +1078,7 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return err;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (dead) {
 		/* a replay starts afresh: a whole new retry window */
 		h.attempts = 0;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "journal.h"
 #include "le.h"
 #include "log.h"
@@ -49,6 +51,7 @@ _Static_assert(sizeof(struct shm) <= SHM_SIZE, "the shared words fit the mapped 
 
 struct ac_journal {
 	char *dir, *path;
+	int dfd;                  /* the directory: every name is opened relative to it, never following links */
 	enum ac_journal_sync sync;
 	volatile uint64_t *shared;
 	struct shm *sh;           /* NULL: not mapped (yet), appends take the shared flock */
@@ -62,6 +65,7 @@ struct ac_journal {
 	dev_t rdev;
 	ino_t rino;
 	uint64_t rid, rsize;
+	uint64_t rborn;           /* when the file was made (its header) */
 	uint64_t known;           /* in the store up to here, as far as this process knows */
 	unsigned char *win;       /* [win_off, win_off + win_len) of the file */
 	size_t win_cap, win_len;
@@ -73,6 +77,9 @@ struct ac_journal {
 	char *npath;
 	uint64_t nid;
 	uint64_t good_end;        /* records up to here are in the store */
+	/* damage: what the operator is told (ac_journal_damage), and when it was last logged */
+	char damage[384];
+	time_t damage_said;
 };
 
 /* ---------------------------------------------------------------- CRC-32C */
@@ -184,9 +191,12 @@ static enum ac_err
 io_err(const char *what, const char *path)
 {
 	int e = errno;
+	int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
 
-	ac_log_error("%s %s: %s", what, path, strerror(e));
-	return e == ENOSPC || e == EDQUOT || e == EFBIG ? AC_ERR_STORE_FULL : AC_ERR_STORE;
+	ac_log_error("%s %s: %s%s", what, path, strerror(e),
+	    full ? ": the file system holding the data directory is full (free space there; webhooks are answered "
+	    "503 and retried)" : "");
+	return full ? AC_ERR_STORE_FULL : AC_ERR_STORE;
 }
 
 /* The file's header: its id, or 0 when it is not a journal (yet). */
@@ -201,40 +211,70 @@ read_id(int fd)
 	return le_get64(h + 16);
 }
 
+/*
+ * Damage found: remembered for ac_journal_damage() (acctl prints it) and
+ * logged once a minute per process, however many requests run into it.
+ */
 static void
-sync_dir(const struct ac_journal *j)
-{
-	int fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+say_damage(struct ac_journal *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	if (fd >= 0) {
-		if (fsync(fd) != 0)
-			ac_log_warn("fsync %s: %s", j->dir, strerror(errno));
-		close(fd);
+static void
+say_damage(struct ac_journal *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->damage, sizeof(j->damage), fmt, ap);
+	va_end(ap);
+	if (time(NULL) - j->damage_said >= 60) {
+		ac_log_error("%s", j->damage);
+		j->damage_said = time(NULL);
 	}
 }
 
-/* A file this process created, owned like the directory: root's acctl must not leave one the app cannot use. */
-static void
-own_like_dir(const struct ac_journal *j, int fd, const char *path)
+/*
+ * A file under the journal's name whose header is not a journal's. Every
+ * named file got its header before its name (a private name, then link or
+ * rename), so one large enough to have had it was damaged: appends are
+ * refused (503, the product retries) rather than acknowledged into a file no
+ * reader takes for a journal, and the file is left as it is, its records
+ * intact, for the operator. A shorter one may be a foreign file being
+ * written: refused as a store failure, not reported as damage.
+ */
+static enum ac_err
+bad_header(struct ac_journal *j, int fd)
 {
-	struct stat d;
+	struct stat sb;
 
-	if (geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 && fchown(fd, d.st_uid, d.st_gid) != 0)
-		ac_log_warn("chown %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < AC_JOURNAL_HDR) {
+		ac_log_error("%s is not an intake journal (%s)", j->path, "shorter than a header");
+		return AC_ERR_STORE;
+	}
+	say_damage(j, "%s: the header is destroyed (not '" FILE_MAGIC "' and a file id): webhooks are refused "
+	    "with 503 until it is repaired; its records are kept. Repair: acctl inbox ingest --repair", j->path);
+	return AC_ERR_STORE_DAMAGED;
+}
+
+static void
+sync_dir(const struct ac_journal *j)
+{
+	if (fsync(j->dfd) != 0)
+		ac_log_warn("fsync %s: %s", j->dir, strerror(errno));
 }
 
 /*
- * A new journal file at path (not yet visible under AC_JOURNAL_FILE): header
- * written and flushed, owned like the directory (an operator's root acctl
- * must not leave a file the app cannot append to).
+ * A new journal file named name (not yet visible under AC_JOURNAL_FILE):
+ * created, never an existing name (O_EXCL), header written and flushed,
+ * owned like the directory (an operator's root acctl must not leave a file
+ * the app cannot append to).
  */
 static int
-create_file(const struct ac_journal *j, const char *path, uint64_t *id)
+create_file(const struct ac_journal *j, const char *name, uint64_t *id)
 {
 	unsigned char h[AC_JOURNAL_HDR];
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, name, O_RDWR, AC_DATADIR_EXCL)) < 0)
 		return -1;
 	memset(h, 0, sizeof(h));
 	memcpy(h, FILE_MAGIC, 8);
@@ -247,11 +287,10 @@ create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 		int e = errno;
 
 		close(fd);
-		unlink(path);
+		unlinkat(j->dfd, name, 0);
 		errno = e;
 		return -1;
 	}
-	own_like_dir(j, fd, path);
 	return fd;
 }
 
@@ -269,12 +308,11 @@ map_shared(struct ac_journal *j)
 	j->sh_tried = 1;
 	if ((lp = join(j->dir, AC_JOURNAL_FILE ".lock")) == NULL)
 		return NULL;
-	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0) {
 		ac_log_warn("open %s: %s (appends take a lock instead)", lp, strerror(errno));
 		free(lp);
 		return NULL;
 	}
-	own_like_dir(j, fd, lp);
 	if (fstat(fd, &sb) != 0 || ((uint64_t)sb.st_size < SHM_SIZE && ftruncate(fd, SHM_SIZE) != 0) ||
 	    (p = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		ac_log_warn("map %s: %s (appends take a lock instead)", lp, strerror(errno));
@@ -304,6 +342,14 @@ ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *s
 	j->sync = sync;
 	j->shared = shared;
 	j->wfd = j->rfd = j->nfd = j->lfd = -1;
+	if ((j->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		enum ac_err err = io_err("open", dir);
+
+		free(j->dir);
+		free(j->path);
+		free(j);
+		return err;
+	}
 	*out = j;
 	return AC_OK;
 }
@@ -321,6 +367,7 @@ ac_journal_close(struct ac_journal *j)
 		close(j->rfd);
 	if (j->sh)
 		munmap(j->sh, SHM_SIZE);
+	close(j->dfd);
 	free(j->win);
 	free(j->strs);
 	free(j->dir);
@@ -335,16 +382,17 @@ static enum ac_err
 open_writer(struct ac_journal *j)
 {
 	char tmp[64];
-	char *tpath;
 	uint64_t id;
 	int fd, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		if ((fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) >= 0) {
+		/* two links for a moment where link() gives a new file its name (below) */
+		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR | O_APPEND, AC_DATADIR_LINKED)) >= 0) {
 			if ((id = read_id(fd)) == 0) {
-				/* being created by link(): it has its header before it has its name */
+				enum ac_err err = bad_header(j, fd);
+
 				close(fd);
-				return io_err("not a journal:", j->path);
+				return err;
 			}
 			j->wfd = fd;
 			j->wid = id;
@@ -352,29 +400,42 @@ open_writer(struct ac_journal *j)
 		}
 		if (errno != ENOENT)
 			return io_err("open", j->path);
-		/* none yet: make one under a private name, then give it the name if nobody did meanwhile */
-		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%ld", (long)getpid());
-		if ((tpath = join(j->dir, tmp)) == NULL)
-			return AC_ERR_NOMEM;
-		if ((fd = create_file(j, tpath, &id)) < 0) {
-			enum ac_err err = io_err("create", tpath);
+		/*
+		 * None yet: make one under a private, unpredictable name, then
+		 * give it the name if nobody did meanwhile (neither call follows
+		 * a link nor replaces a name). link() where the filesystem cannot
+		 * rename without replacing: the file then has two links for a
+		 * moment, which openers wait out.
+		 */
+		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%016llx", (unsigned long long)new_id());
+		if ((fd = create_file(j, tmp, &id)) < 0)
+			return io_err("create", j->path);
+		close(fd);
+		if (renameat2(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, RENAME_NOREPLACE) == 0) {
+			if (j->sync != AC_JOURNAL_SYNC_OFF)
+				sync_dir(j);
+			continue;
+		}
+		if (errno == EEXIST) {
+			unlinkat(j->dfd, tmp, 0);
+			continue;
+		}
+		if (errno != EINVAL && errno != ENOSYS) {
+			enum ac_err err = io_err("rename", j->path);
 
-			free(tpath);
+			unlinkat(j->dfd, tmp, 0);
 			return err;
 		}
-		close(fd);
-		if (link(tpath, j->path) == 0) {
+		if (linkat(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, 0) == 0) {
 			if (j->sync != AC_JOURNAL_SYNC_OFF)
 				sync_dir(j);
 		} else if (errno != EEXIST) {
 			enum ac_err err = io_err("link", j->path);
 
-			unlink(tpath);
-			free(tpath);
+			unlinkat(j->dfd, tmp, 0);
 			return err;
 		}
-		unlink(tpath);
-		free(tpath);
+		unlinkat(j->dfd, tmp, 0);
 	}
 	ac_log_error("cannot open %s: it keeps changing", j->path);
 	return AC_ERR_STORE;
@@ -527,6 +588,13 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 				j->wfd = -1;
 				continue;
 			}
+			if (read_id(j->wfd) != j->wid) {
+				/* the header changed under us: destroyed (refused), or repaired with another id (reopen) */
+				flock(j->wfd, LOCK_UN);
+				close(j->wfd);
+				j->wfd = -1;
+				continue;
+			}
 			if (sh) {
 				/* current, and no rotator can be at work on it: a rotating left by a dead one is stale */
 				uint64_t stale = j->wid;
@@ -595,22 +663,25 @@ refresh_size(struct ac_journal *j)
 enum ac_err
 ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id, uint64_t *off)
 {
+	unsigned char born[8];
 	struct stat sb;
 	uint64_t rid;
 	int fd;
 
-	if (stat(j->path, &sb) != 0) {
+	if (fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT)
 			return AC_ERR_NOT_FOUND;
 		return io_err("stat", j->path);
 	}
 	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino) {
-		if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDONLY, AC_DATADIR_LINKED)) < 0)
 			return errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
 		if (fstat(fd, &sb) != 0 || (rid = read_id(fd)) == 0) {
+			enum ac_err err = bad_header(j, fd);
+
 			close(fd);
-			/* a file without its header yet is being created: nothing to read */
-			return AC_ERR_NOT_FOUND;
+			/* shorter than a header: nothing to read (yet); else damaged, said once a minute */
+			return err == AC_ERR_STORE_DAMAGED ? err : AC_ERR_NOT_FOUND;
 		}
 		if (j->rfd >= 0)
 			close(j->rfd);
@@ -619,9 +690,17 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 		j->rino = sb.st_ino;
 		j->rid = rid;
 		j->win_len = 0;
+	} else if ((rid = read_id(j->rfd)) != j->rid) {
+		/* the header changed in place: destroyed, or repaired under another id */
+		if (rid == 0)
+			return bad_header(j, j->rfd);
+		j->rid = rid;
+		j->win_len = 0;
 	}
 	if (refresh_size(j) != 0)
 		return io_err("fstat", j->path);
+	if (pread(j->rfd, born, sizeof(born), 24) == (ssize_t)sizeof(born))
+		j->rborn = le_get64(born);
 	*id = j->rid;
 	*off = from_id == j->rid && from_off >= AC_JOURNAL_HDR ? from_off : AC_JOURNAL_HDR;
 	return AC_OK;
@@ -644,11 +723,35 @@ ac_journal_has_news(struct ac_journal *j)
 {
 	struct stat sb;
 
-	if (stat(j->path, &sb) != 0)
+	if (fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		return 0;
 	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino)
 		return 1;
-	return (uint64_t)sb.st_size > j->known;
+	/* shorter than what is known to be in the store is news too: truncated or restored (ac_journal_matches) */
+	return (uint64_t)sb.st_size != j->known;
+}
+
+/* The record that ends at off has this size and CRC (read from the file, not the window). */
+static int
+ends_at(int fd, uint64_t fsize, uint64_t off, uint32_t size, uint32_t crc)
+{
+	unsigned char h[REC_HDR];
+
+	return size != 0 && off >= AC_JOURNAL_HDR + (uint64_t)size && fsize >= off &&
+	    pread(fd, h, sizeof(h), (off_t)(off - size)) == (ssize_t)sizeof(h) && le_get32(h) == REC_MAGIC &&
+	    le_get32(h + 4) + REC_HDR == size && le_get32(h + 8) == crc;
+}
+
+int
+ac_journal_matches(struct ac_journal *j, uint64_t off, uint32_t last_size, uint32_t last_crc)
+{
+	if (j->rfd < 0 || refresh_size(j) != 0)
+		return 1; /* nothing to compare with: reading reports the error */
+	/* read past the window: a file rewritten in place would still be in it */
+	if (j->rsize >= off && (last_size == 0 || ends_at(j->rfd, j->rsize, off, last_size, last_crc)))
+		return 1;
+	j->win_len = 0; /* what it read ahead is not the file any more */
+	return 0;
 }
 
 /* Bytes [off, off + n) of the file, through the read-ahead window; NULL past the end or on error. */
@@ -776,6 +879,8 @@ fill(struct ac_journal *j, uint64_t off, struct ac_journal_rec *rec)
 	rec->delivery_id = j->strs + ckl + evl + 2;
 	rec->body = (const char *)p + ckl + evl + idl;
 	rec->body_len = le_get32(h + REC_HDR + 16);
+	rec->size = REC_HDR + le_get32(h + 4);
+	rec->crc = le_get32(h + 8);
 	return AC_OK;
 }
 
@@ -812,16 +917,90 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 	 * follows: appends are serialised, so it can never be completed).
 	 */
 	if ((next = find_next(j, *off)) != 0) {
-		ac_log_warn("%s: skipped %llu torn bytes at offset %llu (an append that never finished; it was not "
-		    "acknowledged)", j->path, (unsigned long long)(next - *off), (unsigned long long)*off);
+		ac_log_warn("%s: skipped %llu bytes at offset %llu that are no intact record (an append that never "
+		    "finished, not acknowledged; or damage to the file)", j->path, (unsigned long long)(next - *off),
+		    (unsigned long long)*off);
 		*off = next;
 		return ac_journal_next(j, off, rec, final);
 	}
 	if (final)
 		ac_log_warn("%s: %llu bytes at the end, offset %llu, are not a complete record: an append in flight "
-		    "(its writer appends it again to the next file) or one that never finished (never acknowledged)",
+		    "(its writer appends it again to the next file) or one that never finished (not acknowledged)",
 		    j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
 	return AC_ERR_NOT_FOUND;
+}
+
+uint64_t
+ac_journal_born(const struct ac_journal *j)
+{
+	return j->rfd >= 0 ? j->rborn : 0;
+}
+
+const char *
+ac_journal_damage(const struct ac_journal *j)
+{
+	return j->damage[0] ? j->damage : NULL;
+}
+
+enum ac_err
+ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last_size, uint32_t last_crc,
+    uint64_t *used, uint64_t *size)
+{
+	unsigned char h[AC_JOURNAL_HDR];
+	enum ac_err err = AC_OK;
+	struct stat sb;
+	struct shm *sh;
+	int fd = -1, lfd;
+
+	*used = 0;
+	*size = 0;
+	/*
+	 * Not while a rotation runs: the rotation lock, without waiting (the
+	 * caller holds the store's write lock, which a rotator waits for).
+	 */
+	if ((lfd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0)
+		return io_err("open the rotation lock in", j->dir);
+	if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+		ac_log_error("%s: a rotation holds it; repair again in a moment", j->path);
+		err = AC_ERR_STORE;
+		goto out;
+	}
+	/* no O_APPEND: the header is written at offset 0 */
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR, 0)) < 0) {
+		err = errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		err = io_err("fstat", j->path);
+		goto out;
+	}
+	*size = (uint64_t)sb.st_size;
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < AC_JOURNAL_HDR || read_id(fd) != 0) {
+		err = AC_ERR_NOT_FOUND;
+		goto out;
+	}
+	/* the file the store was reading, if the record it moved in last is where it says: reading goes on there */
+	if (id == 0 || !ends_at(fd, (uint64_t)sb.st_size, off, last_size, last_crc))
+		id = new_id();
+	memset(h, 0, sizeof(h));
+	memcpy(h, FILE_MAGIC, 8);
+	le_put32(h + 8, FILE_VERSION);
+	le_put64(h + 16, id);
+	le_put64(h + 24, (uint64_t)time(NULL));
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || fdatasync(fd) != 0) {
+		err = io_err("write the header of", j->path);
+		goto out;
+	}
+	/* appenders that knew the file by another id look again (the header check) and follow */
+	if ((sh = map_shared(j)) != NULL)
+		__atomic_store_n(&sh->cur, id, __ATOMIC_SEQ_CST);
+	*used = id;
+	j->damage[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+	return err;
 }
 
 /* ---------------------------------------------------------------- rotation */
@@ -834,17 +1013,12 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 static enum ac_err
 lock_rotation(struct ac_journal *j)
 {
-	char *lp = join(j->dir, AC_JOURNAL_FILE ".lock");
 	struct stat sb;
 
-	if (lp == NULL)
-		return AC_ERR_NOMEM;
-	if ((j->lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		own_like_dir(j, j->lfd, lp);
-	free(lp);
-	if (j->lfd < 0)
+	if ((j->lfd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0)
 		return io_err("open", j->dir);
-	if (flock(j->lfd, LOCK_EX | LOCK_NB) != 0 || stat(j->path, &sb) != 0 || sb.st_dev != j->rdev ||
+	if (flock(j->lfd, LOCK_EX | LOCK_NB) != 0 ||
+	    fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0 || sb.st_dev != j->rdev ||
 	    sb.st_ino != j->rino) {
 		close(j->lfd);
 		j->lfd = -1;
@@ -870,7 +1044,10 @@ ac_journal_rotate_begin(struct ac_journal *j)
 		j->lfd = -1;
 		return AC_ERR_NOMEM;
 	}
-	if ((j->nfd = create_file(j, j->npath, &j->nid)) < 0) {
+	/* one a rotator that died left behind (or a name planted there): removed, never opened */
+	if (unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0) != 0 && errno != ENOENT)
+		ac_log_warn("unlink %s: %s", j->npath, strerror(errno));
+	if ((j->nfd = create_file(j, AC_JOURNAL_FILE ".next", &j->nid)) < 0) {
 		err = io_err("create", j->npath);
 		free(j->npath);
 		j->npath = NULL;
@@ -912,16 +1089,30 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 		/* what a late appender checks: whether its record made it in before the file went */
 		publish_rotation(j->sh, j->rid, j->good_end);
 		/* appenders holding the old file see it unlinked and reopen the name */
-		if (rename(j->npath, j->path) != 0) {
+		if (renameat(j->dfd, AC_JOURNAL_FILE ".next", j->dfd, AC_JOURNAL_FILE) != 0) {
 			err = io_err("rename", j->npath);
-			unlink(j->npath);
+			unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0);
 		} else {
-			if (j->sync != AC_JOURNAL_SYNC_OFF)
-				sync_dir(j);
-			__atomic_store_n(&j->sh->cur, j->nid, __ATOMIC_SEQ_CST);
+			struct stat a, b;
+
+			/*
+			 * rename() moves names, never what a link points to; one
+			 * swapped in under .next is now the journal's name, and
+			 * every later open refuses it (not a regular file of ours).
+			 */
+			if (fstat(j->nfd, &a) == 0 && (fstatat(j->dfd, AC_JOURNAL_FILE, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+				ac_log_error("%s was replaced by another file while it was being renamed: it is refused "
+				    "until removed", j->npath);
+				err = AC_ERR_STORE;
+			} else {
+				if (j->sync != AC_JOURNAL_SYNC_OFF)
+					sync_dir(j);
+				__atomic_store_n(&j->sh->cur, j->nid, __ATOMIC_SEQ_CST);
+			}
 		}
 	} else {
-		unlink(j->npath);
+		unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0);
 	}
 	if (j->sh && __atomic_load_n(&j->sh->rotating, __ATOMIC_SEQ_CST) == j->rid)
 		__atomic_store_n(&j->sh->rotating, 0, __ATOMIC_SEQ_CST);

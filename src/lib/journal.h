@@ -55,6 +55,8 @@ struct ac_journal_rec {
 	const char *body;
 	size_t body_len;
 	uint64_t offset; /* where it starts in the file */
+	uint32_t size;   /* its bytes in the file, header included */
+	uint32_t crc;    /* its CRC-32C, as written in its header */
 };
 
 /*
@@ -74,7 +76,9 @@ enum ac_err ac_journal_append(struct ac_journal *j, time_t received_at, const ch
  * Reading. ac_journal_scan_begin() looks at the current file: its id and the
  * offset to read from (from_off when from_id names it, else its first record:
  * a store that last read another file read all of it before that file was
- * replaced). AC_ERR_NOT_FOUND when there is no journal.
+ * replaced). AC_ERR_NOT_FOUND when there is no journal; AC_ERR_STORE_DAMAGED
+ * when its header is destroyed (ac_journal_damage says it; logged once a
+ * minute). Appends to such a file are refused with the same error.
  */
 enum ac_err ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off, uint64_t *id,
     uint64_t *off);
@@ -94,6 +98,34 @@ enum ac_err ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journ
  */
 void ac_journal_mark(struct ac_journal *j, uint64_t off);
 int ac_journal_has_news(struct ac_journal *j);
+/*
+ * After scan_begin on the file the store read up to off: whether it still
+ * holds what the store recorded there, i.e. it is at least off bytes long and
+ * (last_size not 0) the record that ends at off is the one moved in last
+ * (its size and CRC). 0: shorter, or rewritten (a restored snapshot, a
+ * truncation): the records after its real end were moved in already, and new
+ * ones land where the store believes it has read, so the caller reads the
+ * file again from its start.
+ */
+int ac_journal_matches(struct ac_journal *j, uint64_t off, uint32_t last_size, uint32_t last_crc);
+
+/* When the file scan_begin looked at was made (seconds, from its header; 0 before any scan). */
+uint64_t ac_journal_born(const struct ac_journal *j);
+
+/* What damage was last found (a sentence for the operator), or NULL. */
+const char *ac_journal_damage(const struct ac_journal *j);
+
+/*
+ * Gives a journal whose header was destroyed a header again; its records
+ * are kept. Its file id is id when the record that ends at off has last_size
+ * and last_crc (what the store recorded: the file it was reading), else a new
+ * one; *used gets it, *size the file's size. AC_ERR_NOT_FOUND when there is
+ * no file or its header is sound (nothing done); AC_ERR_STORE when a rotation
+ * runs (it does not wait: the caller may hold the store's write lock).
+ */
+enum ac_err ac_journal_repair(struct ac_journal *j, uint64_t id, uint64_t off, uint32_t last_size,
+    uint32_t last_crc, uint64_t *used, uint64_t *size);
+
 /* The file's size when the scan last looked (0 before any scan). */
 uint64_t ac_journal_scanned(const struct ac_journal *j);
 

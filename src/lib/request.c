@@ -400,6 +400,8 @@ ac_request_serve(struct ac_app *app, const struct ac_route *routes, size_t nrout
 		goto respond;
 	if ((err = read_body(&req)) != AC_OK)
 		goto respond;
+	if ((err = app->store_err) != AC_OK)
+		goto respond; /* 503: the product retries, and the log said why at start */
 	if (req.route->auth != AC_AUTH_NONE) {
 		/* fail closed: a route that needs auth and a program that has none */
 		if (app->authenticate == NULL) {

@@ -60,6 +60,8 @@ struct ac_app {
 	 * for a person (oauth-callback); NULL: the JSON stays.
 	 */
 	void (*error_page)(struct ac_request *req, enum ac_err err);
+	/* not AC_OK: the store could not be opened (damaged); every request answers it (503) */
+	enum ac_err store_err;
 };
 
 /*

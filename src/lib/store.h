@@ -19,7 +19,7 @@ enum ac_db {
 	AC_DB_META,         /* "schema" -> version */
 	AC_DB_NOTES,        /* handler bookkeeping (e.g. "comment posted for this PR title") */
 	/*
-	 * Added after schema 1, no new version needed: a writer creates it, a
+	 * Added with schema 2, no version of its own: a writer creates it, a
 	 * read-only open of an older store does without it (ac_store_dbi() then
 	 * gives a handle LMDB refuses with EINVAL), an older build ignores it.
 	 */
@@ -27,8 +27,13 @@ enum ac_db {
 	AC_DB__COUNT
 };
 
-/* The schema version this build writes; a store with a newer one is refused. */
-#define AC_STORE_SCHEMA 1
+/*
+ * The schema version this build writes; a store with a newer one is refused
+ * ("the store has schema version ..."), an older one is read and, when opened
+ * writable, marked with this one. 2: inbox records name their lease's owner
+ * (inbox.c record version 2; version 1 records are still read).
+ */
+#define AC_STORE_SCHEMA 2
 
 struct ac_store;
 
@@ -42,7 +47,9 @@ enum ac_store_flags {
  * Opens (creating when absent: directory 0700, files 0600) the environment in
  * dir, creates the named databases, checks or records the schema version and
  * clears stale reader slots. map_size is the initial map in bytes (0: 64 MiB);
- * it grows on MDB_MAP_FULL. Call after any fork. *out is freed with
+ * it grows on MDB_MAP_FULL. Call after any fork. A data.mdb shorter than its
+ * last commit needs (truncated) is AC_ERR_STORE_DAMAGED, here and before any
+ * later transaction, instead of SIGBUS; a full disk is AC_ERR_STORE_FULL. *out is freed with
  * ac_store_close(). Errors are logged with mdb_strerror().
  */
 enum ac_err ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out);
@@ -78,5 +85,8 @@ enum ac_err ac_store_mdb_err(int rc, const char *what);
 
 /* The map size in bytes now (grows with use). */
 size_t ac_store_map_size(struct ac_store *st);
+
+/* Tests only: called in ac_store_open() between opening the environment and its first transaction. */
+extern void (*ac_store_test_open_hook)(const char *dir);
 
 #endif

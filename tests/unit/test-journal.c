@@ -621,6 +621,259 @@ START_TEST(concurrent_writers_and_rotation)
 }
 END_TEST
 
+/* stderr into a file while fn runs; what was logged. */
+static char logged[16384];
+
+static void
+capture(void (*fn)(void))
+{
+	char p[160];
+	int fd, saved;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "%s/stderr", dir);
+	ck_assert_int_ge(fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600), 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, logged, sizeof(logged) - 1, 0);
+	logged[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(p);
+	fputs(logged, stderr);
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
+static size_t moved;
+
+static void
+ingest_twice(void)
+{
+	moved = ingest();
+	moved += ingest();
+}
+
+/*
+ * The journal cut back below the offset the store recorded (restored from an
+ * older snapshot, truncated): the records past its new end were moved in
+ * already, and the deliveries appended since land where the store believes it
+ * has read. They all reach the inbox, the ones moved in before are not queued
+ * again (with or without a delivery id), and one line says what happened.
+ */
+START_TEST(cut_back_below_recorded)
+{
+	off_t keep;
+
+	intake("t1", "d-1", "{\"n\":1}");
+	intake("t1", "", "{\"n\":2}");
+	keep = file_size(jpath);
+	/* (a record without an id from the second of the latest moved in would be queued again) */
+	ac_clock_set(1700000002);
+	intake("t1", "d-3", "{\"n\":3}");
+	intake("t1", "", "{\"n\":4}");
+	intake("t1", "d-5", "{\"n\":5}");
+	ck_assert_uint_eq(ingest(), 5);
+	ck_assert_int_eq(truncate(jpath, keep), 0);
+	/* acknowledged after the cut */
+	ac_clock_set(1700000010);
+	intake("t1", "d-6", "{\"n\":6}");
+	intake("t1", "", "{\"n\":7}");
+	ck_assert_int_lt(file_size(jpath), 5 * (keep - (off_t)AC_JOURNAL_HDR) / 2 + (off_t)AC_JOURNAL_HDR);
+	capture(ingest_twice);
+	ck_assert_uint_eq(moved, 2);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4},{\"n\":5},{\"n\":6},{\"n\":7}");
+	ck_assert_uint_eq(occurrences(logged, "intake journal shorter than recorded"), 1);
+	ck_assert_ptr_nonnull(strstr(logged, "restored or truncated; rescanning from the start, duplicates are absorbed"));
+	ck_assert_ptr_null(strstr(logged, "acknowledged"));
+	/* and from there on as usual */
+	intake("t1", "d-8", "{\"n\":8}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4},{\"n\":5},{\"n\":6},{\"n\":7},{\"n\":8}");
+}
+END_TEST
+
+/* The same when enough was appended since the cut that the file is past the recorded offset again. */
+START_TEST(cut_back_and_grown_past)
+{
+	char body[64];
+	off_t keep, was;
+	int i;
+
+	intake("t1", "d-1", "{\"n\":1}");
+	intake("t1", "", "{\"n\":1.5}");
+	keep = file_size(jpath);
+	ac_clock_set(1700000002);
+	intake("t1", "", "{\"n\":2}");
+	intake("t1", "d-3", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 4);
+	was = file_size(jpath);
+	ck_assert_int_eq(truncate(jpath, keep), 0);
+	ac_clock_set(1700000010);
+	for (i = 4; i <= 9; i++) {
+		snprintf(body, sizeof(body), "{\"n\":%d,\"pad\":\"%s\"}", i, i % 2 ? "xxxxxxxxxxxx" : "");
+		intake("t2", i % 3 ? "" : (i == 6 ? "d-6" : "d-9"), body);
+	}
+	ck_assert_int_gt(file_size(jpath), was);
+	capture(ingest_twice);
+	ck_assert_uint_eq(moved, 6);
+	ck_assert_uint_eq(occurrences(logged, "rescanning from the start, duplicates are absorbed"), 1);
+	ck_assert_ptr_null(strstr(logged, "acknowledged"));
+	ck_assert_ptr_null(strstr(logged, "skipped"));
+	listed[0] = '\0';
+	bodies();
+	ck_assert_ptr_nonnull(strstr(listed, "{\"n\":1},{\"n\":1.5},{\"n\":2},{\"n\":3},{\"n\":4,"));
+	ck_assert_ptr_nonnull(strstr(listed, "{\"n\":9,"));
+	ck_assert_uint_eq(occurrences(listed, "{\"n\":1"), 2);
+}
+END_TEST
+
+static void
+zero_header(void)
+{
+	static const unsigned char z[AC_JOURNAL_HDR];
+	int fd = open(jpath, O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, z, sizeof(z), 0), (ssize_t)sizeof(z));
+	close(fd);
+}
+
+/*
+ * A destroyed header: appends are refused with store_damaged (503), by a
+ * process that had the file open (it looks at the header once a second) and
+ * by one that opens it; reading says so too, and the operator's message
+ * names the repair. The repair keeps the records: nothing acknowledged is lost.
+ */
+START_TEST(destroyed_header_refused_then_repaired)
+{
+	enum ac_err err;
+	int same = -1;
+
+	intake("t1", "d-1", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	intake("t1", "", "{\"n\":2}");
+	zero_header();
+	ac_clock_set(1700000001);
+	err = ac_inbox_intake(st, "t1", "repo:push", "d-3", "{\"n\":3}", 7, NULL, NULL);
+	ck_assert_int_eq(err, AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_err_http_status(err), 503);
+	ck_assert_str_eq(ac_err_code(err), "store_damaged");
+	ck_assert_int_eq(ac_inbox_ingest(st, 0, NULL), AC_ERR_STORE_DAMAGED);
+	ck_assert_ptr_nonnull(ac_inbox_damage(st));
+	ck_assert_ptr_nonnull(strstr(ac_inbox_damage(st), "header is destroyed"));
+	ck_assert_ptr_nonnull(strstr(ac_inbox_damage(st), "acctl inbox ingest --repair"));
+	/* a program started now: the same, not a new journal over the old one */
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "t1", "repo:push", "d-3", "{\"n\":3}", 7, NULL, NULL),
+	    AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_inbox_ingest(st, 0, NULL), AC_ERR_STORE_DAMAGED);
+	/* repaired: the file the store was reading, so it goes on from where it was */
+	ck_assert_int_eq(ac_inbox_repair(st, &same), AC_OK);
+	ck_assert_int_eq(same, 1);
+	ck_assert_ptr_null(ac_inbox_damage(st));
+	ck_assert_int_eq(ac_inbox_repair(st, &same), AC_ERR_NOT_FOUND);
+	ck_assert_uint_eq(ingest(), 1);
+	intake("t1", "d-3", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3}");
+}
+END_TEST
+
+/* A header destroyed and not provably the file the store read: repaired under a new id, read again, no duplicates. */
+START_TEST(destroyed_header_unknown_file)
+{
+	int same = -1;
+
+	off_t end;
+
+	intake("t1", "", "{\"n\":0}");
+	ac_clock_set(1700000001);
+	intake("t1", "d-1", "{\"n\":1}");
+	intake("t1", "", "{\"n\":2}");
+	ck_assert_uint_eq(ingest(), 3);
+	end = file_size(jpath);
+	ac_clock_set(1700000003);
+	zero_header();
+	/* and cut back: the record the store read last is torn */
+	ck_assert_int_eq(truncate(jpath, end - 3), 0);
+	ac_clock_set(1700000004);
+	ck_assert_int_eq(ac_inbox_repair(st, &same), AC_OK);
+	ck_assert_int_eq(same, 0);
+	intake("t1", "d-4", "{\"n\":4}");
+	ingest();
+	ck_assert_str_eq(bodies(), "{\"n\":0},{\"n\":1},{\"n\":2},{\"n\":4}");
+}
+END_TEST
+
+/*
+ * An older journal put back (a snapshot from before a rotation): said once;
+ * its deliveries go through dedupe, and those accepted since reach the inbox.
+ */
+START_TEST(older_file_put_back)
+{
+	char snap[160];
+	unsigned char h[AC_JOURNAL_HDR];
+	int fd;
+
+	intake("t1", "d-1", "{\"n\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	/* the snapshot, made (its header says) well before the file that replaces it */
+	snprintf(snap, sizeof(snap), "%s.snap", jpath);
+	ck_assert_int_ge(fd = open(jpath, O_RDONLY), 0);
+	{
+		char buf[4096];
+		ssize_t n = read(fd, buf, sizeof(buf));
+		int out = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+		close(out);
+	}
+	close(fd);
+	ck_assert_int_ge(fd = open(snap, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	{
+		uint64_t born = 0;
+		int i;
+
+		for (i = 7; i >= 0; i--)
+			born = born << 8 | h[24 + i];
+		born -= 100;
+		for (i = 0; i < 8; i++)
+			h[24 + i] = (unsigned char)(born >> (8 * i));
+	}
+	ck_assert_int_eq(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	intake("t1", "d-2", "{\"n\":2}");
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ck_assert_int_eq(file_size(jpath), (off_t)AC_JOURNAL_HDR); /* rotated */
+	ac_inbox_set_rotate_bytes(0);
+	ac_clock_set(1700000001);
+	intake("t1", "d-3", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(rename(snap, jpath), 0);
+	ac_clock_set(1700000002);
+	intake("t1", "d-4", "{\"n\":4}");
+	capture(ingest_twice);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4}");
+	ck_assert_uint_eq(occurrences(logged, "before the one the store read last"), 1);
+}
+END_TEST
+
 START_TEST(crc32c_known_answers)
 {
 	/* RFC 3720 B.4 */
@@ -663,6 +916,11 @@ suite(void)
 	tcase_add_test(tc, rotation_takes_append_in_flight);
 	tcase_add_test(tc, two_rotations_take_append_in_flight);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
+	tcase_add_test(tc, cut_back_below_recorded);
+	tcase_add_test(tc, cut_back_and_grown_past);
+	tcase_add_test(tc, destroyed_header_refused_then_repaired);
+	tcase_add_test(tc, destroyed_header_unknown_file);
+	tcase_add_test(tc, older_file_put_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -107,7 +107,7 @@ static struct ac_conf conf;
 static void
 serve(struct fake *f, struct ac_app *app_or_null)
 {
-	struct ac_app app = { "test", &conf, NULL, NULL, NULL, NULL, NULL };
+	struct ac_app app = { "test", &conf, NULL, NULL, NULL, NULL, NULL, AC_OK };
 	struct ac_io io = { f_param, f_read, f_write, f };
 
 	ac_buf_init(&f->out, 1 << 20);
@@ -341,7 +341,7 @@ START_TEST(auth_failure_401)
 {
 	const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/secure", "CONTENT_LENGTH", "2", NULL };
 	struct fake f = { p, "{}", 0, 0, 0, { 0 } };
-	struct ac_app app = { "test", &conf, NULL, deny, NULL, NULL, NULL };
+	struct ac_app app = { "test", &conf, NULL, deny, NULL, NULL, NULL, AC_OK };
 
 	serve(&f, &app);
 	assert_error(&f, 401, "qsh_mismatch");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,7 +147,7 @@ START_TEST(schema_recorded_and_checked)
 
 	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
 	ck_assert_int_eq(ac_store_read(st, schema_fn, ver), AC_OK);
-	ck_assert_str_eq(ver, "1");
+	ck_assert_int_eq(atoi(ver), AC_STORE_SCHEMA);
 	/* a store written by a newer build is refused, not misread */
 	snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA + 1);
 	ck_assert_int_eq(ac_store_write(st, schema_fn, ver), AC_OK);
@@ -358,6 +359,206 @@ START_TEST(stale_readers_cleared)
 }
 END_TEST
 
+/* Fills the store with n values of 64 KiB: a data.mdb of several MiB whose newest pages are at its end. */
+static void
+fill(struct ac_store *st, int n)
+{
+	static char big[64 * 1024];
+	char key[32];
+	int i;
+
+	memset(big, 'x', sizeof(big));
+	for (i = 0; i < n; i++) {
+		struct kv kv = { key, big, sizeof(big), AC_OK, "" };
+
+		snprintf(key, sizeof(key), "big-%d", i);
+		ck_assert_int_eq(ac_store_write(st, put_fn, &kv), AC_OK);
+	}
+}
+
+static void
+truncate_data(off_t keep)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	ck_assert_int_eq(truncate(p, keep), 0);
+}
+
+static off_t
+data_size(void)
+{
+	char p[128];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	return sb.st_size;
+}
+
+/* The child's exit status; a signal (SIGBUS) fails the test. */
+static int
+child_status(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		ck_abort_msg("the child died of signal %d", WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A data.mdb truncated (or restored from a partial copy): LMDB would touch
+ * pages past its end through the map (SIGBUS). Open refuses it as damaged,
+ * and a store truncated under an open environment refuses its next
+ * transaction the same way (the programs answer 503).
+ */
+/* Every value reads or is damage, never a signal; at least one is damage. 0: so. */
+static int
+reads_or_damage(struct ac_store *st)
+{
+	char key[32], out[64];
+	int i, damaged = 0;
+
+	for (i = 0; i < 60; i++) {
+		enum ac_err err;
+
+		snprintf(key, sizeof(key), "big-%d", i);
+		if ((err = get(st, key, out)) == AC_ERR_STORE_DAMAGED)
+			damaged++;
+		else if (err != AC_OK)
+			return 1;
+	}
+	return damaged > 0 ? 0 : 2;
+}
+
+/* Opening it: refused as damaged, or opened and then every read that needs a missing page is. 0: so. */
+static int
+open_damaged(unsigned flags)
+{
+	struct ac_store *st;
+	enum ac_err err = ac_store_open(dir, 0, flags, &st);
+	int rc;
+
+	if (err == AC_ERR_STORE_DAMAGED)
+		return 0;
+	if (err != AC_OK)
+		return 3;
+	rc = reads_or_damage(st);
+	ac_store_close(st);
+	return rc;
+}
+
+START_TEST(truncated_data_refused)
+{
+	struct ac_store *st;
+	pid_t pid;
+	off_t full;
+
+	/* as the programs open it (sync.lock beside it) */
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	fill(st, 60);
+	ac_store_close(st);
+	full = data_size();
+	/* truncated under a running program */
+	if ((pid = fork()) == 0) {
+		char out[64];
+
+		if (ac_store_open(dir, 0, AC_STORE_NOSYNC, &st) != AC_OK || get(st, "big-59", out) != AC_OK)
+			_exit(3);
+		truncate_data(full / 2);
+		_exit(reads_or_damage(st));
+	}
+	ck_assert_int_eq(child_status(pid), 0);
+	/* and opened after, by the next program to start, read-only (acctl) or not */
+	if ((pid = fork()) == 0)
+		_exit(open_damaged(0) == 0 && open_damaged(AC_STORE_RDONLY) == 0 ? 0 : 6);
+	ck_assert_int_eq(child_status(pid), 0);
+	/* emptied: not taken for a new store (every tenant dropped without a word) */
+	truncate_data(0);
+	if ((pid = fork()) == 0)
+		_exit(ac_store_open(dir, 0, 0, &st) == AC_ERR_STORE_DAMAGED &&
+		    ac_store_open(dir, 0, AC_STORE_RDONLY, &st) == AC_ERR_STORE_DAMAGED ? 0 : 8);
+	ck_assert_int_eq(child_status(pid), 0);
+	/* below its meta pages too */
+	truncate_data(5000);
+	if ((pid = fork()) == 0)
+		_exit(ac_store_open(dir, 0, 0, &st) != AC_OK ? 0 : 7);
+	ck_assert_int_eq(child_status(pid), 0);
+}
+END_TEST
+
+/* Between a program's open and its first transaction, another process grows the map past it (MDB_MAP_RESIZED). */
+static void
+grow_elsewhere(const char *d)
+{
+	pid_t pid;
+
+	(void)d;
+	ac_store_test_open_hook = NULL;
+	if ((pid = fork()) == 0) {
+		struct ac_store *s2;
+
+		if (ac_store_open(dir, 1 << 20, AC_STORE_NOSYNC, &s2) != AC_OK)
+			_exit(3);
+		fill(s2, 60);
+		ac_store_close(s2);
+		_exit(0);
+	}
+	ck_assert_int_eq(child_status(pid), 0);
+}
+
+START_TEST(map_resized_at_start)
+{
+	struct ac_store *st;
+	char out[64];
+
+	ck_assert_int_eq(ac_store_open(dir, 1 << 20, AC_STORE_NOSYNC, &st), AC_OK);
+	ac_store_close(st);
+	ac_store_test_open_hook = grow_elsewhere;
+	ck_assert_int_eq(ac_store_open(dir, 1 << 20, 0, &st), AC_OK);
+	ck_assert_ptr_null(ac_store_test_open_hook);
+	ck_assert_int_eq(get(st, "big-59", out), AC_OK);
+	ck_assert_uint_gt(ac_store_map_size(st), 2u << 20);
+	ac_store_close(st);
+}
+END_TEST
+
+/*
+ * A full disk (here the file size limit) at commit: AC_ERR_STORE_FULL, which
+ * the programs answer with 503 store_full, not "the store failed"; growing
+ * the map cannot help. Once there is room again, writes go through.
+ */
+START_TEST(disk_full_on_commit)
+{
+	struct rlimit old, lim;
+	struct ac_store *st;
+	static char big[256 * 1024];
+	struct kv kv = { "big", big, sizeof(big), AC_OK, "" };
+	char out[64];
+	enum ac_err err;
+
+	memset(big, 'y', sizeof(big));
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	put(st, "small", "v");
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	/* the new pages go past the end: the first write there fails (EFBIG, as ENOSPC would) */
+	lim.rlim_cur = (rlim_t)data_size();
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	err = ac_store_write(st, put_fn, &kv);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(err, AC_ERR_STORE_FULL);
+	ck_assert_int_eq(ac_err_http_status(err), 503);
+	ck_assert_int_eq(get(st, "big", out), AC_ERR_NOT_FOUND);
+	ck_assert_int_eq(ac_store_write(st, put_fn, &kv), AC_OK);
+	ck_assert_int_eq(get(st, "small", out), AC_OK);
+	ac_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -375,6 +576,9 @@ suite(void)
 	tcase_add_test(tc, map_grows_when_full);
 	tcase_add_test(tc, two_processes);
 	tcase_add_test(tc, stale_readers_cleared);
+	tcase_add_test(tc, truncated_data_refused);
+	tcase_add_test(tc, map_resized_at_start);
+	tcase_add_test(tc, disk_full_on_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
