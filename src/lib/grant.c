@@ -82,14 +82,10 @@ parse_expires_in(json_object *v, int64_t *out)
 		*out = AC_GRANT_DEFAULT_TTL;
 		return 1;
 	}
-	if (json_object_is_type(v, json_type_int)) {
-		n = json_object_get_int64(v);
-	} else if (json_object_is_type(v, json_type_double)) {
-		double d = json_object_get_double(v);
-
-		if (d != d)
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+		/* lenient within reason; a number json-c had to clamp (or NaN) is garbage, not "for ever" */
+		if (ac_json_int_in(v, -AC_JSON_DATE_MAX, AC_JSON_DATE_MAX, 1, &n) != AC_OK)
 			return 0;
-		n = d > (double)AC_GRANT_MAX_TTL ? AC_GRANT_MAX_TTL : d < 0 ? 0 : (int64_t)d;
 	} else if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 		size_t len = (size_t)json_object_get_string_len(v), i = 0;
@@ -333,16 +329,20 @@ cache_get(struct ac_store *st, const char *key, struct record *r)
 			err = AC_ERR_NOMEM;
 			goto out;
 		}
-		if ((v = ac_json_get_typed(o, "expiresAt", json_type_int)) != NULL)
-			r->tok.expires_at = json_object_get_int64(v);
-		if ((v = ac_json_get_typed(o, "obtainedAt", json_type_int)) != NULL)
-			r->tok.obtained_at = json_object_get_int64(v);
+		/* a damaged record's dates must not overflow the expiry arithmetic: out of range, expired */
+		if ((v = ac_json_get_typed(o, "expiresAt", json_type_int)) == NULL ||
+		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.expires_at) != AC_OK)
+			r->tok.expires_at = 0;
+		if ((v = ac_json_get_typed(o, "obtainedAt", json_type_int)) == NULL ||
+		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.obtained_at) != AC_OK)
+			r->tok.obtained_at = 0;
 		r->has_token = 1;
 	}
 	if ((v = ac_json_get_typed(o, "failedAtMs", json_type_int)) != NULL) {
 		const char *code = ac_json_get_string(o, "error");
 
-		r->failed_at_ms = json_object_get_int64(v);
+		if (ac_json_int_in(v, 0, AC_JSON_DATE_MAX * 1000, 0, &r->failed_at_ms) != AC_OK)
+			r->failed_at_ms = 0;
 		r->failure = code && !strcmp(code, ac_err_code(AC_ERR_GRANT_REFUSED)) ? AC_ERR_GRANT_REFUSED :
 		    AC_ERR_UPSTREAM;
 	}
