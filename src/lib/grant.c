@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "canon.h"
 #include "clock.h"
@@ -40,20 +42,11 @@ ac_grant_token_init(struct ac_grant_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s) {
-		/* a live credential: do not leave it in freed memory */
-		memset(s, 0, strlen(s));
-		free(s);
-	}
-}
-
 void
 ac_grant_token_release(struct ac_grant_token *t)
 {
-	wipe_free(t->access_token);
+	/* a live credential: do not leave it in freed memory */
+	ac_buf_free_secret_str(t->access_token);
 	free(t->scopes);
 	memset(t, 0, sizeof(*t));
 }
@@ -347,11 +340,8 @@ cache_get(struct ac_store *st, const char *key, struct record *r)
 		    AC_ERR_UPSTREAM;
 	}
 out:
-	if (g.val) {
-		memset(g.val, 0, g.len);
-		free(g.val);
-	}
-	json_object_put(o);
+	ac_buf_free_secret(g.val, g.len);
+	ac_json_put_secret(o);
 	if (err != AC_OK)
 		record_release(r);
 	return err;
@@ -402,7 +392,8 @@ cache_put(struct ac_store *st, const char *key, const struct ac_grant_token *tok
 	p.val.mv_size = len;
 	p.val.mv_data = (void *)s;
 	err = ac_store_write(st, put_fn, &p);
-	json_object_put(o);
+	OPENSSL_cleanse((void *)(uintptr_t)s, len);
+	ac_json_put_secret(o);
 	return err;
 }
 
@@ -499,7 +490,7 @@ post_form(const struct ac_conf *conf, const char *what, const char *url, const c
 	long status = 0;
 	enum ac_err err;
 
-	ac_buf_init(&answer, ANSWER_MAX);
+	ac_buf_init_secret(&answer, ANSWER_MAX);
 	err = ac_http_do(conf, &rq, &status, &answer, NULL);
 	if (err != AC_OK) {
 		/* ac_http_do logged curl's words */
@@ -526,8 +517,6 @@ post_form(const struct ac_conf *conf, const char *what, const char *url, const c
 	ac_log_info("%s: new token, expires in %lld s (%lu ms)", what,
 	    (long long)(out->expires_at - out->obtained_at), (unsigned long)((ac_clock_usec() - t0) / 1000));
 out:
-	if (answer.data)
-		memset(answer.data, 0, answer.len);
 	ac_buf_release(&answer);
 	return err;
 }
@@ -543,14 +532,6 @@ jwt_header(const struct ac_tenant *t, json_object *claims, struct ac_buf *hdr, c
 	return ac_buf_printf(hdr, "Authorization: JWT %s", *token);
 }
 
-static void
-wipe_buf(struct ac_buf *b)
-{
-	if (b->data)
-		memset(b->data, 0, b->len);
-	ac_buf_release(b);
-}
-
 static enum ac_err
 mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 {
@@ -563,7 +544,7 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 	enum ac_err err;
 
 	snprintf(what, sizeof(what), "grant %s", t->client_key);
-	ac_buf_init(&auth, AC_TOKEN_MAX + 64);
+	ac_buf_init_secret(&auth, AC_TOKEN_MAX + 64);
 	/* §8: iss app key, sub clientKey, qsh of POST to the token endpoint's path */
 	if ((err = ac_token_claims_bitbucket_grant(app_key, t->client_key, conf->bitbucket_token_url,
 	    &claims)) != AC_OK || (err = jwt_header(t, claims, &auth, &token)) != AC_OK)
@@ -575,8 +556,8 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 	headers[4] = NULL;
 	err = post_form(conf, what, conf->bitbucket_token_url, headers, "grant_type=urn:bitbucket:oauth2:jwt", out);
 out:
-	wipe_free(token);
-	wipe_buf(&auth);
+	ac_buf_free_secret_str(token);
+	ac_buf_release(&auth);
 	json_object_put(claims);
 	return err;
 }
@@ -599,7 +580,7 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	enum ac_err err;
 
 	snprintf(what, sizeof(what), "impersonation %s", j->t->client_key);
-	ac_buf_init(&form, AC_TOKEN_MAX + 4096);
+	ac_buf_init_secret(&form, AC_TOKEN_MAX + 4096);
 	ac_buf_init(&url, 4096);
 	n = strlen(conf->oauth_server_url);
 	while (n > 0 && conf->oauth_server_url[n - 1] == '/')
@@ -631,8 +612,8 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	headers[3] = NULL;
 	err = post_form(conf, what, ac_buf_str(&url), headers, ac_buf_str(&form), out);
 out:
-	wipe_free(token);
-	wipe_buf(&form);
+	ac_buf_free_secret_str(token);
+	ac_buf_release(&form);
 	ac_buf_release(&url);
 	json_object_put(claims);
 	return err;

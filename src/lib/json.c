@@ -8,6 +8,8 @@
 #include <emmintrin.h>
 #endif
 
+#include <openssl/crypto.h>
+
 #include "json.h"
 
 /* ---- a validating scanner: no allocation, no tree (RFC 8259) */
@@ -540,6 +542,42 @@ ac_json_int_in(json_object *v, int64_t min, int64_t max, int fraction, int64_t *
 	}
 	*out = n;
 	return AC_OK;
+}
+
+static void
+cleanse_strings(json_object *o)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		/* json-c's own bytes, about to be freed with o */
+		OPENSSL_cleanse((void *)(uintptr_t)json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, name, v) {
+			(void)name;
+			cleanse_strings(v);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			cleanse_strings(json_object_array_get_idx(o, i));
+		break;
+	default:
+		break;
+	}
+}
+
+void
+ac_json_put_secret(json_object *o)
+{
+	if (o == NULL)
+		return;
+	cleanse_strings(o);
+	json_object_put(o);
 }
 
 json_object *

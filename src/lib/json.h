@@ -61,6 +61,15 @@ enum ac_err ac_json_scan_object(const char *s, size_t n, struct ac_json_member *
  */
 enum ac_err ac_json_int_in(json_object *v, int64_t min, int64_t max, int fraction, int64_t *out);
 
+/*
+ * json_object_put(o) for a tree that held a secret (a sharedSecret, an access
+ * token): every string in it is cleansed first (OPENSSL_cleanse), so that the
+ * freed memory keeps none. Only for the last reference. A serialization of o
+ * (json_object_to_json_string*) lives in o's own buffer: cleanse it first.
+ * NULL is a no-op.
+ */
+void ac_json_put_secret(json_object *o);
+
 /* Borrowed string of a member when it exists and is a string; NULL otherwise. */
 const char *ac_json_get_string(json_object *obj, const char *key);
 

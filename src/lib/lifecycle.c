@@ -491,7 +491,7 @@ ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 out:
 	if (lc.has_token)
 		ac_token_release(&lc.token);
-	json_object_put(lc.body);
+	ac_json_put_secret(lc.body); /* it holds the sharedSecret */
 	return err;
 }
 
@@ -506,6 +506,6 @@ ac_lifecycle_check_body(struct ac_request *req, enum ac_lifecycle_event ev)
 	lc.ev = ev;
 	lc.conf = req->app->conf;
 	err = check_body(&lc);
-	json_object_put(lc.body);
+	ac_json_put_secret(lc.body);
 	return err;
 }

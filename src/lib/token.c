@@ -803,7 +803,8 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (json == NULL)
 		return AC_ERR_NOMEM;
-	ac_buf_init(&b, 4 * AC_TOKEN_MAX);
+	/* the result is a live credential: no copy of it left behind by growth or on error */
+	ac_buf_init_secret(&b, 4 * AC_TOKEN_MAX);
 	if ((err = b64url_encode((const unsigned char *)header, sizeof(header) - 1, &b)) != AC_OK ||
 	    (err = ac_buf_addc(&b, '.')) != AC_OK ||
 	    (err = b64url_encode((const unsigned char *)json, strlen(json), &b)) != AC_OK)
@@ -816,6 +817,7 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
 		goto out;
 	err = ac_buf_detach(&b, out, &len);
 out:
+	OPENSSL_cleanse(md, sizeof(md));
 	ac_buf_release(&b);
 	return err;
 }
