@@ -467,8 +467,8 @@ explain_malformed(const char *tok, size_t len)
 		fprintf(stderr, "  it contains characters outside base64url\n");
 	if (dots == 2 && !pad && !std && !space && !other)
 		fprintf(stderr, "  the header or claims are not a strict JSON object, a registered "
-		    "claim has the wrong type (exp/nbf/iat numbers; iss/sub/qsh strings; aud "
-		    "string or array of strings), alg is missing, or the signature is empty\n");
+		    "claim has the wrong type (exp/nbf/iat numbers within +-10^11 s of the epoch; iss/sub/qsh "
+		    "strings; aud string or array of strings), alg is missing, or the signature is empty\n");
 }
 
 /* TOKEN, or '-' for stdin; caller frees. */

@@ -82,8 +82,8 @@ on_header(char *p, size_t size, size_t n, void *ctx)
 			v++;
 		for (; v < p + len && isdigit((unsigned char)*v) && secs < 86400; v++, digits++)
 			secs = secs * 10 + (*v - '0');
-		if (digits)
-			*retry_after = secs;
+		if (digits) /* whole seconds only (no HTTP-date), at most a day */
+			*retry_after = secs < 86400 ? secs : 86400;
 	}
 	return len;
 }

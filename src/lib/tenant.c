@@ -86,10 +86,12 @@ static int
 get_time(json_object *rec, const char *name, time_t *out)
 {
 	json_object *v = ac_json_get_typed(rec, name, json_type_int);
+	int64_t n;
 
-	if (v == NULL || json_object_get_int64(v) < 0)
+	/* a damaged or imported record: a date out of range is unreadable, not clamped */
+	if (v == NULL || ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &n) != AC_OK)
 		return 0;
-	*out = (time_t)json_object_get_int64(v);
+	*out = (time_t)n;
 	return 1;
 }
 

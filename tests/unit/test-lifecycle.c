@@ -634,6 +634,39 @@ START_TEST(no_500_for_big_bodies)
 }
 END_TEST
 
+/* Dates in a tenant record (from the store or an import) are bounded like NumericDates, not clamped. */
+START_TEST(record_dates_bounded)
+{
+	static const struct {
+		const char *date;
+		enum ac_err want;
+	} dates[] = {
+		{ "1700000000", AC_OK }, { "100000000000", AC_OK }, { "100000000001", AC_ERR_INVALID },
+		{ "18446744073709551615", AC_ERR_INVALID }, { "9223372036854775807", AC_ERR_INVALID },
+		{ "-1", AC_ERR_INVALID }, { "1.5", AC_ERR_INVALID },
+	};
+	char doc[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		json_object *rec = NULL;
+		struct ac_tenant t;
+		enum ac_err err;
+
+		snprintf(doc, sizeof(doc), "{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\","
+		    "\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\","
+		    "\"product\":\"bitbucket\",\"state\":\"uninstalled\",\"installedAt\":1,\"updatedAt\":1,"
+		    "\"uninstalledAt\":%s}", dates[i].date);
+		ck_assert_int_eq(ac_json_parse(doc, strlen(doc), &rec, NULL), AC_OK);
+		err = ac_tenant_from_json(rec, &t, NULL);
+		ck_assert_msg(err == dates[i].want, "uninstalledAt %s: %d", dates[i].date, err);
+		if (err == AC_OK)
+			ac_tenant_release(&t);
+		json_object_put(rec);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -650,6 +683,7 @@ suite(void)
 	tcase_add_test(tc, bad_bodies);
 	tcase_add_test(tc, strict_bodies);
 	tcase_add_test(tc, no_500_for_big_bodies);
+	tcase_add_test(tc, record_dates_bounded);
 	tcase_add_test(tc, cached_records_follow_changes);
 	suite_add_tcase(s, tc);
 	return s;
