@@ -94,6 +94,8 @@ if [ -x "$acctl" ]; then
 	AC_FAKE_NOW=$NOW run jwt verify --secret "$SECRET" POST /webhook "$TOK"
 	is "$RC" 1 "the installed acctl ignores AC_FAKE_NOW: that token is expired by the real clock"
 	has "expired" "... as expired"
+	grep -q "AC_FAKE_NOW is set and ignored" "$tmp/err" && ok "... and says AC_FAKE_NOW is ignored" ||
+		{ not_ok "... and says AC_FAKE_NOW is ignored"; diag "$ERR"; }
 	acctl=${ACCTL_FIXED_CLOCK:-$top_builddir/tests/unit/acctl-fixed-clock}
 else
 	not_ok "the test build of acctl is built ($acctl)"
