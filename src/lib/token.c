@@ -311,16 +311,16 @@ ac_token_parse(const char *tok, size_t len, struct ac_token *out)
 		goto nomem;
 	memcpy(t.signing_input, tok, t.signing_input_len);
 	t.signing_input[t.signing_input_len] = '\0';
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	*out = t;
 	return AC_OK;
 
 malformed:
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	ac_token_release(&t);
 	return AC_ERR_TOKEN_MALFORMED;
 nomem:
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	ac_token_release(&t);
 	return AC_ERR_NOMEM;
 }
@@ -331,8 +331,9 @@ ac_token_release(struct ac_token *t)
 	json_object_put(t->header);
 	json_object_put(t->claims);
 	free(t->aud);
-	free(t->signing_input);
-	free(t->sig);
+	/* a token is a credential until it expires: its parts do not stay in freed memory */
+	ac_buf_free_secret(t->signing_input, t->signing_input_len);
+	ac_buf_free_secret(t->sig, t->sig_len);
 	memset(t, 0, sizeof(*t));
 }
 
