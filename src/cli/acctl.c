@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "acctl.h"
+#include "datadir.h"
 
 static const struct {
 	const char *name;
@@ -30,6 +31,17 @@ acctl_time(time_t t, char *buf, size_t n)
 	gmtime_r(&t, &tm);
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
+}
+
+int
+acctl_as_data_owner(const char *data_dir)
+{
+	if (ac_datadir_become_owner(data_dir) != AC_OK) {
+		fprintf(stderr, "acctl: will not work on AC_DATA_DIR=%s as root without acting as its owner\n",
+		    data_dir);
+		return 1;
+	}
+	return 0;
 }
 
 static void

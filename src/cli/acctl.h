@@ -9,6 +9,14 @@
 const char *acctl_time(time_t t, char *buf, size_t n);
 
 /*
+ * Before a subcommand opens the store in data_dir: a root acctl acts as the
+ * directory's owner from then on (ac_datadir_become_owner(), acctl(1)), so
+ * that nothing planted there can make it touch another file. 0, or 1 after
+ * saying why it cannot (the subcommand then stops).
+ */
+int acctl_as_data_owner(const char *data_dir);
+
+/*
  * A subcommand gets argv with argv[0] its own name ("jwt", "config", ...)
  * and returns the process exit status: 0 success, 1 a negative answer (a token
  * that does not verify, a tenant not found), 2 unusable input or usage.

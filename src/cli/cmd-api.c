@@ -175,6 +175,8 @@ acctl_cmd_api(int argc, char **argv)
 		return 2;
 	}
 	rc = 1;
+	if (acctl_as_data_owner(conf.data_dir) != 0)
+		goto conf_release;
 	/* access tokens are cached in the store for every process: then it is opened for writing */
 	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20,
 	    opts.account_id || conf.bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? ac_conf_store_flags(&conf) :

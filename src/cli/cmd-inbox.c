@@ -29,15 +29,32 @@ usage(FILE *f)
 	    "last worker step), unless the store is not writable for this user.\n");
 }
 
+/* Who holds the event's lease, and whether it holds: "-" when nobody does. */
+static void
+lease_text(const struct ac_event *ev, char *buf, size_t n)
+{
+	char who[128];
+	time_t now = ac_clock_now();
+
+	if (ev->lease_until == 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	ac_lease_owner_format(&ev->owner, who, sizeof(who));
+	snprintf(buf, n, "%s (%s)", who, ev->lease_until <= now ? "expired" :
+	    ac_lease_owner_dead(&ev->owner) ? "gone" : "held");
+}
+
 static enum ac_err
 print_row(const struct ac_event *ev, void *ctx)
 {
-	char a[32], b[32];
+	char a[32], b[32], l[200];
 
 	(void)ctx;
-	printf("%-8llu %-24s %-40s %-3u %-20s %-20s %-38s %s\n", (unsigned long long)ev->seq, ev->event_key,
+	lease_text(ev, l, sizeof(l));
+	printf("%-8llu %-24s %-40s %-3u %-20s %-20s %-38s %-16s %s\n", (unsigned long long)ev->seq, ev->event_key,
 	    ev->client_key, ev->attempts, acctl_time(ev->received_at, a, sizeof(a)), acctl_time(ev->next_at, b, sizeof(b)),
-	    *ev->delivery_id ? ev->delivery_id : "-", *ev->last_error ? ev->last_error : "-");
+	    *ev->delivery_id ? ev->delivery_id : "-", *ev->last_error ? ev->last_error : "-", l);
 	return AC_OK;
 }
 
@@ -97,6 +114,10 @@ acctl_cmd_inbox(int argc, char **argv)
 	 * ones when this user may write it (they move the intake journal in
 	 * first); read-only otherwise, saying what it cannot show.
 	 */
+	if (acctl_as_data_owner(conf.data_dir) != 0) {
+		ac_conf_release(&conf);
+		return 1;
+	}
 	if ((write || access(conf.data_dir, W_OK) == 0) &&
 	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) == AC_OK) {
 		/* opened writable */
@@ -117,8 +138,8 @@ acctl_cmd_inbox(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(cmd, "list")) {
-		printf("%-8s %-24s %-40s %-3s %-20s %-20s %-38s %s\n", "SEQ", "EVENT", "CLIENTKEY", "TRY", "RECEIVED",
-		    "NEXT", "DELIVERY", "LAST ERROR");
+		printf("%-8s %-24s %-40s %-3s %-20s %-20s %-38s %-16s %s\n", "SEQ", "EVENT", "CLIENTKEY", "TRY", "RECEIVED",
+		    "NEXT", "DELIVERY", "LAST ERROR", "LEASE");
 		err = ac_inbox_list(st, argc == 3, print_row, NULL);
 	} else if (!strcmp(cmd, "stats")) {
 		size_t inbox = 0, due = 0, dead = 0;
@@ -128,7 +149,7 @@ acctl_cmd_inbox(int argc, char **argv)
 	} else if (!strcmp(cmd, "show")) {
 		struct ac_event ev;
 		int dead = 0;
-		char a[32];
+		char a[32], l[200];
 
 		if ((err = ac_inbox_get(st, seq, &ev, &dead)) == AC_OK) {
 			printf("seq:          %llu\n", (unsigned long long)ev.seq);
@@ -140,6 +161,22 @@ acctl_cmd_inbox(int argc, char **argv)
 			printf("receivedAt:   %s\n", acctl_time(ev.received_at, a, sizeof(a)));
 			printf("nextAt:       %s\n", acctl_time(ev.next_at, a, sizeof(a)));
 			printf("lastError:    %s\n", *ev.last_error ? ev.last_error : "-");
+			lease_text(&ev, l, sizeof(l));
+			printf("lease:        %s\n", l);
+			if (ev.lease_until) {
+				const struct ac_lease_owner *o = &ev.owner;
+				size_t i;
+
+				printf("leaseUntil:   %s\n", acctl_time(ev.lease_until, a, sizeof(a)));
+				printf("leaseOwner:   ");
+				for (i = 0; i < sizeof(o->id); i++)
+					printf("%02x", o->id[i]);
+				printf(" host %s pid %ld start %llu boot ", *o->host ? o->host : "?", (long)o->pid,
+				    (unsigned long long)o->start);
+				for (i = 0; i < sizeof(o->boot); i++)
+					printf("%02x", o->boot[i]);
+				printf(" pidns %llu\n", (unsigned long long)o->pidns);
+			}
 			printf("body:\n%s\n", ev.body);
 			ac_event_release(&ev);
 		}

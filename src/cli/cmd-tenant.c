@@ -40,7 +40,8 @@ open_store(struct ac_conf *conf, unsigned flags, struct ac_store **st)
 		free(why);
 		return 2;
 	}
-	if (ac_store_open(conf->data_dir, (size_t)conf->map_size_mb << 20, flags, st) != AC_OK) {
+	if (acctl_as_data_owner(conf->data_dir) != 0 ||
+	    ac_store_open(conf->data_dir, (size_t)conf->map_size_mb << 20, flags, st) != AC_OK) {
 		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf->data_dir);
 		ac_conf_release(conf);
 		return 1;

@@ -79,7 +79,8 @@ acctl_cmd_worker(int argc, char **argv)
 		free(why);
 		return 2;
 	}
-	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_conf_store_flags(&conf), &st) != AC_OK ||
+	if (acctl_as_data_owner(conf.data_dir) != 0 ||
+	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_conf_store_flags(&conf), &st) != AC_OK ||
 	    ac_client_new(&conf, st, &client) != AC_OK) {
 		ac_log_error("cannot open the store in AC_DATA_DIR=%s", conf.data_dir);
 		rc = 1;

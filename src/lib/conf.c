@@ -274,6 +274,12 @@ check_retry_base(struct ac_conf *conf, const struct ac_conf_setting *s, const ch
 }
 
 static const char *
+check_processes(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	return parse_long(text, 0, 256, FIELD(conf, s, long)) ? "must be a whole number from 0 to 256" : NULL;
+}
+
+static const char *
 check_regex(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
 	regex_t re;
@@ -386,6 +392,8 @@ static const struct ac_conf_setting settings[] = {
 	  "seconds a failing event is retried (exponential backoff) before it moves to dead" },
 	{ "retry_base_ms", "AC_RETRY_BASE_MS", "1000", check_retry_base, OFF(retry_base_ms), 0,
 	  "the first retry delay in milliseconds; it doubles with each attempt, up to 5 minutes" },
+	{ "processes", "AC_PROCESSES", "0", check_processes, OFF(processes), 0,
+	  "N > 0: on a FastCGI socket, N processes serve it and a supervisor restarts any that dies" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -624,7 +632,7 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 	else if (s->check == check_bitbucket_auth)
 		v = conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? "bearer" : "jwt";
 	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
-	    s->check == check_retry_base) {
+	    s->check == check_retry_base || s->check == check_processes) {
 		snprintf(scratch, scratchsz, "%ld", *(const long *)(const void *)((const char *)conf + s->offset));
 		v = scratch;
 	} else {

@@ -38,6 +38,7 @@ struct ac_conf {
 	enum ac_worker_mode worker;/* AC_WORKER */
 	long retry_for;            /* AC_RETRY_FOR, seconds an event is retried before `dead` */
 	long retry_base_ms;        /* AC_RETRY_BASE_MS, the first backoff */
+	long processes;            /* AC_PROCESSES, serving processes under a supervisor (0: none) */
 	char *source;              /* the config file read, "" when none (derived) */
 };
 

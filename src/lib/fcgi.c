@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -166,6 +171,192 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 	return 0;
 }
 
+/*
+ * ---- the supervisor (AC_PROCESSES=N > 0)
+ *
+ * The listening socket on fd 0 must outlive any one serving process: while
+ * it is open, a connection that arrives when no process accepts waits in
+ * the backlog instead of being refused, and nginx never sees the socket as
+ * dead. So the process started on the socket keeps it, does nothing else
+ * (no store, no request: little that can crash it), forks N processes that
+ * serve it, and forks a new one as soon as one dies, whatever killed it.
+ * A process that dies within a second of its start again and again (a
+ * store it cannot open) is restarted after a growing pause, at most 1 s.
+ */
+
+struct sup_slot {
+	pid_t pid;
+	struct timespec started;
+	struct timespec due;   /* when to start this slot again (pid 0) */
+	unsigned quick;        /* deaths in a row within a second of the start */
+	int status;            /* how the last process ended, for the log line */
+	pid_t was;             /* ... and its pid (0: the first start) */
+};
+
+static volatile sig_atomic_t sup_stopping;
+
+static void
+sup_on_stop(int sig)
+{
+	(void)sig;
+	sup_stopping = 1;
+}
+
+static void
+sup_on_child(int sig)
+{
+	(void)sig;
+}
+
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static void
+ms_after(struct timespec *t, const struct timespec *from, long ms)
+{
+	t->tv_sec = from->tv_sec + ms / 1000;
+	t->tv_nsec = from->tv_nsec + (ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Whether fd 0 is a listening socket: run by spawn-fcgi or a systemd socket unit. */
+static int
+listening_on_stdin(void)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+/* How a process ended, for one log line. */
+static void
+describe_end(int status, char *out, size_t outsz)
+{
+	if (WIFSIGNALED(status))
+		snprintf(out, outsz, "killed by signal %d", WTERMSIG(status));
+	else if (WIFEXITED(status))
+		snprintf(out, outsz, "exited with status %d", WEXITSTATUS(status));
+	else
+		snprintf(out, outsz, "ended (status 0x%x)", (unsigned)status);
+}
+
+/*
+ * Returns in a serving process (the caller goes on to serve), never in the
+ * supervisor: it exits once SIGTERM or SIGINT has been passed on to the
+ * serving processes and they have finished their requests.
+ */
+static void
+supervise(long n)
+{
+	struct sup_slot *slot;
+	struct sigaction sa;
+	sigset_t block, orig;
+	pid_t parent = getpid(), pid;
+	long i;
+	int status;
+
+	if ((slot = calloc((size_t)n, sizeof(*slot))) == NULL) {
+		ac_log_error("out of memory");
+		exit(1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = sup_on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = sup_on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* the signals arrive only inside pselect, so none is missed between checks */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	for (;;) {
+		struct timespec now, wait, *timeout = NULL;
+		long soonest = -1;
+
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < n && slot[i].pid != pid; i++)
+				;
+			if (i == n)
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			slot[i].quick = ms_between(&slot[i].started, &now) < 1000 ? slot[i].quick + 1 : 0;
+			/* 0, 100, 200, 400, 800, then 1000 ms after 1, 2, 3 ... quick deaths in a row */
+			ms_after(&slot[i].due, &now, slot[i].quick < 2 ? 0 :
+			    slot[i].quick >= 6 ? 1000 : 100L << (slot[i].quick - 2));
+			slot[i].status = status;
+			slot[i].was = pid;
+			slot[i].pid = 0;
+		}
+		if (sup_stopping)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (i = 0; i < n; i++) {
+			char how[64];
+			long ms;
+
+			if (slot[i].pid != 0)
+				continue;
+			if ((ms = ms_between(&now, &slot[i].due)) > 0) {
+				if (soonest < 0 || ms < soonest)
+					soonest = ms;
+				continue;
+			}
+			if ((pid = fork()) < 0) {
+				ac_log_error("fork: %s; trying again in 1 s", strerror(errno));
+				ms_after(&slot[i].due, &now, 1000);
+				if (soonest < 0 || soonest > 1000)
+					soonest = 1000;
+				continue;
+			}
+			if (pid == 0) {
+				/* a serving process: ends with the supervisor, serves like one started alone */
+				prctl(PR_SET_PDEATHSIG, SIGTERM);
+				if (getppid() != parent)
+					_exit(0);
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				signal(SIGCHLD, SIG_DFL);
+				sigprocmask(SIG_SETMASK, &orig, NULL);
+				free(slot);
+				return;
+			}
+			slot[i].pid = pid;
+			slot[i].started = now;
+			if (slot[i].was) {
+				describe_end(slot[i].status, how, sizeof(how));
+				ac_log_warn("process %ld %s; started process %ld in its place",
+				    (long)slot[i].was, how, (long)pid);
+			}
+		}
+		if (soonest >= 0) {
+			wait.tv_sec = soonest / 1000;
+			wait.tv_nsec = (soonest % 1000) * 1000000;
+			timeout = &wait;
+		}
+		pselect(0, NULL, NULL, NULL, timeout, &orig);
+	}
+	/* stopping: each serving process finishes its request, then exits */
+	for (i = 0; i < n; i++)
+		if (slot[i].pid > 0)
+			kill(slot[i].pid, SIGTERM);
+	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
+		;
+	free(slot);
+	exit(0);
+}
+
 /* The directory of the running program, for connect-fcgi.conf beside it. */
 static char *
 program_dir(const char *argv0)
@@ -210,6 +401,9 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 		app->conf = NULL;
 		return 1;
 	}
+	/* before the store: an LMDB environment must not cross a fork */
+	if (app->conf->processes > 0 && listening_on_stdin())
+		supervise(app->conf->processes);
 	if (flags & AC_APP_STORE) {
 		err = ac_store_open(app->conf->data_dir, (size_t)app->conf->map_size_mb << 20,
 		    ac_conf_store_flags(app->conf), &app->store);

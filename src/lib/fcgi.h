@@ -13,7 +13,11 @@ enum ac_app_flags {
 /*
  * Start-up: names the log, loads the configuration (the file beside the
  * program found through argv0 or /proc/self/exe) and, with AC_APP_STORE,
- * opens the store. On any error prints a message naming the setting on
+ * opens the store. With AC_PROCESSES=N > 0 and a listening socket on fd 0,
+ * the process becomes the socket's supervisor before the store is opened:
+ * it forks N serving processes, which return from here, and replaces any
+ * that dies; it never returns itself (it exits on SIGTERM or SIGINT once the
+ * serving processes have finished). On any error prints a message naming the setting on
  * stderr and returns non-zero: main exits with it. ac_app_release() undoes it.
  */
 int ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned flags);

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "clock.h"
+#include "datadir.h"
 #include "grant.h"
 #include "http.h"
 #include "json.h"
@@ -429,23 +430,25 @@ fnv1a(const char *s)
 static int
 lock_acquire(const char *dir, const char *key)
 {
-	char path[4096];
-	struct stat dst, fst;
 	struct flock fl;
-	int fd, n;
+	int fd, dfd, n;
 
-	n = snprintf(path, sizeof(path), "%s/%s", dir, AC_GRANT_LOCK_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		ac_log_warn("grant: cannot open %s: %s; minting without the lock", path, strerror(errno));
+	/*
+	 * Never through a link planted under the name, and only a regular file
+	 * of the directory's owner (ac_datadir_openat); root (acctl) creating it
+	 * leaves it to that owner, the programs' user.
+	 */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		ac_log_warn("grant: cannot open %s: %s; minting without the lock", dir, strerror(errno));
 		return -1;
 	}
-	/* root (acctl) creating it must leave it usable by the programs, which own the directory */
-	if (geteuid() == 0 && stat(dir, &dst) == 0 && fstat(fd, &fst) == 0 &&
-	    (fst.st_uid != dst.st_uid || fst.st_gid != dst.st_gid) && fst.st_uid == 0)
-		if (fchown(fd, dst.st_uid, dst.st_gid) != 0)
-			ac_log_warn("grant: cannot hand %s to the data directory's owner: %s", path, strerror(errno));
+	fd = ac_datadir_openat(dfd, dir, AC_GRANT_LOCK_FILE, O_RDWR, AC_DATADIR_CREATE);
+	close(dfd);
+	if (fd < 0) {
+		ac_log_warn("grant: cannot open %s/%s: %s; minting without the lock", dir, AC_GRANT_LOCK_FILE,
+		    strerror(errno));
+		return -1;
+	}
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
@@ -459,7 +462,8 @@ lock_acquire(const char *dir, const char *key)
 		;
 #endif
 	if (n != 0) {
-		ac_log_warn("grant: cannot lock %s: %s; minting without the lock", path, strerror(errno));
+		ac_log_warn("grant: cannot lock %s/%s: %s; minting without the lock", dir, AC_GRANT_LOCK_FILE,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}

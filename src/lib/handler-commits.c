@@ -16,10 +16,11 @@ struct push {
 	char seen[AC_HANDLER_MAX_COMMITS][41];     /* a commit pushed to two branches is checked once */
 };
 
+/* One comment per commit, whatever runs this push again (see ac_handler_util_comment_once). */
 static enum ac_err
 comment_once(struct push *p, const char *hash, const char *message)
 {
-	struct ac_buf note, path, md;
+	struct ac_buf note, path, md, what;
 	size_t n = strcspn(message, "\r\n");
 	enum ac_err err;
 	size_t i;
@@ -27,9 +28,9 @@ comment_once(struct push *p, const char *hash, const char *message)
 	ac_buf_init(&note, 8192);
 	ac_buf_init(&path, 4096);
 	ac_buf_init(&md, 16384);
-	if ((err = ac_buf_printf(&note, "commitcomment:%s:%s/%s/%s", p->t->client_key, p->ws, p->repo, hash)) != AC_OK)
-		goto out;
-	if (ac_handler_util_note_has(p->ctx->store, ac_buf_str(&note)))
+	ac_buf_init(&what, 4096);
+	if ((err = ac_buf_printf(&note, "commitcomment:%s:%s/%s/%s", p->t->client_key, p->ws, p->repo, hash)) != AC_OK ||
+	    (err = ac_buf_printf(&what, "commit %s/%s@%.12s", p->ws, p->repo, hash)) != AC_OK)
 		goto out;
 	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/commit/%s/comments", p->ws, p->repo, hash)) != AC_OK ||
 	    (err = ac_buf_adds(&md, "**Commit message check failed.** The first line `")) != AC_OK)
@@ -43,11 +44,10 @@ comment_once(struct push *p, const char *hash, const char *message)
 	    (err = ac_buf_adds(&md, "\n```\n\nFor example `fix(api): retry on 503`. Merge commits and "
 	    "`Revert \"...\"` commits are exempt.\n")) != AC_OK)
 		goto out;
-	if ((err = ac_handler_util_comment(p->ctx, p->t, ac_buf_str(&path), ac_buf_str(&md))) != AC_OK)
-		goto out;
-	if (ac_handler_util_note_put(p->ctx->store, ac_buf_str(&note)) != AC_OK)
-		ac_log_warn("commit %s: could not note the comment", hash);
+	err = ac_handler_util_comment_once(p->ctx, p->t, ac_buf_str(&path), ac_buf_str(&note), "commit-message", hash,
+	    ac_buf_str(&md), ac_buf_str(&what));
 out:
+	ac_buf_release(&what);
 	ac_buf_release(&md);
 	ac_buf_release(&path);
 	ac_buf_release(&note);
@@ -84,6 +84,7 @@ check_commit(struct push *p, json_object *commit)
 	    np >= 2 ? "merge, exempt" : !strncmp(message, "Revert \"", 8) ? "revert, exempt" : ok ? "passes" : "fails");
 	if (!ok && (err = comment_once(p, hash, message)) != AC_OK)
 		return err;
+	/* idempotent by its key: posting it again on a retry replaces it */
 	return ac_handler_util_build_status(p->ctx, p->t, p->ws, p->repo, hash, AC_HANDLER_STATUS_COMMIT,
 	    ok ? "SUCCESSFUL" : "FAILED", "Commit message",
 	    ok ? "The first line follows the rule" : "The first line does not match AC_COMMIT_PATTERN");
@@ -93,34 +94,27 @@ check_commit(struct push *p, json_object *commit)
 static enum ac_err
 fetch_commits(struct push *p, const char *new_hash, const char *old_hash)
 {
-	const char *base = p->t->base_api_url;
-	size_t blen = strlen(base), i;
 	struct ac_buf path;
 	enum ac_err err = AC_OK;
+	size_t i;
 	int page;
 
-	if (blen > 0 && base[blen - 1] == '/')
-		blen--;
 	ac_buf_init(&path, 8192);
 	err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/commits?include=%s", p->ws, p->repo, new_hash);
 	if (err == AC_OK && old_hash)
 		err = ac_buf_printf(&path, "&exclude=%s", old_hash);
 	for (page = 0; err == AC_OK && page < AC_HANDLER_MAX_PAGES; page++) {
 		json_object *list = NULL, *values;
-		const char *next;
 
 		if ((err = ac_handler_util_call(p->ctx, p->t, "GET", ac_buf_str(&path), NULL, &list)) != AC_OK)
 			break;
 		values = ac_handler_util_get(list, "values", json_type_array);
 		for (i = 0; values && i < json_object_array_length(values) && err == AC_OK; i++)
 			err = check_commit(p, json_object_array_get_idx(values, i));
-		next = ac_handler_util_get_string(list, "next");
-		ac_buf_reset(&path);
-		/* follow `next` only within the tenant's API: never to a host the page names */
-		if (err == AC_OK && next && !strncmp(next, base, blen) && next[blen] == '/')
-			err = ac_buf_adds(&path, next + blen);
-		else if (err == AC_OK && next)
-			ac_log_warn("push: a next page outside the API base (%s); not followed", next);
+		if (err == AC_OK &&
+		    (err = ac_handler_util_next(p->t, ac_handler_util_get_string(list, "next"), &path, "push")) ==
+		    AC_ERR_NOT_FOUND)
+			err = AC_OK;
 		json_object_put(list);
 		if (err != AC_OK || path.len == 0 || p->n >= AC_HANDLER_MAX_COMMITS)
 			break;

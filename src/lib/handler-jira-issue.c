@@ -24,6 +24,7 @@ ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_tenant *t, con
 		return AC_ERR_BAD_REQUEST;
 	}
 	ac_buf_init(&path, 4096);
+	/* a GET and a log line: nothing on the product to repeat when the event runs again */
 	if ((err = ac_buf_adds(&path, "/rest/api/3/issue/")) != AC_OK ||
 	    (err = ac_handler_util_encode_segment(&path, key)) != AC_OK ||
 	    (err = ac_handler_util_call(ctx, t, "GET", ac_buf_str(&path), NULL, &issue)) != AC_OK)

@@ -54,26 +54,28 @@ out:
 	return err;
 }
 
+/*
+ * One comment per PR and title: not one per update of the PR, nor per retry
+ * of this event, nor again after a worker died between the POST and its
+ * note (ac_handler_util_comment_once looks for the comment's marker first).
+ */
 static enum ac_err
 comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws, const char *repo,
     int64_t id, const char *title)
 {
-	struct ac_buf note, path, md;
+	struct ac_buf note, path, md, what;
 	char digest[AC_SHA256_HEX_LEN];
 	enum ac_err err;
 
 	ac_buf_init(&note, 8192);
 	ac_buf_init(&path, 4096);
 	ac_buf_init(&md, 16384);
-	/* one comment per title: not one per update of the PR, nor per retry of this event */
+	ac_buf_init(&what, 4096);
 	(void)ac_sha256_hex(title, strlen(title), digest);
 	if ((err = ac_buf_printf(&note, "prcomment:%s:%s/%s/%" PRId64 ":%s", t->client_key, ws, repo, id,
-	    digest)) != AC_OK)
+	    digest)) != AC_OK ||
+	    (err = ac_buf_printf(&what, "PR %s/%s#%" PRId64, ws, repo, id)) != AC_OK)
 		goto out;
-	if (ac_handler_util_note_has(ctx->store, ac_buf_str(&note))) {
-		ac_log_info("PR %s/%s#%" PRId64 ": this title was already explained; no new comment", ws, repo, id);
-		goto out;
-	}
 	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/pullrequests/%" PRId64 "/comments", ws, repo,
 	    id)) != AC_OK ||
 	    (err = ac_buf_adds(&md, "**Pull request title check failed.** The title ")) != AC_OK ||
@@ -85,12 +87,11 @@ comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *
 	    "handle a missing header`. Edit the title and the build status turns green; this comment is "
 	    "not repeated for the same title.\n")) != AC_OK)
 		goto out;
-	if ((err = ac_handler_util_comment(ctx, t, ac_buf_str(&path), ac_buf_str(&md))) != AC_OK)
-		goto out;
-	/* a lost note means at worst a second comment on a retry; the status still matters more */
-	if (ac_handler_util_note_put(ctx->store, ac_buf_str(&note)) != AC_OK)
-		ac_log_warn("PR %s/%s#%" PRId64 ": could not note the comment", ws, repo, id);
+	/* the marker's subject: this title (the comment is on this PR already) */
+	err = ac_handler_util_comment_once(ctx, t, ac_buf_str(&path), ac_buf_str(&note), "pr-title", digest,
+	    ac_buf_str(&md), ac_buf_str(&what));
 out:
+	ac_buf_release(&what);
 	ac_buf_release(&md);
 	ac_buf_release(&path);
 	ac_buf_release(&note);
@@ -133,6 +134,7 @@ ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const
 	    ok ? "passes" : "fails");
 	if (!ok && (err = comment_once(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), id, title)) != AC_OK)
 		goto out;
+	/* idempotent by its key: posting it again on a retry replaces it */
 	err = ac_handler_util_build_status(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), full,
 	    AC_HANDLER_STATUS_TITLE, ok ? "SUCCESSFUL" : "FAILED", "Pull request title",
 	    ok ? "The title follows the rule" : "The title does not match AC_PR_TITLE_PATTERN");

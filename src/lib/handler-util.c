@@ -280,6 +280,10 @@ add_str(json_object *o, const char *k, const char *v)
 	return AC_OK;
 }
 
+/*
+ * Safe to repeat: Bitbucket keeps one status per commit and key (§7), so a
+ * retry, or a run after a worker killed mid-call, replaces it, never adds.
+ */
 enum ac_err
 ac_handler_util_build_status(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws,
     const char *repo, const char *hash, const char *key, const char *state, const char *name,
@@ -322,6 +326,127 @@ ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_tenant *t, c
 	if ((err = add_str(content, "raw", markdown)) == AC_OK)
 		err = ac_handler_util_call(ctx, t, "POST", path, o, NULL);
 	json_object_put(o);
+	return err;
+}
+
+enum ac_err
+ac_handler_util_next(const struct ac_tenant *t, const char *next, struct ac_buf *path, const char *what)
+{
+	const char *base = t->base_api_url;
+	size_t blen = strlen(base);
+
+	ac_buf_reset(path);
+	if (next == NULL)
+		return AC_ERR_NOT_FOUND;
+	if (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	/* follow `next` only within the tenant's API: never to a host the page names */
+	if (blen == 0 || strncmp(next, base, blen) || next[blen] != '/') {
+		ac_log_warn("%s: a next page outside the API base (%s); not followed", what, next);
+		return AC_ERR_NOT_FOUND;
+	}
+	return ac_buf_adds(path, next + blen);
+}
+
+enum ac_err
+ac_handler_util_marker(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *kind,
+    const char *subject, struct ac_buf *buf)
+{
+	const char *app = *t->key ? t->key : ctx->conf->app_key;
+	char digest[AC_SHA256_HEX_LEN];
+	struct ac_buf in;
+	enum ac_err err;
+
+	/* the app's key: two apps built from this code on one repository do not hide each other's comments */
+	ac_buf_init(&in, 16384);
+	if ((err = ac_buf_printf(&in, "%s\n%s", app ? app : "", subject)) == AC_OK) {
+		(void)ac_sha256_hex(in.data, in.len, digest);
+		ac_buf_reset(buf);
+		err = ac_buf_printf(buf, "connect-fcgi:%s:%.32s", kind, digest);
+	}
+	ac_buf_release(&in);
+	return err;
+}
+
+enum ac_err
+ac_handler_util_comment_find(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *path,
+    const char *marker, int *found)
+{
+	struct ac_buf page;
+	enum ac_err err;
+	int n, seen = 0;
+
+	ac_buf_init(&page, 8192);
+	/* newest first: a comment of a run cut short is among the last, on the first page */
+	err = ac_buf_printf(&page, "%s?sort=-created_on&pagelen=50", path);
+	for (n = 0; err == AC_OK && n < AC_HANDLER_MAX_PAGES; n++) {
+		json_object *list = NULL, *values;
+		size_t i;
+
+		if ((err = ac_handler_util_call(ctx, t, "GET", ac_buf_str(&page), NULL, &list)) != AC_OK)
+			break;
+		values = ac_handler_util_get(list, "values", json_type_array);
+		for (i = 0; values && i < json_object_array_length(values) && !seen; i++) {
+			const char *raw = ac_handler_util_get_string(json_object_array_get_idx(values, i), "content.raw");
+
+			seen = raw && strstr(raw, marker) != NULL;
+		}
+		if (!seen)
+			err = ac_handler_util_next(t, ac_handler_util_get_string(list, "next"), &page, path);
+		json_object_put(list);
+		if (seen || err == AC_ERR_NOT_FOUND) {
+			err = AC_OK;
+			goto out;
+		}
+	}
+	if (err == AC_OK)
+		ac_log_warn("%s: no marker in the newest %d pages of comments; not read further", path, n);
+out:
+	if (err == AC_OK)
+		*found = seen;
+	ac_buf_release(&page);
+	return err;
+}
+
+enum ac_err
+ac_handler_util_comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *path,
+    const char *note, const char *kind, const char *subject, const char *markdown, const char *what)
+{
+	struct ac_buf marker, md;
+	enum ac_err err;
+	int found = 0;
+
+	if (ac_handler_util_note_has(ctx->store, note)) {
+		ac_log_info("%s: already commented; no new comment", what);
+		return AC_OK;
+	}
+	ac_buf_init(&marker, 1024);
+	ac_buf_init(&md, 65536);
+	if ((err = ac_handler_util_marker(ctx, t, kind, subject, &marker)) != AC_OK)
+		goto out;
+	/*
+	 * Not noted is not proof of not done: a worker killed between its POST
+	 * and the note, or a POST whose answer was lost, left a comment the
+	 * store does not know. The product is the authority: look first.
+	 */
+	if ((err = ac_handler_util_comment_find(ctx, t, path, ac_buf_str(&marker), &found)) != AC_OK)
+		goto out;
+	if (found) {
+		ac_log_info("%s: the comment is already on the product (an earlier run was cut short); not posted again",
+		    what);
+	} else {
+		/* CommonMark 4.7: a link reference definition is not rendered; the raw text keeps it */
+		if ((err = ac_buf_adds(&md, markdown)) != AC_OK ||
+		    (err = ac_buf_printf(&md, "\n[//]: # \"%s\"\n", ac_buf_str(&marker))) != AC_OK ||
+		    (err = ac_handler_util_comment(ctx, t, path, ac_buf_str(&md))) != AC_OK)
+			goto out;
+	}
+	/* a lost note costs one GET on the next run, not a second comment */
+	if (ac_handler_util_note_put(ctx->store, note) != AC_OK)
+		ac_log_warn("%s: could not note the comment", what);
+out:
+	ac_buf_release(&md);
+	ac_buf_release(&marker);
 	return err;
 }
 

@@ -21,11 +21,18 @@ enum ac_err ac_handler_commits(struct ac_handler_ctx *ctx, const struct ac_tenan
 enum ac_err ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_tenant *t,
     const struct ac_event *ev, json_object *payload);      /* handler-jira-issue.c */
 
-/* Build status keys (§7: the same key overwrites). */
+/*
+ * Build status keys (§7: the same key overwrites). This is what makes a
+ * status safe to post again on a retry: a second POST with the same key
+ * replaces the first, it never adds one.
+ */
 #define AC_HANDLER_STATUS_TITLE "connect-fcgi-title"
 #define AC_HANDLER_STATUS_COMMIT "connect-fcgi-commit"
 
-/* Most commits one repo:push event checks, and pages of a truncated push fetched. */
+/*
+ * Most commits one repo:push event checks, and pages of a truncated push
+ * fetched; also the most pages of comments read looking for a marker.
+ */
 #define AC_HANDLER_MAX_COMMITS 200
 #define AC_HANDLER_MAX_PAGES 10
 
@@ -101,6 +108,47 @@ enum ac_err ac_handler_util_build_status(struct ac_handler_ctx *ctx, const struc
 /* POST a markdown comment ({"content":{"raw":…}}) to path (…/comments). */
 enum ac_err ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_tenant *t,
     const char *path, const char *markdown);
+
+/*
+ * The path of the page `next` names, into path (reset first) when next is
+ * within the tenant's base API URL: AC_OK. AC_ERR_NOT_FOUND when next is
+ * NULL, or names another place (logged, naming what): a page never sends
+ * the app, with its token, elsewhere.
+ */
+enum ac_err ac_handler_util_next(const struct ac_tenant *t, const char *next, struct ac_buf *path,
+    const char *what);
+
+/*
+ * The marker this app puts in a comment it posts once: "connect-fcgi:" kind
+ * ":" and the SHA-256 (hex) of the app key and subject, so that it is found
+ * again whatever the product does to the rest of the text. buf (caller-
+ * owned, initialised) gets it.
+ */
+enum ac_err ac_handler_util_marker(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *kind,
+    const char *subject, struct ac_buf *buf);
+
+/*
+ * Whether a comment holding marker in its content.raw is on the product:
+ * GET path (…/comments) newest first, page by page, at most
+ * AC_HANDLER_MAX_PAGES pages (next followed only within the API base).
+ * *found gets 1 or 0; an error when a page could not be read (the caller
+ * must not post blind then).
+ */
+enum ac_err ac_handler_util_comment_find(struct ac_handler_ctx *ctx, const struct ac_tenant *t,
+    const char *path, const char *marker, int *found);
+
+/*
+ * Posts markdown as a comment to path (…/comments) at most once per note:
+ * not when the note is in the store, and not when a comment with the marker
+ * of kind and subject is already on the product (a worker killed after the
+ * POST and before it noted it, a POST whose answer was lost); the marker is
+ * appended to markdown as a link reference definition, which markdown does
+ * not render. The note is written after a POST or a find. what names it in
+ * the log.
+ */
+enum ac_err ac_handler_util_comment_once(struct ac_handler_ctx *ctx, const struct ac_tenant *t,
+    const char *path, const char *note, const char *kind, const char *subject, const char *markdown,
+    const char *what);
 
 /*
  * Notes (AC_DB_NOTES): bookkeeping so a handler run again does not repeat

@@ -23,8 +23,11 @@ struct ac_handler_ctx {
  * A handler. payload is the parsed body (borrowed). Returns AC_OK when done;
  * AC_ERR_BAD_REQUEST or AC_ERR_INVALID when the event can never succeed (it
  * goes to `dead` at once); any other error is retried with backoff, so a
- * handler must be safe to run again after a partial run (idempotent writes,
- * or a note in AC_DB_NOTES of what was already done).
+ * handler must be safe to run again after a partial run, and after a run
+ * killed between a call and its record of it: idempotent writes (a build
+ * status by key), or a look at the product before repeating a side effect
+ * (ac_handler_util_comment_once: a note in AC_DB_NOTES, then the comment's
+ * marker on the product).
  */
 typedef enum ac_err (*ac_handler_fn)(struct ac_handler_ctx *ctx, const struct ac_tenant *t,
     const struct ac_event *ev, json_object *payload);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -11,6 +12,7 @@
 #include "clock.h"
 #include "inbox.h"
 #include "journal.h"
+#include "lease.h"
 #include "le.h"
 #include "log.h"
 
@@ -19,10 +21,16 @@
  * read as it came, without JSON escaping:
  *   u32 version, u32 attempts, i64 received_at, i64 next_at, i64 lease_until,
  *   i32 lease_pid, u16 ck_len, u16 ev_len, u16 id_len, u16 err_len, u32 body_len,
+ *   (version 2) the lease owner: 16 bytes id, 16 bytes boot id, u64 pid
+ *   namespace, u64 start time, 64 bytes host name (NUL-padded),
  *   then client key, event key, delivery id, last error and body bytes.
+ * Version 1 (schema 1 stores) had no owner: it is read, never written; its
+ * leases wait for their expiry (a pid alone proves nothing).
  */
-#define REC_VERSION 1
-#define HDR 48
+#define REC_VERSION 2
+#define HDR_V1 48
+#define HDR 160
+#define HOST_MAX (AC_LEASE_HOST_MAX - 1)
 #define SCAN_MAX 100000
 
 static void ingest_quietly(struct ac_store *st, int rotate);
@@ -33,6 +41,8 @@ struct hdr {
 	int32_t lease_pid;
 	uint16_t ck_len, ev_len, id_len, err_len;
 	uint32_t body_len;
+	size_t size;                  /* of the header as stored: HDR_V1 or HDR */
+	struct ac_lease_owner owner;  /* zero in version 1 but for the pid */
 };
 
 static void
@@ -61,8 +71,10 @@ static int
 read_hdr(const MDB_val *v, struct hdr *h)
 {
 	const unsigned char *p = v->mv_data;
+	size_t n;
 
-	if (v->mv_size < HDR)
+	memset(h, 0, sizeof(*h));
+	if (v->mv_size < HDR_V1)
 		return 0;
 	h->version = le_get32(p);
 	h->attempts = le_get32(p + 4);
@@ -75,13 +87,29 @@ read_hdr(const MDB_val *v, struct hdr *h)
 	h->id_len = le_get16(p + 40);
 	h->err_len = le_get16(p + 42);
 	h->body_len = le_get32(p + 44);
-	return h->version == REC_VERSION &&
-	    (size_t)HDR + h->ck_len + h->ev_len + h->id_len + h->err_len + h->body_len == v->mv_size;
+	h->owner.pid = h->lease_pid;
+	if (h->version == 1) {
+		h->size = HDR_V1;
+	} else if (h->version == REC_VERSION && v->mv_size >= HDR) {
+		h->size = HDR;
+		memcpy(h->owner.id, p + 48, 16);
+		memcpy(h->owner.boot, p + 64, 16);
+		h->owner.pidns = le_get64(p + 80);
+		h->owner.start = le_get64(p + 88);
+		memcpy(h->owner.host, p + 96, HOST_MAX);
+		h->owner.host[HOST_MAX] = '\0';
+	} else {
+		return 0;
+	}
+	n = h->size + h->ck_len + h->ev_len + h->id_len + h->err_len + (size_t)h->body_len;
+	return n == v->mv_size;
 }
 
 static void
 write_hdr(unsigned char *p, const struct hdr *h)
 {
+	size_t hl = strnlen(h->owner.host, HOST_MAX);
+
 	le_put32(p, h->version);
 	le_put32(p + 4, h->attempts);
 	le_put64(p + 8, (uint64_t)h->received_at);
@@ -93,6 +121,12 @@ write_hdr(unsigned char *p, const struct hdr *h)
 	le_put16(p + 40, h->id_len);
 	le_put16(p + 42, h->err_len);
 	le_put32(p + 44, h->body_len);
+	memcpy(p + 48, h->owner.id, 16);
+	memcpy(p + 64, h->owner.boot, 16);
+	le_put64(p + 80, h->owner.pidns);
+	le_put64(p + 88, h->owner.start);
+	memset(p + 96, 0, HOST_MAX);
+	memcpy(p + 96, h->owner.host, hl);
 }
 
 void
@@ -129,9 +163,11 @@ decode(uint64_t seq, const MDB_val *v, struct ac_event *out)
 		ac_log_error("inbox record %llu is corrupt", (unsigned long long)seq);
 		return AC_ERR_STORE;
 	}
-	p += HDR;
+	p += h.size;
 	out->seq = seq;
 	out->attempts = h.attempts;
+	out->lease_until = (time_t)h.lease_until;
+	out->owner = h.owner;
 	out->received_at = (time_t)h.received_at;
 	out->next_at = (time_t)h.next_at;
 	out->client_key = dupn(p, h.ck_len);
@@ -167,6 +203,8 @@ put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct hdr *h, const char *c
 	if (errl > 1000)
 		errl = 1000;
 	h->version = REC_VERSION;
+	h->size = HDR;
+	h->lease_pid = h->owner.pid;
 	h->ck_len = (uint16_t)ckl;
 	h->ev_len = (uint16_t)evl;
 	h->id_len = (uint16_t)idl;
@@ -577,12 +615,11 @@ ingest_quietly(struct ac_store *st, int rotate)
 
 /* ---------------------------------------------------------------- claim */
 
+/* Whether a lease still holds its event: unexpired, and its owner not provably gone. */
 static int
-owner_alive(int32_t pid)
+lease_held(const struct hdr *h, time_t now)
 {
-	if (pid <= 0)
-		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	return h->lease_until > now && !ac_lease_owner_dead(&h->owner);
 }
 
 struct blocked {
@@ -635,6 +672,7 @@ struct claim_ctx {
 	int claim;            /* 0: only look (read txn), 1: take it (write txn) */
 	uint64_t found;
 	struct ac_event *out;
+	struct ac_lease_owner self;
 };
 
 static enum ac_err
@@ -654,13 +692,14 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && scanned < SCAN_MAX;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
-		const unsigned char *ck = (const unsigned char *)v.mv_data + HDR;
+		const unsigned char *ck;
 
 		if (!read_hdr(&v, &h))
 			continue; /* corrupt: `acctl inbox` shows it, the worker goes on */
+		ck = (const unsigned char *)v.mv_data + h.size;
 		if (is_blocked(&b, ck, h.ck_len))
 			continue;
-		if ((h.lease_until > c->now && owner_alive(h.lease_pid)) || h.next_at > c->now) {
+		if (lease_held(&h, c->now) || h.next_at > c->now) {
 			/* an earlier event of this tenant is running or waiting: later ones wait too */
 			if ((err = block(&b, ck, h.ck_len)) != AC_OK)
 				break;
@@ -676,8 +715,18 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		struct ac_event ev;
 
 		if ((err = decode(seq, &v, &ev)) == AC_OK) {
+			if (h.lease_until != 0) {
+				char who[128];
+
+				/* a run that never said how it ended: the handler checks what it already did */
+				ac_lease_owner_format(&h.owner, who, sizeof(who));
+				ac_log_warn("event %llu: taking over the lease of %s (%s)", (unsigned long long)seq, who,
+				    h.lease_until > c->now ? "its process is gone" : "expired");
+			}
 			h.lease_until = c->now + c->lease;
-			h.lease_pid = (int32_t)getpid();
+			h.owner = c->self;
+			ev.lease_until = (time_t)h.lease_until;
+			ev.owner = c->self;
 			mdb_cursor_close(cur);
 			cur = NULL;
 			err = put_record(txn, ac_store_dbi(st, AC_DB_INBOX), seq, &h, ev.client_key, ev.event_key,
@@ -697,9 +746,11 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
 {
-	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out };
+	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out, { { 0 }, { 0 }, 0, 0, 0, "" } };
 	enum ac_err err;
 
+	if ((err = ac_lease_owner_self(&c.self)) != AC_OK)
+		return err;
 	ingest_quietly(st, 1);
 	/* look in a read transaction first: an idle poll must not take the write lock */
 	if ((err = ac_store_read(st, claim_fn, &c)) != AC_OK)
@@ -808,7 +859,7 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	h.attempts++;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (s->to_dead && (err = remove_from(txn, st, AC_DB_INBOX, s->seq)) == AC_OK)
 		err = rewrite(txn, st, AC_DB_DEAD, &h, &ev, s->error);
 	else if (!s->to_dead)
@@ -838,7 +889,7 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return err;
 	h.next_at = s->next_at;
 	h.lease_until = 0;
-	h.lease_pid = 0;
+	memset(&h.owner, 0, sizeof(h.owner));
 	if (dead) {
 		/* a replay starts afresh: a whole new retry window */
 		h.attempts = 0;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "lease.h"
 #include "store.h"
 
 /* Webhook bodies are at most 256 KiB (Bitbucket's own limit). */
@@ -30,6 +31,8 @@ struct ac_event {
 	unsigned attempts;     /* handler runs so far */
 	time_t next_at;        /* not before this time */
 	char *last_error;      /* what the last failed attempt said; "" */
+	time_t lease_until;    /* 0 when not leased (a lease past this time is void) */
+	struct ac_lease_owner owner; /* who holds (or last held) the lease; zero when none */
 };
 
 void ac_event_release(struct ac_event *ev);
@@ -75,9 +78,12 @@ void ac_inbox_set_rotate_bytes(uint64_t n);
 /*
  * Claims the next event that is due, in order per tenant: an event waits
  * while an earlier one of its tenant is leased or waiting for a retry. The
- * claim is a lease in the store (owner pid, until now + lease_seconds), so
- * several workers never run one event at once; a lease whose owner process
- * is gone is taken over at once. AC_ERR_NOT_FOUND when nothing is due.
+ * claim is a lease in the store (this process's ac_lease_owner_self(), until
+ * now + lease_seconds), so several workers never run one event at once. A
+ * lease is taken over before it expires only when ac_lease_owner_dead()
+ * proves its owner gone; a lease of another host, pid namespace or boot, or
+ * of a store from before owners were recorded, waits for its expiry.
+ * AC_ERR_NOT_FOUND when nothing is due.
  */
 enum ac_err ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out);
 

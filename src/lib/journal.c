@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "journal.h"
 #include "le.h"
 #include "log.h"
@@ -49,6 +50,7 @@ _Static_assert(sizeof(struct shm) <= SHM_SIZE, "the shared words fit the mapped 
 
 struct ac_journal {
 	char *dir, *path;
+	int dfd;                  /* the directory: every name is opened relative to it, never following links */
 	enum ac_journal_sync sync;
 	volatile uint64_t *shared;
 	struct shm *sh;           /* NULL: not mapped (yet), appends take the shared flock */
@@ -204,37 +206,23 @@ read_id(int fd)
 static void
 sync_dir(const struct ac_journal *j)
 {
-	int fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (fsync(fd) != 0)
-			ac_log_warn("fsync %s: %s", j->dir, strerror(errno));
-		close(fd);
-	}
-}
-
-/* A file this process created, owned like the directory: root's acctl must not leave one the app cannot use. */
-static void
-own_like_dir(const struct ac_journal *j, int fd, const char *path)
-{
-	struct stat d;
-
-	if (geteuid() == 0 && stat(j->dir, &d) == 0 && d.st_uid != 0 && fchown(fd, d.st_uid, d.st_gid) != 0)
-		ac_log_warn("chown %s: %s", path, strerror(errno));
+	if (fsync(j->dfd) != 0)
+		ac_log_warn("fsync %s: %s", j->dir, strerror(errno));
 }
 
 /*
- * A new journal file at path (not yet visible under AC_JOURNAL_FILE): header
- * written and flushed, owned like the directory (an operator's root acctl
- * must not leave a file the app cannot append to).
+ * A new journal file named name (not yet visible under AC_JOURNAL_FILE):
+ * created, never an existing name (O_EXCL), header written and flushed,
+ * owned like the directory (an operator's root acctl must not leave a file
+ * the app cannot append to).
  */
 static int
-create_file(const struct ac_journal *j, const char *path, uint64_t *id)
+create_file(const struct ac_journal *j, const char *name, uint64_t *id)
 {
 	unsigned char h[AC_JOURNAL_HDR];
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, name, O_RDWR, AC_DATADIR_EXCL)) < 0)
 		return -1;
 	memset(h, 0, sizeof(h));
 	memcpy(h, FILE_MAGIC, 8);
@@ -247,11 +235,10 @@ create_file(const struct ac_journal *j, const char *path, uint64_t *id)
 		int e = errno;
 
 		close(fd);
-		unlink(path);
+		unlinkat(j->dfd, name, 0);
 		errno = e;
 		return -1;
 	}
-	own_like_dir(j, fd, path);
 	return fd;
 }
 
@@ -269,12 +256,11 @@ map_shared(struct ac_journal *j)
 	j->sh_tried = 1;
 	if ((lp = join(j->dir, AC_JOURNAL_FILE ".lock")) == NULL)
 		return NULL;
-	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0) {
 		ac_log_warn("open %s: %s (appends take a lock instead)", lp, strerror(errno));
 		free(lp);
 		return NULL;
 	}
-	own_like_dir(j, fd, lp);
 	if (fstat(fd, &sb) != 0 || ((uint64_t)sb.st_size < SHM_SIZE && ftruncate(fd, SHM_SIZE) != 0) ||
 	    (p = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		ac_log_warn("map %s: %s (appends take a lock instead)", lp, strerror(errno));
@@ -304,6 +290,14 @@ ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *s
 	j->sync = sync;
 	j->shared = shared;
 	j->wfd = j->rfd = j->nfd = j->lfd = -1;
+	if ((j->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		enum ac_err err = io_err("open", dir);
+
+		free(j->dir);
+		free(j->path);
+		free(j);
+		return err;
+	}
 	*out = j;
 	return AC_OK;
 }
@@ -321,6 +315,7 @@ ac_journal_close(struct ac_journal *j)
 		close(j->rfd);
 	if (j->sh)
 		munmap(j->sh, SHM_SIZE);
+	close(j->dfd);
 	free(j->win);
 	free(j->strs);
 	free(j->dir);
@@ -335,12 +330,12 @@ static enum ac_err
 open_writer(struct ac_journal *j)
 {
 	char tmp[64];
-	char *tpath;
 	uint64_t id;
 	int fd, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		if ((fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) >= 0) {
+		/* two links for a moment where link() gives a new file its name (below) */
+		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDWR | O_APPEND, AC_DATADIR_LINKED)) >= 0) {
 			if ((id = read_id(fd)) == 0) {
 				/* being created by link(): it has its header before it has its name */
 				close(fd);
@@ -352,29 +347,42 @@ open_writer(struct ac_journal *j)
 		}
 		if (errno != ENOENT)
 			return io_err("open", j->path);
-		/* none yet: make one under a private name, then give it the name if nobody did meanwhile */
-		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%ld", (long)getpid());
-		if ((tpath = join(j->dir, tmp)) == NULL)
-			return AC_ERR_NOMEM;
-		if ((fd = create_file(j, tpath, &id)) < 0) {
-			enum ac_err err = io_err("create", tpath);
+		/*
+		 * None yet: make one under a private, unpredictable name, then
+		 * give it the name if nobody did meanwhile (neither call follows
+		 * a link nor replaces a name). link() where the filesystem cannot
+		 * rename without replacing: the file then has two links for a
+		 * moment, which openers wait out.
+		 */
+		snprintf(tmp, sizeof(tmp), AC_JOURNAL_FILE ".new.%016llx", (unsigned long long)new_id());
+		if ((fd = create_file(j, tmp, &id)) < 0)
+			return io_err("create", j->path);
+		close(fd);
+		if (renameat2(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, RENAME_NOREPLACE) == 0) {
+			if (j->sync != AC_JOURNAL_SYNC_OFF)
+				sync_dir(j);
+			continue;
+		}
+		if (errno == EEXIST) {
+			unlinkat(j->dfd, tmp, 0);
+			continue;
+		}
+		if (errno != EINVAL && errno != ENOSYS) {
+			enum ac_err err = io_err("rename", j->path);
 
-			free(tpath);
+			unlinkat(j->dfd, tmp, 0);
 			return err;
 		}
-		close(fd);
-		if (link(tpath, j->path) == 0) {
+		if (linkat(j->dfd, tmp, j->dfd, AC_JOURNAL_FILE, 0) == 0) {
 			if (j->sync != AC_JOURNAL_SYNC_OFF)
 				sync_dir(j);
 		} else if (errno != EEXIST) {
 			enum ac_err err = io_err("link", j->path);
 
-			unlink(tpath);
-			free(tpath);
+			unlinkat(j->dfd, tmp, 0);
 			return err;
 		}
-		unlink(tpath);
-		free(tpath);
+		unlinkat(j->dfd, tmp, 0);
 	}
 	ac_log_error("cannot open %s: it keeps changing", j->path);
 	return AC_ERR_STORE;
@@ -599,13 +607,13 @@ ac_journal_scan_begin(struct ac_journal *j, uint64_t from_id, uint64_t from_off,
 	uint64_t rid;
 	int fd;
 
-	if (stat(j->path, &sb) != 0) {
+	if (fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT)
 			return AC_ERR_NOT_FOUND;
 		return io_err("stat", j->path);
 	}
 	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino) {
-		if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((fd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE, O_RDONLY, AC_DATADIR_LINKED)) < 0)
 			return errno == ENOENT ? AC_ERR_NOT_FOUND : io_err("open", j->path);
 		if (fstat(fd, &sb) != 0 || (rid = read_id(fd)) == 0) {
 			close(fd);
@@ -644,7 +652,7 @@ ac_journal_has_news(struct ac_journal *j)
 {
 	struct stat sb;
 
-	if (stat(j->path, &sb) != 0)
+	if (fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		return 0;
 	if (j->rfd < 0 || sb.st_dev != j->rdev || sb.st_ino != j->rino)
 		return 1;
@@ -834,17 +842,12 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 static enum ac_err
 lock_rotation(struct ac_journal *j)
 {
-	char *lp = join(j->dir, AC_JOURNAL_FILE ".lock");
 	struct stat sb;
 
-	if (lp == NULL)
-		return AC_ERR_NOMEM;
-	if ((j->lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		own_like_dir(j, j->lfd, lp);
-	free(lp);
-	if (j->lfd < 0)
+	if ((j->lfd = ac_datadir_openat(j->dfd, j->dir, AC_JOURNAL_FILE ".lock", O_RDWR, AC_DATADIR_CREATE)) < 0)
 		return io_err("open", j->dir);
-	if (flock(j->lfd, LOCK_EX | LOCK_NB) != 0 || stat(j->path, &sb) != 0 || sb.st_dev != j->rdev ||
+	if (flock(j->lfd, LOCK_EX | LOCK_NB) != 0 ||
+	    fstatat(j->dfd, AC_JOURNAL_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0 || sb.st_dev != j->rdev ||
 	    sb.st_ino != j->rino) {
 		close(j->lfd);
 		j->lfd = -1;
@@ -870,7 +873,10 @@ ac_journal_rotate_begin(struct ac_journal *j)
 		j->lfd = -1;
 		return AC_ERR_NOMEM;
 	}
-	if ((j->nfd = create_file(j, j->npath, &j->nid)) < 0) {
+	/* one a rotator that died left behind (or a name planted there): removed, never opened */
+	if (unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0) != 0 && errno != ENOENT)
+		ac_log_warn("unlink %s: %s", j->npath, strerror(errno));
+	if ((j->nfd = create_file(j, AC_JOURNAL_FILE ".next", &j->nid)) < 0) {
 		err = io_err("create", j->npath);
 		free(j->npath);
 		j->npath = NULL;
@@ -912,16 +918,30 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 		/* what a late appender checks: whether its record made it in before the file went */
 		publish_rotation(j->sh, j->rid, j->good_end);
 		/* appenders holding the old file see it unlinked and reopen the name */
-		if (rename(j->npath, j->path) != 0) {
+		if (renameat(j->dfd, AC_JOURNAL_FILE ".next", j->dfd, AC_JOURNAL_FILE) != 0) {
 			err = io_err("rename", j->npath);
-			unlink(j->npath);
+			unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0);
 		} else {
-			if (j->sync != AC_JOURNAL_SYNC_OFF)
-				sync_dir(j);
-			__atomic_store_n(&j->sh->cur, j->nid, __ATOMIC_SEQ_CST);
+			struct stat a, b;
+
+			/*
+			 * rename() moves names, never what a link points to; one
+			 * swapped in under .next is now the journal's name, and
+			 * every later open refuses it (not a regular file of ours).
+			 */
+			if (fstat(j->nfd, &a) == 0 && (fstatat(j->dfd, AC_JOURNAL_FILE, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+				ac_log_error("%s was replaced by another file while it was being renamed: it is refused "
+				    "until removed", j->npath);
+				err = AC_ERR_STORE;
+			} else {
+				if (j->sync != AC_JOURNAL_SYNC_OFF)
+					sync_dir(j);
+				__atomic_store_n(&j->sh->cur, j->nid, __ATOMIC_SEQ_CST);
+			}
 		}
 	} else {
-		unlink(j->npath);
+		unlinkat(j->dfd, AC_JOURNAL_FILE ".next", 0);
 	}
 	if (j->sh && __atomic_load_n(&j->sh->rotating, __ATOMIC_SEQ_CST) == j->rid)
 		__atomic_store_n(&j->sh->rotating, 0, __ATOMIC_SEQ_CST);

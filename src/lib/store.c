@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "journal.h"
 #include "log.h"
 #include "store.h"
@@ -59,12 +60,11 @@ ac_store_mdb_err(int rc, const char *what)
 	}
 }
 
-/* mkdir -p with 0700 for what it creates; an existing data dir is tightened to 0700. */
+/* mkdir -p with 0700 for what it creates (ac_datadir_open() tightens an existing data dir to 0700). */
 static enum ac_err
 make_dir(const char *dir)
 {
 	char *p, *copy;
-	struct stat st;
 
 	if ((copy = strdup(dir)) == NULL)
 		return AC_ERR_NOMEM;
@@ -84,12 +84,6 @@ make_dir(const char *dir)
 		ac_log_error("mkdir %s: %s", dir, strerror(errno));
 		return AC_ERR_IO;
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ac_log_error("%s is not a directory", dir);
-		return AC_ERR_IO;
-	}
-	if ((st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) != 0)
-		ac_log_warn("chmod 0700 %s: %s", dir, strerror(errno));
 	return AC_OK;
 }
 
@@ -135,6 +129,18 @@ init_dbs(struct ac_store *st)
 			    (int)(v.mv_size > 16 ? 16 : v.mv_size), (const char *)v.mv_data, AC_STORE_SCHEMA);
 			err = AC_ERR_STORE;
 			goto abort;
+		}
+		/* an older store is read as it is and marked, so that older builds refuse it (store.h) */
+		if (have < AC_STORE_SCHEMA && !rdonly) {
+			int n = snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA);
+
+			v.mv_data = ver;
+			v.mv_size = (size_t)n;
+			if ((rc = mdb_put(txn, st->dbi[AC_DB_META], &k, &v, 0)) != 0) {
+				err = ac_store_mdb_err(rc, "mdb_put meta");
+				goto abort;
+			}
+			ac_log_info("store schema version %ld upgraded to %d", have, AC_STORE_SCHEMA);
 		}
 	} else if (rc != MDB_NOTFOUND) {
 		err = ac_store_mdb_err(rc, "mdb_get meta");
@@ -193,22 +199,20 @@ adopt_size(struct ac_store *st)
  * flushes; a lock here would only serialise them).
  */
 static enum ac_err
-open_sync(struct ac_store *st, const char *dir)
+open_sync(struct ac_store *st, int dfd, const char *dir)
 {
-	char path[4096];
+	struct stat sb;
 	void *p;
-	int n = snprintf(path, sizeof(path), "%s/sync.lock", dir);
 
-	st->sync_fd = -1;
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return AC_ERR_INVALID;
-	if ((st->sync_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		ac_log_error("open %s: %s", path, strerror(errno));
+	/* never through a planted link, and a file that is not ours is neither grown nor mapped */
+	if ((st->sync_fd = ac_datadir_openat(dfd, dir, "sync.lock", O_RDWR, AC_DATADIR_CREATE)) < 0) {
+		ac_log_error("open %s/sync.lock: %s", dir, strerror(errno));
 		return AC_ERR_IO;
 	}
-	if (ftruncate(st->sync_fd, sizeof(uint64_t) * 8) != 0 ||
+	if (fstat(st->sync_fd, &sb) != 0 ||
+	    ((uint64_t)sb.st_size < sizeof(uint64_t) * 8 && ftruncate(st->sync_fd, sizeof(uint64_t) * 8) != 0) ||
 	    (p = mmap(NULL, sizeof(uint64_t) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, st->sync_fd, 0)) == MAP_FAILED) {
-		ac_log_error("map %s: %s", path, strerror(errno));
+		ac_log_error("map %s/sync.lock: %s", dir, strerror(errno));
 		close(st->sync_fd);
 		st->sync_fd = -1;
 		return AC_ERR_IO;
@@ -243,25 +247,49 @@ group_flush(struct ac_store *st, uint64_t mine)
 
 /*
  * An operator running acctl as root on the app's data directory must not
- * leave files the app (its unprivileged owner) can no longer open.
+ * leave files the app (its unprivileged owner) can no longer open. Each is
+ * opened without following links and changed through its descriptor, and
+ * only when it is a regular file with no other link: never a file elsewhere
+ * that a planted name leads to. (acctl acts as the directory's owner, see
+ * ac_datadir_become_owner(): this is for root-run programs that do not.)
  */
 static void
-give_to_dir_owner(const char *dir)
+give_to_dir_owner(int dfd, const char *dir)
 {
 	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock", AC_JOURNAL_FILE };
 	struct stat d, f;
-	char path[4096];
 	size_t i;
 
-	if (geteuid() != 0 || stat(dir, &d) != 0 || d.st_uid == 0)
+	if (geteuid() != 0 || fstat(dfd, &d) != 0 || d.st_uid == 0)
 		return;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		int fd = openat(dfd, files[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &f) == 0 && f.st_uid != d.st_uid &&
-		    chown(path, d.st_uid, d.st_gid) != 0)
-			ac_log_warn("chown %s: %s", path, strerror(errno));
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &f) == 0 && S_ISREG(f.st_mode) && f.st_nlink == 1 && f.st_uid != d.st_uid &&
+		    fchown(fd, d.st_uid, d.st_gid) != 0)
+			ac_log_warn("chown %s/%s: %s", dir, files[i], strerror(errno));
+		close(fd);
 	}
+}
+
+/*
+ * What LMDB opened as data.mdb, checked through its descriptor: the name may
+ * have changed since it was looked at. One root just created is given to
+ * the directory's owner by give_to_dir_owner().
+ */
+static enum ac_err
+check_data_file(struct ac_store *st, const char *dir, uid_t owner)
+{
+	struct stat f;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &f) != 0)
+		return AC_ERR_STORE;
+	if (geteuid() == 0 && f.st_uid == 0)
+		owner = 0;
+	return ac_datadir_usable(fd, dir, "data.mdb", owner) == 0 ? AC_OK : AC_ERR_STORE;
 }
 
 enum ac_err
@@ -269,7 +297,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 {
 	struct ac_store *st;
 	unsigned envflags = MDB_NOSYNC;
-	int rc, dead = 0;
+	int rc, dead = 0, dfd;
 	enum ac_err err;
 	struct stat sb;
 
@@ -281,13 +309,28 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	} else if ((err = make_dir(dir)) != AC_OK) {
 		return err;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	/*
+	 * Every file here is opened relative to the directory, without
+	 * following links; LMDB opens its two by path, so they are looked at
+	 * first (the race that leaves is why a root acctl acts as the owner).
+	 */
+	if ((dfd = ac_datadir_open(dir, !(flags & AC_STORE_RDONLY), &sb)) < 0)
+		return AC_ERR_STORE;
+	if ((err = ac_datadir_check(dfd, dir, "data.mdb")) != AC_OK ||
+	    (err = ac_datadir_check(dfd, dir, "lock.mdb")) != AC_OK) {
+		close(dfd);
+		return err;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		close(dfd);
 		return AC_ERR_NOMEM;
+	}
 	st->flags = flags;
 	st->sync_fd = -1;
 	st->map_size = map_size ? map_size : DEFAULT_MAP;
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		free(st);
+		close(dfd);
 		return ac_store_mdb_err(rc, "mdb_env_create");
 	}
 	mdb_env_set_maxdbs(st->env, AC_DB__COUNT + 4);
@@ -303,6 +346,8 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
+	if ((err = check_data_file(st, dir, sb.st_uid)) != AC_OK)
+		goto fail;
 	/* a process killed inside a read transaction leaves its slot behind */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		ac_log_info("cleared %d stale reader slot(s)", dead);
@@ -310,7 +355,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	if ((err = init_dbs(st)) != AC_OK)
 		goto fail;
-	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dir)) != AC_OK)
+	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dfd, dir)) != AC_OK)
 		goto fail;
 	/* the journal's group flush uses the second shared word (the first is LMDB's) */
 	if (!(flags & AC_STORE_RDONLY) &&
@@ -318,10 +363,12 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	    : flags & AC_STORE_SYNC_EACH ? AC_JOURNAL_SYNC_EACH : AC_JOURNAL_SYNC_GROUP,
 	    st->synced ? st->synced + 1 : NULL, &st->journal)) != AC_OK)
 		goto fail;
-	give_to_dir_owner(dir);
+	give_to_dir_owner(dfd, dir);
+	close(dfd);
 	*out = st;
 	return AC_OK;
 fail:
+	close(dfd);
 	if (st->synced)
 		munmap((void *)st->synced, sizeof(uint64_t) * 8);
 	if (st->sync_fd >= 0)

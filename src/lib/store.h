@@ -21,8 +21,13 @@ enum ac_db {
 	AC_DB__COUNT
 };
 
-/* The schema version this build writes; a store with a newer one is refused. */
-#define AC_STORE_SCHEMA 1
+/*
+ * The schema version this build writes; a store with a newer one is refused
+ * ("the store has schema version ..."), an older one is read and, when opened
+ * writable, marked with this one. 2: inbox records name their lease's owner
+ * (inbox.c record version 2; version 1 records are still read).
+ */
+#define AC_STORE_SCHEMA 2
 
 struct ac_store;
 

@@ -57,8 +57,18 @@ for unit in "$top_srcdir"/nginx/systemd/*.service; do
 	sed -e "s#/usr/local/libexec/connect-fcgi/#$top_builddir/src/fcgi/#g" \
 	    -e "s#/usr/local/bin/acctl#$top_builddir/src/cli/acctl#g" \
 	    -e "s#/usr/bin/spawn-fcgi#${SPAWN_FCGI:-/usr/bin/spawn-fcgi}#g" "$unit" >"$IT_TMP/units/$name"
-	case "$name" in *@.service) cp "$IT_TMP/units/$name" "$IT_TMP/units/${name%@.service}@descriptor.0.service"; name="${name%@.service}@descriptor.0.service" ;; esac
-	if "$SA" verify --man=no "$IT_TMP/units/$name" >"$IT_TMP/logs/sa.log" 2>&1 && [ ! -s "$IT_TMP/logs/sa.log" ]; then
+	units=()
+	case "$name" in
+	*@.service)
+		cp "$IT_TMP/units/$name" "$IT_TMP/units/${name%@.service}@descriptor.0.service"
+		name="${name%@.service}@descriptor.0.service"
+		# the socket unit it requires, verified with it
+		sed -e "s#/usr/local/libexec/connect-fcgi/#$top_builddir/src/fcgi/#g" "${unit%.service}.socket" \
+		    >"$IT_TMP/units/${name%.service}.socket"
+		units+=("$IT_TMP/units/${name%.service}.socket")
+		;;
+	esac
+	if "$SA" verify --man=no "$IT_TMP/units/$name" "${units[@]}" >"$IT_TMP/logs/sa.log" 2>&1 && [ ! -s "$IT_TMP/logs/sa.log" ]; then
 		ok "systemd-analyze verify: $name"
 	else
 		not_ok "systemd-analyze verify: $name"
@@ -68,5 +78,19 @@ for unit in "$top_srcdir"/nginx/systemd/*.service; do
 	check "$name: NoNewPrivileges, ProtectSystem=strict, PrivateTmp" \
 	    eval 'grep -qx NoNewPrivileges=yes "$unit" && grep -qx ProtectSystem=strict "$unit" && grep -qx PrivateTmp=yes "$unit"'
 	check "$name: the data directory is 0700" grep -qx 'StateDirectoryMode=0700' "$unit"
+	# healing (issue 13): started again at once and for ever
+	check "$name: Restart=always, RestartSec under a second, no start limit" \
+	    eval 'grep -qx Restart=always "$unit" && grep -qxE "RestartSec=[0-9]{1,3}ms" "$unit" && grep -qx StartLimitIntervalSec=0 "$unit"'
 done
+# The programs' socket belongs to systemd (it outlives them) and reaches them on stdin; they
+# supervise several serving processes on it.
+u="$top_srcdir/nginx/systemd/connect-fcgi@.service"
+check "connect-fcgi@.service: the socket from connect-fcgi@.socket on stdin, AC_PROCESSES set" \
+    eval 'grep -qx "Requires=connect-fcgi@%i.socket" "$u" && grep -qx StandardInput=socket "$u" &&
+        grep -qx StandardOutput=journal "$u" && grep -qE "^Environment=AC_PROCESSES=[1-9]" "$u"'
+check "connect-fcgi@.socket: listens on the path nginx/connect-fcgi-pool.conf uses" \
+    grep -qx 'ListenStream=/run/connect-fcgi/%i.sock' "$top_srcdir/nginx/systemd/connect-fcgi@.socket"
+# nginx never takes a socket out of service for one failure: max_fails=0 on every server
+check "nginx/connect-fcgi-pool.conf: every upstream server has max_fails=0" \
+    eval '! grep -E "^ *server unix:" "$top_srcdir/nginx/connect-fcgi-pool.conf" | grep -qv "max_fails=0"'
 done_testing

@@ -139,6 +139,67 @@ run bb-h repo:push push-trunc
 requests '/commits'
 is "$RC $(json "$IT_TMP/req.json" 'j.length')" "0 1" "a next page on another host is not followed"
 
+# a side effect once: a run killed after the product took its comment and before it was noted
+comments_on() { store "j.comments.filter((c) => c.target === '$1').length"; }
+# run_killed CLIENTKEY EVENT PAYLOAD PATH TARGET: handler-run, SIGKILLed once the simulator stored its
+# comment on TARGET (the answer to the POST .../PATH/comments is held back: killed while it waits)
+run_killed() {
+	local pid i
+	control "{\"hold\":[{\"path\":\"/$4/comments\$\",\"method\":\"POST\",\"ms\":60000}]}"
+	"$RUN" "$1" "$2" "$IT_TMP/p/$3.json" >/dev/null 2>>"$IT_TMP/logs/handler-run.log" &
+	pid=$!
+	for i in $(seq 100); do [ "$(comments_on "$5")" = 1 ] && break; sleep 0.1; done
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	control '{"hold":[]}'
+}
+for n in 21 22 23; do
+	payload bitbucket-webhook-pullrequest-created.json "j.data.pullrequest.id = $n; j.data.pullrequest.title = 'Bad title $n'" "pr-$n"
+done
+reset
+run_killed bb-h pullrequest:created pr-21 pullrequests/21 21
+is "$(comments_on 21)" "1" "a run killed while the product answers its comment: the comment is there"
+run bb-h pullrequest:created pr-21
+is "$RC $RES $(comments_on 21)" "0 ok 1" "the run again finds its comment on the product and posts no second one"
+requests '/pullrequests/21/comments'
+is "$(json "$IT_TMP/req.json" 'j.map((e) => e.method + (e.query.sort || "")).join(",")')" "GET-created_on,POST,GET-created_on" \
+	"each run looked at the comments (newest first) before posting; the second did not post"
+check "the comment carries its marker, not rendered (a link reference definition)" \
+	eval '[ "$(store "/\\n\\[\\/\\/\\]: # \"connect-fcgi:pr-title:[0-9a-f]{32}\"\\n\$/.test(j.comments[0].raw)")" = true ]'
+is "$(store "j.statuses['$ST/1111111111111111111111111111111111111111/connect-fcgi-title'].state")" "FAILED" \
+	"the build status (idempotent by key) is posted by the run again"
+run bb-h pullrequest:updated pr-21
+requests '/pullrequests/21/comments'
+is "$RC $(comments_on 21) $(json "$IT_TMP/req.json" 'j.length')" "0 1 3" "found once, noted: no call at all the next time"
+
+reset
+run_killed bb-h pullrequest:created pr-22 pullrequests/22 22
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$SIM_URL/_sim/comments" \
+	-d '{"kind":"pullrequest","workspace":"example-workspace","repo":"example-repo","target":"22","raw":"LGTM","count":60}'
+run bb-h pullrequest:created pr-22
+requests '/pullrequests/22/comments'
+is "$RC $(comments_on 22) $(json "$IT_TMP/req.json" 'j.filter((e) => e.method === "GET").map((e) => e.query.page || 1).join(",")')" \
+	"0 61 1,1,2" "behind 60 newer comments: found on the second page (next followed), no second comment"
+
+reset
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$SIM_URL/_sim/comments" \
+	-d '{"kind":"pullrequest","workspace":"example-workspace","repo":"example-repo","target":"23","raw":"hm","count":520}'
+run bb-h pullrequest:created pr-23
+requests '/pullrequests/23/comments'
+is "$RC $(comments_on 23) $(json "$IT_TMP/req.json" 'j.map((e) => e.method).join(",")')" \
+	"0 521 GET,GET,GET,GET,GET,GET,GET,GET,GET,GET,POST" "the search is bounded: 10 pages of 50 read, then it posts"
+
+P=$(H40 5)
+payload bitbucket-webhook-repo-push.json "$COMMITS
+	j.data.push.changes[0].commits = [c('$A', 'feat: add linters', 1), c('$P', 'no rule here\n', 1)];" push-p
+reset
+run_killed bb-h repo:push push-p "commit/$P" "$P"
+run bb-h repo:push push-p
+requests "/commit/$P/comments"
+is "$RC $RES $(comments_on "$P") $(json "$IT_TMP/req.json" 'j.map((e) => e.method).join(",")')" "0 ok 1 GET,POST,GET" \
+	"a push run again after a kill: its commit comment is found, not posted twice"
+is "$(store "['$A','$P'].map((h) => (j.statuses['$ST/' + h + '/connect-fcgi-commit'] || {}).state).join(' ')")" \
+	"SUCCESSFUL FAILED" "the statuses are posted again (idempotent by key)"
 # failures: what the worker will retry, and what it will not
 reset
 control '{"fail":[{"path":"/statuses/build$","status":500}]}'

@@ -34,7 +34,7 @@ check "the descriptor templates are in \$(datadir)/connect-fcgi" \
 for f in nginx/connect-fcgi-pool.conf nginx/connect-fcgi-fcgiwrap.conf nginx/README.md \
     apache/connect-fcgi-fcgid.conf apache/connect-fcgi-proxy-fcgi.conf apache/htaccess \
     apache/connect-fcgi.conf.example apache/README.md \
-    systemd/connect-fcgi@.service systemd/connect-fcgi-worker.service; do
+    systemd/connect-fcgi@.service systemd/connect-fcgi@.socket systemd/connect-fcgi-worker.service; do
 	check "\$(docdir)/$f" test -f "$R$docdir/$f"
 done
 check "man page acctl(1)" test -f "$R$mandir/man1/acctl.1"

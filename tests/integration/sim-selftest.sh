@@ -239,6 +239,38 @@ req GET "$U/_sim/store"
 is "$(json "$BODY" 'Object.values(j.statuses)[0].state + " " + j.comments.length')" "INPROGRESS 1" \
     "the build status and the comment are stored"
 
+# ------------------------------------------------------------ comments read back, paginated
+# getc QUERY: GET the comments of PR 9 with QUERY, signed
+getc() {
+	TOK=$(appjwt GET "$U$P$1" "$U/api" "$APPKEY" "$SECRET" "$CK")
+	req GET "$U$P$1" -H "Authorization: JWT $TOK"
+}
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$U/_sim/comments" \
+    --data '{"kind":"pullrequest","workspace":"example-workspace","repo":"example-repo","target":"9","raw":"by people","count":12}'
+getc '?sort=-created_on&pagelen=5'
+is "$STATUS $(json "$BODY" '[j.size, j.page, j.pagelen, j.values.length, j.values[0].content.raw, j.values[0].type].join(" ")')" \
+    "200 13 1 5 5 by people pullrequest_comment" "GET comments: a page, newest first, with content.raw"
+next="$(json "$BODY" 'j.next')"
+check "... next is an absolute URL for page 2 that keeps the other parameters" \
+    eval '[[ "$next" == "$U$P?"*"page=2"* && "$next" == *"pagelen=5"* && "$next" == *"sort=-created_on"* ]]'
+getc '?sort=-created_on&pagelen=5&page=3'
+is "$STATUS $(json "$BODY" '[j.values.length, j.values[2].content.raw, j.next === undefined, !!j.previous].join(" ")')" \
+    "200 3 hello true true" "... the last page: the oldest (the app's) comment, no next"
+getc ''
+is "$STATUS $(json "$BODY" '[j.pagelen, j.values.length, j.values[0].content.raw].join(" ")')" "200 10 10 hello" \
+    "... by default 10 a page, oldest first"
+getc '?pagelen=101'
+is "$STATUS" 400 "... pagelen over 100 is refused"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$U/_sim/control" \
+    --data '{"hold":[{"path":"/comments$","method":"POST","ms":3000,"times":1}]}'
+TOK=$(appjwt POST "$U$P" "$U/api" "$APPKEY" "$SECRET" "$CK")
+held=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -X POST -H "Authorization: JWT $TOK" \
+    -H 'Content-Type: application/json' --data '{"content":{"raw":"held"}}' "$U$P")
+req GET "$U/_sim/store"
+is "$held $(json "$BODY" 'j.comments.filter((c) => c.raw === "held").length')" "000 1" \
+    "hold: the comment is stored at once, its answer held back (the client gave up)"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"hold":[]}' "$U/_sim/control"
+
 # ------------------------------------------------------------------------------ Jira
 JK=00000000-0000-4000-8000-00000000f001
 JS='jira-selftest-secret-0123456789abcdefghijklmnopqrstuvwxyz'

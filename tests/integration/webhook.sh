@@ -146,6 +146,40 @@ start_worker
 got="$(it_eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
 is "$got" "SUCCESSFUL" "a worker killed mid-event: the event completes after restart"
 
+# SIGKILL the worker after the product took its comment and before the worker recorded it: the
+# simulator stores the comment and holds its answer back, the worker is killed while it waits
+simpost /_sim/reset '{}'
+simpost /_sim/control '{"hold":[{"path":"/pullrequests/15/comments$","method":"POST","ms":60000}]}'
+pr "$IT_TMP/p/bad5.json" "Killed after the comment" 15
+it_drive "a delivery whose comment the worker is killed after" 204 webhook --client-key wh-1 \
+	--event pullrequest:created --payload "$IT_TMP/p/bad5.json" --delivery-id d-kill-2
+got="$(it_eventually 15 "s.comments.filter(c => c.target === '15').length" 1)"
+is "$got" "1" "the product took the comment (its answer held back)"
+seq_kill="$("$ACCTL" inbox list | awk '/ d-kill-2 / {print $1}')"
+"$ACCTL" inbox show "$seq_kill" >"$IT_TMP/inbox.show" 2>&1
+check "acctl inbox show names the lease's owner: the running worker, its lease held" \
+	grep -Eq "^lease: +.* pid $WORKER_PID id [0-9a-f]{8} \(held\)\$" "$IT_TMP/inbox.show"
+check "... with its whole id, start time, boot id and pid namespace" \
+	grep -Eq "^leaseOwner: +[0-9a-f]{32} host .* pid $WORKER_PID start [1-9][0-9]* boot [0-9a-f]{32} pidns [1-9]" "$IT_TMP/inbox.show"
+kill -KILL "$WORKER_PID"
+wait "$WORKER_PID" 2>/dev/null
+WORKER_PID=
+"$ACCTL" inbox list >"$IT_TMP/inbox.list" 2>&1
+check "acctl inbox list shows the lease of the killed worker, its process gone" \
+	grep -Eq "d-kill-2 .* pid [0-9]+ id [0-9a-f]{8} \(gone\)" "$IT_TMP/inbox.list"
+simpost /_sim/control '{"hold":[]}'
+start_worker
+got="$(it_eventually 15 "$(status_of connect-fcgi-title)" FAILED)"
+is "$got" "FAILED" "a new worker takes the lease over at once and completes the event"
+for _ in $(seq 50); do [ "$(inbox_count inbox)" = 0 ] && break; sleep 0.1; done
+is "$(it_sim_js "[s.comments.filter(c => c.target === '15').length,
+	r.filter(x => /\/pullrequests\/15\/comments/.test(x.path)).map(x => x.method).join(',')].join(' ')")" \
+	"1 GET,POST,GET" "the retry looked and did not comment again: the simulator recorded exactly one comment"
+check "the worker said it found the comment on the product" \
+	grep -q "PR example-workspace/example-repo#15: the comment is already on the product" "$IT_TMP/logs/worker.log"
+check "the worker said whose lease it took over, and why" \
+	grep -Eq "taking over the lease of .* pid [0-9]+ id [0-9a-f]{8} \(its process is gone\)" "$IT_TMP/logs/worker.log"
+
 # one nesting limit for the intake and the worker: AC_JSON_DEPTH (32) is acknowledged and acted on
 # (it used to be acknowledged, then dead as malformed_json in the worker); 33 is refused at intake
 # deep FILE TITLE ID LEVELS: a pullrequest payload nested LEVELS deep in all
@@ -163,7 +197,7 @@ it_drive "a body 32 deep (the limit)" 204 webhook --client-key wh-1 --event pull
 	--payload "$IT_TMP/p/deep32.json"
 got="$(it_eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
 is "$got $(inbox_count dead)" "SUCCESSFUL 0" "... and the worker reads it too: acted on, nothing dead"
-deep "$IT_TMP/p/deep33.json" "feat: deeper" 15 33
+deep "$IT_TMP/p/deep33.json" "feat: deeper" 16 33
 
 # refused deliveries queue nothing
 before="$(inbox_count inbox)/$(it_sim_js 'r.length')"

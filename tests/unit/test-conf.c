@@ -228,6 +228,34 @@ START_TEST(host_patterns)
 }
 END_TEST
 
+/* AC_PROCESSES (heal): 0 by default (no supervisor), a small whole number otherwise. */
+START_TEST(processes)
+{
+	static const char *bad[] = { "-1", "257", "2x", "", "1e3" };
+	const char *env[] = { "AC_BASE_URL", "https://app.example.com", "AC_PROCESSES", "4", NULL };
+	struct ac_conf c;
+	char *why = NULL;
+	size_t i;
+
+	env[2] = NULL;
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_int_eq(c.processes, 0);
+	ac_conf_release(&c);
+	env[2] = "AC_PROCESSES";
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_int_eq(c.processes, 4);
+	ac_conf_release(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env[3] = bad[i];
+		why = NULL;
+		ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "AC_PROCESSES=%s accepted", bad[i]);
+		ck_assert_msg(strstr(why, "AC_PROCESSES") != NULL, "'%s' does not name AC_PROCESSES", why);
+		free(why);
+	}
+}
+END_TEST
+
 START_TEST(table_is_complete)
 {
 	size_t n, i;
@@ -256,6 +284,7 @@ suite(void)
 	tcase_add_test(tc, file_beside_program);
 	tcase_add_test(tc, host_patterns);
 	tcase_add_test(tc, table_is_complete);
+	tcase_add_test(tc, processes);
 	suite_add_tcase(s, tc);
 	return s;
 }

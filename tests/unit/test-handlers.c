@@ -271,6 +271,67 @@ START_TEST(notes)
 }
 END_TEST
 
+/* The marker of a comment posted once: stable, per app, kind and subject, and safe in markdown. */
+START_TEST(comment_markers)
+{
+	struct ac_handler_ctx ctx = { &conf, store, client, -1 };
+	struct ac_buf a, b;
+	struct ac_tenant t;
+	size_t i;
+
+	ac_buf_init(&a, 1024);
+	ac_buf_init(&b, 1024);
+	tenant(&t, AC_PRODUCT_BITBUCKET, "https://api.bitbucket.org");
+	ck_assert_int_eq(ac_handler_util_marker(&ctx, &t, "pr-title", "abc", &a), AC_OK);
+	ck_assert_int_eq(ac_handler_util_marker(&ctx, &t, "pr-title", "abc", &b), AC_OK);
+	ck_assert_str_eq(ac_buf_str(&a), ac_buf_str(&b));
+	ck_assert_uint_eq(a.len, strlen("connect-fcgi:pr-title:") + 32);
+	ck_assert(!strncmp(ac_buf_str(&a), "connect-fcgi:pr-title:", 22));
+	for (i = 22; i < a.len; i++)
+		ck_assert(strchr("0123456789abcdef", a.data[i]) != NULL);
+	/* another subject, another kind, another app: another marker */
+	ck_assert_int_eq(ac_handler_util_marker(&ctx, &t, "pr-title", "abd", &b), AC_OK);
+	ck_assert_str_ne(ac_buf_str(&a), ac_buf_str(&b));
+	ck_assert_int_eq(ac_handler_util_marker(&ctx, &t, "commit-message", "abc", &b), AC_OK);
+	ck_assert_str_ne(ac_buf_str(&a), ac_buf_str(&b));
+	t.key = "another-app";
+	ck_assert_int_eq(ac_handler_util_marker(&ctx, &t, "pr-title", "abc", &b), AC_OK);
+	ck_assert_str_ne(ac_buf_str(&a), ac_buf_str(&b));
+	ac_buf_release(&a);
+	ac_buf_release(&b);
+}
+END_TEST
+
+/* A page's `next` is followed only within the tenant's API base, and never from a look-alike host. */
+START_TEST(next_pages)
+{
+	static const struct {
+		const char *base, *next, *path;
+	} v[] = {
+		{ "https://api.bitbucket.org", "https://api.bitbucket.org/2.0/x?page=2", "/2.0/x?page=2" },
+		{ "https://api.bitbucket.org/", "https://api.bitbucket.org/2.0/x?page=2", "/2.0/x?page=2" },
+		{ "http://127.0.0.1:9/api", "http://127.0.0.1:9/api/2.0/x?page=2", "/2.0/x?page=2" },
+		{ "https://api.bitbucket.org", "https://api.bitbucket.org.evil.example/2.0/x", NULL },
+		{ "https://api.bitbucket.org", "https://evil.example/2.0/x", NULL },
+		{ "https://api.bitbucket.org", "/2.0/x?page=2", NULL },
+		{ "http://127.0.0.1:9/api", "http://127.0.0.1:9/apix/2.0/x", NULL },
+		{ "https://api.bitbucket.org", NULL, NULL },
+	};
+	struct ac_tenant t;
+	struct ac_buf path;
+	size_t i;
+
+	ac_buf_init(&path, 4096);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		tenant(&t, AC_PRODUCT_BITBUCKET, v[i].base);
+		ck_assert_int_eq(ac_buf_adds(&path, "stale"), AC_OK);
+		ck_assert_int_eq(ac_handler_util_next(&t, v[i].next, &path, "test"), v[i].path ? AC_OK : AC_ERR_NOT_FOUND);
+		ck_assert_str_eq(ac_buf_str(&path), v[i].path ? v[i].path : "");
+	}
+	ac_buf_release(&path);
+}
+END_TEST
+
 /* Events that can never succeed are permanent before any call (the API base is unroutable). */
 START_TEST(bad_events_are_permanent)
 {
@@ -366,6 +427,8 @@ suite(void)
 	tcase_add_test(tc, status_codes);
 	tcase_add_test(tc, table);
 	tcase_add_test(tc, notes);
+	tcase_add_test(tc, comment_markers);
+	tcase_add_test(tc, next_pages);
 	tcase_add_test(tc, bad_events_are_permanent);
 	tcase_add_test(tc, client_refusals);
 	suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "inbox.h"
+#include "le.h"
 #include "store.h"
 #include "unit.h"
 
@@ -202,6 +203,227 @@ START_TEST(dead_owner_lease_taken_over)
 }
 END_TEST
 
+/* A process's owner: unique (random), this process's pid, and provably alive while it runs. */
+START_TEST(owner_identity)
+{
+	struct ac_lease_owner a, b;
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(ac_lease_owner_self(&a), AC_OK);
+	ck_assert_int_eq(ac_lease_owner_self(&b), AC_OK);
+	ck_assert_mem_eq(a.id, b.id, 16);
+	ck_assert_int_eq(a.pid, getpid());
+	ck_assert_uint_ne(a.start, 0);
+	ck_assert_uint_ne(a.pidns, 0);
+	ck_assert_int_eq(ac_lease_owner_dead(&a), 0);
+	/* a child is another owner, with another id */
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		struct ac_lease_owner c;
+
+		close(fds[0]);
+		if (ac_lease_owner_self(&c) != AC_OK || write(fds[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
+			_exit(3);
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &b, sizeof(b)), (ssize_t)sizeof(b));
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(b.pid, pid);
+	ck_assert(memcmp(a.id, b.id, 16) != 0);
+	/* gone: provably dead on this host */
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 1);
+	/* the same pid, another start time: the pid was reused, the owner is dead */
+	b = a;
+	b.start = a.start + 1;
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 1);
+	/* the same pid and start time but another boot or pid namespace: nothing can be proved */
+	b = a;
+	b.boot[0] ^= 1;
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
+	b = a;
+	b.pidns++;
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(ac_lease_owner_dead(&b), 0);
+}
+END_TEST
+
+/* claim as owner o (NULL: as this process) */
+static uint64_t
+claim_as(const struct ac_lease_owner *o)
+{
+	uint64_t seq;
+
+	ac_lease_set_owner(o);
+	seq = claim();
+	ac_lease_set_owner(NULL);
+	return seq;
+}
+
+/* a pid that no process has (a child waited for) */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/*
+ * A lease of another host (another boot id) is never taken over because of
+ * what its pid looks like here, alive or dead: only once it expires.
+ */
+START_TEST(foreign_lease_waits_for_expiry)
+{
+	struct ac_lease_owner me, other;
+	uint64_t a = accept("a", "e", "", NULL), b = accept("b", "e", "", NULL);
+	struct ac_event ev;
+	int dead;
+
+	ck_assert_int_eq(ac_lease_owner_self(&me), AC_OK);
+	other = me;
+	other.id[0] ^= 0xff;
+	other.boot[15] ^= 0xff;
+	snprintf(other.host, sizeof(other.host), "elsewhere");
+	/* on its host the pid is a live process's: here, this process's */
+	ck_assert_uint_eq(claim_as(&other), a);
+	ck_assert_int_eq(ac_inbox_get(st, a, &ev, &dead), AC_OK);
+	ck_assert_mem_eq(ev.owner.id, other.id, 16);
+	ck_assert_str_eq(ev.owner.host, "elsewhere");
+	ck_assert_int_eq(ev.lease_until, ac_clock_now() + 300);
+	ac_event_release(&ev);
+	/* and one whose pid is nobody's here */
+	other.id[1] ^= 0xff;
+	other.pid = (int32_t)dead_pid();
+	ck_assert_uint_eq(claim_as(&other), b);
+	ck_assert_uint_eq(claim(), 0);
+	ac_clock_set(ac_clock_now() + 299);
+	ck_assert_uint_eq(claim(), 0);
+	/* expired: taken over, now named by this process */
+	ac_clock_set(ac_clock_now() + 2);
+	ck_assert_uint_eq(claim(), a);
+	ck_assert_uint_eq(claim(), b);
+	ck_assert_int_eq(ac_inbox_get(st, b, &ev, &dead), AC_OK);
+	ck_assert_mem_eq(ev.owner.id, me.id, 16);
+	ck_assert_int_eq(ev.owner.pid, getpid());
+	ac_event_release(&ev);
+}
+END_TEST
+
+/* On this host: a live owner keeps its lease; one whose pid now belongs to another process does not. */
+START_TEST(local_lease_follows_the_process)
+{
+	struct ac_lease_owner me, other;
+	uint64_t a = accept("a", "e", "", NULL), b = accept("b", "e", "", NULL);
+
+	ck_assert_int_eq(ac_lease_owner_self(&me), AC_OK);
+	other = me;
+	other.id[0] ^= 0xff;
+	/* this process's pid and start time: it is alive */
+	ck_assert_uint_eq(claim_as(&other), a);
+	/* this process's pid, another start time: the owner had the pid before us and is gone */
+	other.start++;
+	ck_assert_uint_eq(claim_as(&other), b);
+	ck_assert_uint_eq(claim(), b);
+	ck_assert_uint_eq(claim(), 0);
+	ck_assert_int_eq(ac_inbox_done(st, b), AC_OK);
+	ck_assert_uint_eq(claim(), 0);
+}
+END_TEST
+
+static enum ac_err
+put_raw_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+{
+	MDB_val *kv = ctx;
+
+	return mdb_put(txn, ac_store_dbi(s, AC_DB_INBOX), &kv[0], &kv[1], 0) ? AC_ERR_STORE : AC_OK;
+}
+
+static enum ac_err
+schema_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+{
+	MDB_val k = { 6, (void *)"schema" }, v = { 1, ctx };
+
+	if (*(char *)ctx == '?') {
+		if (mdb_get(txn, ac_store_dbi(s, AC_DB_META), &k, &v) != 0 || v.mv_size != 1)
+			return AC_ERR_STORE;
+		*(char *)ctx = *(const char *)v.mv_data;
+		return AC_OK;
+	}
+	return mdb_put(txn, ac_store_dbi(s, AC_DB_META), &k, &v, 0) ? AC_ERR_STORE : AC_OK;
+}
+
+/* A record as schema 1 wrote it (version 1, no owner): seq, tenant, lease until, pid. */
+static void
+put_v1(uint64_t seq, const char *ck, int64_t lease_until, int32_t pid)
+{
+	unsigned char key[8], rec[48 + 16];
+	size_t ckl = strlen(ck);
+	MDB_val kv[2] = { { 8, key }, { 48 + ckl + 1 + 2, rec } };
+	int i;
+
+	for (i = 7; i >= 0; i--, seq >>= 8)
+		key[i] = (unsigned char)seq;
+	memset(rec, 0, sizeof(rec));
+	le_put32(rec, 1);
+	le_put64(rec + 8, (uint64_t)ac_clock_now());
+	le_put64(rec + 16, (uint64_t)ac_clock_now());
+	le_put64(rec + 24, (uint64_t)lease_until);
+	le_put32(rec + 32, (uint32_t)pid);
+	le_put16(rec + 36, (uint16_t)ckl);
+	le_put16(rec + 38, 1);
+	le_put32(rec + 44, 2);
+	memcpy(rec + 48, ck, ckl);
+	memcpy(rec + 48 + ckl, "e{}", 3);
+	ck_assert_int_eq(ac_store_write(st, put_raw_fn, kv), AC_OK);
+}
+
+/*
+ * A store from before owners (schema 1) opens, is marked with the new schema
+ * (older builds then refuse it), and its records are read; a lease that
+ * named only a pid waits for its expiry even when the pid looks dead.
+ */
+START_TEST(schema1_records_still_read)
+{
+	struct ac_event ev;
+	char ver = '1';
+	int dead;
+
+	ck_assert_int_eq(ac_store_write(st, schema_fn, &ver), AC_OK);
+	put_v1(1, "a", 0, 0);
+	put_v1(2, "b", ac_clock_now() + 300, (int32_t)dead_pid());
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
+	ver = '?';
+	ck_assert_int_eq(ac_store_read(st, schema_fn, &ver), AC_OK);
+	ck_assert_int_eq(ver, '0' + AC_STORE_SCHEMA);
+	ck_assert_int_eq(ac_inbox_get(st, 1, &ev, &dead), AC_OK);
+	ck_assert_str_eq(ev.client_key, "a");
+	ck_assert_str_eq(ev.event_key, "e");
+	ck_assert_str_eq(ev.body, "{}");
+	ck_assert_int_eq(ev.lease_until, 0);
+	ac_event_release(&ev);
+	ck_assert_uint_eq(claim(), 1);
+	ck_assert_uint_eq(claim(), 0);
+	ck_assert_int_eq(ac_inbox_done(st, 1), AC_OK);
+	ac_clock_set(ac_clock_now() + 301);
+	ck_assert_uint_eq(claim(), 2);
+	/* rewritten by the claim: now a version 2 record, still read */
+	ck_assert_int_eq(ac_inbox_get(st, 2, &ev, &dead), AC_OK);
+	ck_assert_str_eq(ev.client_key, "b");
+	ck_assert_int_eq(ev.owner.pid, getpid());
+	ac_event_release(&ev);
+	ck_assert_uint_eq(accept("c", "e", "", NULL), 3);
+}
+END_TEST
+
 START_TEST(concurrent_claims_never_share)
 {
 	int i, n = 40, status;
@@ -301,6 +523,10 @@ suite(void)
 	tcase_add_test(tc, order_per_tenant);
 	tcase_add_test(tc, dead_retry_drop);
 	tcase_add_test(tc, dead_owner_lease_taken_over);
+	tcase_add_test(tc, owner_identity);
+	tcase_add_test(tc, foreign_lease_waits_for_expiry);
+	tcase_add_test(tc, local_lease_follows_the_process);
+	tcase_add_test(tc, schema1_records_still_read);
 	tcase_add_test(tc, concurrent_claims_never_share);
 	tcase_add_test(tc, prune);
 	tcase_add_test(tc, body_cap);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -508,6 +509,50 @@ START_TEST(cache_one_call_for_many_processes)
 }
 END_TEST
 
+/*
+ * grant.lock planted as a link to a file elsewhere (issue 13): minted without
+ * the lock, and that file untouched; as root on a directory of another user,
+ * the file is not given to that user.
+ */
+START_TEST(cache_lock_never_through_a_link)
+{
+	struct ac_grant_token t;
+	struct stat before, after;
+	char lock[128], victim[128], *first = NULL;
+	int fd, pass;
+
+	snprintf(victim, sizeof(victim), "%s.victim", dir);
+	ck_assert_int_ge(fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	ck_assert_int_eq(write(fd, "root's", 6), 6);
+	close(fd);
+	snprintf(lock, sizeof(lock), "%s/%s", dir, AC_GRANT_LOCK_FILE);
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	start_server(200, 3600);
+	for (pass = 0; pass < 2; pass++) {
+		unlink(lock);
+		ck_assert_int_eq(pass ? link(victim, lock) : symlink(victim, lock), 0);
+		ck_assert_int_eq(stat(victim, &before), 0);
+		ac_grant_token_init(&t);
+		/* the second time, the first token is stale: a new one is minted, under the lock */
+		ck_assert_int_eq(ac_grant_bitbucket(&conf, st, &tenant, first, &t, NULL), AC_OK);
+		free(first);
+		first = strdup(t.access_token);
+		ac_grant_token_release(&t);
+		ck_assert_int_eq(stat(victim, &after), 0);
+		ck_assert_msg(after.st_uid == before.st_uid && after.st_gid == before.st_gid &&
+		    after.st_mode == before.st_mode && after.st_size == 6, "%s: the file it leads to changed",
+		    pass ? "a hard link" : "a symbolic link");
+	}
+	ck_assert_int_eq(served(), 2);
+	free(first);
+	unlink(lock);
+	unlink(victim);
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(dir, 0, 0), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -530,6 +575,7 @@ suite(void)
 	tcase_add_test(tk, cache_refused_and_down);
 	tcase_add_test(tk, cache_one_call_for_many_processes);
 	tcase_add_test(tk, cache_forgotten_per_tenant);
+	tcase_add_test(tk, cache_lock_never_through_a_link);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tp);
 	suite_add_tcase(s, tk);

@@ -145,7 +145,7 @@ START_TEST(schema_recorded_and_checked)
 
 	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_OK);
 	ck_assert_int_eq(ac_store_read(st, schema_fn, ver), AC_OK);
-	ck_assert_str_eq(ver, "1");
+	ck_assert_int_eq(atoi(ver), AC_STORE_SCHEMA);
 	/* a store written by a newer build is refused, not misread */
 	snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA + 1);
 	ck_assert_int_eq(ac_store_write(st, schema_fn, ver), AC_OK);

@@ -23,6 +23,7 @@ function defaultControl() {
 		fail: [], // [{path, method?, status, times?, retryAfter?, body?}]
 		commits: {}, // short hash -> full hash (GET .../commit/{hash})
 		delayMs: 0, // delay before every (non-/_sim) answer
+		hold: [], // [{path, method?, ms, times?}]: served (stored) at once, answered ms later
 		userDisplayName: 'Simulated App User', // display_name of GET /api/2.0/user
 	};
 }
@@ -145,6 +146,15 @@ class Sim {
 	}
 
 	send(res, status, body, headers) {
+		// a held answer: what the request did is done (stored), the answer comes later or never
+		if (res.simHoldMs > 0) {
+			const ms = res.simHoldMs;
+			res.simHoldMs = 0;
+			setTimeout(() => this.send(res, status, body, headers), ms);
+			return;
+		}
+		if (res.destroyed || res.writableEnded)
+			return; // the client is gone (killed while it waited)
 		const isText = typeof body === 'string' || Buffer.isBuffer(body);
 		const data = body === undefined || body === null ? '' : isText ? body : JSON.stringify(body);
 		const h = { 'Content-Length': Buffer.byteLength(data), ...(headers || {}) };
@@ -230,6 +240,18 @@ class Sim {
 		if (v && !v.ok && this.control.enforce && route.auth !== false) {
 			return this.send(res, 401, { type: 'error', error: { message: `sim: ${v.error}` } },
 			    route.jira ? {} : { 'WWW-Authenticate': 'JWT realm="sim"' });
+		}
+		for (const rule of this.control.hold) {
+			if (rule.method && rule.method.toUpperCase() !== req.method)
+				continue;
+			if (rule.path && !new RegExp(rule.path).test(req.url))
+				continue;
+			if (rule.times !== undefined && rule.times > 0 && rule.used >= rule.times)
+				continue;
+			rule.used = (rule.used || 0) + 1;
+			entry.held = Number(rule.ms) || 0;
+			res.simHoldMs = entry.held;
+			break;
 		}
 		return route.handler(req, res, entry, route.m);
 	}
@@ -586,6 +608,7 @@ class Sim {
 			const c = {
 				id, kind: m[3] === 'pullrequests' ? 'pullrequest' : 'commit', workspace: m[1], repo: m[2],
 				target: m[4], raw: body.content.raw, clientKey: v.clientKey, auth: v.scheme,
+				created_on: new Date().toISOString(),
 			};
 			this.store.comments.push(c);
 			return this.send(res, 201, {
@@ -594,6 +617,8 @@ class Sim {
 				links: { self: link(`${p.replace(/\/$/, '')}/${id}`) },
 			});
 		}
+		if (req.method === 'GET' && (m = p.match(new RegExp(`${repo}/(pullrequests|commit)/([^/]+)/comments/?$`))))
+			return this.listComments(res, entry, p, m);
 		if (req.method === 'POST' && (m = p.match(new RegExp(`${repo}/commit/([^/]+)/statuses/build/?$`)))) {
 			if (!body.key || !body.state || !/^(INPROGRESS|SUCCESSFUL|FAILED|STOPPED)$/.test(body.state))
 				return this.send(res, 400, { type: 'error', error: { message: 'key and a valid state are required' } });
@@ -622,6 +647,52 @@ class Sim {
 			});
 		}
 		return this.send(res, 404, { type: 'error', error: { message: `sim: no Bitbucket route ${req.method} ${p}` } });
+	}
+
+	// GET .../pullrequests/{id}/comments and .../commit/{hash}/comments: a paginated list as
+	// Bitbucket's (page from 1, pagelen 1..100 (more: 400), default 10; sort by created_on or
+	// id, "-" for newest first; `next` until the last page), each comment with its content.raw.
+	listComments(res, entry, p, m) {
+		const q = entry.query;
+		const one = (x) => (Array.isArray(x) ? x[x.length - 1] : x);
+		const kind = m[3] === 'pullrequests' ? 'pullrequest' : 'commit';
+		const same = kind === 'commit' ? (a, b) => this.fullHash(a) === this.fullHash(b) : (a, b) => a === b;
+		const page = q.page === undefined ? 1 : Number(one(q.page));
+		const pagelen = q.pagelen === undefined ? 10 : Number(one(q.pagelen));
+		const sort = q.sort === undefined ? 'id' : String(one(q.sort));
+		if (!Number.isInteger(page) || page < 1 || !Number.isInteger(pagelen) || pagelen < 1 || pagelen > 100)
+			return this.send(res, 400, { type: 'error', error: { message: 'page and pagelen (up to 100) are positive integers' } });
+		if (!/^-?(id|created_on)$/.test(sort))
+			return this.send(res, 400, { type: 'error', error: { message: `sim: cannot sort by ${sort}` } });
+		const len = pagelen;
+		const key = sort.replace(/^-/, '');
+		const all = this.store.comments
+			.filter((c) => c.kind === kind && c.workspace === m[1] && c.repo === m[2] && same(c.target, m[4]))
+			.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.id - b.id) * (sort[0] === '-' ? -1 : 1));
+		const values = all.slice((page - 1) * len, page * len).map((c) => ({
+			id: c.id, type: kind === 'pullrequest' ? 'pullrequest_comment' : 'commit_comment',
+			created_on: c.created_on, updated_on: c.created_on, deleted: false,
+			content: { type: 'rendered', raw: c.raw, markup: 'markdown', html: `<p>${c.raw.replace(/[<>&]/g, '')}</p>` },
+			user: { type: c.clientKey ? 'app_user' : 'user', display_name: c.clientKey ? 'Simulated App User' : 'Someone' },
+			links: { self: { href: `${this.url}/api${p.replace(/\/$/, '')}/${c.id}` } },
+			...(kind === 'pullrequest' ? { pullrequest: { type: 'pullrequest', id: Number(c.target) } } :
+			    { commit: { type: 'commit', hash: this.fullHash(c.target) } }),
+		}));
+		const out = { pagelen: len, size: all.length, page, values };
+		const link = (n) => {
+			const u = new URLSearchParams();
+			for (const [k, v] of Object.entries(q)) {
+				if (k !== 'page')
+					[].concat(v).forEach((x) => u.append(k, x));
+			}
+			u.set('page', String(n));
+			return `${this.url}/api${p}?${u}`;
+		};
+		if (page * len < all.length)
+			out.next = link(page + 1);
+		if (page > 1)
+			out.previous = link(page - 1);
+		return this.send(res, 200, out);
 	}
 
 	jiraRest(req, res, entry, p) {
@@ -710,6 +781,10 @@ class Sim {
 							}
 						}
 						this.control.fail = v.map((r) => ({ ...r, used: 0 }));
+					} else if (k === 'hold') {
+						if (!Array.isArray(v))
+							return this.send(res, 400, { error: 'hold must be a list' });
+						this.control.hold = v.map((r) => ({ ...r, used: 0 }));
 					} else if (k === 'commits') {
 						Object.assign(this.control.commits, v);
 					} else {
@@ -736,6 +811,20 @@ class Sim {
 				return this.send(res, 201, t);
 			}
 			return this.send(res, 200, this.state.tenants());
+		}
+		if (path === '/_sim/comments' && M === 'POST') {
+			// comments by people (not the app), made now: {kind: "pullrequest"|"commit", workspace, repo, target, raw, count?}
+			const n = Number(body.count || 1);
+			if (!/^(pullrequest|commit)$/.test(body.kind) || !body.workspace || !body.repo || !body.target ||
+			    typeof body.raw !== 'string' || !Number.isInteger(n) || n < 1 || n > 10000)
+				return this.send(res, 400, { error: 'kind, workspace, repo, target, raw and count (1..10000) are required' });
+			for (let i = 0; i < n; i++) {
+				const id = 100000000 + this.store.comments.length + 1;
+				this.store.comments.push({ id, kind: body.kind, workspace: body.workspace, repo: body.repo,
+				    target: String(body.target), raw: body.raw, clientKey: null, auth: null,
+				    created_on: new Date(Date.now() + i).toISOString() });
+			}
+			return this.send(res, 201, { ok: true, count: n });
 		}
 		if (path === '/_sim/stop' && M === 'POST') {
 			this.send(res, 200, { ok: true });
