@@ -371,7 +371,7 @@ cmd_sign(int argc, char **argv)
 	printf("%s\n", tok);
 	rc = 0;
 out:
-	free(tok);
+	ac_buf_free_secret_str(tok);
 	json_object_put(claims);
 	json_object_put(extra);
 	json_object_put(auds);
@@ -467,8 +467,8 @@ explain_malformed(const char *tok, size_t len)
 		fprintf(stderr, "  it contains characters outside base64url\n");
 	if (dots == 2 && !pad && !std && !space && !other)
 		fprintf(stderr, "  the header or claims are not a strict JSON object, a registered "
-		    "claim has the wrong type (exp/nbf/iat numbers; iss/sub/qsh strings; aud "
-		    "string or array of strings), alg is missing, or the signature is empty\n");
+		    "claim has the wrong type (exp/nbf/iat numbers within +-10^11 s of the epoch; iss/sub/qsh "
+		    "strings; aud string or array of strings), alg is missing, or the signature is empty\n");
 }
 
 /* TOKEN, or '-' for stdin; caller frees. */
@@ -528,7 +528,7 @@ cmd_decode(int argc, char **argv)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(out);
 	ac_token_release(&t);
-	free(tok);
+	ac_buf_free_secret_str(tok);
 	return 0;
 }
 
@@ -1006,7 +1006,7 @@ cmd_verify(int argc, char **argv)
 out:
 	if (parsed)
 		ac_token_release(&t);
-	free(tok);
+	ac_buf_free_secret_str(tok);
 	ac_token_report_release(&r);
 	ac_buf_release(&c);
 	secret_release(&key);

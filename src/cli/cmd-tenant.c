@@ -7,7 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "acctl.h"
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "json.h"
@@ -119,7 +122,7 @@ cmd_show(int argc, char **argv)
 		char mask[64];
 
 		snprintf(mask, sizeof(mask), "******** (%zu bytes; --show-secret to print)", strlen(t.shared_secret));
-		free(t.shared_secret);
+		ac_buf_free_secret_str(t.shared_secret);
 		t.shared_secret = strdup(mask);
 	}
 	if (as_json) {
@@ -127,7 +130,7 @@ cmd_show(int argc, char **argv)
 
 		if (ac_tenant_to_json(&t, NULL, &o) == AC_OK) {
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(o);
+			ac_json_put_secret(o);
 		}
 	} else {
 		printf("clientKey:      %s\n", t.client_key);
@@ -271,9 +274,15 @@ cmd_purge(int argc, char **argv)
 static enum ac_err
 export_fn(const struct ac_tenant *t, json_object *rec, void *ctx)
 {
+	size_t len = 0;
+	const char *s = json_object_to_json_string_length(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &len);
+
 	(void)t;
 	(void)ctx;
-	printf("%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", s ? s : "");
+	if (s) /* rec's own buffer, with the sharedSecret */
+		OPENSSL_cleanse((void *)(uintptr_t)s, len);
 	return AC_OK;
 }
 
@@ -381,12 +390,12 @@ cmd_import(int argc, char **argv)
 		if (ac_tenant_from_json(rec, &t, NULL) != AC_OK) {
 			fprintf(stderr, "acctl: %s:%zu: not a tenant record of version %d\n", file, lineno,
 			    AC_TENANT_RECORD_VERSION);
-			json_object_put(rec);
+			ac_json_put_secret(rec);
 			goto out;
 		}
 		ac_tenant_release(&t);
 		if ((v = realloc(im.recs, (im.n + 1) * sizeof(*v))) == NULL) {
-			json_object_put(rec);
+			ac_json_put_secret(rec);
 			goto out;
 		}
 		im.recs = v;
@@ -402,9 +411,10 @@ cmd_import(int argc, char **argv)
 out:
 	if (f != stdin)
 		fclose(f);
-	free(line);
+	/* the lines and records hold sharedSecrets */
+	ac_buf_free_secret(line, cap);
 	for (i = 0; i < im.n; i++)
-		json_object_put(im.recs[i]);
+		ac_json_put_secret(im.recs[i]);
 	free(im.recs);
 	return rc;
 }

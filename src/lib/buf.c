@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 
 void
@@ -14,12 +16,40 @@ ac_buf_init(struct ac_buf *b, size_t cap)
 	b->len = 0;
 	b->alloc = 0;
 	b->cap = cap;
+	b->secret = 0;
+}
+
+void
+ac_buf_init_secret(struct ac_buf *b, size_t cap)
+{
+	ac_buf_init(b, cap);
+	b->secret = 1;
+}
+
+void
+ac_buf_free_secret(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	/* a plain memset before free is a dead store gcc -O2 removes; this is not */
+	OPENSSL_cleanse(p, n);
+	free(p);
+}
+
+void
+ac_buf_free_secret_str(char *s)
+{
+	if (s)
+		ac_buf_free_secret(s, strlen(s));
 }
 
 void
 ac_buf_release(struct ac_buf *b)
 {
-	free(b->data);
+	if (b->secret)
+		ac_buf_free_secret(b->data, b->alloc);
+	else
+		free(b->data);
 	b->data = NULL;
 	b->len = 0;
 	b->alloc = 0;
@@ -28,6 +58,8 @@ ac_buf_release(struct ac_buf *b)
 void
 ac_buf_reset(struct ac_buf *b)
 {
+	if (b->secret && b->data)
+		OPENSSL_cleanse(b->data, b->alloc);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
@@ -49,8 +81,17 @@ reserve(struct ac_buf *b, size_t n)
 		a = a > (size_t)-1 / 2 ? need : a * 2;
 	if (b->cap < (size_t)-1 && a > b->cap + 1)
 		a = b->cap + 1;
-	if ((p = realloc(b->data, a)) == NULL)
+	if (b->secret) {
+		/* realloc may move the bytes and free the old block as it was: copy, cleanse, free */
+		if ((p = malloc(a)) == NULL)
+			return AC_ERR_NOMEM;
+		if (b->data) {
+			memcpy(p, b->data, b->alloc);
+			ac_buf_free_secret(b->data, b->alloc);
+		}
+	} else if ((p = realloc(b->data, a)) == NULL) {
 		return AC_ERR_NOMEM;
+	}
 	b->data = p;
 	b->alloc = a;
 	return AC_OK;

@@ -129,7 +129,7 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, cons
 	enum ac_err err;
 	size_t nh = 0, i;
 
-	ac_buf_init(&auth, AC_GRANT_TOKEN_MAX + AC_TOKEN_MAX + 64);
+	ac_buf_init_secret(&auth, AC_GRANT_TOKEN_MAX + AC_TOKEN_MAX + 64);
 	if (bearer) {
 		/* §8: the grant's token goes as Bearer; §2's "JWT" scheme is for JWTs only */
 		if ((err = ac_buf_printf(&auth, "Authorization: Bearer %s", bearer)) != AC_OK)
@@ -181,14 +181,9 @@ send:
 		err = ac_http_do(c->conf, &rq, &resp->status, &resp->body, &resp->retry_after);
 	}
 out:
-	if (auth.data)
-		memset(auth.data, 0, auth.len);
 	ac_buf_release(&auth);
-	if (token) {
-		/* a live credential for AC_TOKEN_TTL seconds: do not leave it in freed memory */
-		memset(token, 0, strlen(token));
-		free(token);
-	}
+	/* a live credential for AC_TOKEN_TTL seconds: do not leave it in freed memory */
+	ac_buf_free_secret_str(token);
 	json_object_put(claims);
 	return err;
 }
@@ -318,10 +313,7 @@ ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t, const struct a
 		ac_log_error("api %s %s %s failed: %s (%lu ms)", t->client_key, method, path, ac_err_code(err),
 		    (unsigned long)((ac_clock_usec() - t0) / 1000));
 out:
-	if (stale) {
-		memset(stale, 0, strlen(stale));
-		free(stale);
-	}
+	ac_buf_free_secret_str(stale);
 	ac_grant_token_release(&tok);
 	ac_tenant_release(&fresh);
 	ac_buf_release(&basebuf);

@@ -4,9 +4,15 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "log.h"
 
 static time_t fixed;
 static int env_read;
+
+#ifdef AC_TEST_HOOKS
+/* What tests/check-hooks.sh looks for: present in test builds only. */
+const int ac_clock_test_hooks = 1;
+#endif
 
 void
 ac_clock_set(time_t t)
@@ -18,6 +24,12 @@ ac_clock_set(time_t t)
 time_t
 ac_clock_now(void)
 {
+#ifdef AC_TEST_HOOKS
+	/*
+	 * Only test builds (tests/unit/acctl-fixed-clock) read AC_FAKE_NOW: left
+	 * in a unit's environment, it would freeze every expiry check of the
+	 * installed programs.
+	 */
 	if (!env_read) {
 		const char *s = getenv("AC_FAKE_NOW");
 		char *end;
@@ -30,6 +42,14 @@ ac_clock_now(void)
 				fixed = (time_t)v;
 		}
 	}
+#else
+	if (!env_read) {
+		/* say so once, so that an operator who left it in a unit knows it does nothing */
+		env_read = 1;
+		if (getenv("AC_FAKE_NOW"))
+			ac_log_warn("AC_FAKE_NOW is set and ignored: only test builds take a fixed clock");
+	}
+#endif
 	return fixed ? fixed : time(NULL);
 }
 

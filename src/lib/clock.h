@@ -12,7 +12,9 @@ time_t ac_clock_now(void);
 uint64_t ac_clock_usec(void);
 
 /* Tests: fix ac_clock_now() at t; 0 goes back to the real clock.
- * AC_FAKE_NOW in the environment does the same for a whole process. */
+ * AC_FAKE_NOW in the environment does the same for a whole process, in test
+ * builds only (clock.c compiled with -DAC_TEST_HOOKS, never the installed
+ * programs). */
 void ac_clock_set(time_t t);
 
 #endif

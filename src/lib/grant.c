@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "canon.h"
 #include "clock.h"
@@ -41,20 +43,11 @@ ac_grant_token_init(struct ac_grant_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s) {
-		/* a live credential: do not leave it in freed memory */
-		memset(s, 0, strlen(s));
-		free(s);
-	}
-}
-
 void
 ac_grant_token_release(struct ac_grant_token *t)
 {
-	wipe_free(t->access_token);
+	/* a live credential: do not leave it in freed memory */
+	ac_buf_free_secret_str(t->access_token);
 	free(t->scopes);
 	memset(t, 0, sizeof(*t));
 }
@@ -83,14 +76,10 @@ parse_expires_in(json_object *v, int64_t *out)
 		*out = AC_GRANT_DEFAULT_TTL;
 		return 1;
 	}
-	if (json_object_is_type(v, json_type_int)) {
-		n = json_object_get_int64(v);
-	} else if (json_object_is_type(v, json_type_double)) {
-		double d = json_object_get_double(v);
-
-		if (d != d)
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+		/* lenient within reason; a number json-c had to clamp (or NaN) is garbage, not "for ever" */
+		if (ac_json_int_in(v, -AC_JSON_DATE_MAX, AC_JSON_DATE_MAX, 1, &n) != AC_OK)
 			return 0;
-		n = d > (double)AC_GRANT_MAX_TTL ? AC_GRANT_MAX_TTL : d < 0 ? 0 : (int64_t)d;
 	} else if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 		size_t len = (size_t)json_object_get_string_len(v), i = 0;
@@ -334,25 +323,26 @@ cache_get(struct ac_store *st, const char *key, struct record *r)
 			err = AC_ERR_NOMEM;
 			goto out;
 		}
-		if ((v = ac_json_get_typed(o, "expiresAt", json_type_int)) != NULL)
-			r->tok.expires_at = json_object_get_int64(v);
-		if ((v = ac_json_get_typed(o, "obtainedAt", json_type_int)) != NULL)
-			r->tok.obtained_at = json_object_get_int64(v);
+		/* a damaged record's dates must not overflow the expiry arithmetic: out of range, expired */
+		if ((v = ac_json_get_typed(o, "expiresAt", json_type_int)) == NULL ||
+		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.expires_at) != AC_OK)
+			r->tok.expires_at = 0;
+		if ((v = ac_json_get_typed(o, "obtainedAt", json_type_int)) == NULL ||
+		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.obtained_at) != AC_OK)
+			r->tok.obtained_at = 0;
 		r->has_token = 1;
 	}
 	if ((v = ac_json_get_typed(o, "failedAtMs", json_type_int)) != NULL) {
 		const char *code = ac_json_get_string(o, "error");
 
-		r->failed_at_ms = json_object_get_int64(v);
+		if (ac_json_int_in(v, 0, AC_JSON_DATE_MAX * 1000, 0, &r->failed_at_ms) != AC_OK)
+			r->failed_at_ms = 0;
 		r->failure = code && !strcmp(code, ac_err_code(AC_ERR_GRANT_REFUSED)) ? AC_ERR_GRANT_REFUSED :
 		    AC_ERR_UPSTREAM;
 	}
 out:
-	if (g.val) {
-		memset(g.val, 0, g.len);
-		free(g.val);
-	}
-	json_object_put(o);
+	ac_buf_free_secret(g.val, g.len);
+	ac_json_put_secret(o);
 	if (err != AC_OK)
 		record_release(r);
 	return err;
@@ -403,7 +393,8 @@ cache_put(struct ac_store *st, const char *key, const struct ac_grant_token *tok
 	p.val.mv_size = len;
 	p.val.mv_data = (void *)s;
 	err = ac_store_write(st, put_fn, &p);
-	json_object_put(o);
+	OPENSSL_cleanse((void *)(uintptr_t)s, len);
+	ac_json_put_secret(o);
 	return err;
 }
 
@@ -503,7 +494,7 @@ post_form(const struct ac_conf *conf, const char *what, const char *url, const c
 	long status = 0;
 	enum ac_err err;
 
-	ac_buf_init(&answer, ANSWER_MAX);
+	ac_buf_init_secret(&answer, ANSWER_MAX);
 	err = ac_http_do(conf, &rq, &status, &answer, NULL);
 	if (err != AC_OK) {
 		/* ac_http_do logged curl's words */
@@ -530,8 +521,6 @@ post_form(const struct ac_conf *conf, const char *what, const char *url, const c
 	ac_log_info("%s: new token, expires in %lld s (%lu ms)", what,
 	    (long long)(out->expires_at - out->obtained_at), (unsigned long)((ac_clock_usec() - t0) / 1000));
 out:
-	if (answer.data)
-		memset(answer.data, 0, answer.len);
 	ac_buf_release(&answer);
 	return err;
 }
@@ -547,14 +536,6 @@ jwt_header(const struct ac_tenant *t, json_object *claims, struct ac_buf *hdr, c
 	return ac_buf_printf(hdr, "Authorization: JWT %s", *token);
 }
 
-static void
-wipe_buf(struct ac_buf *b)
-{
-	if (b->data)
-		memset(b->data, 0, b->len);
-	ac_buf_release(b);
-}
-
 static enum ac_err
 mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 {
@@ -567,7 +548,7 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 	enum ac_err err;
 
 	snprintf(what, sizeof(what), "grant %s", t->client_key);
-	ac_buf_init(&auth, AC_TOKEN_MAX + 64);
+	ac_buf_init_secret(&auth, AC_TOKEN_MAX + 64);
 	/* §8: iss app key, sub clientKey, qsh of POST to the token endpoint's path */
 	if ((err = ac_token_claims_bitbucket_grant(app_key, t->client_key, conf->bitbucket_token_url,
 	    &claims)) != AC_OK || (err = jwt_header(t, claims, &auth, &token)) != AC_OK)
@@ -579,8 +560,8 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 	headers[4] = NULL;
 	err = post_form(conf, what, conf->bitbucket_token_url, headers, "grant_type=urn:bitbucket:oauth2:jwt", out);
 out:
-	wipe_free(token);
-	wipe_buf(&auth);
+	ac_buf_free_secret_str(token);
+	ac_buf_release(&auth);
 	json_object_put(claims);
 	return err;
 }
@@ -603,7 +584,7 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	enum ac_err err;
 
 	snprintf(what, sizeof(what), "impersonation %s", j->t->client_key);
-	ac_buf_init(&form, AC_TOKEN_MAX + 4096);
+	ac_buf_init_secret(&form, AC_TOKEN_MAX + 4096);
 	ac_buf_init(&url, 4096);
 	n = strlen(conf->oauth_server_url);
 	while (n > 0 && conf->oauth_server_url[n - 1] == '/')
@@ -635,8 +616,8 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	headers[3] = NULL;
 	err = post_form(conf, what, ac_buf_str(&url), headers, ac_buf_str(&form), out);
 out:
-	wipe_free(token);
-	wipe_buf(&form);
+	ac_buf_free_secret_str(token);
+	ac_buf_release(&form);
 	ac_buf_release(&url);
 	json_object_put(claims);
 	return err;

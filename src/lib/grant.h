@@ -41,7 +41,8 @@ void ac_grant_token_release(struct ac_grant_token *t);
  * specified): access_token a non-empty string of printable ASCII without
  * spaces, at most AC_GRANT_TOKEN_MAX bytes (required); expires_in a number
  * or a numeric string (absent or null: AC_GRANT_DEFAULT_TTL; capped at
- * AC_GRANT_MAX_TTL; negative: 0); scopes (or scope) a string or an array of
+ * AC_GRANT_MAX_TTL; negative: 0; NaN or beyond AC_JSON_DATE_MAX either way:
+ * malformed); scopes (or scope) a string or an array of
  * strings, joined with one space; token_type, when present, "bearer" in any
  * case. now is the time the answer arrived. AC_ERR_UPSTREAM when the body is
  * not such an object (why, may be NULL, says what: static storage, never

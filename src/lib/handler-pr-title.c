@@ -8,6 +8,7 @@
 
 #include "digest.h"
 #include "handler-util.h"
+#include "json.h"
 #include "log.h"
 
 /* The title as inline code in markdown: no backtick or line break can end it early. */
@@ -116,7 +117,8 @@ ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const
 	jid = pr ? ac_handler_util_get(pr, "id", json_type_int) : NULL;
 	title = pr ? ac_handler_util_get_string(pr, "title") : NULL;
 	hash = pr ? ac_handler_util_get_string(pr, "source.commit.hash") : NULL;
-	if (jid == NULL || (id = json_object_get_int64(jid)) <= 0 || title == NULL ||
+	/* json-c clamps past 64 bits; ids past 2^53 are not interoperable JSON numbers (RFC 7493 2.2) */
+	if (jid == NULL || ac_json_int_in(jid, 1, INT64_C(1) << 53, 0, &id) != AC_OK || title == NULL ||
 	    !ac_handler_util_valid_hash(hash)) {
 		ac_log_warn("pull request event without pullrequest id, title or source.commit.hash");
 		return AC_ERR_BAD_REQUEST;

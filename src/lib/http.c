@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "http.h"
 #include "log.h"
@@ -81,10 +82,21 @@ on_header(char *p, size_t size, size_t n, void *ctx)
 			v++;
 		for (; v < p + len && isdigit((unsigned char)*v) && secs < 86400; v++, digits++)
 			secs = secs * 10 + (*v - '0');
-		if (digits)
-			*retry_after = secs;
+		if (digits) /* whole seconds only (no HTTP-date), at most a day */
+			*retry_after = secs < 86400 ? secs : 86400;
 	}
 	return len;
+}
+
+/* curl's copies of the headers: one is "Authorization: JWT <token>" or a Bearer token */
+static void
+free_headers(struct curl_slist *hdrs)
+{
+	struct curl_slist *h;
+
+	for (h = hdrs; h; h = h->next)
+		OPENSSL_cleanse(h->data, strlen(h->data));
+	curl_slist_free_all(hdrs);
 }
 
 enum ac_err
@@ -113,9 +125,15 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 	curl_easy_reset(handle);
 	if (retry_after)
 		*retry_after = -1;
-	for (h = rq->headers; h && *h; h++)
-		if ((hdrs = curl_slist_append(hdrs, *h)) == NULL)
+	for (h = rq->headers; h && *h; h++) {
+		struct curl_slist *n = curl_slist_append(hdrs, *h);
+
+		if (n == NULL) {
+			free_headers(hdrs);
 			return AC_ERR_NOMEM;
+		}
+		hdrs = n;
+	}
 	curl_easy_setopt(handle, CURLOPT_URL, rq->url);
 	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -137,7 +155,7 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 		curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 	}
 	rc = curl_easy_perform(handle);
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, NULL);
 	if (sink.overflow) {
 		ac_log_error("%s %s: response larger than %zu bytes", rq->method, rq->url, body->cap);

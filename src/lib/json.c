@@ -1,52 +1,16 @@
 /* json.c: strict, bounded JSON parsing on top of json-c. */
 #include "config.h"
 
+#include <errno.h>
+#include <math.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
+#include <openssl/crypto.h>
+
 #include "json.h"
-
-enum ac_err
-ac_json_parse(const char *s, size_t n, json_object **out, const char **why)
-{
-	json_tokener *tok;
-	json_object *obj;
-	enum json_tokener_error jerr;
-	size_t used, i;
-
-	if (n > (size_t)0x7fffffff) {
-		if (why)
-			*why = "document too large";
-		return AC_ERR_BAD_JSON;
-	}
-	if ((tok = json_tokener_new_ex(AC_JSON_DEPTH)) == NULL)
-		return AC_ERR_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, s, (int)n);
-	jerr = json_tokener_get_error(tok);
-	used = tok->char_offset;
-	if (obj == NULL && jerr == json_tokener_continue)
-		jerr = json_tokener_error_parse_eof;
-	json_tokener_free(tok);
-	if (obj == NULL || jerr != json_tokener_success) {
-		if (why)
-			*why = json_tokener_error_desc(jerr);
-		json_object_put(obj);
-		return AC_ERR_BAD_JSON;
-	}
-	/* a strict document is one value; only white space may follow it */
-	for (i = used; i < n; i++)
-		if (!strchr(" \t\r\n", s[i])) {
-			if (why)
-				*why = "trailing data after the JSON value";
-			json_object_put(obj);
-			return AC_ERR_BAD_JSON;
-		}
-	*out = obj;
-	return AC_OK;
-}
 
 /* ---- a validating scanner: no allocation, no tree (RFC 8259) */
 
@@ -162,6 +126,90 @@ utf8_seq(struct scan *sc)
 		return fail(sc, "invalid UTF-8 in a string");
 	sc->p += need + 1;
 	return 1;
+}
+
+/*
+ * One character of a string already checked by scan_string, from *p on: its
+ * UTF-8 bytes go to u8, their count is returned. Escapes are decoded, so that
+ * "\u0065vent" is the name "event" here as in json-c.
+ */
+static size_t
+next_char(const unsigned char **p, unsigned char u8[4])
+{
+	const unsigned char *s = *p;
+	unsigned cp = 0, lo = 0xdc00;
+
+	if (*s != '\\') {
+		u8[0] = *s;
+		*p = s + 1;
+		return 1;
+	}
+	if (s[1] != 'u') {
+		static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+		const char *f = strchr(from, s[1]);
+
+		u8[0] = f ? (unsigned char)to[f - from] : s[1];
+		*p = s + 2;
+		return 1;
+	}
+	(void)hex4(s + 2, &cp);
+	s += 6;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		(void)hex4(s + 2, &lo);
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		s += 6;
+	}
+	*p = s;
+	if (cp < 0x80) {
+		u8[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u8[0] = (unsigned char)(0xc0 | cp >> 6);
+		u8[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u8[0] = (unsigned char)(0xe0 | cp >> 12);
+		u8[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u8[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	u8[0] = (unsigned char)(0xf0 | cp >> 18);
+	u8[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	u8[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	u8[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Does the member name raw[0..len) (checked, escapes and all) decode to want? */
+static int
+name_is(const unsigned char *raw, size_t len, const char *want)
+{
+	const unsigned char *p = raw, *end = raw + len, *w = (const unsigned char *)want;
+	unsigned char u8[4];
+	size_t i, n;
+
+	while (p < end) {
+		n = next_char(&p, u8);
+		for (i = 0; i < n; i++, w++)
+			if (*w == '\0' || *w != u8[i])
+				return 0;
+	}
+	return *w == '\0';
+}
+
+/* A member name with a NUL: json-c would cut it there, making it another name. */
+static int
+name_has_nul(const unsigned char *raw, size_t len)
+{
+	const unsigned char *p = raw, *end = raw + len;
+	unsigned char u8[4];
+
+	while (p < end)
+		if (next_char(&p, u8) == 1 && u8[0] == '\0')
+			return 1;
+	return 0;
 }
 
 static int
@@ -296,9 +344,12 @@ scan_container(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
 			if (!scan_string(sc, &esc))
 				return 0;
 			len = (size_t)(sc->p - name) - 1;
-			/* only top-level members, and only names without escapes, are reported */
-			for (i = 0; depth == 0 && !esc && i < nm; i++)
-				if (strlen(m[i].name) == len && !memcmp(m[i].name, name, len))
+			if (esc && name_has_nul(name, len))
+				return fail(sc, "NUL in a member name");
+			/* top-level members, compared by their decoded names (what json-c and the checks see) */
+			for (i = 0; depth == 0 && i < nm; i++)
+				if (esc ? name_is(name, len, m[i].name) :
+				    strlen(m[i].name) == len && !memcmp(m[i].name, name, len))
 					hit = &m[i];
 			skip_ws(sc);
 			if (sc->p >= sc->end || *sc->p != ':')
@@ -373,11 +424,11 @@ scan_value(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
 	}
 }
 
-enum ac_err
-ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, size_t nmembers, const char **why)
+/* Checks s[0..n) is one JSON value; *object says whether it is an object. */
+static enum ac_err
+scan_doc(const char *s, size_t n, struct ac_json_member *members, size_t nmembers, int *object, const char **why)
 {
 	struct scan sc = { (const unsigned char *)s, (const unsigned char *)s + n, NULL };
-	int object;
 	size_t i;
 
 	for (i = 0; i < nmembers; i++) {
@@ -386,7 +437,7 @@ ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, siz
 		members[i].found = members[i].is_string = members[i].escaped = 0;
 	}
 	skip_ws(&sc);
-	object = sc.p < sc.end && *sc.p == '{';
+	*object = sc.p < sc.end && *sc.p == '{';
 	if (!scan_value(&sc, 0, members, nmembers)) {
 		if (why)
 			*why = sc.why;
@@ -398,7 +449,135 @@ ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, siz
 			*why = "trailing data after the JSON value";
 		return AC_ERR_BAD_JSON;
 	}
+	return AC_OK;
+}
+
+enum ac_err
+ac_json_scan_object(const char *s, size_t n, struct ac_json_member *members, size_t nmembers, const char **why)
+{
+	enum ac_err err;
+	int object;
+
+	if ((err = scan_doc(s, n, members, nmembers, &object, why)) != AC_OK)
+		return err;
 	return object ? AC_OK : AC_ERR_NOT_OBJECT;
+}
+
+enum ac_err
+ac_json_parse(const char *s, size_t n, json_object **out, const char **why)
+{
+	json_tokener *tok;
+	json_object *obj;
+	enum json_tokener_error jerr;
+	size_t used;
+	int object;
+
+	if (n > (size_t)0x7fffffff) {
+		if (why)
+			*why = "document too large";
+		return AC_ERR_BAD_JSON;
+	}
+	/*
+	 * The scanner first: json-c's strict mode still takes raw control
+	 * characters, NaN, Infinity, "1." and single quotes, and counts nesting
+	 * its own way. What the scanner refuses nobody reads, so every JSON the
+	 * programs read (webhooks at intake and in the worker, lifecycle bodies,
+	 * answers, records) has one strictness and one depth limit, AC_JSON_DEPTH.
+	 */
+	if (scan_doc(s, n, NULL, 0, &object, why) != AC_OK)
+		return AC_ERR_BAD_JSON;
+	/* json-c counts an object's member one level deeper: give it room, the scanner holds the limit */
+	if ((tok = json_tokener_new_ex(AC_JSON_DEPTH + 2)) == NULL)
+		return AC_ERR_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, s, (int)n);
+	jerr = json_tokener_get_error(tok);
+	used = json_tokener_get_parse_end(tok);
+	if (obj == NULL && jerr == json_tokener_continue && !object) {
+		/* a bare number only ends at a delimiter: give it one (the scanner saw the end) */
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		used = n;
+	}
+	if (obj == NULL && jerr == json_tokener_continue)
+		jerr = json_tokener_error_parse_eof;
+	json_tokener_free(tok);
+	if (obj == NULL || jerr != json_tokener_success) {
+		if (why)
+			*why = json_tokener_error_desc(jerr);
+		json_object_put(obj);
+		return AC_ERR_BAD_JSON;
+	}
+	/* the scanner saw one value and only white space after it; json-c must agree */
+	for (; used < n; used++)
+		if (!strchr(" \t\r\n", s[used]) || s[used] == '\0') {
+			if (why)
+				*why = "trailing data after the JSON value";
+			json_object_put(obj);
+			return AC_ERR_BAD_JSON;
+		}
+	*out = obj;
+	return AC_OK;
+}
+
+enum ac_err
+ac_json_int_in(json_object *v, int64_t min, int64_t max, int fraction, int64_t *out)
+{
+	int64_t n;
+	double d;
+
+	if (json_object_is_type(v, json_type_int)) {
+		/* json-c clamps past int64 (and keeps uint64 apart): the bounds below are well inside */
+		errno = 0;
+		n = json_object_get_int64(v);
+		if (errno != 0 || n < min || n > max)
+			return AC_ERR_BAD_JSON;
+	} else if (fraction && json_object_is_type(v, json_type_double)) {
+		d = json_object_get_double(v);
+		if (!isfinite(d) || d < (double)min || d >= (double)max + 1.0)
+			return AC_ERR_BAD_JSON;
+		n = (int64_t)floor(d);
+	} else {
+		return AC_ERR_BAD_JSON;
+	}
+	*out = n;
+	return AC_OK;
+}
+
+static void
+cleanse_strings(json_object *o)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		/* json-c's own bytes, about to be freed with o */
+		OPENSSL_cleanse((void *)(uintptr_t)json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, name, v) {
+			(void)name;
+			cleanse_strings(v);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			cleanse_strings(json_object_array_get_idx(o, i));
+		break;
+	default:
+		break;
+	}
+}
+
+void
+ac_json_put_secret(json_object *o)
+{
+	if (o == NULL)
+		return;
+	cleanse_strings(o);
+	json_object_put(o);
 }
 
 json_object *

@@ -568,12 +568,30 @@ ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 		goto out;
 	if (lc.conf->product == AC_PRODUCT_JIRA && (err = verify_jira(&lc)) != AC_OK)
 		goto out;
-	if ((err = ac_store_write(req->app->store, write_fn, &lc)) != AC_OK)
+	err = ac_store_write(req->app->store, write_fn, &lc);
+	if (err == AC_ERR_TOO_LARGE) /* the record would pass its limit: the body's doing, not ours */
+		err = ac_request_fail(req, AC_ERR_BODY_TOO_LARGE, "the install body is too large to store");
+	if (err != AC_OK)
 		goto out;
 	req->status = 204;
 out:
 	if (lc.has_token)
 		ac_token_release(&lc.token);
-	json_object_put(lc.body);
+	ac_json_put_secret(lc.body); /* it holds the sharedSecret */
+	return err;
+}
+
+enum ac_err
+ac_lifecycle_check_body(struct ac_request *req, enum ac_lifecycle_event ev)
+{
+	struct lc lc;
+	enum ac_err err;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.req = req;
+	lc.ev = ev;
+	lc.conf = req->app->conf;
+	err = check_body(&lc);
+	ac_json_put_secret(lc.body);
 	return err;
 }

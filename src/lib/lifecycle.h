@@ -21,6 +21,15 @@ enum ac_lifecycle_event { AC_LIFECYCLE_INSTALLED, AC_LIFECYCLE_UNINSTALLED };
  */
 enum ac_err ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev);
 
+/*
+ * The body checks of ac_lifecycle_handle alone, without the store, a token or
+ * the network: 415, 400 malformed_json (as strict as webhooks), 400 with a
+ * code naming the field, or AC_OK. Sets the request's tenant for the log.
+ * For the fuzz target (tests/fuzz/fuzz-lifecycle.c), so that it runs exactly
+ * what /installed runs on a body.
+ */
+enum ac_err ac_lifecycle_check_body(struct ac_request *req, enum ac_lifecycle_event ev);
+
 /* The route's authentication hook: lifecycle routes authenticate in the handler. */
 enum ac_err ac_lifecycle_authenticate(struct ac_request *req);
 

@@ -236,7 +236,7 @@ read_record(struct ac_store *st, const char *client_key)
 		o = NULL;
 	}
 out:
-	free(c.rec);
+	ac_buf_free_secret(c.rec, c.len); /* the whole tenant record: the sharedSecret too */
 	return o;
 }
 
@@ -476,7 +476,7 @@ bitbucket_page(struct ac_request *req, const struct ac_tenant *t)
 	else
 		err = bitbucket_html(req, t, user, principal, &tok);
 out:
-	json_object_put(rec);
+	ac_json_put_secret(rec); /* the tenant record: its sharedSecret too */
 	json_object_put(user);
 	ac_client_response_release(&resp);
 	ac_grant_token_release(&tok);

@@ -276,7 +276,11 @@ read_body(struct ac_request *req)
 	}
 	if (len > cap)
 		return AC_ERR_BODY_TOO_LARGE;
-	ac_buf_init(&req->body, cap);
+	/* a lifecycle body carries the sharedSecret: cleansed when the request is done */
+	if (req->route->auth == AC_AUTH_LIFECYCLE)
+		ac_buf_init_secret(&req->body, cap);
+	else
+		ac_buf_init(&req->body, cap);
 	/* the whole body at once (len <= cap), read straight into it */
 	if (ac_buf_reserve(&req->body, len) != AC_OK)
 		return AC_ERR_NOMEM;

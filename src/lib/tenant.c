@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "buf.h"
 #include "json.h"
 #include "log.h"
 #include "tenant.h"
@@ -41,7 +44,10 @@ ac_tenant_release(struct ac_tenant *t)
 	size_t i;
 
 	for (i = 0; i < NSTRINGS; i++)
-		free(STR(t, i));
+		if (strings[i].off == offsetof(struct ac_tenant, shared_secret))
+			ac_buf_free_secret_str(STR(t, i));
+		else
+			free(STR(t, i));
 	memset(t, 0, sizeof(*t));
 }
 
@@ -82,10 +88,12 @@ static int
 get_time(json_object *rec, const char *name, time_t *out)
 {
 	json_object *v = ac_json_get_typed(rec, name, json_type_int);
+	int64_t n;
 
-	if (v == NULL || json_object_get_int64(v) < 0)
+	/* a damaged or imported record: a date out of range is unreadable, not clamped */
+	if (v == NULL || ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &n) != AC_OK)
 		return 0;
-	*out = (time_t)json_object_get_int64(v);
+	*out = (time_t)n;
 	return 1;
 }
 
@@ -203,11 +211,11 @@ cache_add(const MDB_val *v, const struct ac_tenant *t)
 
 	if (v->mv_size > CACHE_RECORD_MAX || (raw = malloc(v->mv_size ? v->mv_size : 1)) == NULL)
 		return;
-	free(c->raw);
+	ac_buf_free_secret(c->raw, c->len);
 	c->raw = NULL;
 	ac_tenant_release(&c->t);
 	if (copy_tenant(t, &c->t) != AC_OK) {
-		free(raw);
+		free(raw); /* nothing copied in yet */
 		return;
 	}
 	memcpy(raw, v->mv_data, v->mv_size);
@@ -222,7 +230,7 @@ ac_tenant_cache_clear(void)
 	size_t i;
 
 	for (i = 0; i < CACHE_SLOTS; i++) {
-		free(cache[i].raw);
+		ac_buf_free_secret(cache[i].raw, cache[i].len);
 		cache[i].raw = NULL;
 		cache[i].len = 0;
 		ac_tenant_release(&cache[i].t);
@@ -245,7 +253,7 @@ decode(const MDB_val *v, struct ac_tenant *out)
 		return AC_ERR_STORE;
 	}
 	err = ac_tenant_from_json(rec, out, NULL);
-	json_object_put(rec);
+	ac_json_put_secret(rec);
 	if (err == AC_ERR_INVALID) {
 		ac_log_error("a tenant record has missing or mistyped fields");
 		err = AC_ERR_STORE;
@@ -308,7 +316,9 @@ ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t, 
 		return err;
 	s = json_object_to_json_string_length(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s == NULL || len > RECORD_MAX) {
-		json_object_put(rec);
+		if (s)
+			OPENSSL_cleanse((void *)(uintptr_t)s, len);
+		ac_json_put_secret(rec);
 		return s ? AC_ERR_TOO_LARGE : AC_ERR_NOMEM;
 	}
 	k.mv_size = strlen(t->client_key);
@@ -316,7 +326,9 @@ ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t, 
 	v.mv_size = len;
 	v.mv_data = (void *)s;
 	rc = mdb_put(txn, ac_store_dbi(st, AC_DB_TENANTS), &k, &v, 0);
-	json_object_put(rec);
+	/* the record carries the sharedSecret, so does its serialization */
+	OPENSSL_cleanse((void *)(uintptr_t)s, len);
+	ac_json_put_secret(rec);
 	return ac_store_mdb_err(rc, "mdb_put tenants");
 }
 
@@ -370,12 +382,12 @@ each_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		if (ac_tenant_from_json(rec, &t, NULL) != AC_OK) {
 			ac_log_error("tenant record '%.*s' is unreadable; skipped", (int)(k.mv_size > 200 ? 200 : k.mv_size),
 			    (const char *)k.mv_data);
-			json_object_put(rec);
+			ac_json_put_secret(rec);
 			continue;
 		}
 		err = e->fn(&t, rec, e->ctx);
 		ac_tenant_release(&t);
-		json_object_put(rec);
+		ac_json_put_secret(rec);
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND && err == AC_OK)

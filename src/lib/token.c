@@ -19,6 +19,7 @@
 #include "canon.h"
 #include "digest.h"
 #include "clock.h"
+#include "json.h"
 #include "token.h"
 
 /*
@@ -144,6 +145,9 @@ parse_object(const unsigned char *p, size_t n)
 	/* json-c would stop at a NUL; a NUL is never part of valid JSON text. */
 	if (n == 0 || memchr(p, '\0', n) != NULL)
 		return NULL;
+	/* the same strictness as every other JSON read (NaN, "1.", raw controls...) */
+	if (ac_json_scan_object((const char *)p, n, NULL, 0, NULL) != AC_OK)
+		return NULL;
 	tok = json_tokener_new_ex(AC_TOKEN_JSON_DEPTH);
 	if (tok == NULL)
 		return NULL;
@@ -177,30 +181,23 @@ get_string(struct json_object *o, const char *name, const char **out)
 	return 0;
 }
 
-/* RFC 7519 §2: a NumericDate is a JSON number of seconds, possibly non-integer. */
+/*
+ * RFC 7519 §2: a NumericDate is a JSON number of seconds, possibly
+ * non-integer. Beyond AC_JSON_DATE_MAX either way it is malformed: the
+ * checks then subtract dates from now without overflow, and no huge exp
+ * is clamped into a token that never expires.
+ */
 static int
 get_date(struct json_object *o, const char *name, int *has, int64_t *out)
 {
 	struct json_object *v;
-	double d;
 
 	*has = 0;
 	*out = 0;
 	if (!json_object_object_get_ex(o, name, &v))
 		return 0;
-	if (json_object_is_type(v, json_type_int)) {
-		errno = 0;
-		*out = json_object_get_int64(v);
-		if (errno != 0)
-			return -1;
-	} else if (json_object_is_type(v, json_type_double)) {
-		d = json_object_get_double(v);
-		if (!isfinite(d) || d <= -9.2e18 || d >= 9.2e18)
-			return -1;
-		*out = (int64_t)floor(d);
-	} else {
+	if (ac_json_int_in(v, -AC_JSON_DATE_MAX, AC_JSON_DATE_MAX, 1, out) != AC_OK)
 		return -1;
-	}
 	*has = 1;
 	return 0;
 }
@@ -314,16 +311,16 @@ ac_token_parse(const char *tok, size_t len, struct ac_token *out)
 		goto nomem;
 	memcpy(t.signing_input, tok, t.signing_input_len);
 	t.signing_input[t.signing_input_len] = '\0';
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	*out = t;
 	return AC_OK;
 
 malformed:
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	ac_token_release(&t);
 	return AC_ERR_TOKEN_MALFORMED;
 nomem:
-	free(dec);
+	ac_buf_free_secret(dec, len); /* held the decoded segments */
 	ac_token_release(&t);
 	return AC_ERR_NOMEM;
 }
@@ -334,8 +331,9 @@ ac_token_release(struct ac_token *t)
 	json_object_put(t->header);
 	json_object_put(t->claims);
 	free(t->aud);
-	free(t->signing_input);
-	free(t->sig);
+	/* a token is a credential until it expires: its parts do not stay in freed memory */
+	ac_buf_free_secret(t->signing_input, t->signing_input_len);
+	ac_buf_free_secret(t->sig, t->sig_len);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -631,7 +629,8 @@ check_times(const struct ac_token *t, const struct ac_token_policy *p, int64_t n
     struct check *c)
 {
 	char d1[64], d2[64];
-	int64_t leeway = p->leeway > 0 ? p->leeway : 0;
+	/* dates are within AC_JSON_DATE_MAX (get_date); a leeway past a day is a caller's mistake */
+	int64_t leeway = p->leeway <= 0 ? 0 : p->leeway < 86400 ? p->leeway : 86400;
 
 	if (t->has_exp && t->exp <= now - leeway) {
 		/* RFC 7519 §4.1.4: reject on or after exp, here with AC_LEEWAY. */
@@ -824,7 +823,8 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (json == NULL)
 		return AC_ERR_NOMEM;
-	ac_buf_init(&b, 4 * AC_TOKEN_MAX);
+	/* the result is a live credential: no copy of it left behind by growth or on error */
+	ac_buf_init_secret(&b, 4 * AC_TOKEN_MAX);
 	if ((err = b64url_encode((const unsigned char *)header, sizeof(header) - 1, &b)) != AC_OK ||
 	    (err = ac_buf_addc(&b, '.')) != AC_OK ||
 	    (err = b64url_encode((const unsigned char *)json, strlen(json), &b)) != AC_OK)
@@ -837,6 +837,7 @@ ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secre
 		goto out;
 	err = ac_buf_detach(&b, out, &len);
 out:
+	OPENSSL_cleanse(md, sizeof(md));
 	ac_buf_release(&b);
 	return err;
 }

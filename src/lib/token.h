@@ -155,7 +155,8 @@ enum ac_err ac_token_check_claims(const struct ac_token *t, const struct ac_toke
 /*
  * Signs claims (a JSON object, borrowed) as a compact HS256 JWS with header
  * {"alg":"HS256","typ":"JWT"}. *out is a NUL-terminated malloc'd string the
- * caller frees. secret must not be NULL; secretlen may be 0.
+ * caller frees with ac_buf_free_secret_str (a live credential). secret must
+ * not be NULL; secretlen may be 0.
  */
 enum ac_err ac_token_sign_hs256(struct json_object *claims, const void *secret,
     size_t secretlen, char **out);

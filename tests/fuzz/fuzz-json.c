@@ -1,5 +1,6 @@
 /* fuzz-json.c: libFuzzer target for the validating scanner: never crashes, never reads past the
- * input, and what it accepts json-c's strict parser accepts too (the scanner is the stricter). */
+ * input, what it accepts json-c's strict parser accepts too (the scanner is the stricter), and the
+ * members it reports are the ones json-c finds under the same (decoded) name. */
 #include "config.h"
 
 #include <stdint.h>
@@ -29,6 +30,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m[0].found && m[0].is_string && !m[0].escaped &&
 		    (m[0].value < copy || m[0].value + m[0].len > copy + size))
 			abort();
+		/* members are matched by decoded name, as json-c sees them ("\u0065vent" is "event") */
+		if (m[0].found != (json_object_object_get_ex(o, "event", NULL) != 0))
+			abort();
+		if (m[0].found && m[0].is_string && !m[0].escaped) {
+			const char *v = ac_json_get_string(o, "event");
+
+			if (v == NULL || strlen(v) != m[0].len || memcmp(v, m[0].value, m[0].len))
+				abort();
+		}
 		json_object_put(o);
 	}
 	free(copy);

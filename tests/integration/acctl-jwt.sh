@@ -80,7 +80,30 @@ is "$RC" 2 "an unknown subcommand exits 2"
 run jwt --help
 is "$RC" 0 "jwt --help exits 0"
 
+# ---------------------------------------------------------------- the fixed clock is a test hook
+# The installed acctl (and every program) ignores AC_FAKE_NOW: left in an environment, it would
+# freeze every expiry check. Only the test build tests/unit/acctl-fixed-clock honours it.
+prod=$acctl
+acctl=${ACCTL_FIXED_CLOCK:-$top_builddir/tests/unit/acctl-fixed-clock}
+if [ -x "$acctl" ]; then
+	AC_FAKE_NOW=$NOW run jwt sign --secret "$SECRET" --iss "$BB_APP" --ttl 60 POST /webhook
+	TOK=$OUT
+	AC_FAKE_NOW=$NOW run jwt verify --secret "$SECRET" POST /webhook "$TOK"
+	is "$RC|$OUT" "0|valid" "the test build honours AC_FAKE_NOW (a token of $NOW is valid at $NOW)"
+	acctl=$prod
+	AC_FAKE_NOW=$NOW run jwt verify --secret "$SECRET" POST /webhook "$TOK"
+	is "$RC" 1 "the installed acctl ignores AC_FAKE_NOW: that token is expired by the real clock"
+	has "expired" "... as expired"
+	grep -q "AC_FAKE_NOW is set and ignored" "$tmp/err" && ok "... and says AC_FAKE_NOW is ignored" ||
+		{ not_ok "... and says AC_FAKE_NOW is ignored"; diag "$ERR"; }
+	acctl=${ACCTL_FIXED_CLOCK:-$top_builddir/tests/unit/acctl-fixed-clock}
+else
+	not_ok "the test build of acctl is built ($acctl)"
+	acctl=$prod
+fi
+
 # ---------------------------------------------------------------- sign, decode, verify
+# from here on at the fixed time NOW, so through the test build
 export AC_FAKE_NOW=$NOW
 run jwt sign --secret "$SECRET" --iss "$BB_APP" --sub "$BB_CK" GET \
     'https://api.bitbucket.org/2.0/repositories/ws/repo?page=2&pagelen=50'

@@ -180,8 +180,35 @@ check "the worker said it found the comment on the product" \
 check "the worker said whose lease it took over, and why" \
 	grep -Eq "taking over the lease of .* pid [0-9]+ id [0-9a-f]{8} \(its process is gone\)" "$IT_TMP/logs/worker.log"
 
+# one nesting limit for the intake and the worker: AC_JSON_DEPTH (32) is acknowledged and acted on
+# (it used to be acknowledged, then dead as malformed_json in the worker); 33 is refused at intake
+# deep FILE TITLE ID LEVELS: a pullrequest payload nested LEVELS deep in all
+deep() {
+	pr "$1" "$2" "$3"
+	"$NODE" -e '
+		const fs = require("fs"), p = JSON.parse(fs.readFileSync(process.argv[1]));
+		let v = 1; for (let i = 1; i < +process.argv[2]; i++) v = { a: v };
+		p.pad = v; fs.writeFileSync(process.argv[1], JSON.stringify(p));
+	' "$1" "$4"
+}
+simpost /_sim/reset '{}'
+deep "$IT_TMP/p/deep32.json" "feat: deep" 14 32
+it_drive "a body 32 deep (the limit)" 204 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$IT_TMP/p/deep32.json"
+got="$(it_eventually 15 "$(status_of connect-fcgi-title)" SUCCESSFUL)"
+is "$got $(inbox_count dead)" "SUCCESSFUL 0" "... and the worker reads it too: acted on, nothing dead"
+deep "$IT_TMP/p/deep33.json" "feat: deeper" 16 33
+
 # refused deliveries queue nothing
 before="$(inbox_count inbox)/$(it_sim_js 'r.length')"
+it_drive "a body 33 deep (past the limit)" 400 webhook --client-key wh-1 --event pullrequest:created \
+	--payload "$IT_TMP/p/deep33.json"
+# a member name is its decoded text: an escaped "event" is checked against X-Event-Key like a plain one
+it_drive "an escaped event member that disagrees with X-Event-Key" 400 webhook --client-key wh-1 \
+	--event pullrequest:created --raw-body '{"\u0065vent":"repo:push","data":{}}'
+grep -q event_mismatch "$IT_TMP/sim.last" && ok "... as event_mismatch" || { not_ok "... as event_mismatch"; diag "$(head -c 400 "$IT_TMP/sim.last")"; }
+it_drive "a raw control character in the body" 400 webhook --client-key wh-1 --event repo:push \
+	--raw-body "$(printf '{"event":"repo:push","x":"a\tb"}')"
 stop_worker
 it_drive "a forged token" 401 webhook --client-key wh-1 --event repo:push --sign secret:wrong
 it_drive "a token with the qsh of another path" 401 webhook --client-key wh-1 --event repo:push --qsh-for /installed

@@ -353,6 +353,23 @@ START_TEST(bad_events_are_permanent)
 	ck_assert_int_eq(ac_handler_pr_title(&ctx, &bb, &ev, o), AC_ERR_BAD_REQUEST); /* no repository */
 	ck_assert_int_eq(ac_handler_pr_title(&ctx, &jira, &ev, o), AC_ERR_BAD_REQUEST);
 	json_object_put(o);
+	/* an id json-c had to clamp (2^64-1 read as 2^63-1) is no id: refused before any call */
+	{
+		struct ac_tenant lo;
+		static const char *const ids[] = { "18446744073709551615", "9223372036854775808", "-1", "0", "1e3",
+			"9007199254740993" };
+		char doc[512];
+		size_t i;
+
+		tenant(&lo, AC_PRODUCT_BITBUCKET, "http://127.0.0.1:1");
+		for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			snprintf(doc, sizeof(doc), "{\"repository\":{\"full_name\":\"w/r\"},\"pullrequest\":{\"id\":%s,"
+			    "\"title\":\"x\",\"source\":{\"commit\":{\"hash\":\"abcdef123456\"}}}}", ids[i]);
+			o = parse(doc);
+			ck_assert_msg(ac_handler_pr_title(&ctx, &lo, &ev, o) == AC_ERR_BAD_REQUEST, "id %s", ids[i]);
+			json_object_put(o);
+		}
+	}
 	o = parse("{\"event\":\"repo:push\",\"data\":{\"repository\":{\"full_name\":\"w/r\"}}}");
 	ck_assert_int_eq(ac_handler_commits(&ctx, &bb, &ev, o), AC_ERR_BAD_REQUEST);
 	json_object_put(o);

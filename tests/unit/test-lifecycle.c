@@ -1268,6 +1268,148 @@ START_TEST(bad_bodies)
 }
 END_TEST
 
+/* b with `extra` spliced in as the last members of its object; caller frees. */
+static char *
+with_members(const char *b, const char *extra)
+{
+	size_t n = strlen(b), m = strlen(extra);
+	char *s = malloc(n + m + 2);
+
+	memcpy(s, b, n - 1);
+	s[n - 1] = ',';
+	memcpy(s + n, extra, m);
+	s[n + m] = '}';
+	s[n + m + 1] = '\0';
+	return s;
+}
+
+/*
+ * One strictness for every JSON read: a lifecycle body is refused for what
+ * the webhook scanner refuses (json-c's strict mode alone took these), with
+ * the same depth limit, and before anything is stored.
+ */
+START_TEST(strict_bodies)
+{
+	static const char *bad[] = {
+		"\"description\":NaN", "\"description\":Infinity", "\"description\":-Infinity", "\"n\":1.",
+		"'description':\"x\"", "\"description\":'x'", "\"description\":\"a\tb\"", "\"description\":\"a\x01b\"",
+		"\"description\":\"\xc0\xaf\"", "\"description\":\"\xed\xa0\x80\"", "\"n\":01", "\"a\\u0000b\":1",
+	};
+	char *b = body("installed", "ck-strict", "s", "https://bitbucket.org"), *before = snapshot(), *d;
+	char deep[1024];
+	size_t i, n;
+	int levels;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d = with_members(b, bad[i]);
+		ck_assert_msg(post("/installed", d, NULL, JSON) == 400 && !strcmp(last_error, "malformed_json"),
+		    "accepted %s (%s)", bad[i], last_error);
+		free(d);
+	}
+	/* a trailing NUL, trailing garbage */
+	{
+		const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/installed", "CONTENT_TYPE", JSON,
+			"CONTENT_LENGTH", NULL, NULL };
+		char cl[32], *nul = malloc(strlen(b) + 2);
+		struct fake f;
+		struct ac_io io = { f_param, f_read, f_write, &f };
+
+		memcpy(nul, b, strlen(b));
+		nul[strlen(b)] = '\0';
+		snprintf(cl, sizeof(cl), "%zu", strlen(b) + 1);
+		p[7] = cl;
+		memset(&f, 0, sizeof(f));
+		f.params = p;
+		f.in = nul;
+		f.inlen = strlen(b) + 1;
+		ac_buf_init(&f.out, 1 << 20);
+		ac_request_serve(&app, routes, 2, &io);
+		ck_assert_int_eq(status_of(ac_buf_str(&f.out)), 400);
+		ck_assert_ptr_nonnull(strstr(ac_buf_str(&f.out), "malformed_json"));
+		ac_buf_release(&f.out);
+		free(nul);
+	}
+	assert_unchanged(before);
+	/* the nesting limit of webhooks (AC_JSON_DEPTH): the body is level 1, principal 2, ... */
+	for (levels = AC_JSON_DEPTH; levels <= AC_JSON_DEPTH + 1; levels++) {
+		int k;
+
+		n = (size_t)snprintf(deep, sizeof(deep), "\"actor\":");
+		for (k = 1; k < levels; k++)
+			n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"a\":");
+		deep[n++] = '1';
+		for (k = 1; k < levels; k++)
+			deep[n++] = '}';
+		deep[n] = '\0';
+		d = with_members(b, deep);
+		ck_assert_int_eq(post("/installed", d, NULL, JSON), levels <= AC_JSON_DEPTH ? 204 : 400);
+		free(d);
+	}
+	free(before);
+	free(b);
+}
+END_TEST
+
+/*
+ * A body that json-c would store larger than it came (raw control characters
+ * written back as \u00XX grew 6 times past the record limit) is the client's
+ * mistake: a 4xx, not a 500 from the store.
+ */
+START_TEST(no_500_for_big_bodies)
+{
+	char *b = body("installed", "ck-big", "s", "https://bitbucket.org"), *d, *pad;
+	static const char fill[] = { '\x01', '\x1f', '\t', 'x' };
+	size_t i, n = AC_LIFECYCLE_BODY_MAX - strlen(b) - 64;
+	int st;
+
+	for (i = 0; i < sizeof(fill); i++) {
+		pad = malloc(n + 32);
+		memcpy(pad, "\"description\":\"", 15);
+		memset(pad + 15, fill[i], n);
+		memcpy(pad + 15 + n, "\"", 2);
+		d = with_members(b, pad);
+		st = post("/installed", d, NULL, JSON);
+		ck_assert_msg(st == (fill[i] == 'x' ? 204 : 400), "fill %#x: %d %s", fill[i], st, last_error);
+		free(d);
+		free(pad);
+	}
+	free(b);
+}
+END_TEST
+
+/* Dates in a tenant record (from the store or an import) are bounded like NumericDates, not clamped. */
+START_TEST(record_dates_bounded)
+{
+	static const struct {
+		const char *date;
+		enum ac_err want;
+	} dates[] = {
+		{ "1700000000", AC_OK }, { "100000000000", AC_OK }, { "100000000001", AC_ERR_INVALID },
+		{ "18446744073709551615", AC_ERR_INVALID }, { "9223372036854775807", AC_ERR_INVALID },
+		{ "-1", AC_ERR_INVALID }, { "1.5", AC_ERR_INVALID },
+	};
+	char doc[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		json_object *rec = NULL;
+		struct ac_tenant t;
+		enum ac_err err;
+
+		snprintf(doc, sizeof(doc), "{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\","
+		    "\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\","
+		    "\"product\":\"bitbucket\",\"state\":\"uninstalled\",\"installedAt\":1,\"updatedAt\":1,"
+		    "\"uninstalledAt\":%s}", dates[i].date);
+		ck_assert_int_eq(ac_json_parse(doc, strlen(doc), &rec, NULL), AC_OK);
+		err = ac_tenant_from_json(rec, &t, NULL);
+		ck_assert_msg(err == dates[i].want, "uninstalledAt %s: %d", dates[i].date, err);
+		if (err == AC_OK)
+			ac_tenant_release(&t);
+		json_object_put(rec);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1288,6 +1430,9 @@ suite(void)
 	tcase_add_test(tc, record_lifecycle_iat);
 	tcase_add_test(tc, hosts_not_allowed);
 	tcase_add_test(tc, bad_bodies);
+	tcase_add_test(tc, strict_bodies);
+	tcase_add_test(tc, no_500_for_big_bodies);
+	tcase_add_test(tc, record_dates_bounded);
 	tcase_add_test(tc, cached_records_follow_changes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jira");

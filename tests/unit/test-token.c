@@ -385,9 +385,14 @@ START_TEST(malformed_json)
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"aud\":[\"a\",2]}"), AC_ERR_TOKEN_MALFORMED);
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"iss\":\"a\\u0000b\"}"), AC_ERR_TOKEN_MALFORMED);
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":1e400}"), AC_ERR_TOKEN_MALFORMED);
-	/* json-c clamps integers past int64 to INT64_MAX: still a date, far away */
-	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":99999999999999999999999}"), AC_OK);
-	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":-99999999999999999999999}"), AC_OK);
+	/* json-c clamps integers past int64: out of range, so malformed (never a date far away) */
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":99999999999999999999999}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":-99999999999999999999999}"), AC_ERR_TOKEN_MALFORMED);
+	/* the strictness of every other JSON read: no NaN, Infinity, "1.", raw control characters */
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":NaN}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":Infinity}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":1.}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"iss\":\"a\tb\"}"), AC_ERR_TOKEN_MALFORMED);
 	/* too deep */
 	ck_assert_int_eq(parse_json_pair(HS_HEADER,
 	    "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
@@ -588,6 +593,57 @@ START_TEST(time_edges)
 		ck_assert_int_eq(check_hs(buf, &p), AC_OK);
 	}
 #undef T
+}
+END_TEST
+
+/*
+ * RFC 7519 2: NumericDates beyond +-AC_JSON_DATE_MAX are malformed, never
+ * arithmetic: -2^63 used to overflow "now - exp" (UBSan aborts), 2^64-1 was
+ * clamped into a token that never expires. Every date claim, both signs,
+ * integers and fractions, at and past the bound.
+ */
+START_TEST(numeric_date_bounds)
+{
+	static const char *const names[] = { "exp", "nbf", "iat" };
+	static const char *const bad[] = {
+		"-9223372036854775808", "9223372036854775807", "18446744073709551615", "-18446744073709551616",
+		"100000000001", "-100000000001", "1.00000000001e11", "-1e12", "1e19", "-1e300", "1e400",
+	};
+	char hex[AC_QSH_HEX_LEN], buf[512];
+	size_t i, k;
+
+	qsh_of("POST", "/webhook", hex);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":%d,\"%s\":%s}",
+			    hex, NOW + 60, names[k], bad[i]);
+			/* verify first: under UBSan an overflow in the time checks aborts right here */
+			ck_assert_msg(check_times_json(buf) == AC_ERR_TOKEN_MALFORMED, "%s %s accepted", names[k], bad[i]);
+			if (k == 0) /* the second exp is the one json-c keeps */
+				ck_assert_msg(parse_json_pair(HS_HEADER, buf) == AC_ERR_TOKEN_MALFORMED, "exp %s", bad[i]);
+		}
+	/* at the bound: a date, with plain arithmetic */
+	snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":100000000000}", hex);
+	ck_assert_int_eq(check_times_json(buf), AC_OK);
+	snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":-100000000000}", hex);
+	ck_assert_int_eq(check_times_json(buf), AC_ERR_EXPIRED);
+	snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":%d,"
+	    "\"nbf\":-100000000000,\"iat\":-100000000000.5}", hex, NOW + 60);
+	ck_assert_int_eq(check_times_json(buf), AC_ERR_TOKEN_MALFORMED);
+	snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":%d,"
+	    "\"nbf\":-100000000000,\"iat\":-99999999999.5}", hex, NOW + 60);
+	ck_assert_int_eq(check_times_json(buf), AC_OK);
+	snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":%d,\"nbf\":100000000000}",
+	    hex, NOW + 60);
+	ck_assert_int_eq(check_times_json(buf), AC_ERR_NOT_YET_VALID);
+	/* a huge leeway from a caller is held to a day, not added into an overflow */
+	{
+		struct ac_token_policy p = inbound_policy();
+
+		p.leeway = 0x7fffffffL;
+		snprintf(buf, sizeof(buf), "{\"iss\":\"" CLIENT_KEY "\",\"qsh\":\"%s\",\"exp\":-100000000000}", hex);
+		ck_assert_int_eq(check_hs(buf, &p), AC_ERR_EXPIRED);
+	}
 }
 END_TEST
 
@@ -870,6 +926,7 @@ token_suite(void)
 	tcase_add_test(tc, bad_signature);
 	tcase_add_test(tc, null_key);
 	tcase_add_test(tc, time_edges);
+	tcase_add_test(tc, numeric_date_bounds);
 	tcase_add_test(tc, iss_sub_aud);
 	tcase_add_test(tc, qsh);
 	tcase_add_test(tc, report_every_problem);
