@@ -1,6 +1,7 @@
 /* cmd-tenant.c: `acctl tenant`: list, show, delete, purge, export and import tenant records. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ usage(FILE *f)
 	    "       acctl tenant purge --uninstalled-before DAYS\n"
 	    "       acctl tenant export            (JSON lines on stdout, secrets included)\n"
 	    "       acctl tenant import [--replace] [FILE|-]\n"
+	    "       acctl tenant seen [CLIENTKEY]  (lifecycle tokens accepted, until they expire)\n"
 	    "Reads the store in AC_DATA_DIR (default ./var/data).\n");
 }
 
@@ -146,6 +148,8 @@ cmd_show(int argc, char **argv)
 		printf("installedAt:    %s\n", acctl_time(t.installed_at, a, sizeof(a)));
 		printf("updatedAt:      %s\n", acctl_time(t.updated_at, a, sizeof(a)));
 		printf("uninstalledAt:  %s\n", acctl_time(t.uninstalled_at, a, sizeof(a)));
+		if (t.lifecycle_iat > 0)
+			printf("lifecycleIat:   %s\n", acctl_time((time_t)t.lifecycle_iat, a, sizeof(a)));
 	}
 	ac_tenant_release(&t);
 	rc = 0;
@@ -415,6 +419,75 @@ out:
 	return rc;
 }
 
+/* ---- seen: the lifecycle tokens remembered against replays (lifecycle.c) */
+
+struct seen_ctx {
+	const char *client_key; /* NULL: every tenant */
+	int n;
+};
+
+static enum ac_err
+seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct seen_ctx *s = ctx;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	/* an older store opened read-only has no lifecycle_seen: nothing remembered */
+	if (mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur) != 0)
+		return AC_OK;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		json_object *o;
+		const char *ck, *ev;
+		json_object *iat, *at;
+		uint64_t exp = 0;
+		size_t i;
+		char a[32], b[32], c[32];
+
+		for (i = 0; i < 8 && i < k.mv_size; i++)
+			exp = exp << 8 | ((const unsigned char *)k.mv_data)[i];
+		if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
+			continue;
+		ck = ac_json_get_string(o, "clientKey");
+		ev = ac_json_get_string(o, "event");
+		iat = ac_json_get_typed(o, "iat", json_type_int);
+		at = ac_json_get_typed(o, "at", json_type_int);
+		if (ck && (s->client_key == NULL || !strcmp(ck, s->client_key))) {
+			s->n++;
+			printf("%-20s %-20s %-20s %-11s %s\n", acctl_time((time_t)exp, a, sizeof(a)),
+			    acctl_time(iat ? (time_t)json_object_get_int64(iat) : 0, b, sizeof(b)),
+			    acctl_time(at ? (time_t)json_object_get_int64(at) : 0, c, sizeof(c)), ev ? ev : "?", ck);
+		}
+		json_object_put(o);
+	}
+	mdb_cursor_close(cur);
+	return AC_OK;
+}
+
+static int
+cmd_seen(int argc, char **argv)
+{
+	struct seen_ctx s = { NULL, 0 };
+	struct ac_conf conf;
+	struct ac_store *st;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		usage(stderr);
+		return 2;
+	}
+	if (argc == 2)
+		s.client_key = argv[1];
+	if ((rc = open_store(&conf, AC_STORE_RDONLY, &st)) != 0)
+		return rc;
+	printf("%-20s %-20s %-20s %-11s %s\n", "EXPIRES", "IAT", "ACCEPTED", "EVENT", "CLIENTKEY");
+	rc = ac_store_read(st, seen_fn, &s) == AC_OK ? 0 : 1;
+	ac_store_close(st);
+	ac_conf_release(&conf);
+	return rc;
+}
+
 int
 acctl_cmd_tenant(int argc, char **argv)
 {
@@ -434,6 +507,8 @@ acctl_cmd_tenant(int argc, char **argv)
 		return cmd_export();
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "seen"))
+		return cmd_seen(argc - 1, argv + 1);
 	usage(stderr);
 	return 2;
 }

@@ -61,6 +61,9 @@ static const struct {
 	[AC_ERR_EVENT_MISMATCH] = { "event_mismatch", 400, "the body's event key differs from the X-Event-Key header" },
 	[AC_ERR_STORE_DAMAGED] = { "store_damaged", 503,
 	    "the data store is damaged and needs its operator (acctl inbox stats says what and how); retry" },
+	/* replay */
+	[AC_ERR_TOKEN_REPLAYED] = { "token_replayed", 401,
+	    "this lifecycle token was already used with another body, or is older than the last one accepted" },
 };
 
 static int

@@ -76,6 +76,9 @@ enum ac_err {
 	/* damage (issue 13 item 5): the data directory needs its operator */
 	AC_ERR_STORE_DAMAGED,     /* store_damaged, 503: a file of the store is damaged (acctl inbox stats says which) */
 
+	/* replay (issue 13, items 6-7) */
+	AC_ERR_TOKEN_REPLAYED,    /* token_replayed, 401: a lifecycle token used before, or older than the last one */
+
 	AC_ERR__COUNT
 };
 

@@ -3,25 +3,24 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/pem.h>
-
 #include "canon.h"
 #include "clock.h"
+#include "digest.h"
 #include "grant.h"
 #include "http.h"
+#include "install_keys.h"
 #include "json.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "store.h"
 #include "tenant.h"
 #include "token.h"
-
-/* Install keys are small PEM files (issue 4: a 16 KiB cap). */
-#define KEY_MAX (16 * 1024)
 
 /* Everything one lifecycle request learns, released in one place. */
 struct lc {
@@ -32,6 +31,9 @@ struct lc {
 	const char *client_key, *secret, *base_url, *base_api_url, *oauth_client_id, *display_url;
 	int has_token;
 	struct ac_token token;
+	unsigned char token_sha[AC_SHA256_LEN]; /* SHA-256 of the compact token: its replay key */
+	char body_hex[AC_SHA256_HEX_LEN];       /* SHA-256 of the body, as received */
+	int retry;          /* the same token and body as an accepted call: answered as that one was */
 	char qsh[AC_QSH_HEX_LEN];
 };
 
@@ -212,6 +214,9 @@ parse_token(struct lc *lc)
 	if ((err = ac_token_parse(tok, len, &lc->token)) != AC_OK)
 		return err;
 	lc->has_token = 1;
+	if (ac_sha256(tok, len, lc->token_sha) != 0 ||
+	    ac_sha256_hex(req->body.data ? req->body.data : "", req->body.len, lc->body_hex) != 0)
+		return AC_ERR_INTERNAL;
 	ac_buf_init(&canon, AC_CANON_MAX);
 	err = ac_canon_inbound(req->method, strlen(req->method), req->uri, strlen(req->uri),
 	    lc->conf->base_path, strlen(lc->conf->base_path), &canon);
@@ -240,111 +245,26 @@ verify(struct lc *lc, const void *key, size_t keylen, const struct ac_token_poli
 	return err;
 }
 
-/* ---- Jira install keys: AC_INSTALL_KEYS_URL/{kid}, cached for good */
-
-struct key_ctx {
-	const char *kid;
-	struct ac_buf *pem;
-	int found;
-};
-
+/*
+ * The checks of a signed install that need no key, so that a token that
+ * cannot pass costs no fetch; the signature is checked once the key is known.
+ */
 static enum ac_err
-key_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+precheck(struct lc *lc, const struct ac_token_policy *p)
 {
-	struct key_ctx *k = ctx;
-	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
-	json_object *o;
-	const char *pem;
-	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v);
-
-	if (rc == MDB_NOTFOUND)
-		return AC_OK;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get install_keys");
-	if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
-		return AC_OK; /* unreadable: fetch again */
-	if ((pem = ac_json_get_string(o, "pem")) != NULL && ac_buf_adds(k->pem, pem) == AC_OK)
-		k->found = 1;
-	json_object_put(o);
-	return AC_OK;
-}
-
-static enum ac_err
-key_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
-{
-	struct key_ctx *k = ctx;
-	MDB_val key = { strlen(k->kid), (void *)k->kid }, v;
-	json_object *o = json_object_new_object();
-	const char *s;
-	size_t len;
-	int rc;
-
-	if (o == NULL)
-		return AC_ERR_NOMEM;
-	json_object_object_add(o, "pem", json_object_new_string(ac_buf_str(k->pem)));
-	json_object_object_add(o, "fetchedAt", json_object_new_int64((int64_t)ac_clock_now()));
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-	v.mv_data = (void *)s;
-	v.mv_size = len;
-	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_INSTALL_KEYS), &key, &v, 0) : ENOMEM;
-	json_object_put(o);
-	return ac_store_mdb_err(rc, "mdb_put install_keys");
-}
-
-static int
-pem_is_public_key(const struct ac_buf *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
-	EVP_PKEY *k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-	int ok = k != NULL;
-
-	EVP_PKEY_free(k);
-	BIO_free(bio);
-	return ok;
-}
-
-static enum ac_err
-install_key(struct lc *lc, const char *kid, struct ac_buf *pem)
-{
-	struct ac_request *req = lc->req;
-	struct key_ctx k = { kid, pem, 0 };
-	struct ac_http_request rq = { 0 };
-	struct ac_buf url;
+	struct ac_token_report rep;
 	enum ac_err err;
-	long status = 0;
+	size_t i;
 
-	if ((err = ac_store_read(req->app->store, key_get_fn, &k)) != AC_OK)
-		return err;
-	if (k.found)
-		return AC_OK;
-	ac_buf_init(&url, 4096);
-	if ((err = ac_buf_printf(&url, "%s/%s", lc->conf->install_keys_url, kid)) != AC_OK)
-		goto out;
-	rq.method = "GET";
-	rq.url = url.data;
-	rq.connect_timeout_ms = 2000;
-	rq.timeout_ms = 5000;
-	err = ac_http_do(lc->conf, &rq, &status, pem, NULL);
-	if (err == AC_ERR_TOO_LARGE || err == AC_ERR_UPSTREAM || err == AC_ERR_HOST_NOT_ALLOWED) {
-		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server could not be reached; retry");
-		goto out;
-	}
-	if (err != AC_OK)
-		goto out;
-	if (status == 404) {
-		err = ac_request_fail(req, AC_ERR_UNKNOWN_KEY, "the install key server does not know kid %s", kid);
-		goto out;
-	}
-	if (status != 200 || !pem_is_public_key(pem)) {
-		ac_log_error("install key server answered %ld for kid %s%s", status, kid,
-		    status == 200 ? " with something that is not a PEM public key" : "");
-		err = ac_request_fail(req, AC_ERR_KEY_SERVER, "the install key server failed; retry");
-		goto out;
-	}
-	/* keys never change for a kid: keep it for good */
-	err = ac_store_write(req->app->store, key_put_fn, &k);
-out:
-	ac_buf_release(&url);
+	ac_token_report_init(&rep);
+	err = ac_token_check_claims(&lc->token, p, lc->qsh, &rep);
+	for (i = 0; err != AC_OK && i < rep.n; i++)
+		ac_log_warn("%s from %s refused before any key fetch: %s", lc->req->path, lc->client_key,
+		    rep.v[i].text);
+	ac_token_report_release(&rep);
+	if (err == AC_OK && !lc->token.has_iat)
+		err = ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
+		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
 	return err;
 }
 
@@ -362,33 +282,190 @@ verify_jira(struct lc *lc)
 		    lc->token.alg_name);
 	if (lc->token.kid == NULL || !ac_lifecycle_kid_valid(lc->token.kid))
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
-	ac_buf_init(&pem, KEY_MAX);
-	if ((err = install_key(lc, lc->token.kid, &pem)) == AC_OK) {
-		p.alg = AC_TOKEN_RS256;
-		p.leeway = lc->conf->leeway;
-		p.iss = lc->client_key;
-		p.aud_rule = AC_TOKEN_AUD_URL;
-		p.aud = lc->conf->base_url;
-		p.client_key = lc->client_key;
+	p.alg = AC_TOKEN_RS256;
+	p.leeway = lc->conf->leeway;
+	p.iss = lc->client_key;
+	p.aud_rule = AC_TOKEN_AUD_URL;
+	p.aud = lc->conf->base_url;
+	p.client_key = lc->client_key;
+	if ((err = precheck(lc, &p)) != AC_OK)
+		return err;
+	ac_buf_init(&pem, AC_INSTALL_KEY_MAX);
+	if ((err = ac_install_keys_get(lc->req, lc->token.kid, &pem)) == AC_OK)
 		err = verify(lc, pem.data, pem.len, &p);
-	}
 	ac_buf_release(&pem);
 	return err;
 }
 
-/* Bitbucket: HS256 with secret, iss the body's clientKey, aud (when present) naming it. */
+/* Bitbucket: HS256, iss the body's clientKey, aud (when present) naming it. */
+static void
+policy_bitbucket(const struct lc *lc, struct ac_token_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->alg = AC_TOKEN_HS256;
+	p->leeway = lc->conf->leeway;
+	p->iss = lc->client_key;
+	p->aud_rule = AC_TOKEN_AUD_OPTIONAL;
+	p->aud = lc->client_key;
+	p->client_key = lc->client_key;
+}
+
+/* Bitbucket, with secret. */
 static enum ac_err
 verify_bitbucket(struct lc *lc, const char *secret)
 {
-	struct ac_token_policy p = { 0 };
+	struct ac_token_policy p;
 
-	p.alg = AC_TOKEN_HS256;
-	p.leeway = lc->conf->leeway;
-	p.iss = lc->client_key;
-	p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
-	p.aud = lc->client_key;
-	p.client_key = lc->client_key;
+	policy_bitbucket(lc, &p);
 	return verify(lc, secret, strlen(secret), &p);
+}
+
+/*
+ * ---- Replay (issue 13, 6): a lifecycle token is good for one use
+ *
+ * A signed install stays valid until its exp: replayed with another body,
+ * it would replace the tenant's sharedSecret. Every accepted token is
+ * remembered in lifecycle_seen until it has expired, with the hash of the
+ * body it came with, written in the transaction that applies it: a refused
+ * call leaves the store as it was. The same token with the same body again
+ * is the product retrying (it did not see our answer): answered 204 again,
+ * changing nothing. With another body it is token_replayed. A token older
+ * (iat) than the last one accepted for the tenant is refused too, which also
+ * orders a held-back token behind newer calls.
+ */
+
+/* Seconds a remembered token is kept past exp + leeway (AC_LEEWAY may differ between programs). */
+#define SEEN_MARGIN 300
+/* Expired records removed per transaction: each write pays a bounded share. */
+#define SEEN_PURGE_MAX 16
+#define SEEN_KEY_LEN (8 + AC_SHA256_LEN)
+
+/* exp first, big-endian: records sort by expiry, the expired ones at the front. */
+static void
+seen_key(const struct lc *lc, unsigned char key[SEEN_KEY_LEN])
+{
+	uint64_t exp = lc->token.exp > 0 ? (uint64_t)lc->token.exp : 0;
+	int i;
+
+	for (i = 7; i >= 0; i--, exp >>= 8)
+		key[i] = (unsigned char)(exp & 0xff);
+	memcpy(key + 8, lc->token_sha, AC_SHA256_LEN);
+}
+
+static enum ac_err
+purge_seen(MDB_txn *txn, struct ac_store *st, int64_t before)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, n;
+
+	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur)) != 0)
+		return ac_store_mdb_err(rc, "mdb_cursor_open lifecycle_seen");
+	for (n = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < SEEN_PURGE_MAX;
+	    n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t exp = 0;
+		size_t i;
+
+		for (i = 0; i < 8 && i < k.mv_size; i++)
+			exp = exp << 8 | ((const unsigned char *)k.mv_data)[i];
+		if (k.mv_size != SEEN_KEY_LEN || exp >= (uint64_t)(before > 0 ? before : 0))
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "purge lifecycle_seen");
+}
+
+/*
+ * Before the token is verified: a token accepted before with this body is
+ * the product's retry (it may be signed with a secret that call replaced,
+ * so it is recognised before the signature is checked: only a token that
+ * verified once is in lifecycle_seen); with another body it is a replay.
+ */
+static enum ac_err
+check_seen(MDB_txn *txn, struct ac_store *st, struct lc *lc)
+{
+	unsigned char key[SEEN_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	struct ac_token_policy p;
+	json_object *o = NULL;
+	const char *seen;
+	int rc, same;
+
+	lc->retry = 0;
+	if (!lc->has_token)
+		return AC_OK;
+	seen_key(lc, key);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return AC_OK;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
+	same = ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK &&
+	    (seen = ac_json_get_string(o, "body")) != NULL && !strcmp(seen, lc->body_hex);
+	json_object_put(o);
+	if (!same) {
+		ac_log_warn("%s from %s refused: its token was accepted before, with another body", lc->req->path,
+		    lc->client_key);
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
+		    "this token was already accepted with another body; each lifecycle call is signed anew");
+	}
+	/* a retry only while the token is still good (Jira's claims were checked before the key) */
+	if (lc->conf->product == AC_PRODUCT_BITBUCKET) {
+		policy_bitbucket(lc, &p);
+		if (ac_token_check_claims(&lc->token, &p, lc->qsh, NULL) != AC_OK)
+			return AC_OK; /* verification says why */
+	}
+	ac_log_info("%s from %s: a retry of an accepted call (same token and body); nothing changed",
+	    lc->req->path, lc->client_key);
+	lc->retry = 1;
+	return AC_OK;
+}
+
+/*
+ * After the token verified, in the transaction that applies the call: an
+ * older token than the last accepted is refused; this one is remembered.
+ * old is the stored tenant (NULL: none).
+ */
+static enum ac_err
+remember_token(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_tenant *old)
+{
+	unsigned char key[SEEN_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	json_object *o;
+	const char *s;
+	time_t now = ac_clock_now();
+	enum ac_err err;
+	int rc;
+
+	if (!lc->has_token)
+		return AC_OK;
+	if (!lc->token.has_iat)
+		return ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
+		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
+	if (old && lc->token.iat < old->lifecycle_iat) {
+		ac_log_warn("%s from %s refused: iat %" PRId64 " is older than the last lifecycle call accepted (%" PRId64
+		    ")", lc->req->path, lc->client_key, lc->token.iat, old->lifecycle_iat);
+		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
+		    "this token is older (iat) than the last lifecycle call accepted for this clientKey");
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "body", json_object_new_string(lc->body_hex));
+	json_object_object_add(o, "clientKey", json_object_new_string(lc->client_key));
+	json_object_object_add(o, "event", json_object_new_string(lc->ev == AC_LIFECYCLE_INSTALLED ?
+	    "installed" : "uninstalled"));
+	json_object_object_add(o, "iat", json_object_new_int64(lc->token.iat));
+	json_object_object_add(o, "at", json_object_new_int64((int64_t)now));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &v.mv_size);
+	v.mv_data = (void *)s;
+	seen_key(lc, key);
+	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v, MDB_NOOVERWRITE) : ENOMEM;
+	json_object_put(o);
+	if ((err = ac_store_mdb_err(rc, "mdb_put lifecycle_seen")) != AC_OK)
+		return err;
+	return purge_seen(txn, st, (int64_t)now - (lc->conf->leeway > 0 ? lc->conf->leeway : 0) - SEEN_MARGIN);
 }
 
 static enum ac_err
@@ -408,6 +485,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	time_t now = ac_clock_now();
 
 	memset(&t, 0, sizeof(t));
+	if ((err = check_seen(txn, st, lc)) != AC_OK || lc->retry)
+		return err; /* a retry commits nothing: answered 204 as the call it repeats */
 	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
 	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
 		return err;
@@ -433,7 +512,11 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		err = AC_ERR_UNKNOWN_TENANT;
 		goto out;
 	}
+	if ((err = remember_token(txn, st, lc, known ? &old : NULL)) != AC_OK)
+		goto out;
 	if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
+		if (lc->has_token && lc->token.iat > old.lifecycle_iat)
+			old.lifecycle_iat = lc->token.iat;
 		old.state = AC_TENANT_UNINSTALLED;
 		old.uninstalled_at = now;
 		old.updated_at = now;
@@ -446,6 +529,9 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	t.installed_at = known ? old.installed_at : now;
 	t.updated_at = now;
 	t.uninstalled_at = 0;
+	t.lifecycle_iat = known ? old.lifecycle_iat : 0;
+	if (lc->has_token && lc->token.iat > t.lifecycle_iat)
+		t.lifecycle_iat = lc->token.iat;
 	if ((err = dup_into(&t.client_key, lc->client_key)) || (err = dup_into(&t.shared_secret, lc->secret)) ||
 	    (err = dup_into(&t.key, lc->conf->app_key)) || (err = dup_into(&t.base_url, lc->base_url)) ||
 	    (err = dup_into(&t.base_api_url, lc->base_api_url)) ||

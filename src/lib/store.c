@@ -46,6 +46,7 @@ static const char *const db_names[AC_DB__COUNT] = {
 	[AC_DB_DEAD] = "dead",
 	[AC_DB_META] = "meta",
 	[AC_DB_NOTES] = "notes",
+	[AC_DB_LIFECYCLE_SEEN] = "lifecycle_seen",
 };
 
 enum ac_err
@@ -117,9 +118,16 @@ init_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	char ver[16];
 
 	(void)ctx;
-	for (i = 0; i < AC_DB__COUNT; i++)
-		if ((rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i])) != 0)
+	for (i = 0; i < AC_DB__COUNT; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND && rdonly && i > AC_DB_NOTES) {
+			/* added later (lifecycle_seen): an older store read as it is */
+			st->dbi[i] = (MDB_dbi)-1;
+			continue;
+		}
+		if (rc != 0)
 			return ac_store_mdb_err(rc, db_names[i]);
+	}
 	rc = mdb_get(txn, st->dbi[AC_DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND && !rdonly) {
 		int n = snprintf(ver, sizeof(ver), "%d", AC_STORE_SCHEMA);

@@ -18,6 +18,12 @@ enum ac_db {
 	AC_DB_DEAD,         /* events that failed every retry */
 	AC_DB_META,         /* "schema" -> version */
 	AC_DB_NOTES,        /* handler bookkeeping (e.g. "comment posted for this PR title") */
+	/*
+	 * Added with schema 2, no version of its own: a writer creates it, a
+	 * read-only open of an older store does without it (ac_store_dbi() then
+	 * gives a handle LMDB refuses with EINVAL), an older build ignores it.
+	 */
+	AC_DB_LIFECYCLE_SEEN, /* exp (8 bytes, big-endian) + SHA-256 of an accepted lifecycle token -> its use */
 	AC_DB__COUNT
 };
 

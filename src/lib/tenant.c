@@ -67,6 +67,8 @@ ac_tenant_to_json(const struct ac_tenant *t, json_object *install, json_object *
 	json_object_object_add(o, "installedAt", json_object_new_int64((int64_t)t->installed_at));
 	json_object_object_add(o, "updatedAt", json_object_new_int64((int64_t)t->updated_at));
 	json_object_object_add(o, "uninstalledAt", json_object_new_int64((int64_t)t->uninstalled_at));
+	if (t->lifecycle_iat > 0)
+		json_object_object_add(o, "lifecycleIat", json_object_new_int64(t->lifecycle_iat));
 	if (install && json_object_is_type(install, json_type_object)) {
 		/* the body as received, less the secret: forensics must not leak it */
 		json_object *copy = NULL;
@@ -136,6 +138,14 @@ ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **insta
 	if (!get_time(rec, "installedAt", &t.installed_at) || !get_time(rec, "updatedAt", &t.updated_at) ||
 	    !get_time(rec, "uninstalledAt", &t.uninstalled_at))
 		goto bad;
+	if (json_object_object_get_ex(rec, "lifecycleIat", NULL)) {
+		/* optional: records written before replay protection have none */
+		time_t iat;
+
+		if (!get_time(rec, "lifecycleIat", &iat))
+			goto bad;
+		t.lifecycle_iat = (int64_t)iat;
+	}
 	if (install)
 		*install = ac_json_get_typed(rec, "install", json_type_object);
 	*out = t;

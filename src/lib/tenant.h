@@ -31,6 +31,12 @@ struct ac_tenant {
 	time_t installed_at;
 	time_t updated_at;
 	time_t uninstalled_at; /* 0 while installed */
+	/*
+	 * iat of the newest signed lifecycle call accepted (0: none yet); an
+	 * older one is refused. Record member "lifecycleIat", written only when
+	 * set, so records stay version 1 (an older build reads and drops it).
+	 */
+	int64_t lifecycle_iat;
 };
 
 /* The version of the record format this build writes and reads. */

@@ -775,6 +775,25 @@ ac_token_verify(const struct ac_token *t, const void *key, size_t keylen,
 	return c.first;
 }
 
+enum ac_err
+ac_token_check_claims(const struct ac_token *t, const struct ac_token_policy *policy,
+    const char *expected_qsh, struct ac_token_report *report)
+{
+	struct check c = { AC_OK, report };
+
+	if (t == NULL || policy == NULL || t->alg_name == NULL)
+		return AC_ERR_INVALID;
+	/* the same checks as ac_token_verify, less the one that needs the key */
+	if (t->alg != policy->alg)
+		problem(&c, AC_ERR_ALG_NOT_ALLOWED, "alg is \"%s\" but this route requires %s",
+		    t->alg_name, ac_token_alg_name(policy->alg));
+	check_required(t, policy, &c);
+	check_times(t, policy, (int64_t)ac_clock_now(), &c);
+	check_iss_sub_aud(t, policy, &c);
+	check_qsh(t, policy, expected_qsh, &c);
+	return c.first;
+}
+
 /* ---------------------------------------------------------------- sign */
 
 const char *

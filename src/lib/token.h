@@ -143,6 +143,16 @@ enum ac_err ac_token_verify(const struct ac_token *t, const void *key, size_t ke
     struct ac_token_report *report);
 
 /*
+ * The checks of ac_token_verify() that need no key: alg against the policy,
+ * required claims, exp/nbf/iat, iss/sub/aud, qsh; the same codes and report.
+ * AC_OK proves nothing (the claims are unsigned): it only lets a caller
+ * refuse a token before doing work for its key (fetching it), then call
+ * ac_token_verify() with the key.
+ */
+enum ac_err ac_token_check_claims(const struct ac_token *t, const struct ac_token_policy *policy,
+    const char *expected_qsh, struct ac_token_report *report);
+
+/*
  * Signs claims (a JSON object, borrowed) as a compact HS256 JWS with header
  * {"alg":"HS256","typ":"JWT"}. *out is a NUL-terminated malloc'd string the
  * caller frees with ac_buf_free_secret_str (a live credential). secret must

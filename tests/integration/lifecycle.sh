@@ -39,6 +39,9 @@ tenant() {
 }
 sim_secret() { json "$IT_TMP/sim/tenants.json" "(j['$1'] || {}).sharedSecret || ''"; }
 snapshot() { "$ACCTL" tenant export 2>/dev/null | md5sum; }
+sim_control() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d "$1" "$SIM_URL/_sim/control"; }
+# sim_stats EXPR: EXPR of the simulator's /_sim/stats (j)
+sim_stats() { curl -s "$SIM_URL/_sim/stats" >"$IT_TMP/stats.json" && json "$IT_TMP/stats.json" "$1"; }
 # unchanged BEFORE DESCRIPTION
 unchanged() { is "$(snapshot)" "$1" "$2: the store is exactly as it was"; }
 
@@ -78,6 +81,19 @@ it_drive "bitbucket: reinstall signed with the stored secret rotates it" 204 ins
 new="$(sim_secret bb-1)"
 check "bitbucket: the simulator sent a new secret" [ "$new" != "$old" ]
 is "$(tenant bb-1)" "installed $new" "bitbucket: acctl shows the new secret"
+
+# replays (issue 13, 6): a reinstall that keeps its secret leaves a token good with the stored secret
+keep="$(sim_secret bb-1)"
+it_drive "bitbucket: reinstall keeping the secret" 204 install --client-key bb-1 --sign stored --secret "$keep" \
+	--save "$IT_TMP/bb-saved.json"
+before="$(snapshot)"
+it_drive "bitbucket: its token replayed with another secret in the body" 401 install --client-key bb-1 \
+	--token-from "$IT_TMP/bb-saved.json" --secret attacker-secret
+check "bitbucket: the replay is token_replayed" grep -q '"token_replayed"' "$IT_TMP/sim.last"
+it_drive "bitbucket: the same request again (the product's retry) is answered" 204 install --client-key bb-1 \
+	--token-from "$IT_TMP/bb-saved.json" --secret "$keep" --raw-body "$(json "$IT_TMP/bb-saved.json" j.body)"
+unchanged "$before" "bitbucket: a replay and a retry"
+is "$(tenant bb-1)" "installed $keep" "bitbucket: bb-1 keeps its secret"
 
 it_drive "bitbucket: uninstall signed with the stored secret" 204 uninstall --client-key bb-1
 is "$(tenant bb-1 | cut -d' ' -f1)" "uninstalled" "bitbucket: bb-1 is marked uninstalled, record kept"
@@ -150,16 +166,50 @@ it_drive "jira: signed by another key under the same kid" 401 install --product 
 it_drive "jira: a kid that is not a UUID" 401 install --product jira --client-key jira-2 --kid ../../etc/passwd
 unchanged "$before" "jira: forged installs"
 
-curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"down"}' "$SIM_URL/_sim/control"
-it_drive "jira: key server down" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
-curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"close"}' "$SIM_URL/_sim/control"
-it_drive "jira: key server closes the connection" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
-curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"404"}' "$SIM_URL/_sim/control"
-it_drive "jira: key server does not know the kid" 401 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555555
-curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"installKeys":"ok"}' "$SIM_URL/_sim/control"
+# no work for unauthenticated requests (issue 13, 7): claims that cannot pass cost no key fetch
+it_drive "jira: expired, fresh kid" 401 install --product jira --client-key jira-2 --exp-offset -600 --iat-offset -900 \
+	--kid 22222222-0000-4000-8000-000000000001
+it_drive "jira: aud another app, fresh kid" 401 install --product jira --client-key jira-2 --aud https://other.example.com \
+	--kid 22222222-0000-4000-8000-000000000002
+it_drive "jira: iss another clientKey, fresh kid" 401 install --product jira --client-key jira-2 --iss jira-1 \
+	--kid 22222222-0000-4000-8000-000000000003
+it_drive "jira: qsh for /uninstalled, fresh kid" 401 install --product jira --client-key jira-2 --qsh-for /uninstalled \
+	--kid 22222222-0000-4000-8000-000000000004
+is "$(sim_stats 'Object.keys(j.keyFetches).filter((k) => k.startsWith("22222222-")).length')" "0" \
+	"jira: tokens whose claims cannot pass made no key fetch"
+
+# failures are remembered: a kid per case (11111111-...-55555555555N)
+sim_control '{"installKeys":"down"}'
+it_drive "jira: key server down" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555551
+# (that a failure is not asked again for 10 s is test-lifecycle's, on a fixed clock: no timing here)
+sim_control '{"installKeys":"close"}'
+it_drive "jira: key server closes the connection" 503 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555552
+sim_control '{"installKeys":"404"}'
+it_drive "jira: key server does not know the kid" 401 install --product jira --client-key jira-3 --kid 11111111-2222-4333-8444-555555555553
+sim_control '{"installKeys":"ok"}'
 unchanged "$before" "jira: key server failures"
+it_drive "jira: a kid the key server did not know, again" 401 install --product jira --client-key jira-3 \
+	--kid 11111111-2222-4333-8444-555555555553
+check "jira: it is unknown_key, as when fetched" grep -q '"unknown_key"' "$IT_TMP/sim.last"
+is "$(sim_stats 'j.keyFetches["11111111-2222-4333-8444-555555555553"]')" "1" \
+	"jira: an unknown kid is remembered, not fetched again within the minute"
 it_drive "jira: the key server is back: the install goes through" 204 install --product jira --client-key jira-3 \
-	--kid 11111111-2222-4333-8444-555555555555
+	--kid 11111111-2222-4333-8444-555555555554
+
+# replays (issue 13, 6): a signed install is good for one call
+it_drive "jira: signed install (saved)" 204 install --product jira --client-key jira-r --save "$IT_TMP/jira-saved.json"
+keep="$(sim_secret jira-r)"
+before="$(snapshot)"
+it_drive "jira: the signed install replayed with another secret" 401 install --product jira --client-key jira-r \
+	--token-from "$IT_TMP/jira-saved.json" --secret attacker-secret
+check "jira: the replay is token_replayed" grep -q '"token_replayed"' "$IT_TMP/sim.last"
+it_drive "jira: the same request again (the product's retry) is answered" 204 install --product jira \
+	--client-key jira-r --token-from "$IT_TMP/jira-saved.json" --secret "$keep" \
+	--raw-body "$(json "$IT_TMP/jira-saved.json" j.body)"
+unchanged "$before" "jira: a replay and a retry"
+is "$(tenant jira-r)" "installed $keep" "jira: jira-r keeps its secret"
+is "$("$ACCTL" tenant seen jira-r | awk 'NR > 1 { print $4, $5 }')" "installed jira-r" \
+	"jira: acctl tenant seen lists the one token accepted for jira-r"
 
 for i in 1 2 3 4 5; do
 	it_sim install --product jira --client-key "jira-many-$i" --expect 204 || not_ok "jira: install jira-many-$i"

@@ -1,10 +1,19 @@
-/* test-lifecycle.c: Bitbucket installs through the request layer: TOFU, stored secret, forgeries. */
+/* test-lifecycle.c: installs through the request layer: TOFU, stored secret, forgeries, replays, install keys. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "canon.h"
 #include "clock.h"
@@ -123,26 +132,43 @@ body(const char *event, const char *ck, const char *secret, const char *base_url
 	return s;
 }
 
-/* A token as Bitbucket signs lifecycle calls: iss and aud the clientKey, qsh of the route. */
-static char *
-token(const char *secret, const char *iss, const char *path, long exp_offset)
+/* The claims of a lifecycle call to path: iss, aud, iat (none when iat < 0), exp, qsh. */
+static json_object *
+claims(const char *iss, const char *aud, const char *path, long iat, long exp)
 {
 	json_object *c = json_object_new_object();
 	struct ac_buf canon;
-	char qsh[AC_QSH_HEX_LEN], *out = NULL;
+	char qsh[AC_QSH_HEX_LEN];
 
 	ac_buf_init(&canon, 4096);
 	ck_assert_int_eq(ac_canon_inbound("POST", 4, path, strlen(path), "", 0, &canon), AC_OK);
 	ac_canon_qsh(canon.data, canon.len, qsh);
 	ac_buf_release(&canon);
 	json_object_object_add(c, "iss", json_object_new_string(iss));
-	json_object_object_add(c, "aud", json_object_new_string(iss));
-	json_object_object_add(c, "iat", json_object_new_int64(ac_clock_now()));
-	json_object_object_add(c, "exp", json_object_new_int64(ac_clock_now() + exp_offset));
+	json_object_object_add(c, "aud", json_object_new_string(aud));
+	if (iat >= 0)
+		json_object_object_add(c, "iat", json_object_new_int64(iat));
+	json_object_object_add(c, "exp", json_object_new_int64(exp));
 	json_object_object_add(c, "qsh", json_object_new_string(qsh));
+	return c;
+}
+
+/* A token as Bitbucket signs lifecycle calls at iat: iss and aud the clientKey, qsh of the route. */
+static char *
+token_at(const char *secret, const char *iss, const char *path, long iat, long exp)
+{
+	json_object *c = claims(iss, iss, path, iat, exp);
+	char *out = NULL;
+
 	ck_assert_int_eq(ac_token_sign_hs256(c, secret, strlen(secret), &out), AC_OK);
 	json_object_put(c);
 	return out;
+}
+
+static char *
+token(const char *secret, const char *iss, const char *path, long exp_offset)
+{
+	return token_at(secret, iss, path, (long)ac_clock_now(), (long)ac_clock_now() + exp_offset);
 }
 
 static int
@@ -183,16 +209,14 @@ post(const char *path, const char *b, const char *tok, const char *ctype)
 	return status;
 }
 
-/* Every byte of the tenants database, to prove a refused request changed nothing. */
-static enum ac_err
-dump_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+static void
+dump_db(MDB_txn *txn, struct ac_store *st, enum ac_db db, struct ac_buf *b)
 {
-	struct ac_buf *b = ctx;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_TENANTS), &cur);
+	ck_assert_int_eq(mdb_cursor_open(txn, ac_store_dbi(st, db), &cur), 0);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		ac_buf_add(b, k.mv_data, k.mv_size);
 		ac_buf_addc(b, '=');
@@ -200,6 +224,20 @@ dump_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		ac_buf_addc(b, '\n');
 	}
 	mdb_cursor_close(cur);
+}
+
+/*
+ * Every byte of the tenants database, to prove a refused request changed
+ * nothing; then, after a blank line, the remembered lifecycle tokens.
+ */
+static enum ac_err
+dump_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct ac_buf *b = ctx;
+
+	dump_db(txn, st, AC_DB_TENANTS, b);
+	ac_buf_addc(b, '\n');
+	dump_db(txn, st, AC_DB_LIFECYCLE_SEEN, b);
 	return AC_OK;
 }
 
@@ -453,6 +491,711 @@ START_TEST(uninstall_unknown)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ replays (issue 13, 6) */
+
+static void
+secret_and_record(const char *ck, const char *secret, enum ac_tenant_state state, int64_t iat)
+{
+	struct ac_tenant t;
+
+	ck_assert_int_eq(ac_tenant_get(app.store, ck, &t), AC_OK);
+	ck_assert_str_eq(t.shared_secret, secret);
+	ck_assert_int_eq(t.state, state);
+	ck_assert_int_eq(t.lifecycle_iat, iat);
+	ac_tenant_release(&t);
+}
+
+/* The number of lifecycle tokens remembered. */
+static enum ac_err
+count_seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	MDB_stat s;
+
+	ck_assert_int_eq(mdb_stat(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &s), 0);
+	*(size_t *)ctx = s.ms_entries;
+	return AC_OK;
+}
+
+static size_t
+seen_count(void)
+{
+	size_t n = 0;
+
+	ck_assert_int_eq(ac_store_read(app.store, count_seen_fn, &n), AC_OK);
+	return n;
+}
+
+/*
+ * A reinstall that keeps the secret leaves its token valid with the stored
+ * secret until exp: replayed with the attacker's secret in the body, it used
+ * to replace the secret. Now it is refused and nothing changes.
+ */
+START_TEST(bitbucket_replay_with_another_body)
+{
+	char *b1 = body("installed", "ck-r", "s1", "https://bitbucket.org");
+	char *evil = body("installed", "ck-r", "attacker", "https://bitbucket.org");
+	char *evil2 = body("installed", "ck-r", "s1", "https://api.bitbucket.org");
+	char *t = token("s1", "ck-r", "/installed", 3600);
+	char *before;
+
+	ck_assert_int_eq(post("/installed", b1, NULL, JSON), 204);
+	ac_clock_set(1700000010);
+	ck_assert_int_eq(post("/installed", b1, t, JSON), 204);
+	secret_and_record("ck-r", "s1", AC_TENANT_INSTALLED, 1700000000);
+	ck_assert_uint_eq(seen_count(), 1);
+	before = snapshot();
+	ac_clock_set(1700000020);
+	expect(401, "token_replayed", post("/installed", evil, t, JSON));
+	/* any other body, even one that only moves baseUrl */
+	expect(401, "token_replayed", post("/installed", evil2, t, JSON));
+	assert_unchanged(before);
+	secret_is("ck-r", "s1", AC_TENANT_INSTALLED);
+	free(before);
+	free(b1);
+	free(evil);
+	free(evil2);
+	free(t);
+}
+END_TEST
+
+/* A first install signed with its new secret (TOFU): that secret is then the stored one. */
+START_TEST(bitbucket_first_install_token_replayed)
+{
+	char *b1 = body("installed", "ck-f", "s1", "https://bitbucket.org");
+	char *evil = body("installed", "ck-f", "attacker", "https://bitbucket.org");
+	char *t = token("s1", "ck-f", "/installed", 3600);
+	char *before;
+
+	ck_assert_int_eq(post("/installed", b1, t, JSON), 204);
+	before = snapshot();
+	expect(401, "token_replayed", post("/installed", evil, t, JSON));
+	assert_unchanged(before);
+	secret_is("ck-f", "s1", AC_TENANT_INSTALLED);
+	free(before);
+	free(b1);
+	free(evil);
+	free(t);
+}
+END_TEST
+
+/* The product retrying a call it got no answer for: 204 again, nothing written. */
+START_TEST(exact_retry_is_idempotent)
+{
+	char *b1 = body("installed", "ck-i", "s1", "https://bitbucket.org");
+	char *b2 = body("installed", "ck-i", "s2", "https://bitbucket.org");
+	char *bu = body("uninstalled", "ck-i", NULL, "https://bitbucket.org");
+	char *t = token("s1", "ck-i", "/installed", 3600);
+	char *tu, *before;
+
+	ck_assert_int_eq(post("/installed", b1, NULL, JSON), 204);
+	ac_clock_set(1700000005);
+	ck_assert_int_eq(post("/installed", b2, t, JSON), 204);
+	secret_and_record("ck-i", "s2", AC_TENANT_INSTALLED, 1700000000);
+	before = snapshot();
+	ac_clock_set(1700000050);
+	ck_assert_int_eq(post("/installed", b2, t, JSON), 204);
+	assert_unchanged(before);
+	/* still a retry after a newer call: answered, and the newer state stays */
+	tu = token("s2", "ck-i", "/uninstalled", 3600);
+	ck_assert_int_eq(post("/uninstalled", bu, tu, JSON), 204);
+	secret_and_record("ck-i", "s2", AC_TENANT_UNINSTALLED, 1700000050);
+	free(before);
+	before = snapshot();
+	ck_assert_int_eq(post("/installed", b2, t, JSON), 204);
+	ck_assert_int_eq(post("/uninstalled", bu, tu, JSON), 204);
+	assert_unchanged(before);
+	secret_is("ck-i", "s2", AC_TENANT_UNINSTALLED);
+	free(before);
+	free(b1);
+	free(b2);
+	free(bu);
+	free(t);
+	free(tu);
+}
+END_TEST
+
+/* A token never used but older than the last call accepted: held back, then replayed. */
+START_TEST(older_iat_refused)
+{
+	char *b1 = body("installed", "ck-o", "s1", "https://bitbucket.org");
+	char *b2 = body("installed", "ck-o", "s1", "https://api.bitbucket.org");
+	char *evil = body("installed", "ck-o", "attacker", "https://bitbucket.org");
+	char *bu = body("uninstalled", "ck-o", NULL, "https://bitbucket.org");
+	char *old_install = token_at("s1", "ck-o", "/installed", 1700000001, 1700003600);
+	char *old_uninstall = token_at("s1", "ck-o", "/uninstalled", 1700000002, 1700003600);
+	char *newer = token_at("s1", "ck-o", "/installed", 1700000003, 1700003600);
+	char *same_second = token_at("s1", "ck-o", "/uninstalled", 1700000003, 1700003601);
+	char *no_iat = token_at("s1", "ck-o", "/installed", -1, 1700003600);
+	char *before;
+
+	ck_assert_int_eq(post("/installed", b1, NULL, JSON), 204);
+	ac_clock_set(1700000010);
+	ck_assert_int_eq(post("/installed", b2, newer, JSON), 204);
+	secret_and_record("ck-o", "s1", AC_TENANT_INSTALLED, 1700000003);
+	before = snapshot();
+	expect(401, "token_replayed", post("/installed", evil, old_install, JSON));
+	expect(401, "token_replayed", post("/uninstalled", bu, old_uninstall, JSON));
+	expect(401, "claim_missing", post("/installed", evil, no_iat, JSON));
+	assert_unchanged(before);
+	secret_is("ck-o", "s1", AC_TENANT_INSTALLED);
+	/* the same second is not older: two calls can be signed in one */
+	ck_assert_int_eq(post("/uninstalled", bu, same_second, JSON), 204);
+	secret_and_record("ck-o", "s1", AC_TENANT_UNINSTALLED, 1700000003);
+	free(before);
+	free(b1);
+	free(b2);
+	free(evil);
+	free(bu);
+	free(old_install);
+	free(old_uninstall);
+	free(newer);
+	free(same_second);
+	free(no_iat);
+}
+END_TEST
+
+/* lifecycleIat: optional (older records), written only when set, typed like the other dates. */
+START_TEST(record_lifecycle_iat)
+{
+	static const struct {
+		const char *member;
+		enum ac_err want;
+		int64_t iat;
+	} cases[] = {
+		{ "", AC_OK, 0 }, { ",\"lifecycleIat\":1700000000", AC_OK, 1700000000 },
+		{ ",\"lifecycleIat\":\"1700000000\"", AC_ERR_INVALID, 0 }, { ",\"lifecycleIat\":-1", AC_ERR_INVALID, 0 },
+		{ ",\"lifecycleIat\":1.5", AC_ERR_INVALID, 0 },
+	};
+	char doc[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *rec = NULL, *back = NULL;
+		struct ac_tenant t;
+		enum ac_err err;
+
+		snprintf(doc, sizeof(doc), "{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\","
+		    "\"baseUrl\":\"https://bitbucket.org\",\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\","
+		    "\"product\":\"bitbucket\",\"state\":\"installed\",\"installedAt\":1,\"updatedAt\":1,"
+		    "\"uninstalledAt\":0%s}", cases[i].member);
+		ck_assert_int_eq(ac_json_parse(doc, strlen(doc), &rec, NULL), AC_OK);
+		err = ac_tenant_from_json(rec, &t, NULL);
+		ck_assert_msg(err == cases[i].want, "case %zu: %d", i, err);
+		if (err == AC_OK) {
+			ck_assert_int_eq(t.lifecycle_iat, cases[i].iat);
+			ck_assert_int_eq(ac_tenant_to_json(&t, NULL, &back), AC_OK);
+			ck_assert_int_eq(json_object_object_get_ex(back, "lifecycleIat", NULL), cases[i].iat != 0);
+			json_object_put(back);
+			ac_tenant_release(&t);
+		}
+		json_object_put(rec);
+	}
+}
+END_TEST
+
+/* Remembered tokens are purged once expired, a bounded number per accepted call. */
+START_TEST(seen_tokens_purged_after_expiry)
+{
+	char *b = body("installed", "ck-p", "s1", "https://bitbucket.org");
+	char *t;
+	int i;
+
+	ck_assert_int_eq(post("/installed", b, NULL, JSON), 204);
+	for (i = 0; i < 20; i++) {
+		ac_clock_set(1700000000 + i);
+		t = token("s1", "ck-p", "/installed", 3600);
+		ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+		free(t);
+	}
+	ck_assert_uint_eq(seen_count(), 20);
+	/* before exp + leeway + margin: all kept */
+	ac_clock_set(1700003600 + 60);
+	t = token("s1", "ck-p", "/installed", 3600);
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	free(t);
+	ck_assert_uint_eq(seen_count(), 21);
+	/* long after: the next call removes at most 16, then the rest */
+	ac_clock_set(1700010000);
+	t = token("s1", "ck-p", "/installed", 3600);
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	free(t);
+	ck_assert_uint_eq(seen_count(), 21 + 1 - 16);
+	ac_clock_set(1700010001);
+	t = token("s1", "ck-p", "/installed", 3600);
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	free(t);
+	ck_assert_uint_eq(seen_count(), 2);
+	free(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ Jira signed installs (issue 13, 7) */
+
+#define KID_OK "11111111-2222-4333-8444-555555555555"
+
+static EVP_PKEY *rsa;
+static char pem[4096];
+static pid_t server = -1;
+static int counter[2] = { -1, -1 }; /* the key server writes one byte per request */
+
+/* GET /keys/{kid}: KID_OK has the key, a kid starting with 5 is a 503, 4 a 403, 6 a 429, any other a 404. */
+static void
+serve(int lfd)
+{
+	for (;;) {
+		char req[4096], resp[8192];
+		const char *p;
+		int c = accept(lfd, NULL, NULL), n, status;
+		ssize_t got = 0, r;
+
+		if (c < 0)
+			continue;
+		while ((r = read(c, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
+			got += r;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[got] = '\0';
+		if (write(counter[1], "x", 1) != 1)
+			_exit(1);
+		p = strstr(req, "/keys/");
+		p = p ? p + 6 : "";
+		status = !strncmp(p, KID_OK, strlen(KID_OK)) ? 200 : *p == '5' ? 503 : *p == '4' ? 403 : *p == '6' ? 429 : 404;
+		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		    status, status == 200 ? strlen(pem) : 0, status == 200 ? pem : "");
+		if (write(c, resp, (size_t)n) != n)
+			_exit(1);
+		close(c);
+	}
+}
+
+static int
+fetches(void)
+{
+	char b[256];
+	ssize_t r;
+	int n = 0;
+
+	while ((r = read(counter[0], b, sizeof(b))) > 0)
+		n += (int)r;
+	return n;
+}
+
+static int total_fetches;
+
+/* Key server requests since the last call. */
+static int
+new_fetches(void)
+{
+	int n = fetches();
+
+	total_fetches += n;
+	return n;
+}
+
+static void
+jira_setup(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	char url[128], *why = NULL;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (rsa == NULL) {
+		BIO *bio = BIO_new(BIO_s_mem());
+		int n;
+
+		ck_assert_ptr_nonnull(rsa = EVP_RSA_gen(2048));
+		ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, rsa), 1);
+		n = BIO_read(bio, pem, sizeof(pem) - 1);
+		ck_assert_int_gt(n, 0);
+		pem[n] = '\0';
+		BIO_free(bio);
+	}
+	ck_assert_int_ge(lfd, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 64), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/keys", ntohs(a.sin_port));
+	ck_assert_int_eq(pipe(counter), 0);
+	ck_assert_int_eq(fcntl(counter[0], F_SETFL, fcntl(counter[0], F_GETFL) | O_NONBLOCK), 0);
+	if ((server = fork()) == 0) {
+		close(counter[0]);
+		serve(lfd);
+	}
+	close(lfd);
+	total_fetches = 0;
+
+	snprintf(dir, sizeof(dir), "/tmp/test-lifecycle-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("AC_BASE_URL", "https://app.example.com", 1);
+	setenv("AC_DATA_DIR", dir, 1);
+	setenv("AC_ALLOWED_HOSTS", "site.atlassian.net,127.0.0.1", 1);
+	setenv("AC_PRODUCT", "jira", 1);
+	setenv("AC_INSTALL_KEYS_URL", url, 1);
+	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
+	memset(&app, 0, sizeof(app));
+	app.program = "test";
+	app.conf = &conf;
+	app.authenticate = ac_lifecycle_authenticate;
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	ac_clock_set(1700000000);
+}
+
+static void
+jira_teardown(void)
+{
+	if (server > 0) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+		server = -1;
+	}
+	close(counter[0]);
+	close(counter[1]);
+	unsetenv("AC_PRODUCT");
+	unsetenv("AC_INSTALL_KEYS_URL");
+	teardown();
+}
+
+static char *
+jira_body(const char *event, const char *ck, const char *secret)
+{
+	char *s = malloc(1024);
+
+	snprintf(s, 1024, "{\"key\":\"connect-fcgi\",\"clientKey\":\"%s\",%s%s%s\"baseUrl\":\"https://site.atlassian.net\","
+	    "\"productType\":\"jira\",\"eventType\":\"%s\",\"description\":\"x\"}",
+	    ck, secret ? "\"sharedSecret\":\"" : "", secret ? secret : "", secret ? "\"," : "", event);
+	return s;
+}
+
+static void
+b64url(const unsigned char *p, size_t n, struct ac_buf *out)
+{
+	unsigned char enc[4096];
+	int len, i;
+
+	ck_assert_uint_lt(n, sizeof(enc) / 4 * 3 - 3);
+	len = EVP_EncodeBlock(enc, p, (int)n);
+	for (i = 0; i < len && enc[i] != '='; i++)
+		ac_buf_addc(out, enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : (char)enc[i]);
+}
+
+/* RS256 as Jira signs installs, with the test key, claims c (consumed). */
+static char *
+rs256(const char *kid, json_object *c)
+{
+	char header[128];
+	const char *json = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	struct ac_buf b;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *out = NULL;
+
+	snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	ac_buf_init(&b, 1 << 16);
+	b64url((const unsigned char *)header, strlen(header), &b);
+	ac_buf_addc(&b, '.');
+	b64url((const unsigned char *)json, strlen(json), &b);
+	ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, rsa), 1);
+	ck_assert_int_eq(EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)b.data, b.len), 1);
+	EVP_MD_CTX_free(ctx);
+	ac_buf_addc(&b, '.');
+	b64url(sig, siglen, &b);
+	ck_assert_int_eq(ac_buf_detach(&b, &out, NULL), AC_OK);
+	json_object_put(c);
+	return out;
+}
+
+/* A good signed install of ck to path, at the test clock. */
+static char *
+jira_token(const char *kid, const char *ck, const char *path)
+{
+	long now = (long)ac_clock_now();
+
+	return rs256(kid, claims(ck, "https://app.example.com", path, now, now + 180));
+}
+
+/* An unknown kid of the 404 kind, a new one each call. */
+static const char *
+fresh_kid(void)
+{
+	static char kid[40];
+	static unsigned n;
+
+	snprintf(kid, sizeof(kid), "00000000-0000-4000-8000-%012u", ++n);
+	return kid;
+}
+
+START_TEST(jira_install_and_key_cached)
+{
+	char *b = jira_body("installed", "j-1", "s1");
+	char *t = jira_token(KID_OK, "j-1", "/installed");
+	char *t2;
+
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	ck_assert_int_eq(new_fetches(), 1);
+	secret_and_record("j-1", "s1", AC_TENANT_INSTALLED, 1700000000);
+	ac_clock_set(1700000001);
+	t2 = jira_token(KID_OK, "j-1", "/installed");
+	ck_assert_int_eq(post("/installed", b, t2, JSON), 204);
+	ck_assert_int_eq(new_fetches(), 0);
+	free(b);
+	free(t);
+	free(t2);
+}
+END_TEST
+
+/* Claims that cannot pass are refused before the key is fetched, whatever the kid. */
+START_TEST(jira_claims_refused_before_any_fetch)
+{
+	char *b = jira_body("installed", "j-2", "s1");
+	long now = (long)ac_clock_now();
+	struct {
+		json_object *c;
+		const char *code;
+	} cases[] = {
+		{ claims("j-2", "https://app.example.com", "/installed", now - 900, now - 600), "expired" },
+		{ claims("j-2", "https://other.example.com", "/installed", now, now + 180), "aud_mismatch" },
+		{ claims("j-other", "https://app.example.com", "/installed", now, now + 180), "iss_mismatch" },
+		{ claims("j-2", "https://app.example.com", "/uninstalled", now, now + 180), "qsh_mismatch" },
+		{ claims("j-2", "https://app.example.com", "/installed", now + 3600, now + 4000), "not_yet_valid" },
+		{ claims("j-2", "https://app.example.com", "/installed", -1, now + 180), "claim_missing" },
+	};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *again = NULL;
+		char *t;
+
+		ck_assert_int_eq(json_object_deep_copy(cases[i].c, &again, NULL), 0);
+		/* a fresh unknown kid, and the known one not yet cached */
+		for (k = 0; k < 2; k++) {
+			t = rs256(k ? KID_OK : fresh_kid(), k ? again : cases[i].c);
+			ck_assert_int_eq(post("/installed", b, t, JSON), 401);
+			ck_assert_msg(!strcmp(last_error, cases[i].code), "case %zu: %s", i, last_error);
+			free(t);
+		}
+	}
+	ck_assert_int_eq(new_fetches(), 0);
+	{
+		struct ac_tenant t;
+
+		ck_assert_int_eq(ac_tenant_get(app.store, "j-2", &t), AC_ERR_UNKNOWN_TENANT);
+	}
+	free(b);
+}
+END_TEST
+
+/* A kid the key server does not know: fetched once, remembered for a minute, then asked again. */
+START_TEST(jira_unknown_kid_remembered)
+{
+	char *b = jira_body("installed", "j-3", "s1");
+	const char *kid = fresh_kid();
+	char *t;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ac_clock_set(1700000000 + i * 29);
+		t = jira_token(kid, "j-3", "/installed");
+		expect(401, "unknown_key", post("/installed", b, t, JSON));
+		free(t);
+		ck_assert_int_eq(new_fetches(), i == 0 ? 1 : 0);
+	}
+	ac_clock_set(1700000061);
+	t = jira_token(kid, "j-3", "/installed");
+	expect(401, "unknown_key", post("/installed", b, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 1);
+	free(b);
+}
+END_TEST
+
+/* A key server failure is remembered briefly: a flood during an outage does not pile up on it. */
+START_TEST(jira_key_server_failure_remembered_briefly)
+{
+	static const char *kid = "50000000-0000-4000-8000-000000000001";
+	char *b = jira_body("installed", "j-4", "s1");
+	char *t;
+
+	t = jira_token(kid, "j-4", "/installed");
+	expect(503, "key_server_unavailable", post("/installed", b, t, JSON));
+	expect(503, "key_server_unavailable", post("/installed", b, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 1);
+	ac_clock_set(1700000011);
+	t = jira_token(kid, "j-4", "/installed");
+	expect(503, "key_server_unavailable", post("/installed", b, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 1);
+	free(b);
+}
+END_TEST
+
+/* Other answers: a 403 (our URL is wrong) is not unknown_key but waits a minute; a 429 a few seconds. */
+START_TEST(jira_key_server_refusals)
+{
+	static const char *forbidden = "40000000-0000-4000-8000-000000000001";
+	static const char *busy = "60000000-0000-4000-8000-000000000001";
+	char *b = jira_body("installed", "j-8", "s1");
+	char *t1 = jira_token(forbidden, "j-8", "/installed"), *t2 = jira_token(busy, "j-8", "/installed");
+
+	expect(503, "key_server_unavailable", post("/installed", b, t1, JSON));
+	expect(503, "key_server_unavailable", post("/installed", b, t2, JSON));
+	ck_assert_int_eq(new_fetches(), 2);
+	free(t1);
+	free(t2);
+	ac_clock_set(1700000030);
+	t1 = jira_token(forbidden, "j-8", "/installed");
+	t2 = jira_token(busy, "j-8", "/installed");
+	expect(503, "key_server_unavailable", post("/installed", b, t1, JSON));
+	expect(503, "key_server_unavailable", post("/installed", b, t2, JSON));
+	ck_assert_int_eq(new_fetches(), 1);
+	free(t1);
+	free(t2);
+	free(b);
+}
+END_TEST
+
+/* Fresh random kids with claims that pass: at most 10 fetches a minute for the host. */
+START_TEST(jira_fetches_capped_per_minute)
+{
+	char *b = jira_body("installed", "j-5", "s1");
+	char *t;
+	int i;
+
+	t = jira_token(KID_OK, "j-5", "/installed");
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	free(t);
+	for (i = 0; i < 9; i++) {
+		t = jira_token(fresh_kid(), "j-5", "/installed");
+		expect(401, "unknown_key", post("/installed", b, t, JSON));
+		free(t);
+	}
+	ck_assert_int_eq(new_fetches(), 10);
+	ac_clock_set(1700000030);
+	for (i = 0; i < 5; i++) {
+		t = jira_token(fresh_kid(), "j-5", "/installed");
+		expect(503, "key_server_unavailable", post("/installed", b, t, JSON));
+		free(t);
+	}
+	ck_assert_int_eq(new_fetches(), 0);
+	/* a cached key still works meanwhile */
+	t = jira_token(KID_OK, "j-5", "/installed");
+	ck_assert_int_eq(post("/installed", b, t, JSON), 204);
+	free(t);
+	ac_clock_set(1700000060);
+	t = jira_token(fresh_kid(), "j-5", "/installed");
+	expect(401, "unknown_key", post("/installed", b, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 1);
+	free(b);
+}
+END_TEST
+
+/*
+ * The programs of a host are separate processes: the fetch cap and the
+ * memory of a kid are shared through the store. 6 processes send 4 fresh
+ * kids each (24 > 10), then 6 send the same unknown kid 3 times each.
+ */
+static int
+child_posts(int n, const char *same_kid)
+{
+	struct ac_store *inherited = app.store, *own;
+	char *b;
+	int i, failed = 0;
+
+	/* a store per process, as every program opens its own after fork */
+	if (ac_store_open(dir, 0, AC_STORE_NOSYNC, &own) != AC_OK)
+		return 2;
+	app.store = own;
+	b = jira_body("installed", "j-7", "s1");
+	for (i = 0; i < n; i++) {
+		char kid[40], *t;
+		int st;
+
+		snprintf(kid, sizeof(kid), "00000000-0000-4000-9000-%06d%06d", (int)getpid() % 1000000, i);
+		t = jira_token(same_kid ? same_kid : kid, "j-7", "/installed");
+		st = post("/installed", b, t, JSON);
+		free(t);
+		if (st != 401 && st != 503)
+			failed = 1;
+	}
+	free(b);
+	ac_store_close(own);
+	app.store = inherited; /* (memcheck in the child: nothing lost) */
+	return failed;
+}
+
+static void
+run_children(int nkids, int n, const char *same_kid)
+{
+	pid_t kids[8];
+	int i, status, ok = 0;
+
+	for (i = 0; i < nkids; i++)
+		if ((kids[i] = fork()) == 0)
+			_exit(child_posts(n, same_kid));
+	for (i = 0; i < nkids; i++)
+		if (waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	ck_assert_int_eq(ok, nkids);
+}
+
+START_TEST(jira_fetch_memory_shared_by_processes)
+{
+	run_children(6, 4, NULL);
+	ck_assert_int_eq(new_fetches(), 10);
+	ac_clock_set(1700000060);
+	run_children(6, 3, "00000000-0000-4000-a000-000000000001");
+	ck_assert_int_eq(new_fetches(), 1);
+}
+END_TEST
+
+/* A signed install replayed with another body within its lifetime: refused, nothing changes. */
+START_TEST(jira_replay_refused)
+{
+	char *b1 = jira_body("installed", "j-6", "s1");
+	char *evil = jira_body("installed", "j-6", "attacker");
+	char *bu = jira_body("uninstalled", "j-6", NULL);
+	char *t = jira_token(KID_OK, "j-6", "/installed");
+	char *older = rs256(KID_OK, claims("j-6", "https://app.example.com", "/installed", 1699999990, 1700000170));
+	char *tu, *before;
+
+	ck_assert_int_eq(post("/installed", b1, t, JSON), 204);
+	before = snapshot();
+	ac_clock_set(1700000060);
+	expect(401, "token_replayed", post("/installed", evil, t, JSON));
+	expect(401, "token_replayed", post("/installed", evil, older, JSON));
+	assert_unchanged(before);
+	secret_is("j-6", "s1", AC_TENANT_INSTALLED);
+	/* the product's retry */
+	ck_assert_int_eq(post("/installed", b1, t, JSON), 204);
+	assert_unchanged(before);
+	tu = jira_token(KID_OK, "j-6", "/uninstalled");
+	ck_assert_int_eq(post("/uninstalled", bu, tu, JSON), 204);
+	free(before);
+	before = snapshot();
+	expect(401, "token_replayed", post("/installed", evil, t, JSON));
+	assert_unchanged(before);
+	secret_is("j-6", "s1", AC_TENANT_UNINSTALLED);
+	ck_assert_int_eq(new_fetches(), 1);
+	free(before);
+	free(b1);
+	free(evil);
+	free(bu);
+	free(t);
+	free(older);
+	free(tu);
+}
+END_TEST
+
 START_TEST(hosts_not_allowed)
 {
 	static const char *urls[] = {
@@ -679,12 +1422,29 @@ suite(void)
 	tcase_add_test(tc, reinstall_token_checks);
 	tcase_add_test(tc, uninstall_and_reinstall);
 	tcase_add_test(tc, uninstall_unknown);
+	tcase_add_test(tc, bitbucket_replay_with_another_body);
+	tcase_add_test(tc, bitbucket_first_install_token_replayed);
+	tcase_add_test(tc, exact_retry_is_idempotent);
+	tcase_add_test(tc, older_iat_refused);
+	tcase_add_test(tc, seen_tokens_purged_after_expiry);
+	tcase_add_test(tc, record_lifecycle_iat);
 	tcase_add_test(tc, hosts_not_allowed);
 	tcase_add_test(tc, bad_bodies);
 	tcase_add_test(tc, strict_bodies);
 	tcase_add_test(tc, no_500_for_big_bodies);
 	tcase_add_test(tc, record_dates_bounded);
 	tcase_add_test(tc, cached_records_follow_changes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jira");
+	tcase_add_checked_fixture(tc, jira_setup, jira_teardown);
+	tcase_add_test(tc, jira_install_and_key_cached);
+	tcase_add_test(tc, jira_claims_refused_before_any_fetch);
+	tcase_add_test(tc, jira_unknown_kid_remembered);
+	tcase_add_test(tc, jira_key_server_failure_remembered_briefly);
+	tcase_add_test(tc, jira_key_server_refusals);
+	tcase_add_test(tc, jira_fetches_capped_per_minute);
+	tcase_add_test(tc, jira_fetch_memory_shared_by_processes);
+	tcase_add_test(tc, jira_replay_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,45 @@ START_TEST(rdonly_missing_store)
 	struct ac_store *st;
 
 	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_RDONLY, &st), AC_ERR_STORE);
+}
+END_TEST
+
+/* A store written before lifecycle_seen existed: a writer adds it, a read-only open does without. */
+static enum ac_err
+drop_seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	(void)ctx;
+	return mdb_drop(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), 1) == 0 ? AC_OK : AC_ERR_STORE;
+}
+
+static enum ac_err
+cursor_seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur);
+
+	*(int *)ctx = rc;
+	if (rc == 0)
+		mdb_cursor_close(cur);
+	return AC_OK;
+}
+
+START_TEST(older_store_without_lifecycle_seen)
+{
+	struct ac_store *st;
+	int rc = -1;
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	ck_assert_int_eq(ac_store_write(st, drop_seen_fn, NULL), AC_OK);
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_RDONLY, &st), AC_OK);
+	ck_assert_int_eq(ac_store_read(st, cursor_seen_fn, &rc), AC_OK);
+	ck_assert_int_eq(rc, EINVAL);
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	ck_assert_int_eq(ac_store_read(st, cursor_seen_fn, &rc), AC_OK);
+	ck_assert_int_eq(rc, 0);
+	ac_store_close(st);
 }
 END_TEST
 
@@ -464,6 +504,13 @@ grow_elsewhere(const char *d)
 			_exit(3);
 		fill(s2, 60);
 		ac_store_close(s2);
+		/*
+		 * The child is a copy of a parent inside ac_store_open(): its
+		 * half-open store is reachable only from registers, so memcheck
+		 * (valgrind.sh follows forks) may call it lost at exit, depending
+		 * on code generation. Ending by exec skips that check.
+		 */
+		execl("/bin/true", "true", (char *)NULL);
 		_exit(0);
 	}
 	ck_assert_int_eq(child_status(pid), 0);
@@ -532,6 +579,7 @@ suite(void)
 	tcase_add_test(tc, schema_recorded_and_checked);
 	tcase_add_test(tc, write_read_and_abort);
 	tcase_add_test(tc, rdonly_missing_store);
+	tcase_add_test(tc, older_store_without_lifecycle_seen);
 	tcase_add_test(tc, map_grows_when_full);
 	tcase_add_test(tc, two_processes);
 	tcase_add_test(tc, stale_readers_cleared);

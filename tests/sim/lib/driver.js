@@ -246,6 +246,11 @@ async function lifecycle(args, event) {
 		auth = signRsToken(args, st, claims);
 	}
 
+	if (typeof args['token-from'] === 'string') {
+		// a replay: the Authorization of a request saved with --save, with this body
+		const saved = JSON.parse(require('fs').readFileSync(args['token-from'], 'utf8'));
+		auth = { header: saved.authorization, how: `replay of ${args['token-from']}` };
+	}
 	const headers = { 'Content-Type': typeof args['content-type'] === 'string' ? args['content-type'] : 'application/json' };
 	if (auth.header)
 		headers.Authorization = auth.header;
@@ -254,6 +259,8 @@ async function lifecycle(args, event) {
 	else
 		headers['User-Agent'] = 'Bitbucket-Webhooks/2.0 (simulated)';
 	const raw = typeof args['raw-body'] === 'string' ? args['raw-body'] : JSON.stringify(body);
+	if (typeof args.save === 'string')
+		require('fs').writeFileSync(args.save, JSON.stringify({ method: 'POST', url: app + path, authorization: auth.header, body: raw }) + '\n');
 	const r = await request('POST', app + path, headers, raw);
 
 	const accepted = r.status >= 200 && r.status < 300;
