@@ -64,6 +64,9 @@ static const struct {
 	/* replay */
 	[AC_ERR_TOKEN_REPLAYED] = { "token_replayed", 401,
 	    "this lifecycle token was already used with another body, or is older than the last one accepted" },
+	/* leases */
+	[AC_ERR_LEASE_LOST] = { "lease_lost", 409,
+	    "the event's lease expired and another worker holds it now; the event is left to that worker" },
 };
 
 static int

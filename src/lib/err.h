@@ -79,6 +79,9 @@ enum ac_err {
 	/* replay (issue 13, items 6-7) */
 	AC_ERR_TOKEN_REPLAYED,    /* token_replayed, 401: a lifecycle token used before, or older than the last one */
 
+	/* leases (issue 13 item 3): a worker whose lease another took over */
+	AC_ERR_LEASE_LOST,        /* lease_lost, 409: the event's lease is another worker's now; left to it */
+
 	AC_ERR__COUNT
 };
 

@@ -1020,10 +1020,39 @@ remove_from(MDB_txn *txn, struct ac_store *st, enum ac_db db, uint64_t seq)
 	return AC_OK;
 }
 
+/*
+ * Whether this process may settle the event whose header is h: it is not
+ * leased, or leased by this process. A worker whose lease expired while its
+ * handler ran (and that another worker then claimed) must not remove or
+ * reschedule the event under the new holder: that one settles it.
+ */
+static enum ac_err
+still_ours(const struct hdr *h, uint64_t seq)
+{
+	struct ac_lease_owner self;
+	static const unsigned char zero[sizeof(self.id)];
+	char who[128];
+
+	if (h->lease_until == 0 || memcmp(h->owner.id, zero, sizeof(zero)) == 0)
+		return AC_OK;
+	if (ac_lease_owner_self(&self) != AC_OK || memcmp(h->owner.id, self.id, sizeof(self.id)) == 0)
+		return AC_OK;
+	ac_lease_owner_format(&h->owner, who, sizeof(who));
+	ac_log_warn("event %llu: its lease expired and is held by %s now; left to it", (unsigned long long)seq, who);
+	return AC_ERR_LEASE_LOST;
+}
+
 static enum ac_err
 done_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
-	return remove_from(txn, st, AC_DB_INBOX, ((struct seq_ctx *)ctx)->seq);
+	uint64_t seq = ((struct seq_ctx *)ctx)->seq;
+	struct hdr h;
+	enum ac_err err;
+	int dead;
+
+	if ((err = load(txn, st, seq, 0, &h, NULL, &dead)) != AC_OK || (err = still_ours(&h, seq)) != AC_OK)
+		return err;
+	return remove_from(txn, st, AC_DB_INBOX, seq);
 }
 
 enum ac_err
@@ -1045,6 +1074,10 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 
 	if ((err = load(txn, st, s->seq, 0, &h, &ev, &dead)) != AC_OK)
 		return err;
+	if ((err = still_ours(&h, s->seq)) != AC_OK) {
+		ac_event_release(&ev);
+		return err;
+	}
 	h.attempts++;
 	h.next_at = s->next_at;
 	h.lease_until = 0;

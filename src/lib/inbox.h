@@ -101,7 +101,12 @@ void ac_inbox_set_rotate_bytes(uint64_t n);
  */
 enum ac_err ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out);
 
-/* The claimed event is done: it leaves the inbox (its delivery id stays for dedupe). */
+/*
+ * The claimed event is done: it leaves the inbox (its delivery id stays for
+ * dedupe). AC_ERR_LEASE_LOST (logged, nothing changed) when the event is
+ * leased to another owner now: this process's lease expired and another
+ * worker claimed it, so that one settles it. The same for ac_inbox_fail().
+ */
 enum ac_err ac_inbox_done(struct ac_store *st, uint64_t seq);
 
 /*

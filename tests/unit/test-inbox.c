@@ -317,6 +317,42 @@ START_TEST(foreign_lease_waits_for_expiry)
 }
 END_TEST
 
+/*
+ * A worker whose lease expired mid-handler and was taken over settles nothing:
+ * the new holder does (a lease names its owner, issue 13 item 3).
+ */
+START_TEST(lost_lease_settles_nothing)
+{
+	struct ac_lease_owner me, other;
+	uint64_t a = accept("a", "e", "", NULL);
+	struct ac_event ev;
+	int dead;
+
+	ck_assert_int_eq(ac_lease_owner_self(&me), AC_OK);
+	other = me;
+	other.id[0] ^= 0xff;
+	other.boot[15] ^= 0xff;
+	/* this process claims, runs past its lease; the other worker takes it over */
+	ck_assert_uint_eq(claim(), a);
+	ac_clock_set(ac_clock_now() + 301);
+	ck_assert_uint_eq(claim_as(&other), a);
+	/* the late first worker can neither finish nor reschedule it */
+	ck_assert_int_eq(ac_inbox_done(st, a), AC_ERR_LEASE_LOST);
+	ck_assert_int_eq(ac_inbox_fail(st, a, "late", ac_clock_now() + 60, 0), AC_ERR_LEASE_LOST);
+	ck_assert_int_eq(ac_inbox_fail(st, a, "late", ac_clock_now(), 1), AC_ERR_LEASE_LOST);
+	ck_assert_int_eq(ac_inbox_get(st, a, &ev, &dead), AC_OK);
+	ck_assert_int_eq(dead, 0);
+	ck_assert_uint_eq(ev.attempts, 0);
+	ck_assert_mem_eq(ev.owner.id, other.id, 16);
+	ac_event_release(&ev);
+	/* its holder settles it */
+	ac_lease_set_owner(&other);
+	ck_assert_int_eq(ac_inbox_done(st, a), AC_OK);
+	ac_lease_set_owner(NULL);
+	ck_assert_int_eq(ac_inbox_get(st, a, &ev, &dead), AC_ERR_NOT_FOUND);
+}
+END_TEST
+
 /* On this host: a live owner keeps its lease; one whose pid now belongs to another process does not. */
 START_TEST(local_lease_follows_the_process)
 {
@@ -526,6 +562,7 @@ suite(void)
 	tcase_add_test(tc, owner_identity);
 	tcase_add_test(tc, foreign_lease_waits_for_expiry);
 	tcase_add_test(tc, local_lease_follows_the_process);
+	tcase_add_test(tc, lost_lease_settles_nothing);
 	tcase_add_test(tc, schema1_records_still_read);
 	tcase_add_test(tc, concurrent_claims_never_share);
 	tcase_add_test(tc, prune);
