@@ -723,8 +723,12 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 		lock_release(fd);
 		goto hit;
 	}
-	if (r.failed_at_ms >= start_ms && fd >= 0) {
-		/* it failed while we waited: one call per outage, not one per waiter */
+	if (r.failed_at_ms > start_ms && fd >= 0) {
+		/*
+		 * it failed while we waited: one call per outage, not one per waiter.
+		 * Strictly later: a failure stored in the millisecond this call began
+		 * may be an earlier call's, finished just before (a test flaked on it).
+		 */
 		err = r.failure;
 		record_release(&r);
 		lock_release(fd);
