@@ -651,7 +651,7 @@ try_variant(const char *label, const char *m, const char *path, const char *q,
 	ac_buf_release(&c);
 }
 
-/* Tries the usual mistakes (seeds/002 and protocol.md §2) to say which one the signer made. */
+/* Tries the usual mistakes (seeds/002 and doc/protocol.md §2) to say which one the signer made. */
 static void
 explain_qsh(const char *method, const char *url, const char *base_url, const char *token_qsh)
 {
@@ -958,19 +958,20 @@ cmd_verify(int argc, char **argv)
 	p.alg = rs256 ? AC_TOKEN_RS256 : AC_TOKEN_HS256;
 	p.leeway = leeway;
 	if (p.outbound) {
-		/* §2: app -> product: iss app key; Bitbucket sub clientKey; Jira aud [clientKey] */
+		/* doc/protocol.md §2, app -> product: iss app key; Bitbucket sub clientKey;
+		 * Jira aud [clientKey] */
 		p.iss = p.app_key;
 		if (!jira)
 			p.sub = p.client_key;
 		p.aud_rule = jira && p.client_key ? AC_TOKEN_AUD_OPTIONAL : AC_TOKEN_AUD_ANY;
 		p.aud = p.client_key;
 	} else if (rs256) {
-		/* §5: signed install: aud is our baseUrl */
+		/* doc/protocol.md §5: signed install: aud is our baseUrl */
 		p.iss = p.client_key;
 		p.aud_rule = AC_TOKEN_AUD_URL;
 		p.aud = aud ? aud : base_url;
 	} else {
-		/* §2: product -> app: iss clientKey; aud, when present, the same tenant */
+		/* doc/protocol.md §2: product -> app: iss clientKey; aud, when present, the same tenant */
 		p.iss = p.client_key;
 		p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
 		p.aud = aud ? aud : p.client_key ? p.client_key : t.iss;

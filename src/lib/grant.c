@@ -549,7 +549,7 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 
 	snprintf(what, sizeof(what), "grant %s", t->client_key);
 	ac_buf_init_secret(&auth, AC_TOKEN_MAX + 64);
-	/* §8: iss app key, sub clientKey, qsh of POST to the token endpoint's path */
+	/* doc/protocol.md §8: iss app key, sub clientKey, qsh of POST to the token endpoint's path */
 	if ((err = ac_token_claims_bitbucket_grant(app_key, t->client_key, conf->bitbucket_token_url,
 	    &claims)) != AC_OK || (err = jwt_header(t, claims, &auth, &token)) != AC_OK)
 		goto out;
@@ -592,7 +592,7 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	if ((err = ac_buf_add(&url, conf->oauth_server_url, n)) != AC_OK ||
 	    (err = ac_buf_adds(&url, "/oauth2/token")) != AC_OK)
 		goto out;
-	/* §9: the assertion carries no qsh; aud is the authorization server */
+	/* doc/protocol.md §9: the assertion carries no qsh; aud is the authorization server */
 	if ((err = ac_token_claims_jira_assertion(j->t->oauth_client_id, j->account_id, j->t->base_url, NULL,
 	    &claims)) != AC_OK)
 		goto out;

@@ -159,7 +159,7 @@ function randomSecret() {
 	return b64url(crypto.randomBytes(32));
 }
 
-// Fixture bodies (protocol.md §4-§6), deep copies.
+// Fixture bodies (doc/protocol.md §4-§6), deep copies.
 function fixture(name) {
 	return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 }
