@@ -7,7 +7,7 @@ const path = require('path');
 const crypto = require('crypto');
 const jwt = require('atlassian-jwt');
 
-// Sample bodies (copies of the shared fixtures, protocol.md); SIM_PAYLOADS overrides the dir.
+// Sample bodies (doc/protocol.md §4-§6; copies of the shared fixtures); SIM_PAYLOADS overrides the dir.
 const FIXTURES = process.env.SIM_PAYLOADS || path.resolve(__dirname, '../payloads');
 const OAUTH_AUD = 'https://oauth-2-authorization-server.services.atlassian.com';
 
