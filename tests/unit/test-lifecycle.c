@@ -1294,6 +1294,9 @@ START_TEST(strict_bodies)
 		"\"description\":NaN", "\"description\":Infinity", "\"description\":-Infinity", "\"n\":1.",
 		"'description':\"x\"", "\"description\":'x'", "\"description\":\"a\tb\"", "\"description\":\"a\x01b\"",
 		"\"description\":\"\xc0\xaf\"", "\"description\":\"\xed\xa0\x80\"", "\"n\":01", "\"a\\u0000b\":1",
+		/* a name twice (json-c keeps the last, a checker may read the first), at any level, decoded */
+		"\"clientKey\":\"ck-other\"", "\"sharedSecret\":\"evil\"", "\"cl\\u0069entKey\":\"ck-other\"",
+		"\"eventType\":\"installed\"", "\"actor\":{\"uuid\":\"a\",\"uuid\":\"b\"}",
 	};
 	char *b = body("installed", "ck-strict", "s", "https://bitbucket.org"), *before = snapshot(), *d;
 	char deep[1024];
