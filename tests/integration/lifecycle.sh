@@ -209,6 +209,9 @@ it_drive "jira: iss another clientKey, fresh kid" 401 install --product jira --c
 	--kid 22222222-0000-4000-8000-000000000003
 it_drive "jira: qsh for /uninstalled, fresh kid" 401 install --product jira --client-key jira-2 --qsh-for /uninstalled \
 	--kid 22222222-0000-4000-8000-000000000004
+it_drive "jira: uninstall of a clientKey never installed, fresh kid" 401 uninstall --product jira --client-key jira-none \
+	--kid 22222222-0000-4000-8000-000000000005
+check "... is unknown_tenant" grep -q '"unknown_tenant"' "$IT_TMP/sim.last"
 is "$(sim_stats 'Object.keys(j.keyFetches).filter((k) => k.startsWith("22222222-")).length')" "0" \
 	"jira: tokens whose claims cannot pass made no key fetch"
 
