@@ -329,7 +329,8 @@ map_shared(struct ac_journal *j)
 /* ---------------------------------------------------------------- open, close */
 
 enum ac_err
-ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *shared, struct ac_journal **out)
+ac_journal_open(const char *dir, int dfd, enum ac_journal_sync sync, volatile uint64_t *shared,
+    struct ac_journal **out)
 {
 	struct ac_journal *j = calloc(1, sizeof(*j));
 
@@ -342,7 +343,10 @@ ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *s
 	j->sync = sync;
 	j->shared = shared;
 	j->wfd = j->rfd = j->nfd = j->lfd = -1;
-	if ((j->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	/* the directory the store checked, not what the path leads to now (a link in it may have changed) */
+	j->dfd = dfd >= 0 ? openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	    : open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->dfd < 0) {
 		enum ac_err err = io_err("open", dir);
 
 		free(j->dir);

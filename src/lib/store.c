@@ -487,6 +487,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	int rc, dead = 0, dfd;
 	enum ac_err err;
 	struct stat sb;
+	char at[64];
 
 	if (flags & AC_STORE_RDONLY) {
 		if (stat(dir, &sb) != 0) {
@@ -533,7 +534,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		err = AC_ERR_STORE_DAMAGED;
 		goto fail;
 	}
-	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
+	if ((rc = mdb_env_open(st->env, ac_datadir_fd_path(dfd, dir, at, sizeof(at)), envflags, 0600)) != 0) {
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
@@ -555,7 +556,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	/* the journal's group flush uses the second shared word (the first is LMDB's) */
 	if (!(flags & AC_STORE_RDONLY) &&
-	    (err = ac_journal_open(dir, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF
+	    (err = ac_journal_open(dir, dfd, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF
 	    : flags & AC_STORE_SYNC_EACH ? AC_JOURNAL_SYNC_EACH : AC_JOURNAL_SYNC_GROUP,
 	    st->synced ? st->synced + 1 : NULL, &st->journal)) != AC_OK)
 		goto fail;
