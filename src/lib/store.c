@@ -600,6 +600,16 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dfd, dir)) != AC_OK)
 		goto fail;
+	if ((flags & AC_STORE_NOSYNC) && !(flags & AC_STORE_RDONLY)) {
+		/* unused for flushes, but the mark that this store was in use: emptied() */
+		int fd = ac_datadir_openat(dfd, dir, "sync.lock", O_RDONLY, AC_DATADIR_CREATE);
+
+		if (fd < 0) {
+			err = AC_ERR_IO;
+			goto fail;
+		}
+		close(fd);
+	}
 	/* the journal's group flush uses the second shared word (the first is LMDB's) */
 	if (!(flags & AC_STORE_RDONLY) &&
 	    (err = ac_journal_open(dir, dfd, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF

@@ -245,6 +245,22 @@ START_TEST(files_replaced_under_an_open_store)
 }
 END_TEST
 
+/* With AC_SYNC=off too, an emptied data.mdb is refused, not started anew (no webhook ever came: no journal). */
+START_TEST(emptied_data_refused_without_sync)
+{
+	struct ac_store *st;
+	char p[128];
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	put(st, "k", "v1");
+	ac_store_close(st);
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	ck_assert_int_eq(truncate(p, 0), 0);
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_ERR_STORE_DAMAGED);
+}
+END_TEST
+
 START_TEST(rdonly_missing_store)
 {
 	struct ac_store *st;
@@ -651,6 +667,7 @@ suite(void)
 	tcase_add_test(tc, map_resized_at_start);
 	tcase_add_test(tc, disk_full_on_commit);
 	tcase_add_test(tc, files_replaced_under_an_open_store);
+	tcase_add_test(tc, emptied_data_refused_without_sync);
 	suite_add_tcase(s, tc);
 	return s;
 }
