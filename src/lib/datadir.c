@@ -90,7 +90,7 @@ ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner)
 	else if (sb.st_nlink > 1)
 		why = "has other links (a hard link to a file elsewhere)";
 	if (why) {
-		ac_log_error("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
+		ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
 		    name, why);
 		errno = EPERM;
 		return -1;
@@ -138,7 +138,7 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 				return fd;
 			}
 			if (errno == ELOOP) {
-				ac_log_error("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
+				ac_log_error_rare("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
 				    "may have planted it)", dir, name);
 				errno = ELOOP;
 				return -1;

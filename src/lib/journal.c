@@ -193,7 +193,8 @@ io_err(const char *what, const char *path)
 	int e = errno;
 	int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
 
-	ac_log_error("%s %s: %s%s", what, path, strerror(e),
+	/* once a minute: the worker meets the same failure at every poll */
+	ac_log_error_rare("%s %s: %s%s", what, path, strerror(e),
 	    full ? ": the file system holding the data directory is full (free space there; webhooks are answered "
 	    "503 and retried)" : "");
 	return full ? AC_ERR_STORE_FULL : AC_ERR_STORE;

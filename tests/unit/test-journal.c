@@ -776,6 +776,36 @@ ingest_twice(void)
 	moved += ingest();
 }
 
+static void
+ingest_five_times(void)
+{
+	int i;
+
+	for (i = 0; i < 5; i++)
+		ck_assert_int_ne(ac_inbox_ingest(st, 1, NULL), AC_OK);
+}
+
+/*
+ * A journal replaced by something that is not a file (a directory here) is
+ * refused at every poll of the worker, and said once a minute, not at each.
+ */
+START_TEST(damage_said_once_a_minute)
+{
+	intake("t1", "d-1", "{\"a\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(unlink(jpath), 0);
+	ck_assert_int_eq(mkdir(jpath, 0700), 0);
+	capture(ingest_five_times);
+	ck_assert_uint_eq(occurrences(logged, "is not a regular file: refused"), 1);
+	ck_assert_uint_le(occurrences(logged, "open "), 1);
+	ck_assert_int_eq(rmdir(jpath), 0);
+	/* an appender looks at its file's links once a second (removed_by_hand) */
+	ac_clock_set(ac_clock_now() + 1);
+	intake("t1", "d-2", "{\"a\":2}");
+	ck_assert_uint_eq(ingest(), 1);
+}
+END_TEST
+
 /*
  * The journal cut back below the offset the store recorded (restored from an
  * older snapshot, truncated): the records past its new end were moved in
@@ -1033,6 +1063,7 @@ suite(void)
 	tcase_add_test(tc, destroyed_header_refused_then_repaired);
 	tcase_add_test(tc, destroyed_header_unknown_file);
 	tcase_add_test(tc, older_file_put_back);
+	tcase_add_test(tc, damage_said_once_a_minute);
 	suite_add_tcase(s, tc);
 	return s;
 }
