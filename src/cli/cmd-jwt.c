@@ -384,53 +384,6 @@ out:
 
 /* ---------------------------------------------------------------- decode */
 
-/* "3 min 5 s ago" / "in 2 h 1 min" */
-static void
-relative(int64_t delta, char *out, size_t outsz)
-{
-	int64_t a = delta < 0 ? -delta : delta;
-	char num[48]; /* two int64 and words: at most 47 */
-
-	if (a < 60)
-		snprintf(num, sizeof(num), "%" PRId64 " s", a);
-	else if (a < 3600)
-		snprintf(num, sizeof(num), "%" PRId64 " min %" PRId64 " s", a / 60, a % 60);
-	else if (a < 86400 * 2)
-		snprintf(num, sizeof(num), "%" PRId64 " h %" PRId64 " min", a / 3600, a % 3600 / 60);
-	else
-		snprintf(num, sizeof(num), "%" PRId64 " days", a / 86400);
-	if (delta == 0)
-		snprintf(out, outsz, "now");
-	else if (delta < 0)
-		snprintf(out, outsz, "%s ago", num);
-	else
-		snprintf(out, outsz, "in %s", num);
-}
-
-static void
-utc(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outsz, "?");
-}
-
-static struct json_object *
-date_info(int64_t t, int64_t now)
-{
-	struct json_object *o = json_object_new_object();
-	char buf[64];
-
-	json_object_object_add(o, "value", json_object_new_int64(t));
-	utc(t, buf, sizeof(buf));
-	json_object_object_add(o, "utc", json_object_new_string(buf));
-	relative(t - now, buf, sizeof(buf));
-	json_object_object_add(o, "relative", json_object_new_string(buf));
-	return o;
-}
-
 /* What is wrong with a token that ac_token_parse() refused, on stderr. */
 static void
 print_malformed(const char *tok, size_t len)
@@ -461,11 +414,10 @@ token_arg(const char *arg, size_t *len)
 static int
 cmd_decode(int argc, char **argv)
 {
-	struct json_object *out, *dates;
+	struct json_object *out;
 	struct ac_token t;
 	char *tok;
 	size_t len;
-	int64_t now = (int64_t)ac_clock_now();
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
@@ -481,21 +433,13 @@ cmd_decode(int argc, char **argv)
 		free(tok);
 		return 2;
 	}
-	out = json_object_new_object();
-	json_object_object_add(out, "unverified", json_object_new_boolean(1));
-	json_object_object_add(out, "note", json_object_new_string(
-	    "decoded only: the signature was NOT checked; use 'acctl jwt verify'"));
-	json_object_object_add(out, "header", json_object_get(t.header));
-	json_object_object_add(out, "claims", json_object_get(t.claims));
-	dates = json_object_new_object();
-	if (t.has_iat)
-		json_object_object_add(dates, "iat", date_info(t.iat, now));
-	if (t.has_nbf)
-		json_object_object_add(dates, "nbf", date_info(t.nbf, now));
-	if (t.has_exp)
-		json_object_object_add(dates, "exp", date_info(t.exp, now));
-	json_object_object_add(out, "dates", dates);
-	json_object_object_add(out, "signature_bytes", json_object_new_int64((int64_t)t.sig_len));
+	out = ac_explain_decoded(&t, (int64_t)ac_clock_now());
+	if (out == NULL) {
+		fprintf(stderr, "acctl jwt: out of memory\n");
+		ac_token_release(&t);
+		ac_buf_free_secret_str(tok);
+		return 2;
+	}
 	printf("%s\n", json_object_to_json_string_ext(out,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(out);
@@ -579,18 +523,10 @@ default_leeway(void)
 	return 60;
 }
 
-/* Which of the tenant's product URLs base is, in the words of /installed. */
-static const char *
-base_name(const struct ac_tenant *t, const char *base)
-{
-	return base == t->base_api_url ? "baseApiUrl" : "baseUrl";
-}
-
 /*
- * --tenant without --inbound or --outbound: the URL says the direction. On
- * the tenant's product, the token is one the app sends; under AC_BASE_URL,
- * one the product sends. A relative URL stays inbound, as before; *why
- * (static or borrowed) then says how to ask for the other direction.
+ * --tenant without --inbound or --outbound: the URL says the direction
+ * (ac_policy_direction), *base the base it is on; an absolute URL on neither
+ * side is an error that says how to choose.
  */
 static int
 infer_kind(const char *url, const struct ac_tenant *t, const struct ac_conf *conf,
@@ -598,37 +534,17 @@ infer_kind(const char *url, const struct ac_tenant *t, const struct ac_conf *con
 {
 	const char *products[2];
 
-	products[0] = t->base_url;
-	products[1] = t->base_api_url;
-	*base = NULL;
+	/* a path outside the app is a REST call: Bitbucket's go to baseApiUrl */
+	products[0] = t->base_api_url;
+	products[1] = t->base_url;
 	if (ac_policy_direction(url, conf->base_url, products, 2, kind, base) == AC_OK)
 		return 0;
-	if (strstr(url, "://") == NULL) {
-		*kind = AC_POLICY_INBOUND;
-		return 0;
-	}
-	fprintf(stderr, "acctl jwt: %s is neither on the product of tenant \"%s\" (baseUrl %s%s%s) "
-	    "nor under AC_BASE_URL (%s): give --outbound for a call to the product, --inbound "
-	    "for one to the app\n", url, t->client_key, *t->base_url ? t->base_url : "\"\"",
-	    *t->base_api_url ? ", baseApiUrl " : "", t->base_api_url, conf->base_url);
+	fprintf(stderr, "acctl jwt: cannot tell from %s whom the token is for: the product of "
+	    "tenant \"%s\" is at %s%s%s, the app (AC_BASE_URL) at %s; give --outbound for a call "
+	    "to the product, --inbound for one to the app\n", url, t->client_key,
+	    *t->base_url ? t->base_url : "\"\"", *t->base_api_url ? " and " : "", t->base_api_url,
+	    conf->base_url);
 	return -1;
-}
-
-/* After the verdict on an inferred direction: which it was, and how to ask for the other. */
-static void
-print_direction(enum ac_policy_kind kind, const char *base, const struct ac_tenant *t,
-    const struct ac_conf *conf)
-{
-	if (base == NULL)
-		printf("checked as %s, the URL being relative: for a call to the product give its "
-		    "full URL (on %s), or --outbound\n", ac_policy_describe(kind),
-		    *t->base_api_url ? t->base_api_url : t->base_url);
-	else if (kind == AC_POLICY_OUTBOUND)
-		printf("checked as %s: the URL is on the tenant's %s %s (--inbound checks it as "
-		    "one the product sends)\n", ac_policy_describe(kind), base_name(t, base), base);
-	else
-		printf("checked as %s: the URL is under AC_BASE_URL %s (--outbound checks it as one "
-		    "the app sends)\n", ac_policy_describe(kind), conf->base_url);
 }
 
 static int
@@ -791,6 +707,7 @@ cmd_verify(int argc, char **argv)
 	fputs(ac_buf_str(&out), stdout);
 	fflush(stdout);
 	fputs(ac_buf_str(&diag), stderr);
+	ac_buf_reset(&out);
 	rc = verdict == AC_EXPLAIN_VALID ? 0 : 1;
 	if (verdict == AC_EXPLAIN_MALFORMED || !have_tenant)
 		goto out;
@@ -798,8 +715,12 @@ cmd_verify(int argc, char **argv)
 		printf(verdict == AC_EXPLAIN_VALID ? "note: tenant \"%s\" has uninstalled the app; "
 		    "the server answers tenant_uninstalled\n" :
 		    "tenant_uninstalled: tenant \"%s\" has uninstalled the app\n", tenant.client_key);
-	if (verdict == AC_EXPLAIN_INVALID && inferred)
-		print_direction(kind, base, &tenant, &conf);
+	/* the direction the URL chose, when it may be what the person did not mean */
+	if (verdict == AC_EXPLAIN_INVALID && inferred &&
+	    ac_explain_direction(kind, base, kind == AC_POLICY_INBOUND ? "AC_BASE_URL" :
+	    base == tenant.base_api_url ? "the tenant's baseApiUrl" : "the tenant's baseUrl",
+	    strstr(url, "://") == NULL, &out) == AC_OK)
+		fputs(ac_buf_str(&out), stdout);
 out:
 	ac_buf_free_secret_str(tok);
 	ac_buf_release(&diag);

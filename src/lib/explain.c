@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "canon.h"
 #include "explain.h"
@@ -80,6 +82,81 @@ ac_explain_malformed(const char *tok, size_t len, struct ac_buf *out)
 
 	malformed(tok, len, &o);
 	return o.err;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+/* "3 min 5 s ago" / "in 2 h 1 min" */
+static void
+relative(int64_t delta, char *out, size_t outsz)
+{
+	int64_t a = delta < 0 ? -delta : delta;
+	char num[48]; /* two int64 and words: at most 47 */
+
+	if (a < 60)
+		snprintf(num, sizeof(num), "%" PRId64 " s", a);
+	else if (a < 3600)
+		snprintf(num, sizeof(num), "%" PRId64 " min %" PRId64 " s", a / 60, a % 60);
+	else if (a < 86400 * 2)
+		snprintf(num, sizeof(num), "%" PRId64 " h %" PRId64 " min", a / 3600, a % 3600 / 60);
+	else
+		snprintf(num, sizeof(num), "%" PRId64 " days", a / 86400);
+	if (delta == 0)
+		snprintf(out, outsz, "now");
+	else if (delta < 0)
+		snprintf(out, outsz, "%s ago", num);
+	else
+		snprintf(out, outsz, "in %s", num);
+}
+
+static void
+utc(int64_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, outsz, "?");
+}
+
+static struct json_object *
+date_info(int64_t t, int64_t now)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[64];
+
+	json_object_object_add(o, "value", json_object_new_int64(t));
+	utc(t, buf, sizeof(buf));
+	json_object_object_add(o, "utc", json_object_new_string(buf));
+	relative(t - now, buf, sizeof(buf));
+	json_object_object_add(o, "relative", json_object_new_string(buf));
+	return o;
+}
+
+struct json_object *
+ac_explain_decoded(const struct ac_token *t, int64_t now)
+{
+	struct json_object *out = json_object_new_object(), *dates = json_object_new_object();
+
+	if (out == NULL || dates == NULL) {
+		json_object_put(out);
+		json_object_put(dates);
+		return NULL;
+	}
+	json_object_object_add(out, "unverified", json_object_new_boolean(1));
+	json_object_object_add(out, "note", json_object_new_string(
+	    "decoded only: the signature was NOT checked; use 'acctl jwt verify'"));
+	json_object_object_add(out, "header", json_object_get(t->header));
+	json_object_object_add(out, "claims", json_object_get(t->claims));
+	if (t->has_iat)
+		json_object_object_add(dates, "iat", date_info(t->iat, now));
+	if (t->has_nbf)
+		json_object_object_add(dates, "nbf", date_info(t->nbf, now));
+	if (t->has_exp)
+		json_object_object_add(dates, "exp", date_info(t->exp, now));
+	json_object_object_add(out, "dates", dates);
+	json_object_object_add(out, "signature_bytes", json_object_new_int64((int64_t)t->sig_len));
+	return out;
 }
 
 /* ---------------------------------------------------------------- qsh mistakes */
@@ -453,4 +530,24 @@ out:
 	ac_token_report_release(&r);
 	ac_token_release(&t);
 	return err;
+}
+
+enum ac_err
+ac_explain_direction(enum ac_policy_kind kind, const char *base, const char *base_name,
+    int relative, struct ac_buf *out)
+{
+	struct out o = { out, AC_OK };
+	int outbound = kind == AC_POLICY_OUTBOUND;
+
+	if (out == NULL || base == NULL)
+		return AC_ERR_INVALID;
+	say(&o, "checked as %s: the URL is ", ac_policy_describe(kind));
+	if (relative)
+		say(&o, "a path that names %s route of the app", outbound ? "no" : "a");
+	else
+		say(&o, "%s %s %s", outbound ? "on" : "under", base_name ? base_name : "the base URL",
+		    base);
+	say(&o, " (%s checks it as %s)\n", outbound ? "--inbound" : "--outbound",
+	    ac_policy_describe(outbound ? AC_POLICY_INBOUND : AC_POLICY_OUTBOUND));
+	return o.err;
 }

@@ -3,9 +3,11 @@
 #define AC_EXPLAIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
+#include "policy.h"
 #include "token.h"
 
 /*
@@ -16,6 +18,14 @@
  * NUL-terminated.
  */
 enum ac_err ac_explain_malformed(const char *tok, size_t len, struct ac_buf *out);
+
+/*
+ * `acctl jwt decode`: {"unverified": true, "note", "header", "claims",
+ * "dates": {"iat"|"nbf"|"exp": {"value", "utc", "relative" to now}},
+ * "signature_bytes"}, a new object (json_object_put() it; it holds references
+ * to t's header and claims); NULL when out of memory. Verifies nothing.
+ */
+struct json_object *ac_explain_decoded(const struct ac_token *t, int64_t now);
 
 /*
  * Appends to out the expected canonical request and qsh of method + url
@@ -63,5 +73,14 @@ enum ac_explain_verdict {
  */
 enum ac_err ac_explain_verify(const struct ac_explain_case *c, struct ac_buf *out,
     struct ac_buf *diag, enum ac_explain_verdict *verdict);
+
+/*
+ * One line after a verdict saying in which direction the token was checked
+ * when its URL chose it (ac_policy_direction), and how to ask for the other:
+ * base is the base URL matched, base_name what it is ("AC_BASE_URL", "the
+ * tenant's baseApiUrl"); relative says the URL was a path.
+ */
+enum ac_err ac_explain_direction(enum ac_policy_kind kind, const char *base, const char *base_name,
+    int relative, struct ac_buf *out);
 
 #endif

@@ -181,6 +181,36 @@ reach(const struct where *u, const char *base)
 	return n;
 }
 
+/*
+ * The routes of the app that take a token (src/fcgi/: lifecycle, webhook,
+ * page); a relative URL naming one of them is the app's.
+ */
+static const char *const app_routes[] = { "/installed", "/uninstalled", "/webhook", "/oauth-callback" };
+
+/* Whether the path of a relative url names one of app_routes under app_base_url's path. */
+static int
+app_route(const char *url, const char *app_base_url)
+{
+	struct where b;
+	const char *ctx = "";
+	size_t n = strcspn(url, "?#"), m = 0, i;
+	int found = 0, have_base = app_base_url && where_of(app_base_url, &b) == 0;
+
+	if (have_base) {
+		ctx = b.path;
+		m = strlen(ctx);
+		while (m > 0 && ctx[m - 1] == '/')
+			m--;
+	}
+	if (n >= m && !strncmp(url, ctx, m))
+		for (i = 0; i < sizeof(app_routes) / sizeof(app_routes[0]); i++)
+			if (n - m == strlen(app_routes[i]) && !strncmp(url + m, app_routes[i], n - m))
+				found = 1;
+	if (have_base)
+		where_release(&b);
+	return found;
+}
+
 enum ac_err
 ac_policy_direction(const char *url, const char *app_base_url, const char *const *product_urls,
     size_t n, enum ac_policy_kind *kind, const char **base)
@@ -189,17 +219,32 @@ ac_policy_direction(const char *url, const char *app_base_url, const char *const
 	const char *best_product = NULL;
 	size_t app, product = 0, r, i;
 
-	if (where_of(url, &u) != 0)
-		return AC_ERR_NOT_FOUND;
-	app = reach(&u, app_base_url);
-	for (i = 0; i < n; i++)
-		if ((r = reach(&u, product_urls[i])) > product) {
-			product = r;
-			best_product = product_urls[i];
+	if (url == NULL)
+		return AC_ERR_INVALID;
+	if (where_of(url, &u) != 0) {
+		/* a path: the app's when it is one of its routes, else a call to the product */
+		if (app_route(url, app_base_url)) {
+			app = 1;
+		} else {
+			app = 0;
+			for (i = 0; i < n && best_product == NULL; i++)
+				if (product_urls[i] && *product_urls[i])
+					best_product = product_urls[i];
+			if (best_product == NULL)
+				return AC_ERR_NOT_FOUND;
 		}
-	where_release(&u);
-	if (app == product)
-		return AC_ERR_NOT_FOUND; /* under neither, or both alike */
+		product = !app;
+	} else {
+		app = reach(&u, app_base_url);
+		for (i = 0; i < n; i++)
+			if ((r = reach(&u, product_urls[i])) > product) {
+				product = r;
+				best_product = product_urls[i];
+			}
+		where_release(&u);
+		if (app == product)
+			return AC_ERR_NOT_FOUND; /* under neither, or both alike */
+	}
 	if (kind)
 		*kind = app > product ? AC_POLICY_INBOUND : AC_POLICY_OUTBOUND;
 	if (base)

@@ -65,9 +65,13 @@ const char *ac_policy_describe(enum ac_policy_kind kind);
  * token the app sends (AC_POLICY_OUTBOUND); under app_base_url (AC_BASE_URL)
  * one the product sends (AC_POLICY_INBOUND). "On" means same scheme, host
  * and port and the base's path as a whole-segment prefix; the longest base
- * wins. *base is the base matched (borrowed from the arguments).
- * AC_ERR_NOT_FOUND for a relative url, one under none of them, or one under
- * an app and a product base equally (then neither output is written).
+ * wins. A relative url (a path) is the app's when it names one of the app's
+ * routes that take a token (/installed, /uninstalled, /webhook,
+ * /oauth-callback, after app_base_url's path), else a call to the product
+ * (the first product url). *base is the base URL (borrowed from the
+ * arguments). AC_ERR_NOT_FOUND, with neither output written, for an absolute
+ * url under none of them or under an app and a product base alike, or a path
+ * outside the app with no product url.
  */
 enum ac_err ac_policy_direction(const char *url, const char *app_base_url,
     const char *const *product_urls, size_t n, enum ac_policy_kind *kind, const char **base);
