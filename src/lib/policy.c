@@ -221,6 +221,8 @@ ac_policy_direction(const char *url, const char *app_base_url, const char *const
 
 	if (url == NULL)
 		return AC_ERR_INVALID;
+	if (*url == '\0')
+		return AC_ERR_NOT_FOUND;
 	if (where_of(url, &u) != 0) {
 		/* a path: the app's when it is one of its routes, else a call to the product */
 		if (app_route(url, app_base_url)) {
