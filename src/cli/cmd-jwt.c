@@ -664,6 +664,9 @@ cmd_verify(int argc, char **argv)
 		if (infer_kind(url, &tenant, &conf, &kind, &base) != 0)
 			goto out;
 		inferred = 1;
+		/* as the server's page route: context-qsh and ?jwt= there only */
+		if (kind == AC_POLICY_INBOUND && ac_policy_page_route(url, conf.base_url))
+			page = 1;
 	}
 	if (!base_url && have_tenant)
 		base_url = base ? base : kind != AC_POLICY_OUTBOUND ? conf.base_url :

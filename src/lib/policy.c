@@ -182,19 +182,30 @@ reach(const struct where *u, const char *base)
 }
 
 /*
- * The routes of the app that take a token (src/fcgi/: lifecycle, webhook,
- * page); a relative URL naming one of them is the app's.
+ * The routes of the app that take a token (src/fcgi/): lifecycle, webhook,
+ * and the page, where §3's context-qsh and ?jwt= are accepted.
  */
-static const char *const app_routes[] = { "/installed", "/uninstalled", "/webhook", "/oauth-callback" };
+static const struct {
+	const char *path;
+	int page;
+} app_routes[] = {
+	{ "/installed", 0 },
+	{ "/uninstalled", 0 },
+	{ "/webhook", 0 },
+	{ "/oauth-callback", 1 },
+};
 
-/* Whether the path of a relative url names one of app_routes under app_base_url's path. */
+/*
+ * The route that path (n bytes) names under app_base_url's path: its index
+ * in app_routes, or -1.
+ */
 static int
-app_route(const char *url, const char *app_base_url)
+app_route(const char *path, size_t n, const char *app_base_url)
 {
 	struct where b;
 	const char *ctx = "";
-	size_t n = strcspn(url, "?#"), m = 0, i;
-	int found = 0, have_base = app_base_url && where_of(app_base_url, &b) == 0;
+	size_t m = 0, i;
+	int found = -1, have_base = app_base_url && where_of(app_base_url, &b) == 0;
 
 	if (have_base) {
 		ctx = b.path;
@@ -202,13 +213,30 @@ app_route(const char *url, const char *app_base_url)
 		while (m > 0 && ctx[m - 1] == '/')
 			m--;
 	}
-	if (n >= m && !strncmp(url, ctx, m))
+	if (n >= m && !strncmp(path, ctx, m))
 		for (i = 0; i < sizeof(app_routes) / sizeof(app_routes[0]); i++)
-			if (n - m == strlen(app_routes[i]) && !strncmp(url + m, app_routes[i], n - m))
-				found = 1;
+			if (n - m == strlen(app_routes[i].path) && !strncmp(path + m, app_routes[i].path, n - m))
+				found = (int)i;
 	if (have_base)
 		where_release(&b);
 	return found;
+}
+
+int
+ac_policy_page_route(const char *url, const char *app_base_url)
+{
+	struct where u;
+	int r;
+
+	if (url == NULL || *url == '\0')
+		return 0;
+	if (where_of(url, &u) != 0) {
+		r = app_route(url, strcspn(url, "?#"), app_base_url);
+	} else {
+		r = reach(&u, app_base_url) ? app_route(u.path, strlen(u.path), app_base_url) : -1;
+		where_release(&u);
+	}
+	return r >= 0 && app_routes[r].page;
 }
 
 enum ac_err
@@ -225,7 +253,7 @@ ac_policy_direction(const char *url, const char *app_base_url, const char *const
 		return AC_ERR_NOT_FOUND;
 	if (where_of(url, &u) != 0) {
 		/* a path: the app's when it is one of its routes, else a call to the product */
-		if (app_route(url, app_base_url)) {
+		if (app_route(url, strcspn(url, "?#"), app_base_url) >= 0) {
 			app = 1;
 		} else {
 			app = 0;

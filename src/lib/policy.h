@@ -76,4 +76,11 @@ const char *ac_policy_describe(enum ac_policy_kind kind);
 enum ac_err ac_policy_direction(const char *url, const char *app_base_url,
     const char *const *product_urls, size_t n, enum ac_policy_kind *kind, const char **base);
 
+/*
+ * Whether url (a path, or an absolute URL under app_base_url) names the app's
+ * page route (/oauth-callback after app_base_url's path), the one route whose
+ * policy takes ctx.page (context-qsh, ?jwt=).
+ */
+int ac_policy_page_route(const char *url, const char *app_base_url);
+
 #endif

@@ -399,6 +399,12 @@ then
 	has "iss is the app key \"my-app\": that is a token the app signed for the product" "$desc: ... explained"
 	has "checked as a token the product sends to the app: the URL is under AC_BASE_URL https://app.example.com (--outbound" \
 	    "$desc: ... and the direction named"
+	# the page route takes context-qsh, as the server's does; the webhook does not
+	TP=$("$acctl" jwt sign --secret "$BSEC" --iss "$BB_CK" --context-qsh GET)
+	run jwt verify --tenant "$BB_CK" GET "https://app.example.com/oauth-callback?jwt=$TP" "$TP"
+	is "$RC|$OUT" "0|valid" "$desc: context-qsh on the page route is valid, as on the server"
+	run jwt verify --tenant "$BB_CK" POST https://app.example.com/webhook "$TP"
+	has "qsh_mismatch: qsh is \"context-qsh\", accepted only on page routes" "$desc: ... and not on the webhook"
 	run jwt verify --tenant "$BB_CK" --outbound POST https://app.example.com/webhook "$TW"
 	has "iss_mismatch: iss is the clientKey" "$desc: --outbound forces the other direction"
 	run jwt verify --tenant "$BB_CK" GET https://elsewhere.example.org/x "$TW"
@@ -409,7 +415,7 @@ then
 	unset AC_DATA_DIR AC_BASE_URL AC_APP_KEY
 else
 	diag "$(cat "$tmp/import.err")"
-	for i in $(seq 37); do n=$((n + 1)); echo "ok $n # SKIP acctl tenant import failed"; done
+	for i in $(seq 39); do n=$((n + 1)); echo "ok $n # SKIP acctl tenant import failed"; done
 fi
 
 # ---------------------------------------------------------------- usage errors

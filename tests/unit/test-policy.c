@@ -103,6 +103,21 @@ START_TEST(direction_of_urls)
 }
 END_TEST
 
+START_TEST(page_route)
+{
+	ck_assert(ac_policy_page_route("/oauth-callback", APP_BASE));
+	ck_assert(ac_policy_page_route("/oauth-callback?jwt=x&a=1", APP_BASE));
+	ck_assert(ac_policy_page_route(APP_BASE "/oauth-callback?jwt=x", APP_BASE));
+	ck_assert(ac_policy_page_route("https://h.example.com/app/oauth-callback", "https://h.example.com/app/"));
+	ck_assert(ac_policy_page_route("/app/oauth-callback", "https://h.example.com/app"));
+	ck_assert(!ac_policy_page_route("/webhook", APP_BASE));
+	ck_assert(!ac_policy_page_route("/oauth-callback/x", APP_BASE));
+	ck_assert(!ac_policy_page_route("https://elsewhere.example.org/oauth-callback", APP_BASE));
+	ck_assert(!ac_policy_page_route("https://h.example.com/oauth-callback", "https://h.example.com/app"));
+	ck_assert(!ac_policy_page_route("", APP_BASE));
+}
+END_TEST
+
 /* ---------------------------------------------------------------- policies */
 
 START_TEST(policies_by_kind)
@@ -460,6 +475,7 @@ suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, direction_of_urls);
+	tcase_add_test(tc, page_route);
 	tcase_add_test(tc, policies_by_kind);
 	tcase_add_test(tc, outbound_claims_pass_outbound_policy);
 	tcase_add_test(tc, seed_000_sub_not_the_client_key);
