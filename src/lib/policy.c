@@ -196,8 +196,8 @@ static const struct {
 };
 
 /*
- * The route that path (n bytes) names under app_base_url's path: its index
- * in app_routes, or -1.
+ * The route that path (n bytes) names, under app_base_url's path or as the
+ * bare route: its index in app_routes, or -1.
  */
 static int
 app_route(const char *path, size_t n, const char *app_base_url)
@@ -213,10 +213,14 @@ app_route(const char *path, size_t n, const char *app_base_url)
 		while (m > 0 && ctx[m - 1] == '/')
 			m--;
 	}
-	if (n >= m && !strncmp(path, ctx, m))
-		for (i = 0; i < sizeof(app_routes) / sizeof(app_routes[0]); i++)
-			if (n - m == strlen(app_routes[i].path) && !strncmp(path + m, app_routes[i].path, n - m))
-				found = (int)i;
+	for (i = 0; i < sizeof(app_routes) / sizeof(app_routes[0]); i++) {
+		size_t r = strlen(app_routes[i].path);
+
+		/* with the base's path, or (a path pasted from the route table) without */
+		if ((n == m + r && !strncmp(path, ctx, m) && !strncmp(path + m, app_routes[i].path, r)) ||
+		    (n == r && !strncmp(path, app_routes[i].path, r)))
+			found = (int)i;
+	}
 	if (have_base)
 		where_release(&b);
 	return found;

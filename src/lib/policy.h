@@ -67,7 +67,7 @@ const char *ac_policy_describe(enum ac_policy_kind kind);
  * and port and the base's path as a whole-segment prefix; the longest base
  * wins. A relative url (a path) is the app's when it names one of the app's
  * routes that take a token (/installed, /uninstalled, /webhook,
- * /oauth-callback, after app_base_url's path), else a call to the product
+ * /oauth-callback, after app_base_url's path or bare), else a call to the product
  * (the first product url). *base is the base URL (borrowed from the
  * arguments). AC_ERR_NOT_FOUND, with neither output written, for an absolute
  * url under none of them or under an app and a product base alike, or a path
