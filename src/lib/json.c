@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -315,14 +316,134 @@ scan_literal(struct scan *sc, const char *lit)
 
 static int scan_value(struct scan *sc, int depth, struct ac_json_member *m, size_t nm);
 
+/*
+ * The member names of one object, to refuse one written twice. RFC 8259 4
+ * leaves a repeated name to the parser (json-c keeps the last one); a
+ * checker reading the first (a scanner, another library, a log reader) then
+ * disagrees with what is used: {"alg":"HS256","alg":"none"}, two "iss", two
+ * "clientKey". So every JSON read from outside has unique names, compared
+ * decoded ("\u0065vent" is "event"), at every level, in the scanner that
+ * every parse runs first.
+ */
+#define NAMES_LOCAL 16
+
+struct name {
+	const unsigned char *p; /* the raw name inside the input, escapes and all */
+	size_t len;
+	int esc;
+};
+
+struct names {
+	struct name local[NAMES_LOCAL];
+	struct name *v; /* local, or the heap once an object has more members */
+	size_t n, cap;
+};
+
+/* Decoded names in byte order: a total order whose equality is "the same name". */
+static int
+name_cmp(const struct name *a, const struct name *b)
+{
+	const unsigned char *p = a->p, *pe = a->p + a->len, *q = b->p, *qe = b->p + b->len;
+	unsigned char u[4], w[4];
+	size_t n = 0, k = 0, i = 0, j = 0;
+	int c;
+
+	if (!a->esc && !b->esc) {
+		c = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
+		return c ? c : a->len < b->len ? -1 : a->len > b->len;
+	}
+	/* byte by byte of the decoded texts: one side's character may be raw UTF-8, the other's an escape */
+	for (;;) {
+		if (i == n && p < pe) {
+			n = next_char(&p, u);
+			i = 0;
+		}
+		if (j == k && q < qe) {
+			k = next_char(&q, w);
+			j = 0;
+		}
+		if (i == n || j == k)
+			return i < n ? 1 : j < k ? -1 : 0;
+		if (u[i] != w[j])
+			return u[i] < w[j] ? -1 : 1;
+		i++;
+		j++;
+	}
+}
+
+static int
+name_qcmp(const void *a, const void *b)
+{
+	return name_cmp(a, b);
+}
+
+static int
+names_add(struct scan *sc, struct names *ns, const unsigned char *p, size_t len, int esc)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap * 2;
+		struct name *v = ns->v == ns->local ? malloc(cap * sizeof(*v)) : realloc(ns->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return fail(sc, "out of memory for member names");
+		if (ns->v == ns->local)
+			memcpy(v, ns->local, sizeof(ns->local));
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n].p = p;
+	ns->v[ns->n].len = len;
+	ns->v[ns->n].esc = esc;
+	ns->n++;
+	return 1;
+}
+
+/* Pairs for a few names, sorted neighbours for many: never quadratic in a large object. */
+static int
+names_unique(struct scan *sc, struct names *ns)
+{
+	size_t i, j;
+
+	if (ns->n <= NAMES_LOCAL) {
+		for (i = 1; i < ns->n; i++)
+			for (j = 0; j < i; j++)
+				if ((ns->v[i].esc || ns->v[j].esc || ns->v[i].len == ns->v[j].len) &&
+				    name_cmp(&ns->v[i], &ns->v[j]) == 0)
+					return fail(sc, "a member name appears twice in one object");
+		return 1;
+	}
+	qsort(ns->v, ns->n, sizeof(*ns->v), name_qcmp);
+	for (i = 1; i < ns->n; i++)
+		if (name_cmp(&ns->v[i - 1], &ns->v[i]) == 0)
+			return fail(sc, "a member name appears twice in one object");
+	return 1;
+}
+
+static int scan_members(struct scan *sc, int depth, struct ac_json_member *m, size_t nm, struct names *ns);
+
 static int
 scan_container(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
+{
+	struct names ns;
+	int ok;
+
+	if (depth >= AC_JSON_DEPTH)
+		return fail(sc, "nesting too deep");
+	ns.v = ns.local;
+	ns.n = 0;
+	ns.cap = NAMES_LOCAL;
+	ok = scan_members(sc, depth, m, nm, &ns) && names_unique(sc, &ns);
+	if (ns.v != ns.local)
+		free(ns.v);
+	return ok;
+}
+
+static int
+scan_members(struct scan *sc, int depth, struct ac_json_member *m, size_t nm, struct names *ns)
 {
 	int object = *sc->p == '{';
 	unsigned char close = object ? '}' : ']';
 
-	if (depth >= AC_JSON_DEPTH)
-		return fail(sc, "nesting too deep");
 	sc->p++;
 	skip_ws(sc);
 	if (sc->p < sc->end && *sc->p == close) {
@@ -346,6 +467,8 @@ scan_container(struct scan *sc, int depth, struct ac_json_member *m, size_t nm)
 			len = (size_t)(sc->p - name) - 1;
 			if (esc && name_has_nul(name, len))
 				return fail(sc, "NUL in a member name");
+			if (!names_add(sc, ns, name, len, esc))
+				return 0;
 			/* top-level members, compared by their decoded names (what json-c and the checks see) */
 			for (i = 0; depth == 0 && i < nm; i++)
 				if (esc ? name_is(name, len, m[i].name) :

@@ -26,7 +26,8 @@
  * Parses exactly s[0..n) as one strict JSON value (trailing bytes other than
  * white space are an error), as strict as ac_json_scan_object (which it runs
  * first): no raw control characters, NaN, Infinity, "1.", single quotes,
- * invalid UTF-8 or NUL in a member name; nesting at most AC_JSON_DEPTH. *out is owned by the caller (json_object_put).
+ * invalid UTF-8, NUL in a member name or a name twice in one object (compared
+ * decoded, at any depth); nesting at most AC_JSON_DEPTH. *out is owned by the caller (json_object_put).
  * AC_ERR_BAD_JSON on any error; why (may be NULL) gets json-c's description
  * (static storage).
  */
@@ -37,14 +38,15 @@ struct ac_json_member {
 	const char *name;   /* in: the member's name; matched against the decoded name ("\u0065vent" is "event") */
 	const char *value;  /* out: the string value's bytes inside the input (borrowed), or NULL */
 	size_t len;         /* out: their length */
-	int found;          /* out: the member exists (last occurrence wins, as in json-c) */
+	int found;          /* out: the member exists (once: a name written twice is an error) */
 	int is_string;      /* out: its value is a string */
 	int escaped;        /* out: that string has escapes: value is raw, parse fully to decode it */
 };
 
 /*
  * Checks that s[0..n) is exactly one JSON object (RFC 8259: strict strings with
- * valid UTF-8, numbers, literals, nesting at most AC_JSON_DEPTH) without
+ * valid UTF-8, numbers, literals, nesting at most AC_JSON_DEPTH, no member name
+ * twice in one object) without
  * building it or allocating, and reports the top-level members named in
  * members. AC_ERR_NOT_OBJECT for valid JSON that is not an object,
  * AC_ERR_BAD_JSON otherwise, with why (static) saying what is wrong.

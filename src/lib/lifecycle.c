@@ -284,6 +284,8 @@ policy_of(const struct lc *lc, enum ac_policy_kind kind, struct ac_token_policy 
 	(void)ac_policy_build(kind, &ctx, p);
 }
 
+static enum ac_err refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx);
+
 static enum ac_err
 verify_jira(struct lc *lc)
 {
@@ -299,7 +301,8 @@ verify_jira(struct lc *lc)
 	if (lc->token.kid == NULL || !ac_lifecycle_kid_valid(lc->token.kid))
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
 	policy_of(lc, AC_POLICY_SIGNED_INSTALL, &p);
-	if ((err = precheck(lc, &p)) != AC_OK)
+	if ((err = precheck(lc, &p)) != AC_OK ||
+	    (err = ac_store_read(lc->req->app->store, refused_by_store_fn, lc)) != AC_OK)
 		return err;
 	ac_buf_init(&pem, AC_INSTALL_KEY_MAX);
 	if ((err = ac_install_keys_get(lc->req, lc->token.kid, &pem)) == AC_OK)
@@ -428,6 +431,51 @@ check_seen(MDB_txn *txn, struct ac_store *st, struct lc *lc)
 	return AC_OK;
 }
 
+/* A token older (iat) than the last lifecycle call accepted for the tenant old. */
+static enum ac_err
+older_than_stored(struct lc *lc, const struct ac_tenant *old)
+{
+	if (lc->token.iat >= old->lifecycle_iat)
+		return AC_OK;
+	ac_log_warn("%s from %s refused: iat %" PRId64 " is older than the last lifecycle call accepted (%" PRId64 ")",
+	    lc->req->path, lc->client_key, lc->token.iat, old->lifecycle_iat);
+	return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
+	    "this token is older (iat) than the last lifecycle call accepted for this clientKey");
+}
+
+/*
+ * Before a Jira key is fetched (issue 13, 7), what the store already says
+ * cannot pass: an uninstall of a clientKey never installed, a token older
+ * than the last call accepted. write_fn checks both again in the
+ * transaction that applies the call; this read only spares the fetch.
+ */
+static enum ac_err
+refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct lc *lc = ctx;
+	unsigned char key[SEEN_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	struct ac_tenant old;
+	enum ac_err err;
+	int rc;
+
+	/* a token accepted before: a retry (answered as that call was) or a replay; write_fn tells which */
+	seen_key(lc, key);
+	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
+	if (rc == 0)
+		return AC_OK;
+	if (rc != MDB_NOTFOUND)
+		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
+	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
+	if (err == AC_ERR_UNKNOWN_TENANT)
+		return lc->ev == AC_LIFECYCLE_UNINSTALLED ? err : AC_OK;
+	if (err != AC_OK)
+		return err;
+	err = older_than_stored(lc, &old);
+	ac_tenant_release(&old);
+	return err;
+}
+
 /*
  * After the token verified, in the transaction that applies the call: an
  * older token than the last accepted is refused; this one is remembered.
@@ -449,12 +497,8 @@ remember_token(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac
 	if (!lc->token.has_iat)
 		return ac_request_fail(lc->req, AC_ERR_CLAIM_MISSING,
 		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
-	if (old && lc->token.iat < old->lifecycle_iat) {
-		ac_log_warn("%s from %s refused: iat %" PRId64 " is older than the last lifecycle call accepted (%" PRId64
-		    ")", lc->req->path, lc->client_key, lc->token.iat, old->lifecycle_iat);
-		return ac_request_fail(lc->req, AC_ERR_TOKEN_REPLAYED,
-		    "this token is older (iat) than the last lifecycle call accepted for this clientKey");
-	}
+	if (old && (err = older_than_stored(lc, old)) != AC_OK)
+		return err;
 	if ((o = json_object_new_object()) == NULL)
 		return AC_ERR_NOMEM;
 	json_object_object_add(o, "body", json_object_new_string(lc->body_hex));

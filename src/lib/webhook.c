@@ -37,6 +37,47 @@ delivery_id_valid(const char *id)
 	return 1;
 }
 
+/*
+ * The event key a top-level member m names, into ev (cap bytes): decoded like
+ * every other reader of the body would (escapes through a full parse, kept in
+ * *body). When *have says ev holds one (the other member's), both must agree. A
+ * member that is present but cannot be an event key (not a string, a NUL
+ * inside, too long) is refused rather than ignored: what the intake checks
+ * against X-Event-Key must be what the body says.
+ */
+static enum ac_err
+body_event_of(struct ac_request *req, const struct ac_json_member *m, json_object **body, char *ev, size_t cap,
+    int *have)
+{
+	json_object *v;
+	const char *s;
+	size_t len;
+
+	if (!m->found)
+		return AC_OK;
+	if (!m->is_string)
+		return ac_request_fail(req, AC_ERR_EVENT_MISSING, "the body's \"%s\" is not a string", m->name);
+	s = m->value;
+	len = m->len;
+	if (m->escaped || len >= cap) {
+		/* rare enough to pay for a full parse to decode it */
+		if (*body == NULL && ac_json_parse(req->body.data, req->body.len, body, NULL) != AC_OK)
+			return AC_ERR_BAD_JSON;
+		if (!json_object_object_get_ex(*body, m->name, &v) || !json_object_is_type(v, json_type_string))
+			return AC_ERR_INTERNAL;
+		s = json_object_get_string(v);
+		len = (size_t)json_object_get_string_len(v);
+		if (len >= cap || strlen(s) != len)
+			return ac_request_fail(req, AC_ERR_EVENT_MISSING, "the body's event key is not a valid one");
+	}
+	if (*have && (strlen(ev) != len || memcmp(ev, s, len)))
+		return ac_request_fail(req, AC_ERR_EVENT_MISMATCH, "the body's webhookEvent and event differ");
+	memcpy(ev, s, len);
+	ev[len] = '\0';
+	*have = 1;
+	return AC_OK;
+}
+
 enum ac_err
 ac_webhook_handle(struct ac_request *req)
 {
@@ -44,13 +85,13 @@ ac_webhook_handle(struct ac_request *req)
 	const char *hdr_event = ac_request_param(req, "HTTP_X_EVENT_KEY");
 	const char *id = ac_request_param(req, "HTTP_X_REQUEST_UUID");
 	struct ac_json_member m[2] = { { "webhookEvent", NULL, 0, 0, 0, 0 }, { "event", NULL, 0, 0, 0, 0 } };
-	const struct ac_json_member *found;
 	const char *event, *why = NULL;
 	char body_event[129];
 	json_object *body = NULL;
 	enum ac_err err;
 	uint64_t seq = 0;
-	int dup = 0;
+	int dup = 0, have = 0;
+	size_t i;
 
 	if (t == NULL)
 		return AC_ERR_INTERNAL;
@@ -63,26 +104,10 @@ ac_webhook_handle(struct ac_request *req)
 	if (err != AC_OK)
 		return err;
 	/* Bitbucket wraps the payload as {"event": key, "data": ...}; Jira names it webhookEvent */
-	found = m[0].found ? &m[0] : m[1].found ? &m[1] : NULL;
 	body_event[0] = '\0';
-	if (found && found->is_string) {
-		if (found->escaped || found->len >= sizeof(body_event)) {
-			/* rare enough to pay for a full parse to decode it */
-			const char *v;
-
-			if (ac_json_parse(req->body.data, req->body.len, &body, NULL) != AC_OK)
-				return AC_ERR_BAD_JSON;
-			v = ac_json_get_string(body, found->name);
-			if (v == NULL || strlen(v) >= sizeof(body_event)) {
-				err = ac_request_fail(req, AC_ERR_EVENT_MISSING, "the body's event key is not a valid one");
-				goto out;
-			}
-			memcpy(body_event, v, strlen(v) + 1);
-		} else {
-			memcpy(body_event, found->value, found->len);
-			body_event[found->len] = '\0';
-		}
-	}
+	for (i = 0; i < 2; i++)
+		if ((err = body_event_of(req, &m[i], &body, body_event, sizeof(body_event), &have)) != AC_OK)
+			goto out;
 	if (hdr_event && *hdr_event) {
 		event = hdr_event;
 		if (*body_event && strcmp(body_event, hdr_event)) {

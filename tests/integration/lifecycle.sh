@@ -115,6 +115,40 @@ it_drive "bitbucket: eventType uninstalled on /installed" 400 install --client-k
 it_drive "bitbucket: plain http baseUrl" 400 install --client-key bb-1 --base-url http://bitbucket.org
 it_drive "bitbucket: wrong content type" 415 install --client-key bb-1 --content-type text/plain
 unchanged "$before" "bitbucket: bad bodies"
+# a name twice (json-c keeps the last, a checker may read the first): refused in the token and the body
+# raw_token FILE SECRET HEADER CLAIMS: an HS256 token over these JSON texts as written, for --token-from
+raw_token() {
+	"$NODE" -e '
+		const c = require("crypto"), b = (s) => Buffer.from(s).toString("base64url");
+		const i = b(process.argv[3]) + "." + b(process.argv[4]);
+		const t = i + "." + c.createHmac("sha256", process.argv[2]).update(i).digest("base64url");
+		require("fs").writeFileSync(process.argv[1], JSON.stringify({ authorization: "JWT " + t }));
+	' "$@"
+}
+s="$(sim_secret bb-1)"
+now="$(date +%s)"
+q="$(printf 'POST&/installed&' | sha256sum | cut -d' ' -f1)"
+claims="\"iss\":\"bb-1\",\"iat\":$now,\"exp\":$((now + 600)),\"qsh\":\"$q\"}"
+bbody() { printf '{"key":"it-app","clientKey":"bb-1","sharedSecret":"%s","baseUrl":"https://bitbucket.org","baseApiUrl":"https://api.bitbucket.org","productType":"bitbucket","eventType":"installed"%s}' "$s" "${1:-}"; }
+raw_token "$IT_TMP/dup-alg.json" "$s" '{"alg":"none","alg":"HS256"}' "{$claims"
+raw_token "$IT_TMP/dup-iss.json" "$s" '{"alg":"HS256"}' "{\"iss\":\"bb-2\",$claims"
+raw_token "$IT_TMP/dup-exp.json" "$s" '{"alg":"HS256"}' "{\"exp\":1,$claims"
+raw_token "$IT_TMP/one.json" "$s" '{"alg":"HS256","typ":"JWT"}' "{$claims"
+for c in alg:dup-alg iss:dup-iss exp:dup-exp; do
+	it_drive "bitbucket: a reinstall whose token has ${c%%:*} twice" 401 install --client-key bb-1 --secret "$s" \
+		--token-from "$IT_TMP/${c#*:}.json" --raw-body "$(bbody)"
+	check "... is token_malformed" grep -q '"token_malformed"' "$IT_TMP/sim.last"
+done
+it_drive "bitbucket: a reinstall with sharedSecret twice in its body" 400 install --client-key bb-1 --secret "$s" \
+	--token-from "$IT_TMP/one.json" --raw-body "$(bbody ',"sharedSecret":"attacker-secret"')"
+check "... is malformed_json" grep -q '"malformed_json"' "$IT_TMP/sim.last"
+it_drive "bitbucket: a reinstall with clientKey twice, one escaped" 400 install --client-key bb-1 --secret "$s" \
+	--token-from "$IT_TMP/one.json" --raw-body "$(bbody ',"cl\u0069entKey":"bb-2"')"
+unchanged "$before" "bitbucket: names written twice"
+it_drive "bitbucket: the same token and body with every name once is accepted" 204 install --client-key bb-1 \
+	--secret "$s" --token-from "$IT_TMP/one.json" --raw-body "$(bbody)"
+is "$(tenant bb-1)" "installed $s" "bitbucket: bb-1 keeps its secret"
+before="$(snapshot)"
 http POST /installed -H 'Content-Type: application/json' --data-binary @<(bytes 70000)
 is "$STATUS $(json "$BODY" 'j.error')" "413 body_too_large" "bitbucket: a 70 KB body is a JSON 413"
 unchanged "$before" "bitbucket: oversize body"
@@ -175,6 +209,9 @@ it_drive "jira: iss another clientKey, fresh kid" 401 install --product jira --c
 	--kid 22222222-0000-4000-8000-000000000003
 it_drive "jira: qsh for /uninstalled, fresh kid" 401 install --product jira --client-key jira-2 --qsh-for /uninstalled \
 	--kid 22222222-0000-4000-8000-000000000004
+it_drive "jira: uninstall of a clientKey never installed, fresh kid" 401 uninstall --product jira --client-key jira-none \
+	--kid 22222222-0000-4000-8000-000000000005
+check "... is unknown_tenant" grep -q '"unknown_tenant"' "$IT_TMP/sim.last"
 is "$(sim_stats 'Object.keys(j.keyFetches).filter((k) => k.startsWith("22222222-")).length')" "0" \
 	"jira: tokens whose claims cannot pass made no key fetch"
 

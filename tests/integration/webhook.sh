@@ -207,6 +207,27 @@ it_drive "a body 33 deep (past the limit)" 400 webhook --client-key wh-1 --event
 it_drive "an escaped event member that disagrees with X-Event-Key" 400 webhook --client-key wh-1 \
 	--event pullrequest:created --raw-body '{"\u0065vent":"repo:push","data":{}}'
 grep -q event_mismatch "$IT_TMP/sim.last" && ok "... as event_mismatch" || { not_ok "... as event_mismatch"; diag "$(head -c 400 "$IT_TMP/sim.last")"; }
+# what the intake checks against X-Event-Key is what the body says: no event member read two ways
+# (twice, with a NUL that C strings cut, webhookEvent and event apart, not a string)
+# wh_code DESCRIPTION CODE ARG...: refused 400 with that stable code
+wh_code() {
+	local d="$1" code="$2"
+	shift 2
+	it_drive "$d" 400 webhook --client-key wh-1 "$@"
+	grep -q "\"$code\"" "$IT_TMP/sim.last" && ok "... as $code" || { not_ok "... as $code"; diag "$(head -c 400 "$IT_TMP/sim.last")"; }
+}
+wh_code "the event member twice, the last one the header's" malformed_json --event repo:push \
+	--raw-body '{"event":"pullrequest:created","event":"repo:push","data":{}}'
+wh_code "the event member twice, one of them escaped" malformed_json --event repo:push \
+	--raw-body '{"event":"repo:push","\u0065vent":"pullrequest:created","data":{}}'
+wh_code "a name twice deeper in the body (the worker's parse would refuse it)" malformed_json --event repo:push \
+	--raw-body '{"event":"repo:push","data":{"push":{"changes":[{"new":{},"new":{}}]}}}'
+wh_code "an event with a NUL after the header's key" event_missing --event repo:push \
+	--raw-body '{"event":"repo:push\u0000pullrequest:created","data":{}}'
+wh_code "webhookEvent and event that differ" event_mismatch --event repo:push \
+	--raw-body '{"webhookEvent":"repo:push","event":"pullrequest:created","data":{}}'
+wh_code "an event member that is not a string" event_missing --event repo:push \
+	--raw-body '{"event":["pullrequest:created"],"data":{}}'
 it_drive "a raw control character in the body" 400 webhook --client-key wh-1 --event repo:push \
 	--raw-body "$(printf '{"event":"repo:push","x":"a\tb"}')"
 stop_worker

@@ -993,6 +993,48 @@ START_TEST(jira_claims_refused_before_any_fetch)
 }
 END_TEST
 
+/*
+ * What the store already refuses costs no fetch either: an uninstall of a
+ * clientKey never installed, a token older than the last call accepted. A
+ * retry of an accepted token still gets its 204, even after a newer call.
+ */
+START_TEST(jira_store_refusals_before_any_fetch)
+{
+	char *bu = jira_body("uninstalled", "j-none", NULL), *bi = jira_body("installed", "j-st", "s1");
+	char *evil = jira_body("installed", "j-st", "attacker");
+	long now = (long)ac_clock_now();
+	char *t, *first, *before;
+
+	t = rs256(fresh_kid(), claims("j-none", "https://app.example.com", "/uninstalled", now, now + 180));
+	expect(401, "unknown_tenant", post("/uninstalled", bu, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 0);
+
+	first = rs256(KID_OK, claims("j-st", "https://app.example.com", "/installed", now - 5, now + 180));
+	ck_assert_int_eq(post("/installed", bi, first, JSON), 204);
+	t = jira_token(KID_OK, "j-st", "/installed");
+	ck_assert_int_eq(post("/installed", bi, t, JSON), 204);
+	free(t);
+	ck_assert_int_eq(new_fetches(), 1);
+	before = snapshot();
+	/* older than the last call, under a kid never fetched */
+	t = rs256(fresh_kid(), claims("j-st", "https://app.example.com", "/installed", now - 1, now + 180));
+	expect(401, "token_replayed", post("/installed", evil, t, JSON));
+	free(t);
+	ck_assert_int_eq(new_fetches(), 0);
+	/* the older first token: its retry is answered, its replay refused */
+	ck_assert_int_eq(post("/installed", bi, first, JSON), 204);
+	expect(401, "token_replayed", post("/installed", evil, first, JSON));
+	assert_unchanged(before);
+	secret_is("j-st", "s1", AC_TENANT_INSTALLED);
+	free(before);
+	free(first);
+	free(bu);
+	free(bi);
+	free(evil);
+}
+END_TEST
+
 /* A kid the key server does not know: fetched once, remembered for a minute, then asked again. */
 START_TEST(jira_unknown_kid_remembered)
 {
@@ -1294,6 +1336,9 @@ START_TEST(strict_bodies)
 		"\"description\":NaN", "\"description\":Infinity", "\"description\":-Infinity", "\"n\":1.",
 		"'description':\"x\"", "\"description\":'x'", "\"description\":\"a\tb\"", "\"description\":\"a\x01b\"",
 		"\"description\":\"\xc0\xaf\"", "\"description\":\"\xed\xa0\x80\"", "\"n\":01", "\"a\\u0000b\":1",
+		/* a name twice (json-c keeps the last, a checker may read the first), at any level, decoded */
+		"\"clientKey\":\"ck-other\"", "\"sharedSecret\":\"evil\"", "\"cl\\u0069entKey\":\"ck-other\"",
+		"\"eventType\":\"installed\"", "\"actor\":{\"uuid\":\"a\",\"uuid\":\"b\"}",
 	};
 	char *b = body("installed", "ck-strict", "s", "https://bitbucket.org"), *before = snapshot(), *d;
 	char deep[1024];
@@ -1439,6 +1484,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, jira_setup, jira_teardown);
 	tcase_add_test(tc, jira_install_and_key_cached);
 	tcase_add_test(tc, jira_claims_refused_before_any_fetch);
+	tcase_add_test(tc, jira_store_refusals_before_any_fetch);
 	tcase_add_test(tc, jira_unknown_kid_remembered);
 	tcase_add_test(tc, jira_key_server_failure_remembered_briefly);
 	tcase_add_test(tc, jira_key_server_refusals);

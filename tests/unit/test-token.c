@@ -393,6 +393,15 @@ START_TEST(malformed_json)
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":Infinity}"), AC_ERR_TOKEN_MALFORMED);
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"exp\":1.}"), AC_ERR_TOKEN_MALFORMED);
 	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"iss\":\"a\tb\"}"), AC_ERR_TOKEN_MALFORMED);
+	/* a name twice: json-c keeps the last, a checker may read the first; refused, compared decoded */
+	ck_assert_int_eq(parse_json_pair("{\"alg\":\"HS256\",\"alg\":\"none\"}", ok), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair("{\"alg\":\"none\",\"alg\":\"HS256\"}", ok), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair("{\"alg\":\"HS256\",\"\\u0061lg\":\"HS256\"}", ok), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair("{\"alg\":\"RS256\",\"kid\":\"a\",\"kid\":\"b\"}", ok), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"iss\":\"x\",\"iss\":\"y\",\"exp\":1}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"iss\":\"x\",\"exp\":1,\"exp\":2}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"qsh\":\"a\",\"q\\u0073h\":\"b\"}"), AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(parse_json_pair(HS_HEADER, "{\"context\":{\"a\":1,\"a\":1}}"), AC_ERR_TOKEN_MALFORMED);
 	/* too deep */
 	ck_assert_int_eq(parse_json_pair(HS_HEADER,
 	    "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
