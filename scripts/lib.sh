@@ -7,8 +7,9 @@
 
 AC_LIB_APT_UPDATED=
 
-# The Debian packages every command needs (build, run, tests).
-AC_PACKAGES="build-essential libfcgi-dev libjwt-dev libcurl4-openssl-dev libjson-c-dev
+# The Debian packages every command needs (build, run, tests); README.md, "Dependencies",
+# says what each is for.
+AC_PACKAGES="build-essential libfcgi-dev libcurl4-openssl-dev libjson-c-dev
 liblmdb-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
 spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid"
 
@@ -71,6 +72,12 @@ need_node() {
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# shellcheck disable=SC2086
 	[ -z "$pkgs" ] || need_packages $pkgs
+}
+
+# need_clang: clang and its runtime libraries (libFuzzer, the sanitizers), for `make fuzz`
+# (scripts/test); the runtime is only a recommendation of clang, which need_packages skips.
+need_clang() {
+	need_packages clang libclang-rt-dev
 }
 
 # npm_sim SRCDIR: installs tests/sim's node_modules when missing or older than its manifests.

@@ -20,6 +20,8 @@
 #include "canon.h"
 #include "clock.h"
 #include "conf.h"
+#include "explain.h"
+#include "policy.h"
 #include "store.h"
 #include "tenant.h"
 #include "token.h"
@@ -36,9 +38,9 @@ usage(FILE *f)
 	    "                 [--context-qsh | --no-qsh] [--base-url URL] METHOD URL\n"
 	    "       acctl jwt decode TOKEN\n"
 	    "       acctl jwt verify (--secret S | --secret-file FILE | --public-key FILE |\n"
-	    "                 --tenant CLIENTKEY) [--base-url URL] [--leeway N] [--outbound]\n"
-	    "                 [--product bitbucket|jira] [--app-key KEY] [--client-key KEY]\n"
-	    "                 [--aud AUD] [--context-qsh] METHOD URL TOKEN\n"
+	    "                 --tenant CLIENTKEY) [--inbound | --outbound] [--base-url URL]\n"
+	    "                 [--leeway N] [--product bitbucket|jira] [--app-key KEY]\n"
+	    "                 [--client-key KEY] [--aud AUD] [--context-qsh] METHOD URL TOKEN\n"
 	    "A secret, secret file or TOKEN of '-' is read from standard input.\n"
 	    "Exit status: 0 ok/valid, 1 invalid token, 2 unusable input. See acctl(1).\n");
 }
@@ -382,93 +384,16 @@ out:
 
 /* ---------------------------------------------------------------- decode */
 
-/* "3 min 5 s ago" / "in 2 h 1 min" */
+/* What is wrong with a token that ac_token_parse() refused, on stderr. */
 static void
-relative(int64_t delta, char *out, size_t outsz)
+print_malformed(const char *tok, size_t len)
 {
-	int64_t a = delta < 0 ? -delta : delta;
-	char num[48]; /* two int64 and words: at most 47 */
+	struct ac_buf b;
 
-	if (a < 60)
-		snprintf(num, sizeof(num), "%" PRId64 " s", a);
-	else if (a < 3600)
-		snprintf(num, sizeof(num), "%" PRId64 " min %" PRId64 " s", a / 60, a % 60);
-	else if (a < 86400 * 2)
-		snprintf(num, sizeof(num), "%" PRId64 " h %" PRId64 " min", a / 3600, a % 3600 / 60);
-	else
-		snprintf(num, sizeof(num), "%" PRId64 " days", a / 86400);
-	if (delta == 0)
-		snprintf(out, outsz, "now");
-	else if (delta < 0)
-		snprintf(out, outsz, "%s ago", num);
-	else
-		snprintf(out, outsz, "in %s", num);
-}
-
-static void
-utc(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outsz, "?");
-}
-
-static struct json_object *
-date_info(int64_t t, int64_t now)
-{
-	struct json_object *o = json_object_new_object();
-	char buf[64];
-
-	json_object_object_add(o, "value", json_object_new_int64(t));
-	utc(t, buf, sizeof(buf));
-	json_object_object_add(o, "utc", json_object_new_string(buf));
-	relative(t - now, buf, sizeof(buf));
-	json_object_object_add(o, "relative", json_object_new_string(buf));
-	return o;
-}
-
-/* What is wrong with a token that ac_token_parse() refused, for a human. */
-static void
-explain_malformed(const char *tok, size_t len)
-{
-	size_t i, dots = 0;
-	int pad = 0, std = 0, space = 0, other = 0;
-
-	if (len > AC_TOKEN_MAX) {
-		fprintf(stderr, "  it is %zu bytes; tokens are at most %d\n", len, AC_TOKEN_MAX);
-		return;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)tok[i];
-
-		if (ch == '.')
-			dots++;
-		else if (ch == '=')
-			pad = 1;
-		else if (ch == '+' || ch == '/')
-			std = 1;
-		else if (isspace(ch))
-			space = 1;
-		else if (!isalnum(ch) && ch != '-' && ch != '_')
-			other = 1;
-	}
-	if (dots != 2)
-		fprintf(stderr, "  it has %zu segments; a compact JWS has 3 (header.claims.signature)\n",
-		    dots + 1);
-	if (pad)
-		fprintf(stderr, "  it contains '=': JWTs use base64url without padding\n");
-	if (std)
-		fprintf(stderr, "  it contains '+' or '/': that is base64, not base64url ('-', '_')\n");
-	if (space)
-		fprintf(stderr, "  it contains whitespace (a line break from copy and paste?)\n");
-	if (other)
-		fprintf(stderr, "  it contains characters outside base64url\n");
-	if (dots == 2 && !pad && !std && !space && !other)
-		fprintf(stderr, "  the header or claims are not a strict JSON object, a registered "
-		    "claim has the wrong type (exp/nbf/iat numbers within +-10^11 s of the epoch; iss/sub/qsh "
-		    "strings; aud string or array of strings), alg is missing, or the signature is empty\n");
+	ac_buf_init(&b, 64 * 1024);
+	if (ac_explain_malformed(tok, len, &b) == AC_OK)
+		fputs(ac_buf_str(&b), stderr);
+	ac_buf_release(&b);
 }
 
 /* TOKEN, or '-' for stdin; caller frees. */
@@ -489,11 +414,10 @@ token_arg(const char *arg, size_t *len)
 static int
 cmd_decode(int argc, char **argv)
 {
-	struct json_object *out, *dates;
+	struct json_object *out;
 	struct ac_token t;
 	char *tok;
 	size_t len;
-	int64_t now = (int64_t)ac_clock_now();
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
@@ -505,255 +429,23 @@ cmd_decode(int argc, char **argv)
 		return 2;
 	if (ac_token_parse(tok, len, &t) != AC_OK) {
 		fprintf(stderr, "acctl jwt: token_malformed: not a well-formed compact JWS\n");
-		explain_malformed(tok, len);
+		print_malformed(tok, len);
 		free(tok);
 		return 2;
 	}
-	out = json_object_new_object();
-	json_object_object_add(out, "unverified", json_object_new_boolean(1));
-	json_object_object_add(out, "note", json_object_new_string(
-	    "decoded only: the signature was NOT checked; use 'acctl jwt verify'"));
-	json_object_object_add(out, "header", json_object_get(t.header));
-	json_object_object_add(out, "claims", json_object_get(t.claims));
-	dates = json_object_new_object();
-	if (t.has_iat)
-		json_object_object_add(dates, "iat", date_info(t.iat, now));
-	if (t.has_nbf)
-		json_object_object_add(dates, "nbf", date_info(t.nbf, now));
-	if (t.has_exp)
-		json_object_object_add(dates, "exp", date_info(t.exp, now));
-	json_object_object_add(out, "dates", dates);
-	json_object_object_add(out, "signature_bytes", json_object_new_int64((int64_t)t.sig_len));
+	out = ac_explain_decoded(&t, (int64_t)ac_clock_now());
+	if (out == NULL) {
+		fprintf(stderr, "acctl jwt: out of memory\n");
+		ac_token_release(&t);
+		ac_buf_free_secret_str(tok);
+		return 2;
+	}
 	printf("%s\n", json_object_to_json_string_ext(out,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(out);
 	ac_token_release(&t);
 	ac_buf_free_secret_str(tok);
 	return 0;
-}
-
-/* ---------------------------------------------------------------- verify: qsh mistakes */
-
-struct url_parts {
-	char origin[512];  /* "https://host:port", "" for a relative url */
-	char ctx[512];     /* context path of the base url, no trailing '/' */
-	char raw_query[4096];
-};
-
-static void
-split_url(const char *url, const char *base_url, struct url_parts *u)
-{
-	const char *p, *slash, *q;
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	p = strstr(url, "://");
-	if (p != NULL) {
-		slash = strchr(p + 3, '/');
-		n = slash ? (size_t)(slash - url) : strlen(url);
-		if (n < sizeof(u->origin))
-			memcpy(u->origin, url, n);
-	}
-	if (base_url != NULL && (p = strstr(base_url, "://")) != NULL) {
-		slash = strchr(p + 3, '/');
-		if (u->origin[0] == '\0') {
-			n = slash ? (size_t)(slash - base_url) : strlen(base_url);
-			if (n < sizeof(u->origin))
-				memcpy(u->origin, base_url, n);
-		}
-		if (slash) {
-			n = strlen(slash);
-			while (n > 0 && slash[n - 1] == '/')
-				n--;
-			if (n < sizeof(u->ctx))
-				memcpy(u->ctx, slash, n);
-		}
-	}
-	q = strchr(url, '?');
-	if (q != NULL) {
-		n = strcspn(q + 1, "#");
-		if (n < sizeof(u->raw_query))
-			memcpy(u->raw_query, q + 1, n);
-	}
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Percent-decodes s in place ('+' is a space), as a form decoder would. */
-static void
-url_decode(char *s)
-{
-	char *w = s, hx[3] = { 0, 0, 0 };
-
-	for (; *s; s++) {
-		if (*s == '+') {
-			*w++ = ' ';
-		} else if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
-			hx[0] = s[1];
-			hx[1] = s[2];
-			*w++ = (char)strtol(hx, NULL, 16);
-			s += 2;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
-/* The raw query with its jwt parameter dropped (unless keep_jwt); sorted; decoded. */
-static void
-raw_query_variant(const char *raw, int sort, int keep_jwt, int decode, struct ac_buf *out)
-{
-	char *copy = strdup(raw), *p, *amp, *parts[128];
-	size_t n = 0, i;
-
-	if (copy == NULL)
-		return;
-	for (p = copy; p && *p && n < 128; p = amp) {
-		amp = strchr(p, '&');
-		if (amp)
-			*amp++ = '\0';
-		if (*p == '\0' || (!keep_jwt && (!strcmp(p, "jwt") || !strncmp(p, "jwt=", 4))))
-			continue;
-		if (decode)
-			url_decode(p);
-		parts[n++] = p;
-	}
-	if (sort)
-		qsort(parts, n, sizeof(parts[0]), cmp_str);
-	for (i = 0; i < n; i++) {
-		if (i)
-			ac_buf_addc(out, '&');
-		ac_buf_adds(out, parts[i]);
-	}
-	free(copy);
-}
-
-static void
-try_variant(const char *label, const char *m, const char *path, const char *q,
-    const char *token_qsh, int *found)
-{
-	struct ac_buf c;
-	char hex[AC_QSH_HEX_LEN];
-
-	ac_buf_init(&c, AC_CANON_MAX);
-	if (ac_buf_printf(&c, "%s&%s&%s", m, path, q) == AC_OK) {
-		ac_canon_qsh(ac_buf_str(&c), c.len, hex);
-		if (!strcmp(hex, token_qsh)) {
-			printf("  the token's qsh is the hash of \"%s\": %s\n", ac_buf_str(&c), label);
-			(*found)++;
-		}
-	}
-	ac_buf_release(&c);
-}
-
-/* Tries the usual mistakes (seeds/002 and doc/protocol.md §2) to say which one the signer made. */
-static void
-explain_qsh(const char *method, const char *url, const char *base_url, const char *token_qsh)
-{
-	static const char *methods[] = { "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS" };
-	struct ac_buf c, v;
-	struct url_parts u;
-	char hex[AC_QSH_HEX_LEN], *m, *path, *q, *amp;
-	size_t i;
-	int found = 0;
-
-	ac_buf_init(&c, AC_CANON_MAX);
-	ac_buf_init(&v, AC_CANON_MAX);
-	if (ac_canon_outbound(method, url, base_url, &c) != AC_OK)
-		goto out;
-	ac_canon_qsh(ac_buf_str(&c), c.len, hex);
-	printf("  expected canonical request: \"%s\"\n", ac_buf_str(&c));
-	printf("  expected qsh:               %s\n", hex);
-	if (!strcasecmp(token_qsh, hex)) {
-		printf("  the token's qsh is this hash in upper case: qsh is lowercase hex\n");
-		goto out;
-	}
-	/* "M&P&Q": the path has its '&' escaped, so the first two '&' split it */
-	m = c.data;
-	amp = strchr(m, '&');
-	*amp = '\0';
-	path = amp + 1;
-	amp = strchr(path, '&');
-	*amp = '\0';
-	q = amp + 1;
-	split_url(url, base_url, &u);
-
-	if (u.origin[0]) {
-		ac_buf_reset(&v);
-		ac_buf_printf(&v, "%s%s%s", u.origin, u.ctx, path);
-		try_variant("the full URL (scheme and host) was hashed instead of the path; "
-		    "qsh takes the path only", m, ac_buf_str(&v), q, token_qsh, &found);
-		try_variant("the full URL was hashed instead of the path, and the query left out",
-		    m, ac_buf_str(&v), "", token_qsh, &found);
-		if (u.ctx[0]) {
-			ac_buf_reset(&v);
-			ac_buf_printf(&v, "%s%s", u.origin, path);
-			try_variant("the full URL (scheme and host) was hashed instead of the path",
-			    m, ac_buf_str(&v), q, token_qsh, &found);
-		}
-	}
-	if (u.ctx[0]) {
-		ac_buf_reset(&v);
-		ac_buf_printf(&v, "%s%s", u.ctx, path);
-		try_variant("the context path of the base URL was left in; qsh paths start after it",
-		    m, ac_buf_str(&v), q, token_qsh, &found);
-	}
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		char label[96];
-
-		if (!strcmp(methods[i], m))
-			continue;
-		snprintf(label, sizeof(label), "the token was made for %s, the request is %s",
-		    methods[i], m);
-		try_variant(label, methods[i], path, q, token_qsh, &found);
-	}
-	ac_buf_reset(&v);
-	ac_buf_adds(&v, m);
-	for (i = 0; i < v.len; i++)
-		v.data[i] = (char)tolower((unsigned char)v.data[i]);
-	try_variant("the method was not upper-cased", ac_buf_str(&v), path, q, token_qsh, &found);
-	if (u.raw_query[0]) {
-		ac_buf_reset(&v);
-		raw_query_variant(u.raw_query, 0, 0, 0, &v);
-		try_variant("the query was hashed as written: sort the parameters and re-encode them",
-		    m, path, ac_buf_str(&v), token_qsh, &found);
-		ac_buf_reset(&v);
-		raw_query_variant(u.raw_query, 1, 0, 0, &v);
-		try_variant("the query was sorted as written, not by its re-encoded keys",
-		    m, path, ac_buf_str(&v), token_qsh, &found);
-		ac_buf_reset(&v);
-		raw_query_variant(u.raw_query, 1, 0, 1, &v);
-		try_variant("the query was decoded but not re-encoded (%XX upper case, space %20, "
-		    "',' in a value %2C)", m, path, ac_buf_str(&v), token_qsh, &found);
-		ac_buf_reset(&v);
-		raw_query_variant(u.raw_query, 0, 0, 1, &v);
-		try_variant("the query was decoded but neither sorted nor re-encoded",
-		    m, path, ac_buf_str(&v), token_qsh, &found);
-		ac_buf_reset(&v);
-		raw_query_variant(u.raw_query, 1, 1, 0, &v);
-		try_variant("the jwt parameter was hashed; it is left out of qsh",
-		    m, path, ac_buf_str(&v), token_qsh, &found);
-		try_variant("the query was left out; qsh covers it", m, path, "", token_qsh, &found);
-	}
-	if (strcmp(path, "/") != 0) {
-		ac_buf_reset(&v);
-		ac_buf_printf(&v, "%s/", path);
-		try_variant("a trailing '/' was kept; qsh drops one", m, ac_buf_str(&v), q, token_qsh,
-		    &found);
-		try_variant("the leading '/' is missing", m, path + 1, q, token_qsh, &found);
-	}
-	if (!found)
-		printf("  the token's qsh matches none of the usual mistakes (full URL, context path, "
-		    "method, query order or encoding, trailing slash): the token was made for "
-		    "another request, or with a different base URL (--base-url)\n");
-out:
-	ac_buf_release(&v);
-	ac_buf_release(&c);
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -766,6 +458,7 @@ static const struct option verify_opts[] = {
 	{ "base-url", required_argument, NULL, 'b' },
 	{ "leeway", required_argument, NULL, 'l' },
 	{ "outbound", no_argument, NULL, 'o' },
+	{ "inbound", no_argument, NULL, 'i' },
 	{ "product", required_argument, NULL, 'p' },
 	{ "app-key", required_argument, NULL, 'A' },
 	{ "client-key", required_argument, NULL, 'K' },
@@ -774,20 +467,6 @@ static const struct option verify_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-/* Prints text indented after its first line. */
-static void
-print_problem(const struct ac_token_problem *p)
-{
-	const char *s = p->text, *nl;
-
-	printf("%s: ", ac_err_code(p->err));
-	while ((nl = strchr(s, '\n')) != NULL) {
-		printf("%.*s\n  ", (int)(nl - s), s);
-		s = nl + 1;
-	}
-	printf("%s\n", s);
-}
 
 /* --tenant: the secret and names of an installed tenant from AC_DATA_DIR. */
 static int
@@ -844,29 +523,58 @@ default_leeway(void)
 	return 60;
 }
 
+/*
+ * --tenant without --inbound or --outbound: the URL says the direction
+ * (ac_policy_direction), *base the base it is on; an absolute URL on neither
+ * side is an error that says how to choose.
+ */
+static int
+infer_kind(const char *url, const struct ac_tenant *t, const struct ac_conf *conf,
+    enum ac_policy_kind *kind, const char **base)
+{
+	const char *products[2];
+
+	/* a path outside the app is a REST call: Bitbucket's go to baseApiUrl */
+	products[0] = t->base_api_url;
+	products[1] = t->base_url;
+	if (ac_policy_direction(url, conf->base_url, products, 2, kind, base) == AC_OK)
+		return 0;
+	fprintf(stderr, "acctl jwt: cannot tell from %s whom the token is for: the product of "
+	    "tenant \"%s\" is at %s%s%s, the app (AC_BASE_URL) at %s; give --outbound for a call "
+	    "to the product, --inbound for one to the app\n", url, t->client_key,
+	    *t->base_url ? t->base_url : "\"\"", *t->base_api_url ? " and " : "", t->base_api_url,
+	    conf->base_url);
+	return -1;
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
 	struct secret key = { NULL, 0, 0 };
 	struct ac_tenant tenant;
 	struct ac_conf conf;
+	struct ac_policy_ctx ctx;
 	struct ac_token_policy p;
-	struct ac_token_report r;
-	struct ac_token t;
-	struct ac_buf c;
+	struct ac_explain_case ec;
+	struct ac_buf c, out, diag;
+	enum ac_policy_kind kind = AC_POLICY_INBOUND;
+	enum ac_explain_verdict verdict;
 	const char *tenant_key = NULL, *base_url = NULL, *product = NULL, *aud = NULL;
+	const char *base = NULL, *method, *url;
 	char hex[AC_QSH_HEX_LEN], *tok = NULL;
-	size_t len, i;
+	size_t len;
 	long leeway = -1;
-	int o, rc = 2, rs256 = 0, have_tenant = 0, have_conf = 0, parsed = 0, jira;
+	int o, rc = 2, rs256 = 0, have_tenant = 0, have_conf = 0, page = 0, inferred = 0;
+	int dir = 0; /* 'i' --inbound, 'o' --outbound, 0 from the URL (--tenant) */
 	enum ac_err err;
 
-	memset(&p, 0, sizeof(p));
+	memset(&ctx, 0, sizeof(ctx));
 	memset(&tenant, 0, sizeof(tenant));
-	ac_token_report_init(&r);
 	ac_buf_init(&c, AC_CANON_MAX);
+	ac_buf_init(&out, 1024 * 1024);
+	ac_buf_init(&diag, 64 * 1024);
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "s:S:k:T:b:l:op:A:K:a:Ch", verify_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:S:k:T:b:l:oip:A:K:a:Ch", verify_opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 		case 'S':
@@ -892,7 +600,14 @@ cmd_verify(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'o': p.outbound = 1; break;
+		case 'o':
+		case 'i':
+			if (dir && dir != o) {
+				rc = bad_usage("--inbound and --outbound exclude each other");
+				goto out;
+			}
+			dir = o;
+			break;
 		case 'p':
 			if (strcmp(optarg, "bitbucket") && strcmp(optarg, "jira")) {
 				rc = bad_usage("--product is bitbucket or jira, not '%s'", optarg);
@@ -900,10 +615,10 @@ cmd_verify(int argc, char **argv)
 			}
 			product = optarg;
 			break;
-		case 'A': p.app_key = optarg; break;
-		case 'K': p.client_key = optarg; break;
+		case 'A': ctx.app_key = optarg; break;
+		case 'K': ctx.client_key = optarg; break;
 		case 'a': aud = optarg; break;
-		case 'C': p.allow_context_qsh = 1; break;
+		case 'C': page = 1; break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default: usage(stderr); goto out;
 		}
@@ -912,8 +627,15 @@ cmd_verify(int argc, char **argv)
 		rc = bad_usage("verify takes METHOD URL TOKEN");
 		goto out;
 	}
+	method = argv[optind];
+	url = argv[optind + 1];
 	if (key.data == NULL && tenant_key == NULL) {
 		rc = bad_usage("verify needs --secret, --secret-file, --public-key or --tenant");
+		goto out;
+	}
+	if (rs256 && dir == 'o') {
+		rc = bad_usage("--public-key checks Jira's signed installs; tokens the app sends "
+		    "are HS256 (--secret)");
 		goto out;
 	}
 	if (key.from_stdin && !strcmp(argv[optind + 2], "-")) {
@@ -925,90 +647,87 @@ cmd_verify(int argc, char **argv)
 		if (rc != 0)
 			goto out;
 		rc = 2;
-		if (!p.client_key)
-			p.client_key = tenant.client_key;
-		if (!p.app_key)
-			p.app_key = *tenant.key ? tenant.key : conf.app_key;
+		if (!ctx.client_key)
+			ctx.client_key = tenant.client_key;
+		if (!ctx.app_key)
+			ctx.app_key = *tenant.key ? tenant.key : conf.app_key;
 		if (!product)
 			product = ac_conf_product_name(tenant.product);
-		if (!base_url)
-			base_url = !p.outbound ? conf.base_url :
-			    (*tenant.base_api_url ? tenant.base_api_url : tenant.base_url);
 		if (leeway < 0)
 			leeway = conf.leeway;
 	}
+	if (dir == 'o')
+		kind = AC_POLICY_OUTBOUND;
+	else if (rs256)
+		kind = AC_POLICY_SIGNED_INSTALL;
+	else if (dir == 0 && have_tenant) {
+		if (infer_kind(url, &tenant, &conf, &kind, &base) != 0)
+			goto out;
+		inferred = 1;
+		/* as the server's page route: context-qsh and ?jwt= there only */
+		if (kind == AC_POLICY_INBOUND && ac_policy_page_route(url, conf.base_url))
+			page = 1;
+	}
+	if (!base_url && have_tenant)
+		base_url = base ? base : kind != AC_POLICY_OUTBOUND ? conf.base_url :
+		    *tenant.base_api_url ? tenant.base_api_url : tenant.base_url;
 	if (leeway < 0)
 		leeway = default_leeway();
-	jira = product && !strcmp(product, "jira");
 	if ((tok = token_arg(argv[optind + 2], &len)) == NULL)
 		goto out;
-	if (canonical(argv[optind], argv[optind + 1], base_url, &c, hex) != 0)
+	if (canonical(method, url, base_url, &c, hex) != 0)
 		goto out;
 
-	err = ac_token_parse(tok, len, &t);
-	if (err != AC_OK) {
-		printf("%s: not a well-formed compact JWS\n", ac_err_code(err));
-		fflush(stdout);
-		explain_malformed(tok, len);
-		rc = 1;
+	ctx.product = product && !strcmp(product, "jira") ? AC_PRODUCT_JIRA : AC_PRODUCT_BITBUCKET;
+	ctx.app_base_url = aud ? aud : base_url;
+	ctx.leeway = leeway;
+	ctx.page = page;
+	if (ac_policy_build(kind, &ctx, &p) != AC_OK)
 		goto out;
-	}
-	parsed = 1;
-
-	p.alg = rs256 ? AC_TOKEN_RS256 : AC_TOKEN_HS256;
-	p.leeway = leeway;
-	if (p.outbound) {
-		/* doc/protocol.md §2, app -> product: iss app key; Bitbucket sub clientKey;
-		 * Jira aud [clientKey] */
-		p.iss = p.app_key;
-		if (!jira)
-			p.sub = p.client_key;
-		p.aud_rule = jira && p.client_key ? AC_TOKEN_AUD_OPTIONAL : AC_TOKEN_AUD_ANY;
-		p.aud = p.client_key;
-	} else if (rs256) {
-		/* doc/protocol.md §5: signed install: aud is our baseUrl */
-		p.iss = p.client_key;
-		p.aud_rule = AC_TOKEN_AUD_URL;
-		p.aud = aud ? aud : base_url;
-	} else {
-		/* doc/protocol.md §2: product -> app: iss clientKey; aud, when present, the same tenant */
-		p.iss = p.client_key;
-		p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
-		p.aud = aud ? aud : p.client_key ? p.client_key : t.iss;
-	}
-	if (aud && p.outbound) {
-		p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
+	/* the person's own overrides, on any kind */
+	p.allow_context_qsh |= page;
+	if (aud) {
 		p.aud = aud;
+		if (p.aud_rule == AC_TOKEN_AUD_ANY)
+			p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
 	}
 
-	err = ac_token_verify(&t, key.data, key.len, &p, hex, &r);
-	if (err == AC_OK) {
-		printf("valid\n");
-		if (have_tenant && tenant.state == AC_TENANT_UNINSTALLED)
-			printf("note: tenant \"%s\" has uninstalled the app; the server answers "
-			    "tenant_uninstalled\n", tenant.client_key);
-		rc = 0;
-		goto out;
-	}
-	if (err == AC_ERR_INVALID || r.n == 0) {
+	memset(&ec, 0, sizeof(ec));
+	ec.method = method;
+	ec.url = url;
+	ec.base_url = base_url;
+	ec.expected_qsh = hex;
+	ec.token = tok;
+	ec.token_len = len;
+	ec.key = key.data;
+	ec.keylen = key.len;
+	ec.policy = &p;
+	err = ac_explain_verify(&ec, &out, &diag, &verdict);
+	if (err != AC_OK) {
 		fprintf(stderr, "acctl jwt: cannot verify: %s\n", ac_strerror(err));
 		goto out;
 	}
-	printf("invalid: %zu problem%s\n", r.n, r.n == 1 ? "" : "s");
-	for (i = 0; i < r.n; i++) {
-		print_problem(&r.v[i]);
-		if (r.v[i].err == AC_ERR_QSH_MISMATCH && t.qsh && strcmp(t.qsh, AC_TOKEN_CONTEXT_QSH))
-			explain_qsh(argv[optind], argv[optind + 1], base_url, t.qsh);
-	}
-	if (have_tenant && tenant.state == AC_TENANT_UNINSTALLED)
-		printf("tenant_uninstalled: tenant \"%s\" has uninstalled the app\n",
-		    tenant.client_key);
-	rc = 1;
+	fputs(ac_buf_str(&out), stdout);
+	fflush(stdout);
+	fputs(ac_buf_str(&diag), stderr);
+	ac_buf_reset(&out);
+	rc = verdict == AC_EXPLAIN_VALID ? 0 : 1;
+	if (verdict == AC_EXPLAIN_MALFORMED || !have_tenant)
+		goto out;
+	if (tenant.state == AC_TENANT_UNINSTALLED)
+		printf(verdict == AC_EXPLAIN_VALID ? "note: tenant \"%s\" has uninstalled the app; "
+		    "the server answers tenant_uninstalled\n" :
+		    "tenant_uninstalled: tenant \"%s\" has uninstalled the app\n", tenant.client_key);
+	/* the direction the URL chose, when it may be what the person did not mean */
+	if (verdict == AC_EXPLAIN_INVALID && inferred &&
+	    ac_explain_direction(kind, base, kind == AC_POLICY_INBOUND ? "AC_BASE_URL" :
+	    base == tenant.base_api_url ? "the tenant's baseApiUrl" : "the tenant's baseUrl",
+	    strstr(url, "://") == NULL, &out) == AC_OK)
+		fputs(ac_buf_str(&out), stdout);
 out:
-	if (parsed)
-		ac_token_release(&t);
 	ac_buf_free_secret_str(tok);
-	ac_token_report_release(&r);
+	ac_buf_release(&diag);
+	ac_buf_release(&out);
 	ac_buf_release(&c);
 	secret_release(&key);
 	if (have_tenant)

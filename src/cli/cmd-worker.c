@@ -101,6 +101,12 @@ acctl_cmd_worker(int argc, char **argv)
 		if (err != AC_OK) {
 			ac_log_error("store: %s", ac_strerror(err));
 			ran = 0;
+			if (ac_store_stale(st)) {
+				/* only a new process uses the store's files there now: scripts/run or systemd starts it */
+				ac_log_error("exiting: the store's files were replaced; start the worker again");
+				rc = 1;
+				break;
+			}
 		}
 		if (ac_clock_usec() - last_prune > 60000000u) {
 			/* delivery ids are kept a day for dedupe, then forgotten */

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "canon.h"
 #include "log.h"
+#include "policy.h"
 #include "token.h"
 
 static void
@@ -27,7 +28,8 @@ ac_auth_authenticate(struct ac_request *req)
 {
 	enum ac_auth kind = req->route->auth;
 	const struct ac_conf *conf = req->app->conf;
-	struct ac_token_policy p = { 0 };
+	struct ac_policy_ctx ctx = { 0 };
+	struct ac_token_policy p;
 	struct ac_token_report rep;
 	struct ac_token tok;
 	struct ac_tenant *t = NULL;
@@ -74,15 +76,14 @@ ac_auth_authenticate(struct ac_request *req)
 		err = AC_ERR_BAD_REQUEST;
 		goto out;
 	}
-	p.alg = AC_TOKEN_HS256;
-	p.allow_context_qsh = kind == AC_AUTH_PAGE;
-	p.allow_query = kind == AC_AUTH_PAGE;
-	p.leeway = conf->leeway;
-	p.iss = t->client_key;
-	p.aud_rule = AC_TOKEN_AUD_OPTIONAL;
-	p.aud = t->client_key;
-	p.client_key = t->client_key;
-	p.app_key = conf->app_key;
+	/* the same policy acctl jwt verify explains */
+	ctx.product = t->product;
+	ctx.client_key = t->client_key;
+	ctx.app_key = conf->app_key;
+	ctx.leeway = conf->leeway;
+	ctx.page = kind == AC_AUTH_PAGE;
+	if ((err = ac_policy_build(AC_POLICY_INBOUND, &ctx, &p)) != AC_OK)
+		goto out;
 	ac_token_report_init(&rep);
 	err = ac_token_verify(&tok, t->shared_secret, strlen(t->shared_secret), &p, qsh, &rep);
 	/* the client gets the code; what was expected goes to the operator's log */

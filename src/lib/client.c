@@ -11,6 +11,7 @@
 #include "grant.h"
 #include "http.h"
 #include "log.h"
+#include "policy.h"
 #include "token.h"
 
 /* Slower than the lifecycle fetches: a worker can wait, and the product may be busy. */
@@ -122,6 +123,7 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, cons
     struct ac_client_trace *tr)
 {
 	const char *app_key = *t->key ? t->key : c->conf->app_key;
+	struct ac_policy_ctx ctx = { 0 };
 	const char *headers[6];
 	struct ac_buf auth;
 	json_object *claims = NULL;
@@ -136,11 +138,11 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, cons
 			goto out;
 		goto send;
 	}
-	/* doc/protocol.md §2: Bitbucket iss app key + sub clientKey; Jira iss app key, aud the tenant */
-	if (t->product == AC_PRODUCT_BITBUCKET)
-		err = ac_token_claims_bitbucket(app_key, t->client_key, method, url, base, &claims);
-	else
-		err = ac_token_claims_jira(app_key, t->client_key, method, url, base, &claims);
+	/* doc/protocol.md §2: the outbound policy's claims (Bitbucket sub clientKey, Jira aud [clientKey]) */
+	ctx.product = t->product;
+	ctx.client_key = t->client_key;
+	ctx.app_key = app_key;
+	err = ac_policy_claims(AC_POLICY_OUTBOUND, &ctx, method, url, base, &claims);
 	if (err != AC_OK)
 		goto out;
 	err = ac_token_sign_hs256(claims, t->shared_secret, strlen(t->shared_secret), &token);

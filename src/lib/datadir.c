@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 
 #include "datadir.h"
 #include "log.h"
+
+/* ac_datadir_become_owner() left this process root: the data directory was root's */
+static int stayed_root;
 
 int
 ac_datadir_open(const char *dir, int tighten, struct stat *st)
@@ -42,6 +46,12 @@ ac_datadir_open(const char *dir, int tighten, struct stat *st)
 	if (fstat(fd, st) != 0) {
 		e = errno;
 		ac_log_error("fstat %s: %s", dir, strerror(e));
+		goto fail;
+	}
+	if (stayed_root && geteuid() == 0 && st->st_uid != 0) {
+		ac_log_error("%s belongs to uid %ld, but was root's when acctl chose whom to act as (a link in "
+		    "its path changed meanwhile?): refused", dir, (long)st->st_uid);
+		e = EPERM;
 		goto fail;
 	}
 	if (tighten && (st->st_mode & 077) && st->st_uid == geteuid()) {
@@ -80,7 +90,7 @@ ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner)
 	else if (sb.st_nlink > 1)
 		why = "has other links (a hard link to a file elsewhere)";
 	if (why) {
-		ac_log_error("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
+		ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
 		    name, why);
 		errno = EPERM;
 		return -1;
@@ -128,7 +138,7 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 				return fd;
 			}
 			if (errno == ELOOP) {
-				ac_log_error("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
+				ac_log_error_rare("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
 				    "may have planted it)", dir, name);
 				errno = ELOOP;
 				return -1;
@@ -190,6 +200,17 @@ ac_datadir_check(int dfd, const char *dir, const char *name)
 	return AC_OK;
 }
 
+const char *
+ac_datadir_fd_path(int dfd, const char *dir, char *buf, size_t n)
+{
+	struct stat a, b;
+
+	snprintf(buf, n, "/proc/self/fd/%d", dfd);
+	if (fstat(dfd, &a) == 0 && stat(buf, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return buf;
+	return dir;
+}
+
 enum ac_err
 ac_datadir_become_owner(const char *dir)
 {
@@ -221,6 +242,7 @@ ac_datadir_become_owner(const char *dir)
 		}
 	}
 	if (st.st_uid == 0) {
+		stayed_root = 1;
 		free(p);
 		return AC_OK;
 	}

@@ -59,13 +59,26 @@ enum ac_err ac_datadir_check(int dfd, const char *dir, const char *name);
 int ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner);
 
 /*
+ * A path that leads to the directory dfd itself, for a library that opens
+ * files by path (LMDB): "/proc/self/fd/N" (written to buf, of size n) when
+ * /proc shows that it does, else dir. The path to the data directory may
+ * pass through links that its owner can change (a parent directory of its
+ * own); through the descriptor, what was checked is what is opened. Good
+ * while dfd is open.
+ */
+const char *ac_datadir_fd_path(int dfd, const char *dir, char *buf, size_t n);
+
+/*
  * A root acctl acts as the owner of the data directory: when this process
  * runs as root and dir (or, when it does not exist yet, its nearest existing
  * parent) belongs to another user, it switches to that user and the
  * directory's group for good (setgroups, setgid, setuid), so that nothing it
  * does in the directory can reach a file its owner could not. AC_OK when
  * done or not needed; AC_ERR_IO (logged) when the switch failed: then the
- * caller must not go on.
+ * caller must not go on. When it stays root (the directory is root's), a
+ * later ac_datadir_open() as root refuses a directory of another user: a
+ * link in the path was changed between the two looks, to make root work in
+ * a directory whose owner can plant names there.
  */
 enum ac_err ac_datadir_become_owner(const char *dir);
 

@@ -22,6 +22,8 @@
 #include "store.h"
 
 static volatile sig_atomic_t stopping;
+/* this process serves under a supervisor (AC_PROCESSES), which starts another when it exits */
+static int supervised;
 
 /* ---- plain CGI: the environment, stdin and stdout */
 
@@ -166,6 +168,11 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 		FCGX_Attach(&r);
 		if (app->after_response && app->store_err == AC_OK)
 			app->after_response(app);
+		if (supervised && ac_store_stale(app->store)) {
+			/* the store's files were replaced: only a new process opens them (its supervisor starts one) */
+			ac_log_warn("exiting: the store's files were replaced; a process started again uses them");
+			break;
+		}
 	}
 	FCGX_Free(&r, 1);
 	return 0;
@@ -330,6 +337,7 @@ supervise(long n)
 				signal(SIGCHLD, SIG_DFL);
 				sigprocmask(SIG_SETMASK, &orig, NULL);
 				free(slot);
+				supervised = 1;
 				return;
 			}
 			slot[i].pid = pid;

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "token.h"
 
 /* Token endpoints answer fast or not at all; a page load is waiting. */
@@ -541,6 +542,7 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 {
 	const struct ac_tenant *t = ctx;
 	const char *app_key = *t->key ? t->key : conf->app_key;
+	struct ac_policy_ctx pctx = { 0 };
 	const char *headers[5];
 	json_object *claims = NULL;
 	struct ac_buf auth;
@@ -549,8 +551,12 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 
 	snprintf(what, sizeof(what), "grant %s", t->client_key);
 	ac_buf_init_secret(&auth, AC_TOKEN_MAX + 64);
-	/* doc/protocol.md §8: iss app key, sub clientKey, qsh of POST to the token endpoint's path */
-	if ((err = ac_token_claims_bitbucket_grant(app_key, t->client_key, conf->bitbucket_token_url,
+	/* doc/protocol.md §8: the outbound policy's claims (iss app key, sub clientKey),
+	 * qsh of POST to the endpoint's path */
+	pctx.product = AC_PRODUCT_BITBUCKET;
+	pctx.client_key = t->client_key;
+	pctx.app_key = app_key;
+	if ((err = ac_policy_claims(AC_POLICY_OUTBOUND, &pctx, "POST", conf->bitbucket_token_url, NULL,
 	    &claims)) != AC_OK || (err = jwt_header(t, claims, &auth, &token)) != AC_OK)
 		goto out;
 	headers[0] = ac_buf_str(&auth);

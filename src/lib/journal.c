@@ -193,7 +193,8 @@ io_err(const char *what, const char *path)
 	int e = errno;
 	int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
 
-	ac_log_error("%s %s: %s%s", what, path, strerror(e),
+	/* once a minute: the worker meets the same failure at every poll */
+	ac_log_error_rare("%s %s: %s%s", what, path, strerror(e),
 	    full ? ": the file system holding the data directory is full (free space there; webhooks are answered "
 	    "503 and retried)" : "");
 	return full ? AC_ERR_STORE_FULL : AC_ERR_STORE;
@@ -329,7 +330,8 @@ map_shared(struct ac_journal *j)
 /* ---------------------------------------------------------------- open, close */
 
 enum ac_err
-ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *shared, struct ac_journal **out)
+ac_journal_open(const char *dir, int dfd, enum ac_journal_sync sync, volatile uint64_t *shared,
+    struct ac_journal **out)
 {
 	struct ac_journal *j = calloc(1, sizeof(*j));
 
@@ -342,7 +344,10 @@ ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *s
 	j->sync = sync;
 	j->shared = shared;
 	j->wfd = j->rfd = j->nfd = j->lfd = -1;
-	if ((j->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	/* the directory the store checked, not what the path leads to now (a link in it may have changed) */
+	j->dfd = dfd >= 0 ? openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	    : open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->dfd < 0) {
 		enum ac_err err = io_err("open", dir);
 
 		free(j->dir);

@@ -60,11 +60,13 @@ struct ac_journal_rec {
 };
 
 /*
- * State for dir's journal (no file is touched yet). shared, when not NULL, is
+ * State for dir's journal (no file is touched yet). dfd, when not -1, is a
+ * descriptor of dir (the caller keeps it): the journal works in that very
+ * directory, whatever dir's path leads to later. shared, when not NULL, is
  * a word in memory shared by every process of the store: the group flush
  * records there how far a completed flush reached.
  */
-enum ac_err ac_journal_open(const char *dir, enum ac_journal_sync sync, volatile uint64_t *shared,
+enum ac_err ac_journal_open(const char *dir, int dfd, enum ac_journal_sync sync, volatile uint64_t *shared,
     struct ac_journal **out);
 void ac_journal_close(struct ac_journal *j);
 

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "policy.h"
 #include "store.h"
 #include "tenant.h"
 #include "token.h"
@@ -268,12 +269,27 @@ precheck(struct lc *lc, const struct ac_token_policy *p)
 	return err;
 }
 
+/* The policy of kind for this call's tenant (the body's clientKey): the one acctl jwt verify explains. */
+static void
+policy_of(const struct lc *lc, enum ac_policy_kind kind, struct ac_token_policy *p)
+{
+	struct ac_policy_ctx ctx = { 0 };
+
+	ctx.product = lc->conf->product;
+	ctx.client_key = lc->client_key;
+	ctx.app_key = lc->conf->app_key;
+	ctx.app_base_url = lc->conf->base_url;
+	ctx.leeway = lc->conf->leeway;
+	/* both kinds are in policy.c's table: this cannot fail */
+	(void)ac_policy_build(kind, &ctx, p);
+}
+
 static enum ac_err refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx);
 
 static enum ac_err
 verify_jira(struct lc *lc)
 {
-	struct ac_token_policy p = { 0 };
+	struct ac_token_policy p;
 	struct ac_buf pem;
 	enum ac_err err;
 
@@ -284,12 +300,7 @@ verify_jira(struct lc *lc)
 		    lc->token.alg_name);
 	if (lc->token.kid == NULL || !ac_lifecycle_kid_valid(lc->token.kid))
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
-	p.alg = AC_TOKEN_RS256;
-	p.leeway = lc->conf->leeway;
-	p.iss = lc->client_key;
-	p.aud_rule = AC_TOKEN_AUD_URL;
-	p.aud = lc->conf->base_url;
-	p.client_key = lc->client_key;
+	policy_of(lc, AC_POLICY_SIGNED_INSTALL, &p);
 	if ((err = precheck(lc, &p)) != AC_OK ||
 	    (err = ac_store_read(lc->req->app->store, refused_by_store_fn, lc)) != AC_OK)
 		return err;
@@ -304,13 +315,7 @@ verify_jira(struct lc *lc)
 static void
 policy_bitbucket(const struct lc *lc, struct ac_token_policy *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->alg = AC_TOKEN_HS256;
-	p->leeway = lc->conf->leeway;
-	p->iss = lc->client_key;
-	p->aud_rule = AC_TOKEN_AUD_OPTIONAL;
-	p->aud = lc->client_key;
-	p->client_key = lc->client_key;
+	policy_of(lc, AC_POLICY_INBOUND, p);
 }
 
 /* Bitbucket, with secret. */

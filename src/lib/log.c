@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -67,6 +69,37 @@ ac_log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("error", fmt, ap);
 	va_end(ap);
+}
+
+void
+ac_log_error_rare(const char *fmt, ...)
+{
+	static struct {
+		uint64_t hash;
+		time_t at;
+	} said[8];
+	static unsigned next;
+	char raw[2048];
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	time_t now = time(NULL);
+	va_list ap;
+	size_t i;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	for (i = 0; raw[i]; i++)
+		h = (h ^ (unsigned char)raw[i]) * 1099511628211ULL;
+	for (i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (said[i].hash == h && now - said[i].at < 60 && now >= said[i].at)
+			return;
+	said[next].hash = h;
+	said[next].at = now;
+	next = (next + 1) % (sizeof(said) / sizeof(said[0]));
+	ac_log_error("%s", raw);
 }
 
 void

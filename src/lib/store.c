@@ -35,6 +35,8 @@ struct ac_store {
 	int sync_fd;                /* sync.lock: the flush lock and the last flushed txn id */
 	volatile uint64_t *synced;  /* mapped from sync.lock, shared by every process */
 	struct ac_journal *journal; /* the intake journal beside data.mdb (not when read-only) */
+	int lock_fd;                /* lock.mdb as LMDB opened it: removed (no link left) means stale */
+	int stale;                  /* data.mdb or lock.mdb was removed or replaced under this process */
 };
 
 static const char *const db_names[AC_DB__COUNT] = {
@@ -314,6 +316,47 @@ check_size(struct ac_store *st)
 	return damaged(st, "is shorter than its two meta pages");
 }
 
+/*
+ * data.mdb or lock.mdb removed (or replaced: restored, copied over) while
+ * this process has them open: the processes that open the store now use
+ * other files. With another lock.mdb, two writers hold two write locks at
+ * once and corrupt data.mdb; with another data.mdb, what this process
+ * writes is lost. Nothing more is read or written here; a fresh process
+ * (the supervisor starts one, ac_store_stale()) opens the files there now.
+ */
+static enum ac_err
+check_files(struct ac_store *st)
+{
+	static time_t said;
+	const char *what = NULL;
+	struct stat sb;
+	int fd;
+
+	if (!st->stale) {
+		if (mdb_env_get_fd(st->env, &fd) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink == 0)
+			what = "data.mdb";
+		else if (st->lock_fd >= 0 && fstat(st->lock_fd, &sb) == 0 && sb.st_nlink == 0)
+			what = "lock.mdb";
+		else
+			return AC_OK;
+		st->stale = 1;
+	}
+	if (time(NULL) - said >= 60) {
+		ac_log_error("%s was removed or replaced while this process had the store open: processes "
+		    "started now use other files (two lock tables corrupt data.mdb; writes to a removed "
+		    "data.mdb are lost). Requests are answered 503 (store_damaged) until this process is "
+		    "started again (acctl(1), DAMAGE)", what ? what : "data.mdb or lock.mdb");
+		said = time(NULL);
+	}
+	return AC_ERR_STORE_DAMAGED;
+}
+
+int
+ac_store_stale(const struct ac_store *st)
+{
+	return st != NULL && st->stale;
+}
+
 /* Once the environment is open, before its first transaction: the page size, the meta pages, the guard. */
 static enum ac_err
 guard_open(struct ac_store *st)
@@ -487,6 +530,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	int rc, dead = 0, dfd;
 	enum ac_err err;
 	struct stat sb;
+	char at[64];
 
 	if (flags & AC_STORE_RDONLY) {
 		if (stat(dir, &sb) != 0) {
@@ -514,6 +558,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 	}
 	st->flags = flags;
 	st->sync_fd = -1;
+	st->lock_fd = -1;
 	st->map_size = map_size ? map_size : DEFAULT_MAP;
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		free(st);
@@ -533,12 +578,14 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		err = AC_ERR_STORE_DAMAGED;
 		goto fail;
 	}
-	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
+	if ((rc = mdb_env_open(st->env, ac_datadir_fd_path(dfd, dir, at, sizeof(at)), envflags, 0600)) != 0) {
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
 	if ((err = check_data_file(st, dir, sb.st_uid)) != AC_OK)
 		goto fail;
+	/* LMDB's lock.mdb, as it is now (just opened by LMDB): for check_files(); closed only after LMDB's */
+	st->lock_fd = openat(dfd, "lock.mdb", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	/* a process killed inside a read transaction leaves its slot behind */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		ac_log_info("cleared %d stale reader slot(s)", dead);
@@ -553,9 +600,19 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		goto fail;
 	if (!(flags & (AC_STORE_RDONLY | AC_STORE_NOSYNC)) && (err = open_sync(st, dfd, dir)) != AC_OK)
 		goto fail;
+	if ((flags & AC_STORE_NOSYNC) && !(flags & AC_STORE_RDONLY)) {
+		/* unused for flushes, but the mark that this store was in use: emptied() */
+		int fd = ac_datadir_openat(dfd, dir, "sync.lock", O_RDONLY, AC_DATADIR_CREATE);
+
+		if (fd < 0) {
+			err = AC_ERR_IO;
+			goto fail;
+		}
+		close(fd);
+	}
 	/* the journal's group flush uses the second shared word (the first is LMDB's) */
 	if (!(flags & AC_STORE_RDONLY) &&
-	    (err = ac_journal_open(dir, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF
+	    (err = ac_journal_open(dir, dfd, flags & AC_STORE_NOSYNC ? AC_JOURNAL_SYNC_OFF
 	    : flags & AC_STORE_SYNC_EACH ? AC_JOURNAL_SYNC_EACH : AC_JOURNAL_SYNC_GROUP,
 	    st->synced ? st->synced + 1 : NULL, &st->journal)) != AC_OK)
 		goto fail;
@@ -570,6 +627,9 @@ fail:
 	if (st->sync_fd >= 0)
 		close(st->sync_fd);
 	mdb_env_close(st->env);
+	/* after LMDB's: closing any descriptor of lock.mdb drops this process's fcntl locks on it */
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
 	return err;
 }
@@ -585,6 +645,9 @@ ac_store_close(struct ac_store *st)
 	if (st->sync_fd >= 0)
 		close(st->sync_fd);
 	mdb_env_close(st->env);
+	/* after LMDB's: closing any descriptor of lock.mdb drops this process's fcntl locks on it */
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
 }
 
@@ -621,7 +684,7 @@ begin(struct ac_store *st, unsigned flags, MDB_txn **txn)
 	enum ac_err err;
 	int rc, tries;
 
-	if ((err = check_size(st)) != AC_OK)
+	if ((err = check_size(st)) != AC_OK || (err = check_files(st)) != AC_OK)
 		return err;
 	/* bounded: each MDB_MAP_RESIZED adopts the size another process grew the map to, and it may grow again */
 	for (tries = 0; tries < 8; tries++) {

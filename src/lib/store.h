@@ -83,6 +83,14 @@ enum ac_err ac_store_read(struct ac_store *st,
 /* Maps an LMDB return code to ac_err, logging what failed (what: "mdb_put tenants"). */
 enum ac_err ac_store_mdb_err(int rc, const char *what);
 
+/*
+ * Whether data.mdb or lock.mdb was removed or replaced while st was open
+ * (found at a transaction's start, which then fails AC_ERR_STORE_DAMAGED,
+ * logged): only a process that opens the store again uses the files there
+ * now. A long-running process under a supervisor exits to be started again.
+ */
+int ac_store_stale(const struct ac_store *st);
+
 /* The map size in bytes now (grows with use). */
 size_t ac_store_map_size(struct ac_store *st);
 

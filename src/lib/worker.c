@@ -105,9 +105,15 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 		err = ac_inbox_fail(st, ev.seq, ac_err_code(res), now + delay, 0);
 	}
 out:
-	/* taken over while the handler ran (logged): the new holder settles it, and this worker goes on */
-	if (err == AC_ERR_LEASE_LOST)
+	/*
+	 * taken over while the handler ran (logged): the new holder settles it, or
+	 * already did (the event is gone); either way this worker goes on
+	 */
+	if (err == AC_ERR_LEASE_LOST || err == AC_ERR_NOT_FOUND) {
+		if (err == AC_ERR_NOT_FOUND)
+			ac_log_warn("event %llu was settled by the worker that took its lease over", (unsigned long long)ev.seq);
 		err = AC_OK;
+	}
 	json_object_put(payload);
 	ac_tenant_release(&t);
 	ac_event_release(&ev);

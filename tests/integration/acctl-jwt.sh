@@ -2,8 +2,9 @@
 # acctl-jwt.sh: `acctl jwt qsh|sign|decode|verify`, and its explanations of the seeds' 401s. TAP.
 #
 # Runs the built acctl (ACCTL, default $top_builddir/src/cli/acctl). No network. The seed
-# situations are ../shared/seeds/000 (wrong sub for Bitbucket), 002 (a full URL hashed into
-# qsh) and 003 (iss set to the clientKey on an outbound Jira call).
+# situations are ../shared/seeds/000 (wrong sub for Bitbucket), 001 (the Bearer scheme), 002 (a
+# full URL hashed into qsh; a clock behind), 003 (iss set to the clientKey on an outbound Jira
+# call) and 004 (signed with an OAuth consumer's secret).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -296,11 +297,134 @@ else
 	for i in 1 2 3 4; do n=$((n + 1)); echo "ok $n # SKIP acctl tenant import failed"; done
 fi
 
+# ---------------------------------------------------------------- the seeds, pasted as they are
+# Each thread pastes the token of its failing call and the URL it called, with --tenant and no
+# direction flag: the URL says which way the token goes (issue 14, item 5), and the output names
+# the thread's mistake. A Bitbucket and a Jira tenant of the app my-app:
+mkdir -p "$tmp/seeds"
+BSEC="bb-$SECRET"
+JSEC="jira-$SECRET"
+if AC_DATA_DIR="$tmp/seeds/data" AC_BASE_URL=https://app.example.com AC_APP_KEY=my-app \
+    "$acctl" tenant import - >/dev/null 2>"$tmp/import.err" <<EOF_REC
+{"v":1,"clientKey":"$BB_CK","sharedSecret":"$BSEC","key":"my-app","product":"bitbucket","baseUrl":"https://bitbucket.org","baseApiUrl":"https://api.bitbucket.org","oauthClientId":"","displayUrl":"","state":"installed","installedAt":$NOW,"updatedAt":$NOW,"uninstalledAt":0}
+{"v":1,"clientKey":"$J_CK","sharedSecret":"$JSEC","key":"my-app","product":"jira","baseUrl":"https://x.atlassian.net","baseApiUrl":"","oauthClientId":"","displayUrl":"","state":"installed","installedAt":$NOW,"updatedAt":$NOW,"uninstalledAt":0}
+EOF_REC
+then
+	export AC_DATA_DIR="$tmp/seeds/data" AC_BASE_URL=https://app.example.com AC_APP_KEY=my-app
+	# blames TEXT...: no problem line other than these codes
+	only() {
+		local other
+		other=$(grep -E '^[a-z_]+: ' "$tmp/out" | cut -d: -f1 | grep -vxF -e checked -e invalid "${@/#/-e}" || true)
+		if [ -z "$other" ]; then ok "$desc: nothing else is blamed"; else
+			not_ok "$desc: nothing else is blamed"; diag "$OUT"; fi
+	}
+
+	# seeds/000: Bitbucket call with sub = an account id
+	desc="seed 000 (sub an account id)"
+	U0=https://api.bitbucket.org/2.0/repositories/ws/repo/commit/abc/comments
+	T0=$("$acctl" jwt sign --secret "$BSEC" --iss my-app --sub '557058:6dcdb6c9-da5c-4b08-9929-a81b560cf71b' \
+	    POST "$U0")
+	run jwt verify --tenant "$BB_CK" POST "$U0" "$T0"
+	is "$RC" 1 "$desc, --tenant and no direction: exit 1"
+	has "sub_mismatch: sub is \"557058:" "$desc: sub_mismatch"
+	has "expected the clientKey \"$BB_CK\"" "$desc: sub must be the clientKey"
+	has "checked as a token the app sends to the product: the URL is on the tenant's baseApiUrl https://api.bitbucket.org" \
+	    "$desc: checked as outbound, from the URL"
+	only sub_mismatch
+
+	# seeds/001: the JWT grant, its token sent as 'Authorization: Bearer'
+	desc="seed 001 (the grant's JWT as Bearer)"
+	U1=https://bitbucket.org/site/oauth2/access_token
+	T1=$("$acctl" jwt sign --secret "$BSEC" --iss my-app --sub "$BB_CK" POST "$U1")
+	run jwt verify --tenant "$BB_CK" POST "$U1" "Authorization: Bearer $T1"
+	is "$RC" 1 "$desc: exit 1"
+	has "token_missing: Connect tokens use 'Authorization: JWT <token>', not Bearer" "$desc: names the scheme"
+	has "on the tenant's baseUrl https://bitbucket.org" "$desc: the grant URL is on the product"
+	only token_missing
+	run jwt verify --tenant "$BB_CK" POST "$U1" "JWT $T1"
+	is "$RC|$OUT" "0|valid" "$desc: the same token with the JWT scheme is valid"
+
+	# seeds/002: a Jira call whose qsh hashed the full URL
+	desc="seed 002 (full URL in qsh)"
+	JURL2=${JURL/your-domain/x}
+	T2=$("$acctl" jwt sign --secret "$JSEC" --iss my-app --claim qsh="$(sha256 "${FULL/your-domain/x}")" PUT "$JURL2")
+	run jwt verify --tenant "$J_CK" PUT "$JURL2" "$T2"
+	is "$RC" 1 "$desc: exit 1"
+	has "the full URL (scheme and host) was hashed instead of the path" "$desc: qsh computed over the wrong path"
+	has "the URL is on the tenant's baseUrl https://x.atlassian.net" "$desc: checked as outbound"
+	only qsh_mismatch
+	# ... and its other fix, "increase the token lifespan": a clock behind
+	desc="seed 002 (clock behind)"
+	T2=$("$acctl" jwt sign --secret "$JSEC" --iss my-app --claim iat=$((NOW - 400)) \
+	    --claim exp=$((NOW - 220)) PUT "$JURL2")
+	run jwt verify --tenant "$J_CK" PUT "$JURL2" "$T2"
+	is "$RC" 1 "$desc: exit 1"
+	has "the signer's clock is behind ours by at least 160 s" "$desc: names the clock"
+	only expired
+
+	# seeds/003: iss = the clientKey on a Jira call; said "valid" without --outbound before
+	desc="seed 003 (iss the clientKey)"
+	U3=https://x.atlassian.net/rest/api/3/project/recent
+	T3=$("$acctl" jwt sign --secret "$JSEC" --iss "$J_CK" --sub 60f00ad8f749c400680daf47 --ttl 3600 GET "$U3")
+	run jwt verify --tenant "$J_CK" GET "$U3" "$T3"
+	is "$RC" 1 "$desc, --tenant and no direction: exit 1"
+	has "iss_mismatch: iss is the clientKey \"$J_CK\"" "$desc: iss must not be the clientKey"
+	has "iss is the app key (the descriptor's \"key\", here \"my-app\")" "$desc: iss must be the app key"
+	only iss_mismatch
+	run jwt verify --tenant "$J_CK" --inbound GET "$U3" "$T3"
+	is "$RC|$OUT" "0|valid" "$desc: --inbound still forces the other direction"
+	run jwt verify --tenant "$J_CK" GET /rest/api/3/project/recent "$T3"
+	has "iss_mismatch: iss is the clientKey \"$J_CK\"" "$desc: named from a relative URL too"
+	has "the URL is a path that names no route of the app" "$desc: ... a path outside the app goes to the product"
+
+	# seeds/004: a Bitbucket call signed with an OAuth consumer's key and secret
+	desc="seed 004 (OAuth consumer)"
+	U4=https://api.bitbucket.org/2.0/repositories/ws/repo/pullrequests/1/comments
+	T4=$("$acctl" jwt sign --secret consumer-secret --iss Wq7Cg3consumerKEY --sub "$BB_CK" POST "$U4")
+	run jwt verify --tenant "$BB_CK" POST "$U4" "$T4"
+	is "$RC" 1 "$desc: exit 1"
+	has "not with an OAuth consumer's key or secret" "$desc: the secret is the sharedSecret"
+	has "iss_mismatch: iss is \"Wq7Cg3consumerKEY\", expected \"my-app\" (the app key" "$desc: iss must be the app key"
+	only bad_signature iss_mismatch
+
+	# under AC_BASE_URL: a token the product sends
+	desc="a URL under AC_BASE_URL"
+	TW=$("$acctl" jwt sign --secret "$BSEC" --iss "$BB_CK" --aud "$BB_CK" POST https://app.example.com/webhook)
+	run jwt verify --tenant "$BB_CK" POST https://app.example.com/webhook "$TW"
+	is "$RC|$OUT" "0|valid" "$desc: is checked as inbound (a webhook token is valid)"
+	run jwt verify --tenant "$BB_CK" POST /webhook "$TW"
+	is "$RC|$OUT" "0|valid" "$desc: so is a relative URL that names a route of the app"
+	run jwt verify --tenant "$BB_CK" POST https://app.example.com/webhook "$T0"
+	is "$RC" 1 "$desc: an outbound token there: exit 1"
+	has "iss is the app key \"my-app\": that is a token the app signed for the product" "$desc: ... explained"
+	has "checked as a token the product sends to the app: the URL is under AC_BASE_URL https://app.example.com (--outbound" \
+	    "$desc: ... and the direction named"
+	# the page route takes context-qsh, as the server's does; the webhook does not
+	TP=$("$acctl" jwt sign --secret "$BSEC" --iss "$BB_CK" --context-qsh GET)
+	run jwt verify --tenant "$BB_CK" GET "https://app.example.com/oauth-callback?jwt=$TP" "$TP"
+	is "$RC|$OUT" "0|valid" "$desc: context-qsh on the page route is valid, as on the server"
+	run jwt verify --tenant "$BB_CK" POST https://app.example.com/webhook "$TP"
+	has "qsh_mismatch: qsh is \"context-qsh\", accepted only on page routes" "$desc: ... and not on the webhook"
+	run jwt verify --tenant "$BB_CK" --outbound POST https://app.example.com/webhook "$TW"
+	has "iss_mismatch: iss is the clientKey" "$desc: --outbound forces the other direction"
+	run jwt verify --tenant "$BB_CK" GET https://elsewhere.example.org/x "$TW"
+	is "$RC" 2 "a URL on neither side: exit 2"
+	grep -q -- "--outbound for a call" "$tmp/err" && ok "... saying how to choose" || { not_ok "... saying how to choose"; diag "$ERR"; }
+	run jwt verify --tenant "$BB_CK" --inbound --outbound POST https://app.example.com/webhook "$TW"
+	is "$RC" 2 "--inbound with --outbound: exit 2"
+	unset AC_DATA_DIR AC_BASE_URL AC_APP_KEY
+else
+	diag "$(cat "$tmp/import.err")"
+	for i in $(seq 39); do n=$((n + 1)); echo "ok $n # SKIP acctl tenant import failed"; done
+fi
+
 # ---------------------------------------------------------------- usage errors
 run jwt verify GET /x "$TOK"
 is "$RC" 2 "verify without a key exits 2"
 run jwt verify --secret a --public-key "$tmp/secret" GET /x "$TOK"
 is "$RC" 2 "verify with two keys exits 2"
+run jwt verify --public-key "$tmp/secret" --outbound GET /x "$TOK"
+is "$RC" 2 "verify --public-key --outbound exits 2 (the app signs with the sharedSecret)"
 run jwt verify --secret a --leeway lots GET /x "$TOK"
 is "$RC" 2 "verify --leeway not a number exits 2"
 run jwt verify --secret-file "$tmp/nonexistent" GET /x "$TOK"

@@ -28,7 +28,7 @@ start_stack() {
 	it_port
 	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$IT_TMP/data"
 	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1"
-	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full AC_WORKER=daemon
+	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full AC_WORKER=daemon AC_PROCESSES=2
 	unset AC_CONFIG AC_DESCRIPTOR
 	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
 	it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
@@ -91,6 +91,30 @@ is "$(inbox_count)" "6" "it reaches the inbox, and none is queued twice"
 check "one line says the journal is shorter than recorded" \
 	[ "$(grep -c "intake journal shorter than recorded (.*): restored or truncated; rescanning from the start, duplicates are absorbed" "$IT_TMP/ingest.err")" -eq 1 ]
 check "nothing is called never acknowledged" eval '! grep -q "acknowledged" "$IT_TMP/ingest.err"'
+
+# ================================================================ lock.mdb removed under the programs
+# Programs started now would make another lock.mdb: two write locks, a corrupted data.mdb. Those
+# that had it open refuse (503) and exit; their supervisor starts processes that use the new one.
+rm -f "$IT_TMP/data/lock.mdb"
+hook d-7 503 "with lock.mdb removed under the programs, a delivery is refused"
+check "the answer names the damage (store_damaged)" grep -q '"store_damaged"' "$IT_TMP/sim.last"
+check "the program's log says lock.mdb was removed" \
+	grep -q "lock.mdb was removed or replaced while this process had the store open" "$IT_TMP"/logs/webhook*.log
+# each process that had it open refuses once, then is replaced: a retry per process at most
+acked=no
+for _ in $(seq 12); do
+	if it_sim webhook --client-key dmg-1 --event repo:push --payload "$PAYLOADS/bitbucket-webhook-repo-push.json" \
+		--delivery-id d-7 --expect 204 >/dev/null 2>&1; then
+		acked=yes
+		break
+	fi
+	grep -q '"store_damaged"' "$IT_TMP/sim.last" || break
+done
+is "$acked" yes "the product's retry is acknowledged by a process started again"
+check "the processes that had it open exited to be started again" \
+	grep -q "exiting: the store's files were replaced" "$IT_TMP"/logs/webhook*.log
+"$ACCTL" inbox ingest >/dev/null 2>&1
+is "$(inbox_count)" "7" "it reaches the inbox, once"
 
 # ================================================================ a truncated data.mdb
 truncate -s 8192 "$IT_TMP/data/data.mdb"

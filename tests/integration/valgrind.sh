@@ -11,7 +11,7 @@ it_setup
 VG_OPTS="--leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes --error-exitcode=99 -q"
 
 # ---- the unit tests, whole, under memcheck
-for t in err buf conf request store descriptor lifecycle inbox token canon; do
+for t in err buf conf request store descriptor lifecycle inbox token canon journal datadir; do
 	prog="$top_builddir/tests/unit/test-$t"
 	[ -x "$prog" ] || { skip "test-$t not built"; continue; }
 	if (cd "$top_builddir" && "$VALGRIND" $VG_OPTS "$prog" >"$IT_TMP/logs/vg-$t.out" 2>"$IT_TMP/logs/vg-$t.err"); then

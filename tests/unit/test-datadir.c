@@ -305,6 +305,81 @@ START_TEST(foreign_owner_and_becoming_the_owner)
 END_TEST
 
 /*
+ * A data directory whose path passes through a link its owner can change (a
+ * parent directory of its own): allowed, but what was looked at is what is
+ * used. A root acctl that stayed root because the directory was root's
+ * refuses it when it has become another user's by the time the store opens
+ * it; and LMDB opens its files in the directory that was checked, through
+ * the descriptor, whatever the link leads to meanwhile.
+ */
+static void
+point(const char *link, const char *to)
+{
+	char tmp[160];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", link);
+	unlink(tmp);
+	ck_assert_int_eq(symlink(to, tmp), 0);
+	ck_assert_int_eq(rename(tmp, link), 0);
+}
+
+START_TEST(parent_link_changed)
+{
+	char a[128], b[128], ad[160], bd[160], cur[128], data[160], buf[64], p[200];
+	struct stat x, y;
+	const char *at;
+	pid_t pid;
+	int status, dfd;
+
+	fresh_dir();
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(ad, sizeof(ad), "%s/data", a);
+	snprintf(bd, sizeof(bd), "%s/data", b);
+	snprintf(cur, sizeof(cur), "%s/cur", dir);
+	snprintf(data, sizeof(data), "%s/data", cur);
+	ck_assert_int_eq(mkdir(a, 0700), 0);
+	ck_assert_int_eq(mkdir(ad, 0700), 0);
+	ck_assert_int_eq(mkdir(b, 0700), 0);
+	ck_assert_int_eq(mkdir(bd, 0700), 0);
+	point(cur, a);
+	/* the path the store gives LMDB leads to the directory it checked, after the link moved */
+	ck_assert_int_ge(dfd = ac_datadir_open(data, 0, &x), 0);
+	point(cur, b);
+	at = ac_datadir_fd_path(dfd, data, buf, sizeof(buf));
+	ck_assert_int_eq(stat(at, &y), 0);
+	ck_assert_msg(x.st_dev == y.st_dev && x.st_ino == y.st_ino, "%s is not the directory opened", at);
+	close(dfd);
+	if (geteuid() == 0) {
+		point(cur, a);
+		ck_assert_int_eq(chown(b, NOBODY, NOBODY), 0);
+		ck_assert_int_eq(chown(bd, NOBODY, NOBODY), 0);
+		if ((pid = fork()) == 0) {
+			struct ac_store *st;
+
+			if (ac_datadir_become_owner(data) != AC_OK || geteuid() != 0)
+				_exit(2);
+			/* the owner moves the link once root has looked */
+			point(cur, b);
+			_exit(ac_store_open(data, 0, 0, &st) == AC_OK ? 1 : 0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "root opened a store in another user's directory (status 0x%x)", (unsigned)status);
+		snprintf(p, sizeof(p), "%s/lock.mdb", bd);
+		ck_assert_int_ne(access(p, F_OK), 0);
+	}
+	snprintf(p, sizeof(p), "%s.tmp", cur);
+	unlink(p);
+	unlink(cur);
+	rm_tree(ad);
+	rm_tree(bd);
+	rmdir(a);
+	rmdir(b);
+}
+END_TEST
+
+/*
  * The rename race: while the store opens, appends, reads and rotates, another
  * process keeps putting a link to the outside file under each name this code
  * opens or renames (atomically, by rename). Whatever fails, the outside file
@@ -373,6 +448,7 @@ datadir_suite(void)
 	tcase_add_test(tc, dir_symlink_and_writable_refused);
 	tcase_add_test(tc, foreign_owner_and_becoming_the_owner);
 	tcase_add_test(tc, rename_race);
+	tcase_add_test(tc, parent_link_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }

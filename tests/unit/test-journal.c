@@ -621,6 +621,117 @@ START_TEST(concurrent_writers_and_rotation)
 }
 END_TEST
 
+/*
+ * A crash at any instant loses nothing acknowledged: writers append (and say
+ * through a pipe which appends returned AC_OK), while processes that move the
+ * journal in and rotate it at a small size are SIGKILLed at random instants,
+ * and so, now and then, is a writer mid-append. In the end every acknowledged
+ * record is in the inbox exactly once; a record that was not acknowledged may
+ * be there (it was written whole) but only once too.
+ */
+static int acked_seen[4][400];
+
+static enum ac_err
+count_seen(const struct ac_event *ev, void *ctx)
+{
+	int w, i;
+
+	(void)ctx;
+	ck_assert_int_eq(sscanf(ev->body, "{\"w\":%d,\"i\":%d}", &w, &i), 2);
+	ck_assert(w >= 0 && w < 4 && i >= 0 && i < 400);
+	acked_seen[w][i] += 16;
+	return AC_OK;
+}
+
+START_TEST(ingest_killed_at_any_instant)
+{
+	enum { W = 4, N = 400 };
+	int p[2], i, k, status, running, round = 0;
+	pid_t pids[W], ing = 0;
+	int pair[2];
+	unsigned seed = 12345;
+
+	memset(acked_seen, 0, sizeof(acked_seen));
+	ac_inbox_set_rotate_bytes(2048);
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i < W; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct ac_store *s2;
+			char body[64], id[32];
+
+			close(p[0]);
+			if (ac_store_open(dir, 0, 0, &s2) != AC_OK)
+				_exit(1);
+			/* writer 3 starts over where it was killed: its records after a kill are new ones */
+			for (k = 0; k < N; k++) {
+				snprintf(body, sizeof(body), "{\"w\":%d,\"i\":%d}", i, k);
+				if (i % 2)
+					id[0] = '\0';
+				else
+					snprintf(id, sizeof(id), "w%d-%d", i, k);
+				if (ac_inbox_intake(s2, "t1", "repo:push", id, body, strlen(body), NULL, NULL) != AC_OK)
+					_exit(1);
+				pair[0] = i;
+				pair[1] = k;
+				if (write(p[1], pair, sizeof(pair)) != (ssize_t)sizeof(pair))
+					_exit(1);
+			}
+			ac_store_close(s2);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	for (;;) {
+		struct timespec ts = { 0, 0 };
+
+		running = 0;
+		for (i = 0; i < W; i++)
+			if (pids[i] && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+				ck_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+				pids[i] = 0;
+			}
+		for (i = 0; i < W; i++)
+			running += pids[i] != 0;
+		if (!running)
+			break;
+		/* an ingesting, rotating process, killed after 0 to 15 ms */
+		if ((ing = fork()) == 0) {
+			struct ac_store *s2;
+
+			if (ac_store_open(dir, 0, 0, &s2) != AC_OK)
+				_exit(1);
+			for (;;)
+				if (ac_inbox_ingest(s2, 1, NULL) != AC_OK)
+					_exit(1);
+		}
+		ts.tv_nsec = (long)(rand_r(&seed) % 15000) * 1000;
+		nanosleep(&ts, NULL);
+		kill(ing, SIGKILL);
+		ck_assert_int_eq(waitpid(ing, &status, 0), ing);
+		ck_assert_msg(WIFSIGNALED(status), "the ingester failed (status 0x%x)", (unsigned)status);
+		/* now and then a writer, mid-append or not */
+		if (++round % 40 == 0 && pids[round / 40 % W]) {
+			kill(pids[round / 40 % W], SIGKILL);
+			waitpid(pids[round / 40 % W], &status, 0);
+			pids[round / 40 % W] = 0;
+		}
+	}
+	/* what each writer was told */
+	while (read(p[0], pair, sizeof(pair)) == (ssize_t)sizeof(pair))
+		acked_seen[pair[0]][pair[1]] |= 1;
+	close(p[0]);
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_list(st, 0, count_seen, NULL), AC_OK);
+	for (i = 0; i < W; i++)
+		for (k = 0; k < N; k++) {
+			ck_assert_msg(acked_seen[i][k] >> 4 <= 1, "record w%d i%d is in the inbox %d times", i, k,
+			    acked_seen[i][k] >> 4);
+			ck_assert_msg(!(acked_seen[i][k] & 1) || acked_seen[i][k] >> 4 == 1,
+			    "acknowledged record w%d i%d is not in the inbox", i, k);
+		}
+}
+END_TEST
+
 /* stderr into a file while fn runs; what was logged. */
 static char logged[16384];
 
@@ -664,6 +775,36 @@ ingest_twice(void)
 	moved = ingest();
 	moved += ingest();
 }
+
+static void
+ingest_five_times(void)
+{
+	int i;
+
+	for (i = 0; i < 5; i++)
+		ck_assert_int_ne(ac_inbox_ingest(st, 1, NULL), AC_OK);
+}
+
+/*
+ * A journal replaced by something that is not a file (a directory here) is
+ * refused at every poll of the worker, and said once a minute, not at each.
+ */
+START_TEST(damage_said_once_a_minute)
+{
+	intake("t1", "d-1", "{\"a\":1}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_int_eq(unlink(jpath), 0);
+	ck_assert_int_eq(mkdir(jpath, 0700), 0);
+	capture(ingest_five_times);
+	ck_assert_uint_eq(occurrences(logged, "is not a regular file: refused"), 1);
+	ck_assert_uint_le(occurrences(logged, "open "), 1);
+	ck_assert_int_eq(rmdir(jpath), 0);
+	/* an appender looks at its file's links once a second (removed_by_hand) */
+	ac_clock_set(ac_clock_now() + 1);
+	intake("t1", "d-2", "{\"a\":2}");
+	ck_assert_uint_eq(ingest(), 1);
+}
+END_TEST
 
 /*
  * The journal cut back below the offset the store recorded (restored from an
@@ -916,11 +1057,13 @@ suite(void)
 	tcase_add_test(tc, rotation_takes_append_in_flight);
 	tcase_add_test(tc, two_rotations_take_append_in_flight);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
+	tcase_add_test(tc, ingest_killed_at_any_instant);
 	tcase_add_test(tc, cut_back_below_recorded);
 	tcase_add_test(tc, cut_back_and_grown_past);
 	tcase_add_test(tc, destroyed_header_refused_then_repaired);
 	tcase_add_test(tc, destroyed_header_unknown_file);
 	tcase_add_test(tc, older_file_put_back);
+	tcase_add_test(tc, damage_said_once_a_minute);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,85 @@ START_TEST(write_read_and_abort)
 	ck_assert_str_eq(out, "v1");
 	ck_assert_int_eq(ac_store_write(st, put_fn, &bad), AC_ERR_INVALID);
 	ac_store_close(st);
+}
+END_TEST
+
+/* A copy of dir/from as dir/to, through a new file (another inode). */
+static void
+copy_in_dir(const char *from, const char *to)
+{
+	char a[128], b[128], buf[4096];
+	int in, out;
+	ssize_t n;
+
+	snprintf(a, sizeof(a), "%s/%s", dir, from);
+	snprintf(b, sizeof(b), "%s/%s", dir, to);
+	ck_assert_int_ge(in = open(a, O_RDONLY), 0);
+	ck_assert_int_ge(out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/*
+ * lock.mdb removed, or data.mdb replaced, under a process that has the store
+ * open: a process started then uses other files (two lock tables: two
+ * writers at once; writes to a removed data.mdb: lost). The old process
+ * refuses every transaction (store_damaged) and says it is stale, so that
+ * it is started again; a new process works on the files there now.
+ */
+START_TEST(files_replaced_under_an_open_store)
+{
+	struct ac_store *st, *st2;
+	char out[64], p[128], q[128];
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	put(st, "k", "v1");
+	ck_assert_int_eq(ac_store_stale(st), 0);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(get(st, "k", out), AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_store_stale(st), 1);
+	{
+		struct kv kv = { "k", "v2", 2, AC_OK, "" };
+
+		ck_assert_int_eq(ac_store_write(st, put_fn, &kv), AC_ERR_STORE_DAMAGED);
+	}
+	/* a process started now makes a lock.mdb and sees what was written */
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st2), AC_OK);
+	ck_assert_int_eq(get(st2, "k", out), AC_OK);
+	ck_assert_str_eq(out, "v1");
+	ac_store_close(st);
+	/* data.mdb replaced by a copy (a restore over the running programs) */
+	copy_in_dir("data.mdb", "data.mdb.restored");
+	snprintf(p, sizeof(p), "%s/data.mdb.restored", dir);
+	snprintf(q, sizeof(q), "%s/data.mdb", dir);
+	ck_assert_int_eq(rename(p, q), 0);
+	ck_assert_int_eq(get(st2, "k", out), AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_store_stale(st2), 1);
+	ac_store_close(st2);
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	ck_assert_int_eq(get(st, "k", out), AC_OK);
+	ck_assert_str_eq(out, "v1");
+	ck_assert_int_eq(ac_store_stale(st), 0);
+	ac_store_close(st);
+}
+END_TEST
+
+/* With AC_SYNC=off too, an emptied data.mdb is refused, not started anew (no webhook ever came: no journal). */
+START_TEST(emptied_data_refused_without_sync)
+{
+	struct ac_store *st;
+	char p[128];
+
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	put(st, "k", "v1");
+	ac_store_close(st);
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	ck_assert_int_eq(truncate(p, 0), 0);
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_ERR_STORE_DAMAGED);
+	ck_assert_int_eq(ac_store_open(dir, 0, 0, &st), AC_ERR_STORE_DAMAGED);
 }
 END_TEST
 
@@ -586,6 +666,8 @@ suite(void)
 	tcase_add_test(tc, truncated_data_refused);
 	tcase_add_test(tc, map_resized_at_start);
 	tcase_add_test(tc, disk_full_on_commit);
+	tcase_add_test(tc, files_replaced_under_an_open_store);
+	tcase_add_test(tc, emptied_data_refused_without_sync);
 	suite_add_tcase(s, tc);
 	return s;
 }
