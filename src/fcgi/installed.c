@@ -1,4 +1,4 @@
-/* installed.c: installed.fcgi, POST /installed for Bitbucket and Jira (protocol.md §4, §5). */
+/* installed.c: installed.fcgi, POST /installed for Bitbucket and Jira (doc/protocol.md §4, §5). */
 #include "config.h"
 
 #include "fcgi.h"

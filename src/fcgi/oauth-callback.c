@@ -1,4 +1,5 @@
-/* oauth-callback.c: oauth-callback.fcgi, GET /oauth-callback: verified, granted, a page (protocol.md §8). */
+/* oauth-callback.c: oauth-callback.fcgi, GET /oauth-callback: verified, granted, a page
+ * (doc/protocol.md §8). */
 #include "config.h"
 
 #include "client.h"

@@ -1,4 +1,4 @@
-/* uninstalled.c: uninstalled.fcgi, POST /uninstalled for Bitbucket and Jira (protocol.md §4, §5). */
+/* uninstalled.c: uninstalled.fcgi, POST /uninstalled for Bitbucket and Jira (doc/protocol.md §4, §5). */
 #include "config.h"
 
 #include "fcgi.h"

@@ -1,4 +1,4 @@
-/* webhook.c: webhook.fcgi, POST /webhook: verified, durable, answered at once (protocol.md §6). */
+/* webhook.c: webhook.fcgi, POST /webhook: verified, durable, answered at once (doc/protocol.md §6). */
 #include "config.h"
 
 #include "auth.h"

@@ -7,7 +7,7 @@
 
 /*
  * The authenticate hook for AC_AUTH_TENANT and AC_AUTH_PAGE routes
- * (protocol.md §2, §3, §6): the token from `Authorization: JWT` (and `?jwt=`
+ * (doc/protocol.md §2, §3, §6): the token from `Authorization: JWT` (and `?jwt=`
  * on page routes only), parsed structurally before any store lookup, the
  * tenant looked up by iss (unknown_tenant; tenant_uninstalled), HS256 with
  * its stored secret, aud (when present) naming the same tenant, qsh of this

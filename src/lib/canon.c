@@ -1,4 +1,4 @@
-/* canon.c: the canonical request and query string hash (qsh), protocol.md §3. */
+/* canon.c: the canonical request and query string hash (qsh), doc/protocol.md §3. */
 #include "config.h"
 
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include "digest.h"
 
 /*
- * protocol.md §3 follows Atlassian's Java implementation, which is what
+ * doc/protocol.md §3 follows Atlassian's Java implementation, which is what
  * verifies the tokens we sign and signs the ones we receive. Where the npm
  * atlassian-jwt differs (decoded key order, escaped path characters, '\' made
  * '/', a dropped __proto__ key), we do what Java does; tests/integration/
@@ -49,7 +49,7 @@ hex_val(unsigned char c)
 	return -1;
 }
 
-/* RFC 3986 unreserved: the only bytes the canonical query keeps literal (protocol.md §3). */
+/* RFC 3986 unreserved: the only bytes the canonical query keeps literal (doc/protocol.md §3). */
 static int
 is_unreserved(unsigned char c)
 {
@@ -66,7 +66,7 @@ find_byte(const char *p, size_t n, char c)
 /*
  * Form decoding as Java's URLDecoder and Node's querystring do: '+' is a
  * space, %XX a byte; a '%' not followed by two hex digits stays literal
- * (protocol.md §3; Java's URLDecoder would throw, the product never sends it).
+ * (doc/protocol.md §3; Java's URLDecoder would throw, the product never sends it).
  */
 static enum ac_err
 form_decode(const char *s, size_t n, struct ac_buf *to)
@@ -178,7 +178,7 @@ add_component(struct query *q, const char *s, size_t n, size_t *off, size_t *len
 	return AC_OK;
 }
 
-/* Splits the raw query into decoded parameters (protocol.md §3), dropping jwt. */
+/* Splits the raw query into decoded parameters (doc/protocol.md §3), dropping jwt. */
 static enum ac_err
 parse_query(struct query *q, const char *s, size_t n)
 {
@@ -219,7 +219,7 @@ parse_query(struct query *q, const char *s, size_t n)
 
 /*
  * Compares a and b by their percent-encoded forms, byte order, without
- * building them: Java sorts keys that way (protocol.md §3). Up to the first
+ * building them: Java sorts keys that way (doc/protocol.md §3). Up to the first
  * differing byte both encodings agree; there, '%' (0x25) is below every
  * unreserved character, and two escapes compare by their (upper-case) hex,
  * which is the byte order.
@@ -351,7 +351,7 @@ sort_params(const unsigned char *base, struct param *v, size_t n)
 	}
 }
 
-/* protocol.md §3: only A-Z a-z 0-9 - . _ ~ literal, everything else upper-case %XX. */
+/* doc/protocol.md §3: only A-Z a-z 0-9 - . _ ~ literal, everything else upper-case %XX. */
 static enum ac_err
 add_encoded(struct ac_buf *out, const unsigned char *s, size_t n)
 {
@@ -438,7 +438,7 @@ out:
 }
 
 /*
- * PATH of protocol.md §3, from the raw path: never decoded or re-encoded
+ * PATH of doc/protocol.md §3, from the raw path: never decoded or re-encoded
  * (Java keeps ' " { | \ as they are; npm would escape them), context path
  * removed as a case-sensitive plain prefix, empty → "/", '&' → "%26" (so
  * "/a&b?x" and "/a?b&x" differ), a leading '/' added, one trailing '/'

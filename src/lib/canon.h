@@ -1,4 +1,4 @@
-/* canon.h: the canonical request and query string hash (qsh) of protocol.md §3. */
+/* canon.h: the canonical request and query string hash (qsh) of doc/protocol.md §3. */
 #ifndef AC_CANON_H
 #define AC_CANON_H
 

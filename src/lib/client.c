@@ -85,7 +85,7 @@ valid_call(const char *method, const char *path)
 	return 1;
 }
 
-/* The API base of a tenant: Bitbucket's baseApiUrl (§7), Jira's baseUrl; no trailing '/'. */
+/* The API base of a tenant (doc/protocol.md §7): Bitbucket's baseApiUrl, Jira's baseUrl; no '/' at the end. */
 static const char *
 api_base(const struct ac_tenant *t, size_t *len)
 {
@@ -133,12 +133,12 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, cons
 
 	ac_buf_init_secret(&auth, AC_GRANT_TOKEN_MAX + AC_TOKEN_MAX + 64);
 	if (bearer) {
-		/* §8: the grant's token goes as Bearer; §2's "JWT" scheme is for JWTs only */
+		/* doc/protocol.md §8, §2: the grant's token goes as Bearer; the "JWT" scheme is for JWTs */
 		if ((err = ac_buf_printf(&auth, "Authorization: Bearer %s", bearer)) != AC_OK)
 			goto out;
 		goto send;
 	}
-	/* §2: the outbound policy's claims (Bitbucket sub clientKey, Jira aud [clientKey]) */
+	/* doc/protocol.md §2: the outbound policy's claims (Bitbucket sub clientKey, Jira aud [clientKey]) */
 	ctx.product = t->product;
 	ctx.client_key = t->client_key;
 	ctx.app_key = app_key;
@@ -148,7 +148,7 @@ attempt(struct ac_client *c, const struct ac_tenant *t, const char *bearer, cons
 	err = ac_token_sign_hs256(claims, t->shared_secret, strlen(t->shared_secret), &token);
 	if (err != AC_OK)
 		goto out;
-	/* §2: the exact scheme; "Bearer <jwt>" is the classic 401 */
+	/* doc/protocol.md §2: the exact scheme; "Bearer <jwt>" is the classic 401 */
 	if ((err = ac_buf_printf(&auth, "Authorization: JWT %s", token)) != AC_OK)
 		goto out;
 send:
@@ -295,7 +295,7 @@ ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t, const struct a
 			break;
 		}
 		if (tok.access_token) {
-			/* §8: on a 401 drop the cached token and mint a new one, once */
+			/* doc/protocol.md §8: on a 401 drop the cached token and mint a new one, once */
 			if ((stale = strdup(tok.access_token)) == NULL) {
 				err = AC_ERR_NOMEM;
 				break;

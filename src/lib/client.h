@@ -63,7 +63,7 @@ enum ac_client_auth {
 	AC_CLIENT_AUTH_DEFAULT, /* Bitbucket: AC_BITBUCKET_AUTH; Jira: per-call JWT */
 	AC_CLIENT_AUTH_JWT,     /* per-call JWT, whatever AC_BITBUCKET_AUTH says */
 	AC_CLIENT_AUTH_BEARER,  /* Bitbucket: the JWT grant's access token (grant.h), cached for every process */
-	AC_CLIENT_AUTH_USER,    /* Jira: a user token from impersonation (§9) for account_id */
+	AC_CLIENT_AUTH_USER,    /* Jira: a user token for account_id (doc/protocol.md §9) */
 };
 
 struct ac_client_opts {

@@ -278,7 +278,7 @@ try_variant(struct out *o, const char *label, const char *m, const char *path, c
 	ac_buf_release(&c);
 }
 
-/* Tries the usual mistakes (seeds/002 and protocol.md §2) to say which one the signer made. */
+/* Tries the usual mistakes (doc/protocol.md §3, §12) to say which one the signer made. */
 static void
 qsh_mistakes(const char *method, const char *url, const char *base_url, const char *token_qsh,
     struct out *o)
@@ -427,7 +427,7 @@ hint(struct out *o, const struct ac_token_problem *p, const struct ac_token_poli
 
 /*
  * The token in what was pasted: a bare token, or an Authorization header
- * (with or without its name) whose scheme must be exactly "JWT" (§2). A
+ * (with or without its name) whose scheme must be exactly "JWT" (doc/protocol.md §2). A
  * scheme the product refuses gives *scheme (static text, the server's own
  * words), and the token after it is still checked. s is NUL-terminated.
  */

@@ -30,7 +30,7 @@ struct json_object *ac_explain_decoded(const struct ac_token *t, int64_t now);
 /*
  * Appends to out the expected canonical request and qsh of method + url
  * (against base_url, as ac_canon_outbound), then which usual mistake
- * (seeds/002, protocol.md §2, §3) gives token_qsh: the full URL or the
+ * (doc/protocol.md §3, §12) gives token_qsh: the full URL or the
  * context path hashed, another or a lower-case method, the query as written,
  * unsorted, not re-encoded, with its jwt parameter or left out, a trailing
  * or missing slash, upper-case hex; or that none does. "  ..." lines.

@@ -551,7 +551,8 @@ mint_bitbucket(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out
 
 	snprintf(what, sizeof(what), "grant %s", t->client_key);
 	ac_buf_init_secret(&auth, AC_TOKEN_MAX + 64);
-	/* §8: the outbound policy's claims (iss app key, sub clientKey), qsh of POST to the endpoint's path */
+	/* doc/protocol.md §8: the outbound policy's claims (iss app key, sub clientKey),
+	 * qsh of POST to the endpoint's path */
 	pctx.product = AC_PRODUCT_BITBUCKET;
 	pctx.client_key = t->client_key;
 	pctx.app_key = app_key;
@@ -597,7 +598,7 @@ mint_jira(const struct ac_conf *conf, void *ctx, struct ac_grant_token *out)
 	if ((err = ac_buf_add(&url, conf->oauth_server_url, n)) != AC_OK ||
 	    (err = ac_buf_adds(&url, "/oauth2/token")) != AC_OK)
 		goto out;
-	/* §9: the assertion carries no qsh; aud is the authorization server */
+	/* doc/protocol.md §9: the assertion carries no qsh; aud is the authorization server */
 	if ((err = ac_token_claims_jira_assertion(j->t->oauth_client_id, j->account_id, j->t->base_url, NULL,
 	    &claims)) != AC_OK)
 		goto out;

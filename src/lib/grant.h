@@ -1,4 +1,5 @@
-/* grant.h: access tokens (Bitbucket JWT grant §8, Jira impersonation §9), cached in `tokens` for every process. */
+/* grant.h: access tokens (Bitbucket JWT grant, Jira impersonation: doc/protocol.md §8, §9),
+ * cached in `tokens` for every process. */
 #ifndef AC_GRANT_H
 #define AC_GRANT_H
 
@@ -10,7 +11,7 @@
 #include "store.h"
 #include "tenant.h"
 
-/* A cached token is reused until this many seconds before it expires (§8: refresh ~60 s early). */
+/* A cached token is reused until this many seconds before it expires (doc/protocol.md §8). */
 #define AC_GRANT_EARLY 60
 /* expires_in when the token endpoint names none. */
 #define AC_GRANT_DEFAULT_TTL 3600
@@ -54,7 +55,7 @@ enum ac_err ac_grant_parse(const char *body, size_t len, int64_t now, struct ac_
 /*
  * The Bitbucket access token of tenant t: the cached one (key "bb:{clientKey}")
  * while it has more than AC_GRANT_EARLY seconds left, else a new one from
- * POST AC_BITBUCKET_TOKEN_URL with the §8 assertion (iss app key, sub
+ * POST AC_BITBUCKET_TOKEN_URL with the assertion of doc/protocol.md §8 (iss app key, sub
  * clientKey, qsh of the POST), stored for every process. Concurrent misses,
  * in any process, make one call: the others wait on a lock in AC_DATA_DIR and
  * take what it stored (a failure too, when it happened while they waited).
@@ -70,7 +71,7 @@ enum ac_err ac_grant_bitbucket(const struct ac_conf *conf, struct ac_store *st, 
     const char *stale, struct ac_grant_token *out, int *fresh);
 
 /*
- * A Jira user token for account_id (§9): cached per tenant, user and scopes
+ * A Jira user token for account_id (doc/protocol.md §9): cached per tenant, user and scopes
  * ("jira:{clientKey}:{accountId}:{SCOPES}"), else from POST
  * {AC_OAUTH_SERVER_URL}/oauth2/token with the jwt-bearer assertion (iss
  * urn:atlassian:connect:clientid:{oauthClientId}, sub

@@ -90,7 +90,8 @@ check_commit(struct push *p, json_object *commit)
 	    ok ? "The first line follows the rule" : "The first line does not match AC_COMMIT_PATTERN");
 }
 
-/* A truncated change (§6): its commits through GET .../commits?include=new&exclude=old, page by page. */
+/* A truncated change (doc/protocol.md §6): its commits through
+ * GET .../commits?include=new&exclude=old, page by page. */
 static enum ac_err
 fetch_commits(struct push *p, const char *new_hash, const char *old_hash)
 {

@@ -22,7 +22,7 @@ add_code(struct ac_buf *b, const char *s)
 	return err == AC_OK ? ac_buf_adds(b, "`") : err;
 }
 
-/* The 40-hex hash of the PR's source commit: §6, PR payloads carry 12 characters. */
+/* The 40-hex hash of the PR's source commit: doc/protocol.md §6, PR payloads carry 12 characters. */
 static enum ac_err
 full_hash(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws, const char *repo,
     const char *hash, char out[41])

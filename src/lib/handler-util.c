@@ -96,7 +96,8 @@ ac_handler_util_data(json_object *payload)
 {
 	json_object *d = ac_json_get_typed(payload, "data", json_type_object);
 
-	/* §6: Bitbucket wraps the event as {"event": key, "data": {...}}; accept it bare too */
+	/* doc/protocol.md §6: Bitbucket wraps the event as {"event": key, "data": {...}};
+	 * accept it bare too */
 	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
 	    !ac_json_get_typed(payload, "issue", json_type_object))
 		return d;
@@ -222,7 +223,8 @@ ac_handler_util_status(struct ac_handler_ctx *ctx, const struct ac_client_respon
 	/* the log line escapes what the product wrote; 160 bytes are enough to say why */
 	ac_log_warn("%s: HTTP %ld: %.160s", what, r->status, ac_buf_str(&r->body));
 	if (r->status == 429) {
-		/* §7: honour Retry-After when the product says it; else the worker backs off */
+		/* doc/protocol.md §7: honour Retry-After when the product sends it; else the worker
+		 * backs off */
 		if (r->retry_after >= 0)
 			ctx->retry_after = r->retry_after;
 		return AC_ERR_UPSTREAM;
@@ -281,7 +283,7 @@ add_str(json_object *o, const char *k, const char *v)
 }
 
 /*
- * Safe to repeat: Bitbucket keeps one status per commit and key (§7), so a
+ * Safe to repeat: Bitbucket keeps one status per commit and key (doc/protocol.md §7), so a
  * retry, or a run after a worker killed mid-call, replaces it, never adds.
  */
 enum ac_err

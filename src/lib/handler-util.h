@@ -22,7 +22,7 @@ enum ac_err ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_te
     const struct ac_event *ev, json_object *payload);      /* handler-jira-issue.c */
 
 /*
- * Build status keys (§7: the same key overwrites). This is what makes a
+ * Build status keys (doc/protocol.md §7: the same key overwrites). This is what makes a
  * status safe to post again on a retry: a second POST with the same key
  * replaces the first, it never adds one.
  */
@@ -53,7 +53,7 @@ int ac_handler_util_exempt(const char *message, size_t nparents);
 
 /*
  * The event body proper: payload's "data" object when payload is a Bitbucket
- * envelope {"event", "data"} (§6), else payload itself. Borrowed.
+ * envelope {"event", "data"} (doc/protocol.md §6), else payload itself. Borrowed.
  */
 json_object *ac_handler_util_data(json_object *payload);
 
@@ -97,7 +97,7 @@ enum ac_err ac_handler_util_call(struct ac_handler_ctx *ctx, const struct ac_ten
     const char *method, const char *path, json_object *body, json_object **json);
 
 /*
- * POST .../commit/{hash}/statuses/build (§7) with key, state ("SUCCESSFUL",
+ * POST .../commit/{hash}/statuses/build (doc/protocol.md §7) with key, state ("SUCCESSFUL",
  * "FAILED"), name, url (AC_BASE_URL, when set) and description. ws and repo
  * are already encoded segments.
  */

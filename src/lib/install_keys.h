@@ -1,4 +1,4 @@
-/* install_keys.h: Jira signed-install public keys (protocol.md §5), fetched by kid and cached. */
+/* install_keys.h: Jira signed-install public keys (doc/protocol.md §5), fetched by kid and cached. */
 #ifndef AC_INSTALL_KEYS_H
 #define AC_INSTALL_KEYS_H
 

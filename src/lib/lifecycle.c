@@ -542,7 +542,7 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	known = err == AC_OK;
 	if (!jira) {
 		if (known) {
-			/* protocol.md §4: only the stored secret proves a reinstall or uninstall */
+			/* doc/protocol.md §4: only the stored secret proves a reinstall or uninstall */
 			if (!lc->has_token)
 				err = ac_request_fail(lc->req, AC_ERR_TOKEN_MISSING,
 				    "this clientKey is installed: the call must be signed with its stored secret");

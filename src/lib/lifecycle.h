@@ -10,7 +10,7 @@
 enum ac_lifecycle_event { AC_LIFECYCLE_INSTALLED, AC_LIFECYCLE_UNINSTALLED };
 
 /*
- * The handler of POST /installed and /uninstalled (protocol.md §4, §5).
+ * The handler of POST /installed and /uninstalled (doc/protocol.md §4, §5).
  * Checks the body before trusting it (415, 400 with a code naming the
  * field), then authenticates: Bitbucket first install by trust on first use
  * for allowed hosts (403 host_not_allowed otherwise), a known clientKey only

@@ -451,7 +451,7 @@ bitbucket_page(struct ac_request *req, const struct ac_tenant *t)
 		return AC_ERR_INTERNAL;
 	ac_grant_token_init(&tok);
 	ac_client_response_init(&resp);
-	/* §8: the grant first, so that its failure is told apart from the API's */
+	/* doc/protocol.md §8: the grant first, so that its failure is told apart from the API's */
 	if ((err = ac_grant_bitbucket(req->app->conf, req->app->store, t, NULL, &tok, NULL)) != AC_OK)
 		goto out;
 	ac_grant_token_release(&tok);

@@ -1,4 +1,4 @@
-/* oauth_page.h: GET /oauth-callback (protocol.md §8): verify, JWT grant, a page a person can read. */
+/* oauth_page.h: GET /oauth-callback (doc/protocol.md §8): verify, JWT grant, a page a person can read. */
 #ifndef AC_OAUTH_PAGE_H
 #define AC_OAUTH_PAGE_H
 

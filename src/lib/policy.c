@@ -1,4 +1,4 @@
-/* policy.c: the token policies (protocol.md §2), one row per kind, and where a URL says a token goes. */
+/* policy.c: the token policies (doc/protocol.md §2), one row per kind, and where a URL says a token goes. */
 #include "config.h"
 
 #include <string.h>
@@ -8,12 +8,14 @@
 
 #include "policy.h"
 
-/* §2, §4, §6: product -> app: iss the installation's clientKey; aud, when present, the same tenant. */
+/* doc/protocol.md §2, §4, §6: product -> app: iss the installation's clientKey; aud, when
+ * present, the same tenant. */
 static void
 build_inbound(const struct ac_policy_ctx *ctx, struct ac_token_policy *p)
 {
 	p->alg = AC_TOKEN_HS256;
-	/* §3: context-qsh binds a page token to no URL: pages only, never lifecycle or webhooks */
+	/* doc/protocol.md §3.5: context-qsh binds a page token to no URL: pages only, never
+	 * lifecycle or webhooks */
 	p->allow_context_qsh = ctx->page;
 	p->allow_query = ctx->page;
 	p->iss = ctx->client_key;
@@ -21,7 +23,7 @@ build_inbound(const struct ac_policy_ctx *ctx, struct ac_token_policy *p)
 	p->aud = ctx->client_key;
 }
 
-/* §5: Jira's signed install: RS256 only, iss the body's clientKey, aud our baseUrl. */
+/* doc/protocol.md §5: Jira's signed install: RS256 only, iss the body's clientKey, aud our baseUrl. */
 static void
 build_signed_install(const struct ac_policy_ctx *ctx, struct ac_token_policy *p)
 {
@@ -32,7 +34,7 @@ build_signed_install(const struct ac_policy_ctx *ctx, struct ac_token_policy *p)
 }
 
 /*
- * §2, §7, §8: app -> product: iss the app key; Bitbucket takes the clientKey
+ * doc/protocol.md §2, §7, §8: app -> product: iss the app key; Bitbucket takes the clientKey
  * as sub, Jira as aud ([clientKey]) when sent. The clientKey in iss is the
  * classic 401 (seeds/003); token.c recognises it from client_key.
  */
@@ -183,7 +185,7 @@ reach(const struct where *u, const char *base)
 
 /*
  * The routes of the app that take a token (src/fcgi/): lifecycle, webhook,
- * and the page, where §3's context-qsh and ?jwt= are accepted.
+ * and the page, where context-qsh (doc/protocol.md §3.5) and ?jwt= are accepted.
  */
 static const struct {
 	const char *path;

@@ -1,4 +1,5 @@
-/* policy.h: the token policies of protocol.md §2: one builder per kind of token, for the server and acctl. */
+/* policy.h: the token policies of doc/protocol.md §2: one builder per kind of token, for the
+ * server and acctl. */
 #ifndef AC_POLICY_H
 #define AC_POLICY_H
 
@@ -17,9 +18,11 @@
  * Invocation Token) is one enum value and one row in policy.c's table.
  */
 enum ac_policy_kind {
-	AC_POLICY_INBOUND,        /* product -> app, HS256: webhooks, pages, Bitbucket lifecycle (§2, §4, §6) */
-	AC_POLICY_SIGNED_INSTALL, /* Jira -> app lifecycle, RS256 (§5) */
-	AC_POLICY_OUTBOUND,       /* app -> product: REST calls and the JWT grant, HS256 (§2, §7, §8) */
+	/* product -> app, HS256: webhooks, pages, Bitbucket lifecycle (doc/protocol.md §2, §4, §6) */
+	AC_POLICY_INBOUND,
+	AC_POLICY_SIGNED_INSTALL, /* Jira -> app lifecycle, RS256 (doc/protocol.md §5) */
+	/* app -> product: REST calls and the JWT grant, HS256 (doc/protocol.md §2, §7, §8) */
+	AC_POLICY_OUTBOUND,
 	AC_POLICY_KIND_COUNT
 };
 

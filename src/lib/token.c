@@ -25,7 +25,7 @@
 /*
  * Why no libjwt here: libjwt 1.10 verifies with whatever algorithm the token
  * names, so an HS256 token "signed" with an RSA public key PEM as the HMAC
- * secret verifies against that PEM (protocol.md §5). We never let the token
+ * secret verifies against that PEM (doc/protocol.md §5). We never let the token
  * choose: the policy's algorithm picks the code path below, the header must
  * name it (checked before any crypto), and the key is only ever used as that
  * algorithm's key. HMAC is computed with OpenSSL and compared with
@@ -566,7 +566,8 @@ check_alg_and_signature(const struct ac_token *t, const void *key, size_t keylen
 			    t->alg_name, want);
 		else if (t->alg == AC_TOKEN_HS256 && p->alg == AC_TOKEN_RS256)
 			problem(c, AC_ERR_ALG_NOT_ALLOWED,
-			    "alg is HS256 but this route requires RS256 (Jira signed install, §5); "
+			    "alg is HS256 but this route requires RS256 "
+			    "(Jira signed install, doc/protocol.md §5); "
 			    "an HS256 token checked against the RSA public key would let anyone who "
 			    "knows that public key sign");
 		else if (t->alg == AC_TOKEN_RS256 && p->alg == AC_TOKEN_HS256)
@@ -718,7 +719,7 @@ check_iss_sub_aud(const struct ac_token *t, const struct ac_token_policy *p, str
 			    " (when present it must name the same tenant as iss)");
 		break;
 	case AC_TOKEN_AUD_URL:
-		/* §5: the string or the first element, trailing '/' ignored. */
+		/* doc/protocol.md §5: the string or the first element, trailing '/' ignored. */
 		if (t->naud == 0)
 			problem(c, AC_ERR_AUD_MISMATCH,
 			    "aud is missing: a signed install names the app's baseUrl \"%s\"",
@@ -958,7 +959,7 @@ enum ac_err
 ac_token_claims_bitbucket_grant(const char *app_key, const char *client_key,
     const char *token_url, struct json_object **out)
 {
-	/* §8: the qsh is that of POST to the token endpoint, its path only. */
+	/* doc/protocol.md §8: the qsh is that of POST to the token endpoint, its path only. */
 	return ac_token_claims_bitbucket(app_key, client_key, "POST", token_url, NULL, out);
 }
 

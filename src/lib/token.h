@@ -1,4 +1,4 @@
-/* token.h: JWTs of protocol.md §2: extract, parse, verify per route policy, sign. */
+/* token.h: JWTs of doc/protocol.md §2: extract, parse, verify per route policy, sign. */
 #ifndef AC_TOKEN_H
 #define AC_TOKEN_H
 
@@ -15,15 +15,15 @@
 /* JSON nesting accepted in a header or claims set. */
 #define AC_TOKEN_JSON_DEPTH 16
 
-/* Lifetime of the tokens we sign for REST calls and the JWT grant (§2, §8). */
+/* Lifetime of the tokens we sign for REST calls and the JWT grant (doc/protocol.md §2, §8). */
 #define AC_TOKEN_TTL 180
-/* Lifetime of the Jira impersonation assertion (§9). */
+/* Lifetime of the Jira impersonation assertion (doc/protocol.md §9). */
 #define AC_TOKEN_ASSERTION_TTL 60
 
-/* The qsh claim value that binds a token to no URL (§3). */
+/* The qsh claim value that binds a token to no URL (doc/protocol.md §3.5). */
 #define AC_TOKEN_CONTEXT_QSH "context-qsh"
 
-/* The Jira impersonation audience (§9). */
+/* The Jira impersonation audience (doc/protocol.md §9). */
 #define AC_TOKEN_OAUTH_AUD "https://oauth-2-authorization-server.services.atlassian.com"
 
 enum ac_token_alg {
@@ -162,7 +162,7 @@ enum ac_err ac_token_sign_hs256(struct json_object *claims, const void *secret,
     size_t secretlen, char **out);
 
 /*
- * Outbound claims (protocol.md §2): iat = now, exp = now + AC_TOKEN_TTL,
+ * Outbound claims (doc/protocol.md §2): iat = now, exp = now + AC_TOKEN_TTL,
  * qsh of method + url against base_url (ac_canon_outbound). *out is a new
  * JSON object (json_object_put() it).
  * Bitbucket REST or JWT grant: iss app key, sub clientKey.
@@ -174,12 +174,12 @@ enum ac_err ac_token_claims_bitbucket(const char *app_key, const char *client_ke
 enum ac_err ac_token_claims_jira(const char *app_key, const char *client_key,
     const char *method, const char *url, const char *base_url, struct json_object **out);
 
-/* §8: the JWT-grant token, bound to POST token_url (its path only). */
+/* doc/protocol.md §8: the JWT-grant token, bound to POST token_url (its path only). */
 enum ac_err ac_token_claims_bitbucket_grant(const char *app_key, const char *client_key,
     const char *token_url, struct json_object **out);
 
 /*
- * §9: the impersonation assertion: iss urn:atlassian:connect:clientid:{id},
+ * doc/protocol.md §9: the impersonation assertion: iss urn:atlassian:connect:clientid:{id},
  * sub urn:atlassian:connect:useraccountid:{account}, tnt tenant base url,
  * aud (NULL: AC_TOKEN_OAUTH_AUD), iat, exp = iat + AC_TOKEN_ASSERTION_TTL, no qsh.
  */

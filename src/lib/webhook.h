@@ -1,4 +1,4 @@
-/* webhook.h: POST /webhook: verified, durable in the inbox before the answer (protocol.md §6). */
+/* webhook.h: POST /webhook: verified, durable in the inbox before the answer (doc/protocol.md §6). */
 #ifndef AC_WEBHOOK_H
 #define AC_WEBHOOK_H
 

@@ -1,4 +1,4 @@
-/* fuzz-canon.c: libFuzzer target for the canonical request and qsh (protocol.md §3). */
+/* fuzz-canon.c: libFuzzer target for the canonical request and qsh (doc/protocol.md §3). */
 #include "config.h"
 
 #include <stdint.h>

@@ -37,6 +37,7 @@ for f in nginx/connect-fcgi-pool.conf nginx/connect-fcgi-fcgiwrap.conf nginx/REA
     systemd/connect-fcgi@.service systemd/connect-fcgi@.socket systemd/connect-fcgi-worker.service; do
 	check "\$(docdir)/$f" test -f "$R$docdir/$f"
 done
+check "\$(docdir)/protocol.md, the protocol notes the code cites" test -f "$R$docdir/protocol.md"
 check "man page acctl(1)" test -f "$R$mandir/man1/acctl.1"
 check "man page connect-fcgi(7)" test -f "$R$mandir/man7/connect-fcgi.7"
 check "nothing is installed setuid or world-writable" \

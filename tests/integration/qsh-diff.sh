@@ -1,5 +1,5 @@
 #!/bin/sh
-# qsh-diff.sh: our canonical request and qsh against npm atlassian-jwt (protocol.md §3), as TAP.
+# qsh-diff.sh: our canonical request and qsh against npm atlassian-jwt (doc/protocol.md §3), as TAP.
 #
 # Feeds the same requests (the qsh vectors, listed edge cases and a few
 # thousand seeded random ones, from tests/sim/gen-requests.js) to

@@ -5,7 +5,7 @@
 # tests/sim/verify-token.js checks the signature with decodeSymmetric and the
 # qsh with createQueryStringHash(fromMethodAndUrl(...), false, baseUrl). Then
 # atlassian-jwt signs and `acctl jwt verify` must say valid. The requests avoid
-# the few documented differences of the npm package (protocol.md §3).
+# the few documented differences of the npm package (doc/protocol.md §3).
 # Environment: top_srcdir, top_builddir, NODE (from make check). No network.
 set -u
 

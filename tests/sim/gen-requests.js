@@ -10,7 +10,7 @@
 //
 // Random requests are reproducible from SEED. They avoid the few inputs on
 // which Node's url.parse cannot stand for a real request (see below); every
-// other difference must be explained by a rule of protocol.md §3.
+// other difference must be explained by a rule of doc/protocol.md §3.
 'use strict';
 
 const fs = require('fs');
@@ -112,7 +112,7 @@ for (const [name, method, url, baseUrl, inbound] of edges) {
 // ------------------------------------------------------------ quirks
 // Node's querystring falls back to one byte per UTF-16 unit when
 // decodeURIComponent fails, so a raw non-ASCII character next to a bad escape
-// (é%FF: two U+FFFD) is mangled. Not a rule of protocol.md §3 (no real URI has raw non-ASCII):
+// (é%FF: two U+FFFD) is mangled. Not a rule of doc/protocol.md §3 (no real URI has raw non-ASCII):
 // qsh-compare.js reports these as TODO tests, never as failures.
 emit({ cat: 'quirk', name: 'raw non-ASCII next to a bad escape', method: 'GET',
 	url: '/p?v=\u00e9%FF', baseUrl: '',

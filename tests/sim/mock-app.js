@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// mock-app.js: a minimal reference app (protocol.md §4-§6, §8) in Node with atlassian-jwt, for
+// mock-app.js: a minimal reference app (doc/protocol.md §4-§6, §8) in Node with atlassian-jwt, for
 // the simulator's self-test only: the drivers' tokens must pass it and their forgeries must not.
 // It is not connect-fcgi and proves nothing about it.
 //

@@ -4,7 +4,7 @@
 // usage: qsh-compare.js REQUESTS.jsonl C.jsonl NPM.jsonl
 // Line i of each file is the same request (gen-requests.js, canon-cli,
 // qsh-oracle.js). A difference passes only when a documented rule of
-// protocol.md §3 explains it, i.e. when applying npm's known behaviour to our
+// doc/protocol.md §3 explains it, i.e. when applying npm's known behaviour to our
 // answer gives exactly npm's answer:
 //   npm-path-escape  npm escapes  TAB LF CR space " ' < > ^ ` { | }  in the path
 //   npm-backslash    npm turns \ into / in the path
@@ -77,7 +77,7 @@ function contextOf(baseUrl) {
 	return (baseUrl || '').replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '').replace(/[?#].*$/, '');
 }
 
-// PATH of protocol.md §3, on a JS string (the model both sides share).
+// PATH of doc/protocol.md §3, on a JS string (the model both sides share).
 function canonPath(p, ctx) {
 	if (ctx && p.startsWith(ctx))
 		p = p.slice(ctx.length);
@@ -244,7 +244,7 @@ for (const cat of ['vector', 'edge', 'random']) {
 	result(bad.length === 0, `inbound and outbound agree on the same relative URL (${pairs} pairs)`, bad);
 }
 
-// Known npm quirks outside protocol.md §3: shown, never failing (TAP TODO).
+// Known npm quirks outside doc/protocol.md §3: shown, never failing (TAP TODO).
 reqs.forEach((r, i) => {
 	if (r.cat !== 'quirk')
 		return;

@@ -3,7 +3,7 @@
 //
 // Input, one object a line: {"method", "url", "baseUrl"} (other fields are ignored).
 // Output, one object a line: {"canonical", "qsh"} or {"error": message}.
-// This is the npm reference implementation (protocol.md §3), used as an
+// This is the npm reference implementation (doc/protocol.md §3), used as an
 // independent oracle by tests/integration/qsh-diff.sh: the request goes
 // through fromMethodAndUrl() (Node's url.parse) exactly as an npm app would.
 'use strict';

@@ -1,4 +1,4 @@
-/* test-canon.c: the canonical request and qsh (protocol.md §3) against vectors and per rule. */
+/* test-canon.c: the canonical request and qsh (doc/protocol.md §3) against vectors and per rule. */
 #include "config.h"
 
 #include <stdio.h>
@@ -173,7 +173,7 @@ START_TEST(test_empty_and_root)
 {
 	char hex[AC_QSH_HEX_LEN];
 
-	/* protocol.md §3: both '&' always there; no query gives GET&/& */
+	/* doc/protocol.md §3: both '&' always there; no query gives GET&/& */
 	check_both("GET", "", "GET&/&");
 	check_both("GET", "/", "GET&/&");
 	check_both("GET", "?", "GET&/&");
@@ -295,7 +295,7 @@ START_TEST(test_path_raw)
 	static const char nul_uri[] = "/a\0b?k=v";
 	static const char nul_want[] = "GET&/a\0b&k=v";
 
-	/* Java keeps these raw; npm escapes them and turns '\' into '/' (protocol.md §3) */
+	/* Java keeps these raw; npm escapes them and turns '\' into '/' (doc/protocol.md §3) */
 	check_both("GET", "/a'b\"c{d|e}\\f^`<>", "GET&/a'b\"c{d|e}\\f^`<>&");
 	check_both("GET", "/a b", "GET&/a b&");
 	check_both("GET", "/\xc3\xa9t\xc3\xa9", "GET&/\xc3\xa9t\xc3\xa9&");
@@ -384,7 +384,7 @@ END_TEST
 
 START_TEST(test_decoding)
 {
-	/* '+' is a space, "%2B" a plus; both re-encoded (protocol.md §3) */
+	/* '+' is a space, "%2B" a plus; both re-encoded (doc/protocol.md §3) */
 	check_both("GET", "/p?title=1+%2B+1", "GET&/p&title=1%20%2B%201");
 	check_both("GET", "/p?a+b=c+d", "GET&/p&a%20b=c%20d");
 	/* only unreserved stay literal */

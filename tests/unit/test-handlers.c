@@ -153,7 +153,7 @@ START_TEST(payload_shapes)
 
 	ac_buf_init(&ws, 1024);
 	ac_buf_init(&repo, 1024);
-	/* the envelope of §6 and the bare data give the same answers */
+	/* the envelope of doc/protocol.md §6 and the bare data give the same answers */
 	data = ac_handler_util_data(pr);
 	ck_assert_ptr_nonnull(ac_handler_util_get(data, "pullrequest", json_type_object));
 	ck_assert_ptr_eq(ac_handler_util_data(data), data);

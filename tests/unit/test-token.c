@@ -457,7 +457,7 @@ START_TEST(alg_none)
 }
 END_TEST
 
-/* protocol.md §5: the classic RS256 -> HS256 confusion must fail. */
+/* doc/protocol.md §5: the classic RS256 -> HS256 confusion must fail. */
 START_TEST(hs256_with_public_key_on_rs256_route)
 {
 	struct ac_token_policy p = inbound_policy();
@@ -818,7 +818,7 @@ START_TEST(sign_roundtrip)
 	ck_assert_ptr_null(json_object_object_get(c, "aud"));
 	json_object_put(c);
 
-	/* §8 JWT grant */
+	/* doc/protocol.md §8: JWT grant */
 	ck_assert_int_eq(ac_token_claims_bitbucket_grant(APP_KEY, CLIENT_KEY,
 	    "https://bitbucket.org/site/oauth2/access_token", &c), AC_OK);
 	{
@@ -836,7 +836,7 @@ START_TEST(sign_roundtrip)
 	ck_assert_int_eq(json_object_get_int64(json_object_object_get(c, "exp")), NOW + 180);
 	json_object_put(c);
 
-	/* §9 impersonation assertion */
+	/* doc/protocol.md §9: impersonation assertion */
 	ck_assert_int_eq(ac_token_claims_jira_assertion("oc-1", "5b10a2844c20165700ede21g",
 	    "https://x.atlassian.net", NULL, &c), AC_OK);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(c, "iss")),

@@ -7,7 +7,7 @@ const path = require('path');
 const crypto = require('crypto');
 const jwt = require('atlassian-jwt');
 
-// Sample bodies (copies of the shared fixtures, protocol.md); SIM_PAYLOADS overrides the dir.
+// Sample bodies (doc/protocol.md §4-§6; copies of the shared fixtures); SIM_PAYLOADS overrides the dir.
 const FIXTURES = process.env.SIM_PAYLOADS || path.resolve(__dirname, '../payloads');
 const OAUTH_AUD = 'https://oauth-2-authorization-server.services.atlassian.com';
 
@@ -159,7 +159,7 @@ function randomSecret() {
 	return b64url(crypto.randomBytes(32));
 }
 
-// Fixture bodies (protocol.md §4-§6), deep copies.
+// Fixture bodies (doc/protocol.md §4-§6), deep copies.
 function fixture(name) {
 	return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 }
