@@ -596,16 +596,23 @@ out:
 	return err;
 }
 
+/* One lifecycle call's state, before anything is read. */
+static void
+lc_init(struct lc *lc, struct ac_request *req, enum ac_lifecycle_event ev)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->req = req;
+	lc->ev = ev;
+	lc->conf = req->app->conf;
+}
+
 enum ac_err
 ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 {
 	struct lc lc;
 	enum ac_err err;
 
-	memset(&lc, 0, sizeof(lc));
-	lc.req = req;
-	lc.ev = ev;
-	lc.conf = req->app->conf;
+	lc_init(&lc, req, ev);
 	if (req->app->store == NULL)
 		return AC_ERR_INTERNAL;
 	if ((err = check_body(&lc)) != AC_OK)
@@ -636,10 +643,7 @@ ac_lifecycle_check_body(struct ac_request *req, enum ac_lifecycle_event ev)
 	struct lc lc;
 	enum ac_err err;
 
-	memset(&lc, 0, sizeof(lc));
-	lc.req = req;
-	lc.ev = ev;
-	lc.conf = req->app->conf;
+	lc_init(&lc, req, ev);
 	err = check_body(&lc);
 	ac_json_put_secret(lc.body);
 	return err;
