@@ -224,7 +224,8 @@ ac_datadir_become_owner(const char *dir)
 		return AC_ERR_NOMEM;
 	/* the directory, or where it would be created */
 	while (stat(p, &st) != 0) {
-		if (errno != ENOENT && errno != ENOTDIR) {
+		/* nothing left to climb (the working directory itself is gone): no owner to become */
+		if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(p, ".") || !strcmp(p, "/")) {
 			ac_log_error("stat %s: %s", p, strerror(errno));
 			free(p);
 			return AC_ERR_IO;
