@@ -222,9 +222,9 @@ ac_handler_util_status(struct ac_handler_ctx *ctx, const struct ac_client_respon
 		return AC_OK;
 	/* the log line escapes what the product wrote; 160 bytes are enough to say why */
 	ac_log_warn("%s: HTTP %ld: %.160s", what, r->status, ac_buf_str(&r->body));
-	if (r->status == 429) {
-		/* doc/protocol.md §7: honour Retry-After when the product sends it; else the worker
-		 * backs off */
+	if (r->status == 429 || r->status == 503) {
+		/* doc/protocol.md §7, RFC 9110 10.2.3: honour Retry-After when the product sends it
+		 * with a 429 or a 503; else the worker backs off */
 		if (r->retry_after >= 0)
 			ctx->retry_after = r->retry_after;
 		return AC_ERR_UPSTREAM;

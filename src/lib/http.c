@@ -1,7 +1,6 @@
 /* http.c: one libcurl handle per process, HTTPS only but for loopback test hosts. */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,27 +66,6 @@ on_data(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-static size_t
-on_header(char *p, size_t size, size_t n, void *ctx)
-{
-	long *retry_after = ctx;
-	size_t len = size * n;
-
-	if (retry_after && len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-		const char *v = p + 12;
-		long secs = 0;
-		int digits = 0;
-
-		while (v < p + len && (*v == ' ' || *v == '\t'))
-			v++;
-		for (; v < p + len && isdigit((unsigned char)*v) && secs < 86400; v++, digits++)
-			secs = secs * 10 + (*v - '0');
-		if (digits) /* whole seconds only (no HTTP-date), at most a day */
-			*retry_after = secs < 86400 ? secs : 86400;
-	}
-	return len;
-}
-
 /* curl's copies of the headers: one is "Authorization: JWT <token>" or a Bearer token */
 static void
 free_headers(struct curl_slist *hdrs)
@@ -144,8 +122,6 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 	curl_easy_setopt(handle, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(handle, CURLOPT_HEADERDATA, retry_after);
 	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (!strcmp(rq->method, "HEAD"))
@@ -167,6 +143,17 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 	}
 	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
 	*status = code;
+	if (retry_after) {
+		curl_off_t ra = 0;
+
+		/*
+		 * RFC 9110 10.2.3: seconds or an HTTP-date; libcurl reads both (a date
+		 * as the seconds until it). It says 0 for none as for "0": taken as
+		 * none, so the worker's own backoff applies. At most a day.
+		 */
+		if (curl_easy_getinfo(handle, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			*retry_after = ra < 86400 ? (long)ra : 86400;
+	}
 	return AC_OK;
 }
 

@@ -33,7 +33,9 @@ enum ac_err ac_http_url_allowed(const struct ac_conf *conf, const char *url, int
  * the HTTP status. AC_ERR_UPSTREAM when the server cannot be reached or does
  * not answer in time (logged with curl's words). The policy of
  * ac_http_url_allowed (without the https allow-list check) is applied.
- * retry_after (may be NULL) gets the Retry-After seconds, or -1.
+ * retry_after (may be NULL) gets the Retry-After seconds (either form, an
+ * HTTP-date as the seconds until it; at most a day), or -1 when there is none
+ * or it says 0.
  */
 enum ac_err ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *status,
     struct ac_buf *body, long *retry_after);

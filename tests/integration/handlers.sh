@@ -210,6 +210,18 @@ control '{"fail":[{"path":"/statuses/build$","status":429,"retryAfter":42}]}'
 run bb-h pullrequest:updated pr-good
 is "$RC $RES" "1 upstream_error retry_after=42" "a 429 with Retry-After: retryable, retry_after set"
 reset
+# RFC 9110 10.2.3: the HTTP-date form too (libcurl's CURLINFO_RETRY_AFTER)
+ra_date="$(LC_ALL=C date -u -d '+120 seconds' '+%a, %d %b %Y %H:%M:%S GMT')"
+control '{"fail":[{"path":"/statuses/build$","status":503,"retryAfter":"'"$ra_date"'"}]}'
+run bb-h pullrequest:updated pr-good
+ra="${RES##*retry_after=}"
+check "a 503 with Retry-After as an HTTP-date 120 s ahead: retry_after $ra (60..120)" \
+	eval '[ "$RC" = 1 ] && [ "${RES%% *}" = upstream_error ] && [ "$ra" -ge 60 ] 2>/dev/null && [ "$ra" -le 120 ]'
+reset
+control '{"fail":[{"path":"/statuses/build$","status":429,"retryAfter":"soon"}]}'
+run bb-h pullrequest:updated pr-good
+is "$RC $RES" "1 upstream_error" "a Retry-After that is neither seconds nor a date is none"
+reset
 control '{"fail":[{"path":"/statuses/build$","status":"close"}]}'
 run bb-h pullrequest:updated pr-good
 is "$RC $RES" "1 upstream_error" "a connection closed without an answer: retryable"
