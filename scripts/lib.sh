@@ -249,7 +249,7 @@ pool_sockets() {
 
 # write_acconf FILE CONF_C: the programs' settings from this environment as AC_NAME=value lines,
 # then those of the file AC_CONFIG names that the environment does not set (the environment
-# wins, as in the programs). Only the names of the settings table in CONF_C (src/lib/conf.c)
+# wins, as in the programs). Only the names of the settings table in CONF_C (src/lib/base/conf.c)
 # are written: the programs refuse a file with unknown names. For fcgiwrap, whose CGI children
 # see only the FastCGI params.
 write_acconf() {

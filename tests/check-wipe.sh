@@ -48,8 +48,7 @@ for pair in buf:OPENSSL_cleanse json:OPENSSL_cleanse token:OPENSSL_cleanse http:
 	tenant:ac_json_put_secret client:ac_buf_init_secret client:ac_buf_free_secret_str \
 	lifecycle:ac_json_put_secret request:ac_buf_init_secret oauth_page:ac_json_put_secret \
 	token:ac_buf_init_secret; do
-	o="$obj/${pair%%:*}.o"
-	[ -f "$o" ] || o=$(ls "$obj"/*"-${pair%%:*}.o" 2>/dev/null | head -n 1)
+	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
 	if [ -z "$o" ] || [ ! -f "$o" ]; then
 		missing="$missing ${pair%%:*}.o(not built)"
 	elif ! nm "$o" | grep -qE "[UT] ${pair#*:}\$"; then

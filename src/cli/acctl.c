@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "acctl.h"
-#include "datadir.h"
+#include "base/datadir.h"
 
 static const struct {
 	const char *name;

@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "acctl.h"
-#include "client.h"
-#include "conf.h"
-#include "http.h"
-#include "json.h"
-#include "log.h"
-#include "store.h"
-#include "tenant.h"
+#include "outbound/client.h"
+#include "base/conf.h"
+#include "outbound/http.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "store/tenant.h"
 
 /* Most bytes of a --data body. */
 #define DATA_MAX (1024 * 1024)
@@ -179,7 +179,7 @@ acctl_cmd_api(int argc, char **argv)
 		goto conf_release;
 	/* access tokens are cached in the store for every process: then it is opened for writing */
 	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20,
-	    opts.account_id || conf.bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? ac_conf_store_flags(&conf) :
+	    opts.account_id || conf.bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? ac_store_conf_flags(&conf) :
 	    AC_STORE_RDONLY, &st) != AC_OK) {
 		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
 		goto conf_release;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "acctl.h"
-#include "conf.h"
+#include "base/conf.h"
 
 static void
 usage(FILE *f)

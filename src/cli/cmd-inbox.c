@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "acctl.h"
-#include "clock.h"
-#include "conf.h"
-#include "inbox.h"
-#include "journal.h"
-#include "store.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "store/inbox.h"
+#include "store/journal.h"
+#include "store/store.h"
 
 static void
 usage(FILE *f)

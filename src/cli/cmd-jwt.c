@@ -16,15 +16,15 @@
 #include <openssl/evp.h>
 
 #include "acctl.h"
-#include "buf.h"
-#include "canon.h"
-#include "clock.h"
-#include "conf.h"
-#include "explain.h"
-#include "policy.h"
-#include "store.h"
-#include "tenant.h"
-#include "token.h"
+#include "base/buf.h"
+#include "auth/canon.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "auth/explain.h"
+#include "auth/policy.h"
+#include "store/store.h"
+#include "store/tenant.h"
+#include "auth/token.h"
 
 #define SECRET_MAX (64 * 1024)
 

@@ -10,12 +10,12 @@
 #include <openssl/crypto.h>
 
 #include "acctl.h"
-#include "buf.h"
-#include "clock.h"
-#include "conf.h"
-#include "json.h"
-#include "store.h"
-#include "tenant.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "base/json.h"
+#include "store/store.h"
+#include "store/tenant.h"
 
 #define LINE_MAX_BYTES (512 * 1024)
 

@@ -9,14 +9,14 @@
 #include <unistd.h>
 
 #include "acctl.h"
-#include "client.h"
-#include "clock.h"
-#include "conf.h"
-#include "handler.h"
-#include "inbox.h"
-#include "log.h"
-#include "store.h"
-#include "worker.h"
+#include "outbound/client.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "events/handler.h"
+#include "store/inbox.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "events/worker.h"
 
 /* Idle poll: a new event starts within this many milliseconds. */
 #define POLL_MS 50
@@ -80,7 +80,7 @@ acctl_cmd_worker(int argc, char **argv)
 		return 2;
 	}
 	if (acctl_as_data_owner(conf.data_dir) != 0 ||
-	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_conf_store_flags(&conf), &st) != AC_OK ||
+	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_store_conf_flags(&conf), &st) != AC_OK ||
 	    ac_client_new(&conf, st, &client) != AC_OK) {
 		ac_log_error("cannot open the store in AC_DATA_DIR=%s", conf.data_dir);
 		rc = 1;

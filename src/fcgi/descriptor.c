@@ -3,9 +3,9 @@
 
 #include <stdlib.h>
 
-#include "descriptor.h"
-#include "fcgi.h"
-#include "log.h"
+#include "routes/descriptor.h"
+#include "web/fcgi.h"
+#include "base/log.h"
 
 /* Rendered once per process at start: every request gets the same bytes. */
 static struct ac_buf rendered;

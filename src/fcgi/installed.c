@@ -1,8 +1,8 @@
 /* installed.c: installed.fcgi, POST /installed for Bitbucket and Jira (doc/protocol.md §4, §5). */
 #include "config.h"
 
-#include "fcgi.h"
-#include "lifecycle.h"
+#include "web/fcgi.h"
+#include "routes/lifecycle.h"
 
 static enum ac_err
 on_installed(struct ac_request *req)

@@ -2,10 +2,10 @@
  * (doc/protocol.md §8). */
 #include "config.h"
 
-#include "client.h"
-#include "fcgi.h"
-#include "http.h"
-#include "oauth_page.h"
+#include "outbound/client.h"
+#include "web/fcgi.h"
+#include "outbound/http.h"
+#include "routes/oauth_page.h"
 
 static const struct ac_route routes[] = {
 	/* method  path              handler                auth          body cap */

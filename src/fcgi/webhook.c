@@ -1,11 +1,11 @@
 /* webhook.c: webhook.fcgi, POST /webhook: verified, durable, answered at once (doc/protocol.md §6). */
 #include "config.h"
 
-#include "auth.h"
-#include "client.h"
-#include "fcgi.h"
-#include "webhook.h"
-#include "worker.h"
+#include "auth/auth.h"
+#include "outbound/client.h"
+#include "web/fcgi.h"
+#include "routes/webhook.h"
+#include "events/worker.h"
 
 static enum ac_err
 on_webhook(struct ac_request *req)

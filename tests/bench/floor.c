@@ -4,7 +4,7 @@
  * environment FLOOR_DIR under the next 8-byte key (one put, one commit, MDB_NOSYNC: what the
  * inbox does at the least, without verifying, de-duplicating or scanning anything). Several
  * processes may share one FLOOR_DIR, as the webhook workers share the store. Both close the
- * connection as src/lib/fcgi.c does (no drain once the input has ended), so that a floor differs
+ * connection as src/lib/web/fcgi.c does (no drain once the input has ended), so that a floor differs
  * from webhook.fcgi only by what the webhook does to the request. Never installed.
  */
 #include <fcgiapp.h>

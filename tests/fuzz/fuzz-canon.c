@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "canon.h"
-#include "err.h"
+#include "base/buf.h"
+#include "auth/canon.h"
+#include "base/err.h"
 
 /*
  * Input: "method\nuri\ncontext" (missing parts are empty). The uri goes to

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "lifecycle.h"
-#include "request.h"
+#include "base/json.h"
+#include "routes/lifecycle.h"
+#include "web/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

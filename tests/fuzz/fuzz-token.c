@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "token.h"
+#include "base/clock.h"
+#include "auth/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -26,7 +26,7 @@ start_stack() {
 	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1,bitbucket.org,api.bitbucket.org"
 	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full
 	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
 }
 

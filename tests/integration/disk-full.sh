@@ -28,7 +28,7 @@ export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$
 export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1"
 export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full AC_WORKER=daemon
 unset AC_CONFIG AC_DESCRIPTOR
-write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
 
 hook() { # hook ID WANT DESCRIPTION

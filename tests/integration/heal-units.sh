@@ -51,7 +51,7 @@ it_port
 export AC_BASE_URL="$BASE" AC_DATA_DIR="$IT_TMP/data" AC_TEMPLATE_DIR="$IT_TMP/descriptor"
 export AC_PROCESSES="$procs"
 unset AC_CONFIG AC_DESCRIPTOR
-write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 NGINX_WORKERS=1 nginx_conf pool "$IT_TMP/nginx" "$PORT" "$IT_TMP/libexec" "$IT_TMP/run" "$IT_TMP/connect-fcgi.conf"
 run_user_prefix
 declare -A HOLDER=()

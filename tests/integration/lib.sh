@@ -376,7 +376,7 @@ nginx_suite() {
 	export AC_BASE_URL="$BASE" AC_APP_KEY="it-$mode-key" AC_APP_NAME="Integration $mode"
 	export AC_DATA_DIR="$IT_TMP/data" AC_TEMPLATE_DIR="$IT_TMP/descriptor"
 	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 	# A test-only location with no body cap in nginx: a program answers a path it does not serve
 	# without reading the body, so its input has not ended when it closes.
 	: >"$IT_TMP/nginx-extra.conf"
@@ -425,7 +425,7 @@ nginx_suite() {
 	fi
 
 	# Closing: a program closes at once when the request's input has ended and drains it
-	# first when it has not (src/lib/fcgi.c): either way nginx gets every response whole.
+	# first when it has not (src/lib/web/fcgi.c): either way nginx gets every response whole.
 	got=
 	for n in $(seq 30); do
 		http GET /atlassian-connect.json
@@ -541,7 +541,7 @@ it_app_env() {
 	export AC_BITBUCKET_TOKEN_URL="$SIM_URL/site/oauth2/access_token" AC_OAUTH_SERVER_URL="$SIM_URL"
 	export AC_RETRY_FOR=20 AC_RETRY_BASE_MS=200
 	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 }
 
 # it_stage_programs DIR [SUFFIX]: the built programs into DIR (as NAME.SUFFIX, default fcgi),

@@ -34,7 +34,7 @@ start_stack() {
 	export AC_BITBUCKET_TOKEN_URL="$SIM_URL/site/oauth2/access_token" AC_OAUTH_SERVER_URL="$SIM_URL"
 	export AC_BITBUCKET_AUTH=jwt AC_RETRY_FOR=10 AC_RETRY_BASE_MS=200
 	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
 	if [ "$BASE" != "$AC_BASE_URL" ]; then
 		diag "nginx moved to $BASE; starting again"

@@ -21,7 +21,7 @@ trap '[ -z "$RUN_PID" ] || stop_pids "$RUN_PID" 2>/dev/null; rm -rf "$D"; [ -z "
 # what scripts/run reads of a checkout, and the programs where a build puts them
 mkdir -p "$C/src/lib" "$C/build/src/fcgi" "$C/build/src/cli"
 cp -R "$top_srcdir/scripts" "$top_srcdir/nginx" "$top_srcdir/descriptor" "$C/"
-cp "$top_srcdir/src/lib/conf.c" "$C/src/lib/"
+mkdir -p "$C/src/lib/base" && cp "$top_srcdir/src/lib/base/conf.c" "$C/src/lib/base/"
 cp "$top_builddir"/src/fcgi/*.fcgi "$C/build/src/fcgi/"
 cp "$top_builddir/src/cli/acctl" "$C/build/src/cli/"
 check "the checkout is out of the programs' user's reach" eval '! as_run_user test -x "$C"'

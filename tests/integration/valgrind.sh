@@ -44,7 +44,7 @@ unset AC_CONFIG AC_DESCRIPTOR
 printf '{"v":1,"clientKey":"vg-tenant","sharedSecret":"vg-secret","key":"vg-app","baseUrl":"https://bitbucket.org","baseApiUrl":"https://api.bitbucket.org","oauthClientId":"","displayUrl":"","product":"bitbucket","state":"installed","installedAt":1,"updatedAt":1,"uninstalledAt":0}\n' |
 	"$ACCTL" tenant import - >/dev/null
 [ -z "$IT_UG" ] || chown -R "$IT_UG" "$IT_TMP/data"
-write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 it_nginx pool || { not_ok "nginx and the programs under valgrind start"; it_logs; done_testing; }
 
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/atlassian-connect.json" && break; sleep 0.2; done

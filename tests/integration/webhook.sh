@@ -32,7 +32,7 @@ start_stack() {
 	export AC_INSTALL_KEYS_URL="$SIM_URL/install-keys" AC_SYNC=full AC_WORKER="${2:-daemon}"
 	export AC_RETRY_FOR=4 AC_RETRY_BASE_MS=200
 	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/conf.c"
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 	it_nginx pool || { not_ok "$1: nginx and the programs start"; it_logs; done_testing; }
 }
 # the worker itself is $! (setpriv execs it), so that a SIGKILL hits the worker

@@ -5,16 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "conf.h"
-#include "handler-util.h"
-#include "handler.h"
-#include "http.h"
-#include "inbox.h"
-#include "json.h"
-#include "log.h"
-#include "store.h"
-#include "tenant.h"
+#include "outbound/client.h"
+#include "base/conf.h"
+#include "events/handler-util.h"
+#include "events/handler.h"
+#include "outbound/http.h"
+#include "store/inbox.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "store/tenant.h"
 
 /*
  * usage: handler-run CLIENTKEY EVENTKEY PAYLOAD.json

@@ -29,7 +29,7 @@ watched_free(void *p)
 }
 
 #define free(p) watched_free(p)
-#include "buf.c"
+#include "base/buf.c"
 #undef free
 
 #include "unit.h"

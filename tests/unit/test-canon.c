@@ -7,9 +7,9 @@
 
 #include <json-c/json.h>
 
-#include "buf.h"
-#include "canon.h"
-#include "err.h"
+#include "base/buf.h"
+#include "auth/canon.h"
+#include "base/err.h"
 #include "unit.h"
 
 #ifndef AC_SRCDIR

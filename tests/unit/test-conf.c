@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "base/conf.h"
 #include "unit.h"
 
 /* A fake environment: NULL-terminated name, value pairs. */

@@ -12,11 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "datadir.h"
-#include "inbox.h"
-#include "journal.h"
-#include "store.h"
+#include "base/clock.h"
+#include "base/datadir.h"
+#include "store/inbox.h"
+#include "store/journal.h"
+#include "store/store.h"
 #include "unit.h"
 
 #define NOBODY 65534

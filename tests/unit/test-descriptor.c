@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "descriptor.h"
-#include "json.h"
+#include "routes/descriptor.h"
+#include "base/json.h"
 #include "unit.h"
 
 static struct ac_conf conf;

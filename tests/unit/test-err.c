@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "unit.h"
 
 START_TEST(every_error_has_a_code_and_message)

@@ -8,10 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "inbox.h"
-#include "le.h"
-#include "store.h"
+#include "base/clock.h"
+#include "store/inbox.h"
+#include "base/le.h"
+#include "store/store.h"
 #include "unit.h"
 
 static char dir[64];

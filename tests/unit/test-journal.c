@@ -13,10 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "inbox.h"
-#include "journal.h"
-#include "store.h"
+#include "base/clock.h"
+#include "store/inbox.h"
+#include "store/journal.h"
+#include "store/store.h"
 #include "unit.h"
 
 static char dir[64], jpath[128];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "base/json.h"
 #include "unit.h"
 
 /* input, valid JSON object? (1 object, 0 invalid, 2 valid but not an object) */

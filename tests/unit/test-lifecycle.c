@@ -15,13 +15,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "canon.h"
-#include "clock.h"
-#include "json.h"
-#include "lifecycle.h"
-#include "store.h"
-#include "tenant.h"
-#include "token.h"
+#include "auth/canon.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "routes/lifecycle.h"
+#include "store/store.h"
+#include "store/tenant.h"
+#include "auth/token.h"
 #include "unit.h"
 
 struct fake {

@@ -13,13 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "conf.h"
-#include "grant.h"
-#include "html.h"
-#include "store.h"
-#include "tenant.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "outbound/grant.h"
+#include "web/html.h"
+#include "store/store.h"
+#include "store/tenant.h"
 #include "unit.h"
 
 /* ------------------------------------------------------------------ escapers */

@@ -7,12 +7,12 @@
 
 #include "unit.h"
 
-#include "buf.h"
-#include "canon.h"
-#include "clock.h"
-#include "explain.h"
-#include "policy.h"
-#include "token.h"
+#include "base/buf.h"
+#include "auth/canon.h"
+#include "base/clock.h"
+#include "auth/explain.h"
+#include "auth/policy.h"
+#include "auth/token.h"
 
 #define NOW 1700000000
 #define APP_BASE "https://app.example.com"

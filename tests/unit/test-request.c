@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "json.h"
-#include "request.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "web/request.h"
 #include "unit.h"
 
 /* A request as a test makes it: CGI variables, a body, and what came back. */

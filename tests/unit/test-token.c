@@ -13,7 +13,7 @@
 #include "unit.h"
 
 /* The whole module, so that its file-local ct_calls counter is visible. */
-#include "token.c"
+#include "auth/token.c"
 
 #define NOW 1700000000
 #define LEEWAY 30

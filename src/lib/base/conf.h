@@ -1,0 +1,92 @@
+/* conf.h: the configuration of every program, from one declarative table. */
+#ifndef AC_CONF_H
+#define AC_CONF_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+enum ac_product { AC_PRODUCT_BITBUCKET, AC_PRODUCT_JIRA };
+enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF, AC_SYNC_EACH };
+enum ac_worker_mode { AC_WORKER_DAEMON, AC_WORKER_INLINE };
+enum ac_bitbucket_auth { AC_BITBUCKET_AUTH_JWT, AC_BITBUCKET_AUTH_BEARER };
+
+/*
+ * The effective configuration. Strings are owned by the struct (released by
+ * ac_conf_release) and never NULL after ac_conf_load succeeded: an unset
+ * optional string is "".
+ */
+struct ac_conf {
+	char *base_url;            /* AC_BASE_URL, no trailing '/' */
+	char *base_path;           /* path part of base_url ("" for none), derived */
+	char *app_key;             /* AC_APP_KEY */
+	char *app_name;            /* AC_APP_NAME */
+	enum ac_product product;   /* AC_PRODUCT */
+	char *data_dir;            /* AC_DATA_DIR */
+	char *allowed_hosts;       /* AC_ALLOWED_HOSTS, comma-separated */
+	long leeway;               /* AC_LEEWAY, seconds */
+	enum ac_sync sync;         /* AC_SYNC */
+	char *install_keys_url;    /* AC_INSTALL_KEYS_URL */
+	char *bitbucket_token_url; /* AC_BITBUCKET_TOKEN_URL */
+	char *oauth_server_url;    /* AC_OAUTH_SERVER_URL */
+	enum ac_bitbucket_auth bitbucket_auth; /* AC_BITBUCKET_AUTH: per-call JWT or the grant's Bearer */
+	char *descriptor;          /* AC_DESCRIPTOR, "" = by product */
+	char *template_dir;        /* AC_TEMPLATE_DIR */
+	char *commit_pattern;      /* AC_COMMIT_PATTERN */
+	char *pr_title_pattern;    /* AC_PR_TITLE_PATTERN */
+	long map_size_mb;          /* AC_MAP_SIZE_MB, initial LMDB map */
+	enum ac_worker_mode worker;/* AC_WORKER */
+	long retry_for;            /* AC_RETRY_FOR, seconds an event is retried before `dead` */
+	long retry_base_ms;        /* AC_RETRY_BASE_MS, the first backoff */
+	long processes;            /* AC_PROCESSES, serving processes under a supervisor (0: none) */
+	char *source;              /* the config file read, "" when none (derived) */
+};
+
+/* One row of the declarative table, exposed for `acctl config`, the man page test and docs. */
+struct ac_conf_setting {
+	const char *name;     /* "base_url" */
+	const char *env;      /* "AC_BASE_URL" */
+	const char *defval;   /* NULL: required */
+	/* Parses and checks text into the field at offset; returns NULL or what is wrong. */
+	const char *(*check)(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text);
+	size_t offset;        /* of the field in struct ac_conf */
+	int secret;           /* masked by `acctl config` */
+	const char *help;     /* one line */
+};
+
+/* The table; *n receives its length. Static storage. */
+const struct ac_conf_setting *ac_conf_settings(size_t *n);
+
+/*
+ * Fills conf from the environment, then from the file named by AC_CONFIG, else
+ * from `connect-fcgi.conf` in program_dir (NULL: none). The file has lines
+ * `AC_NAME=value` (or `AC_NAME = value`), '#' comments and blank lines; the
+ * environment wins over it. Every value is checked; on failure *errmsg (owned
+ * by the caller, free()) names the setting and what is wrong, and conf is
+ * left released. Defaults as in the table.
+ */
+enum ac_err ac_conf_load(struct ac_conf *conf, const char *program_dir, char **errmsg);
+
+/* As ac_conf_load, but lookup(name, ctx) replaces getenv (tests). */
+enum ac_err ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
+    const char *(*lookup)(const char *name, void *ctx), void *ctx, char **errmsg);
+
+/* As ac_conf_load, for operator tools (acctl): AC_BASE_URL may be unset. */
+enum ac_err ac_conf_load_tool(struct ac_conf *conf, const char *program_dir, char **errmsg);
+
+void ac_conf_release(struct ac_conf *conf);
+
+/* The effective value of a setting as text (for `acctl config`); borrowed, lives with conf. */
+const char *ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s,
+    char *scratch, size_t scratchsz);
+
+/*
+ * Whether host (not NUL-terminated, length n) matches AC_ALLOWED_HOSTS: exact
+ * names, case-insensitive, and `*.x` matching exactly one more label.
+ */
+int ac_conf_host_allowed(const struct ac_conf *conf, const char *host, size_t n);
+
+/* "bitbucket" or "jira". */
+const char *ac_conf_product_name(enum ac_product p);
+
+#endif

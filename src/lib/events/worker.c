@@ -1,0 +1,137 @@
+/* worker.c: one event at a time: lease, handler, then done, retry later, or dead. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "events/handler.h"
+#include "store/inbox.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "store/tenant.h"
+#include "events/worker.h"
+
+long
+ac_worker_backoff(const struct ac_conf *conf, unsigned attempts, long retry_after)
+{
+	static unsigned seed;
+	double ms = (double)conf->retry_base_ms;
+	unsigned i;
+	long s;
+
+	/*
+	 * Retry-After is honoured as a minimum: the store keeps whole seconds,
+	 * so one more second keeps a retry from coming early.
+	 */
+	if (retry_after >= 0)
+		return retry_after + 1;
+	for (i = 0; i < attempts && ms < AC_WORKER_BACKOFF_MAX * 1000.0; i++)
+		ms *= 2;
+	if (ms > AC_WORKER_BACKOFF_MAX * 1000.0)
+		ms = AC_WORKER_BACKOFF_MAX * 1000.0;
+	/* jitter of -25% to +25%: workers retrying after one outage do not come back in step */
+	if (seed == 0)
+		seed = (unsigned)getpid() ^ (unsigned)ac_clock_usec();
+	ms *= 0.75 + (double)(rand_r(&seed) % 1000) / 2000.0;
+	s = (long)((ms + 999) / 1000);
+	return s < 1 ? 1 : s;
+}
+
+static int
+permanent(enum ac_err err)
+{
+	/* no retry can change these: a malformed event, a host we will never call, an oversize answer */
+	return err == AC_ERR_BAD_REQUEST || err == AC_ERR_INVALID || err == AC_ERR_BAD_JSON ||
+	    err == AC_ERR_HOST_NOT_ALLOWED || err == AC_ERR_TOO_LARGE;
+}
+
+enum ac_err
+ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, int *ran)
+{
+	struct ac_handler_ctx ctx = { conf, st, client, -1 };
+	const struct ac_handler *h;
+	struct ac_event ev;
+	struct ac_tenant t;
+	json_object *payload = NULL;
+	enum ac_err err, res;
+	time_t now;
+	uint64_t t0;
+
+	*ran = 0;
+	err = ac_inbox_claim(st, AC_WORKER_LEASE, &ev);
+	if (err == AC_ERR_NOT_FOUND)
+		return AC_OK;
+	if (err != AC_OK)
+		return err;
+	*ran = 1;
+	t0 = ac_clock_usec();
+	memset(&t, 0, sizeof(t));
+	res = ac_tenant_get(st, ev.client_key, &t);
+	if (res == AC_OK && t.state != AC_TENANT_INSTALLED)
+		res = AC_ERR_TENANT_UNINSTALLED;
+	if (res == AC_ERR_UNKNOWN_TENANT || res == AC_ERR_TENANT_UNINSTALLED) {
+		/* nobody to act for any more: nothing a retry could change */
+		ac_log_info("event %llu (%s) for %s dropped: %s", (unsigned long long)ev.seq, ev.event_key,
+		    ev.client_key, ac_err_code(res));
+		err = ac_inbox_done(st, ev.seq);
+		goto out;
+	}
+	if (res == AC_OK) {
+		if ((h = ac_handler_find(ev.event_key)) == NULL) {
+			ac_log_info("event %llu (%s): no handler; done", (unsigned long long)ev.seq, ev.event_key);
+			err = ac_inbox_done(st, ev.seq);
+			goto out;
+		}
+		res = ac_json_parse(ev.body, ev.body_len, &payload, NULL);
+		if (res == AC_OK)
+			res = h->fn(&ctx, &t, &ev, payload);
+	}
+	now = ac_clock_now();
+	if (res == AC_OK) {
+		ac_log_info("event %llu (%s) for %s done in %llu ms after %u attempt(s)", (unsigned long long)ev.seq,
+		    ev.event_key, ev.client_key, (unsigned long long)((ac_clock_usec() - t0) / 1000), ev.attempts + 1);
+		err = ac_inbox_done(st, ev.seq);
+	} else if (permanent(res) || now - ev.received_at >= conf->retry_for) {
+		ac_log_error("event %llu (%s) for %s moved to dead after %u attempt(s): %s", (unsigned long long)ev.seq,
+		    ev.event_key, ev.client_key, ev.attempts + 1, ac_err_code(res));
+		err = ac_inbox_fail(st, ev.seq, ac_err_code(res), now, 1);
+	} else {
+		long delay = ac_worker_backoff(conf, ev.attempts, ctx.retry_after);
+
+		ac_log_warn("event %llu (%s) for %s failed (%s), attempt %u; again in %ld s", (unsigned long long)ev.seq,
+		    ev.event_key, ev.client_key, ac_err_code(res), ev.attempts + 1, delay);
+		err = ac_inbox_fail(st, ev.seq, ac_err_code(res), now + delay, 0);
+	}
+out:
+	/*
+	 * taken over while the handler ran (logged): the new holder settles it, or
+	 * already did (the event is gone); either way this worker goes on
+	 */
+	if (err == AC_ERR_LEASE_LOST || err == AC_ERR_NOT_FOUND) {
+		if (err == AC_ERR_NOT_FOUND)
+			ac_log_warn("event %llu was settled by the worker that took its lease over", (unsigned long long)ev.seq);
+		err = AC_OK;
+	}
+	json_object_put(payload);
+	ac_tenant_release(&t);
+	ac_event_release(&ev);
+	return err;
+}
+
+unsigned
+ac_worker_drain(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, unsigned max,
+    long seconds)
+{
+	uint64_t end = ac_clock_usec() + (uint64_t)seconds * 1000000u;
+	unsigned n = 0;
+	int ran = 1;
+
+	while (ran && n < max && ac_clock_usec() < end) {
+		if (ac_worker_step(conf, st, client, &ran) != AC_OK)
+			break;
+		n += ran ? 1 : 0;
+	}
+	return n;
+}

@@ -1,0 +1,34 @@
+/* descriptor.h: the app descriptor (atlassian-connect.json) rendered from a template. */
+#ifndef AC_DESCRIPTOR_H
+#define AC_DESCRIPTOR_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
+
+/* Largest template accepted. */
+#define AC_DESCRIPTOR_MAX (256 * 1024)
+
+/*
+ * Renders template text t[0..n): every {{baseUrl}}, {{appKey}} and {{appName}}
+ * is replaced by the configured value, JSON-escaped (placeholders stand inside
+ * JSON strings). Any other {{name}} is an error. The result must be a JSON
+ * object with "key" equal to the app key and "baseUrl" equal to the base
+ * URL; it is appended to out compactly serialized. On error *errmsg (caller
+ * frees) says what is wrong, with a line number where there is one.
+ */
+enum ac_err ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf,
+    struct ac_buf *out, char **errmsg);
+
+/*
+ * The template path for this configuration: AC_DESCRIPTOR, else
+ * {AC_TEMPLATE_DIR}/{product}.json. Owned by the caller.
+ */
+char *ac_descriptor_path(const struct ac_conf *conf);
+
+/* Reads the template file (capped) and renders it. */
+enum ac_err ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg);
+
+#endif

@@ -1,0 +1,90 @@
+/* tenant.h: tenant records (one per clientKey) in the `tenants` database. */
+#ifndef AC_TENANT_H
+#define AC_TENANT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <lmdb.h>
+
+#include "base/conf.h"
+#include "base/err.h"
+#include "store/store.h"
+
+enum ac_tenant_state { AC_TENANT_INSTALLED, AC_TENANT_UNINSTALLED };
+
+/*
+ * A tenant as read from the store. ac_tenant_get() fills it with owned copies
+ * (ac_tenant_release() frees them); strings are "" when absent, never NULL.
+ */
+struct ac_tenant {
+	char *client_key;
+	char *shared_secret;
+	char *key;             /* the app key it was installed for */
+	enum ac_product product;
+	char *base_url;
+	char *base_api_url;    /* Bitbucket; "" for Jira */
+	char *oauth_client_id; /* Jira; "" otherwise */
+	char *display_url;
+	enum ac_tenant_state state;
+	time_t installed_at;
+	time_t updated_at;
+	time_t uninstalled_at; /* 0 while installed */
+	/*
+	 * iat of the newest signed lifecycle call accepted (0: none yet); an
+	 * older one is refused. Record member "lifecycleIat", written only when
+	 * set, so records stay version 1 (an older build reads and drops it).
+	 */
+	int64_t lifecycle_iat;
+};
+
+/* The version of the record format this build writes and reads. */
+#define AC_TENANT_RECORD_VERSION 1
+
+/* AC_ERR_UNKNOWN_TENANT when no record has this clientKey. */
+enum ac_err ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
+
+/*
+ * Frees the process's cache of decoded records (ac_tenant_get keeps the last
+ * few, keyed by their exact bytes, so a changed record is never served stale).
+ */
+void ac_tenant_cache_clear(void);
+
+/* The same inside a transaction the caller holds (check and write in one). */
+enum ac_err ac_tenant_get_txn(MDB_txn *txn, struct ac_store *st, const char *client_key,
+    struct ac_tenant *out);
+
+/*
+ * Writes t as the record of t->client_key in the caller's write transaction.
+ * install (may be NULL) is the raw install body kept for forensics; its
+ * sharedSecret member is never written.
+ */
+enum ac_err ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t,
+    json_object *install);
+
+/* AC_ERR_UNKNOWN_TENANT when absent. */
+enum ac_err ac_tenant_delete(struct ac_store *st, const char *client_key);
+
+/*
+ * Calls fn for every record in key order with the tenant and its whole record
+ * as JSON (both borrowed for the call); a non-AC_OK return stops the walk
+ * and is returned.
+ */
+enum ac_err ac_tenant_foreach(struct ac_store *st,
+    enum ac_err (*fn)(const struct ac_tenant *t, json_object *record, void *ctx), void *ctx);
+
+/*
+ * The record as JSON (what the store holds: version, fields, timestamps,
+ * the install body) and back. from_json checks every field and fills out
+ * with owned copies; *install (may be NULL) gets the kept install body.
+ */
+enum ac_err ac_tenant_to_json(const struct ac_tenant *t, json_object *install, json_object **out);
+enum ac_err ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **install);
+
+/* Releases what a get or from_json filled; a zeroed struct is fine. */
+void ac_tenant_release(struct ac_tenant *t);
+
+const char *ac_tenant_state_name(enum ac_tenant_state s);
+
+#endif
