@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "auth/canon.h"
+#include "base/clock.h"
 #include "auth/explain.h"
 
 /* Text for a person: the first error is kept, later writes are skipped. */
@@ -109,16 +110,6 @@ relative(int64_t delta, char *out, size_t outsz)
 		snprintf(out, outsz, "in %s", num);
 }
 
-static void
-utc(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outsz, "?");
-}
-
 static struct json_object *
 date_info(int64_t t, int64_t now)
 {
@@ -126,7 +117,7 @@ date_info(int64_t t, int64_t now)
 	char buf[64];
 
 	json_object_object_add(o, "value", json_object_new_int64(t));
-	utc(t, buf, sizeof(buf));
+	ac_clock_iso8601(t, buf, sizeof(buf));
 	json_object_object_add(o, "utc", json_object_new_string(buf));
 	relative(t - now, buf, sizeof(buf));
 	json_object_object_add(o, "relative", json_object_new_string(buf));

@@ -481,18 +481,6 @@ problem(struct check *c, enum ac_err err, const char *fmt, ...)
 	r->n++;
 }
 
-/* "2024-05-01 12:00:00 UTC" */
-static const char *
-fmt_date(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, outsz, "%" PRId64, t);
-	return out;
-}
-
 /* ---------------------------------------------------------------- verify */
 
 static int
@@ -639,7 +627,7 @@ check_times(const struct ac_token *t, const struct ac_token_policy *p, int64_t n
 		    "expired %" PRId64 " s ago: exp %s, now %s, leeway %" PRId64 " s.\n"
 		    "If the token was made just now, the signer's clock is behind ours by at least "
 		    "%" PRId64 " s beyond the leeway%s",
-		    now - t->exp, fmt_date(t->exp, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    now - t->exp, ac_clock_iso8601(t->exp, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, now - leeway - t->exp, t->has_iat && t->exp > t->iat ? "" :
 		    "; also exp is not after iat");
 	}
@@ -648,14 +636,14 @@ check_times(const struct ac_token *t, const struct ac_token_policy *p, int64_t n
 		    "nbf is %" PRId64 " s in the future: nbf %s, now %s, leeway %" PRId64 " s.\n"
 		    "The signer's clock is ahead of ours by at least %" PRId64 " s beyond the leeway; "
 		    "check NTP on both sides",
-		    t->nbf - now, fmt_date(t->nbf, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    t->nbf - now, ac_clock_iso8601(t->nbf, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, t->nbf - now - leeway);
 	if (t->has_iat && t->iat > now + leeway)
 		problem(c, AC_ERR_NOT_YET_VALID,
 		    "iat is %" PRId64 " s in the future: iat %s, now %s, leeway %" PRId64 " s.\n"
 		    "The signer's clock is ahead of ours by at least %" PRId64 " s beyond the leeway; "
 		    "check NTP on both sides",
-		    t->iat - now, fmt_date(t->iat, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    t->iat - now, ac_clock_iso8601(t->iat, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, t->iat - now - leeway);
 }
 

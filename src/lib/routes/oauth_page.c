@@ -159,16 +159,6 @@ dl_item(struct ac_buf *b, const char *label, const char *text, int code)
 	return ac_buf_printf(b, "%s</dd>\n", code ? "</code>" : "");
 }
 
-static void
-iso_time(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, n, "%lld", (long long)t);
-}
-
 static enum ac_err
 respond_html(struct ac_request *req, int status, struct ac_buf *b)
 {
@@ -359,7 +349,7 @@ bitbucket_json(struct ac_request *req, const struct ac_tenant *t, json_object *u
 	add_str(acc, "nickname", ac_json_get_string(user, "nickname"));
 	add_str(acc, "type", ac_json_get_string(user, "type"));
 	json_object_object_add(tk, "scopes", scopes_array(tok->scopes));
-	iso_time(tok->expires_at, when, sizeof(when));
+	ac_clock_iso8601(tok->expires_at, when, sizeof(when));
 	add_str(tk, "expiresAt", when);
 	json_object_object_add(tk, "expiresIn", json_object_new_int64(tok->expires_at - (int64_t)ac_clock_now()));
 	err = respond_json(req, 200, o);
@@ -381,7 +371,7 @@ bitbucket_html(struct ac_request *req, const struct ac_tenant *t, json_object *u
 
 	if (av)
 		avatar = ac_json_get_string(av, "href");
-	iso_time(tok->expires_at, when, sizeof(when));
+	ac_clock_iso8601(tok->expires_at, when, sizeof(when));
 	ac_buf_init(&b, PAGE_MAX);
 	if ((err = page_begin(&b, app, "Connected")) != AC_OK ||
 	    (err = ac_buf_adds(&b, "<section class=\"ok\">\n<h1>")) != AC_OK || (err = ac_html_txt(&b, app)) != AC_OK ||
