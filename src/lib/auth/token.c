@@ -343,9 +343,8 @@ enum ac_err
 ac_token_extract(const char *authorization, const char *query, size_t query_len,
     int allow_query, const char **tok, size_t *len, const char **hint)
 {
-	const char *p, *end, *amp, *found = NULL, *why = NULL;
-	size_t n, found_len = 0;
-	int count = 0;
+	const char *p, *found = NULL, *why = NULL;
+	size_t n, found_len = 0, count = 0;
 
 	if (hint)
 		*hint = NULL;
@@ -373,18 +372,9 @@ ac_token_extract(const char *authorization, const char *query, size_t query_len,
 		}
 	}
 
-	p = query;
-	end = query ? query + query_len : NULL;
-	while (p != NULL && p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		n = amp ? (size_t)(amp - p) : (size_t)(end - p);
-		if (n >= 4 && !memcmp(p, "jwt=", 4)) {
-			count++;
-			found = p + 4;
-			found_len = n - 4;
-		}
-		p = amp ? amp + 1 : end;
-	}
+	/* the parameter the canonical query leaves out of the qsh: the decoded name "jwt" (auth/canon.h) */
+	if (query != NULL)
+		count = ac_canon_query_find(query, query_len, "jwt", &found, &found_len);
 	if (count > 0 && !allow_query) {
 		if (why == NULL)
 			why = "this route takes the token only in 'Authorization: JWT <token>', not ?jwt=";

@@ -81,6 +81,10 @@ ac_url_parse(const char *text, struct ac_url *u)
 	    get_optional(h, CURLUPART_FRAGMENT, &u->fragment) != 0 ||
 	    *u->host == '\0')
 		goto out;
+	if (curl_url_get(h, CURLUPART_PORT, &user, 0) == CURLUE_OK)
+		u->has_port = 1;
+	curl_free(user);
+	user = NULL;
 	if (curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_OK)
 		u->has_user = 1;
 	else if (curl_url_get(h, CURLUPART_PASSWORD, &user, 0) == CURLUE_OK)

@@ -22,6 +22,7 @@ struct ac_url {
 	char *query;   /* NULL when there is none */
 	char *fragment;/* NULL when there is none */
 	int has_user;  /* user information ("user:pw@host") was written */
+	int has_port;  /* a port was written (port holds it either way) */
 };
 
 /*

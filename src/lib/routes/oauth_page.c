@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/canon.h"
 #include "outbound/client.h"
 #include "base/clock.h"
 #include "outbound/grant.h"
@@ -24,62 +25,36 @@
 
 /* ------------------------------------------------------------------ the request */
 
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /*
- * The first parameter called name in the raw query: *present says whether
- * there is one; *out (when non-NULL) gets its value decoded ('+' is a space,
- * a bad escape stays literal), malloc'd, or NULL when it holds a NUL or is
- * longer than max.
+ * The first parameter called name in the raw query (auth/canon.h: the one
+ * lookup and decoder): *present says whether there is one; *out (when
+ * non-NULL) gets its value decoded ('+' is a space, a bad escape stays
+ * literal), malloc'd, or NULL when it holds a NUL or is longer than max.
  */
 static enum ac_err
 query_get(const char *q, const char *name, size_t max, int *present, char **out)
 {
-	size_t nlen = strlen(name);
+	struct ac_buf d;
+	const char *v;
+	size_t vlen;
+	enum ac_err err;
 
 	*present = 0;
 	if (out)
 		*out = NULL;
-	while (*q) {
-		size_t len = strcspn(q, "&"), klen = strcspn(q, "=&");
-
-		if (klen == nlen && !memcmp(q, name, nlen)) {
-			const char *v = q + klen + (q[klen] == '=' ? 1 : 0);
-			size_t vlen = (size_t)(q + len - v), i, o = 0;
-			char *d;
-
-			*present = 1;
-			if (out == NULL || vlen > 3 * max)
-				return AC_OK;
-			if ((d = malloc(vlen + 1)) == NULL)
-				return AC_ERR_NOMEM;
-			for (i = 0; i < vlen; i++) {
-				if (v[i] == '+')
-					d[o++] = ' ';
-				else if (v[i] == '%' && i + 2 < vlen && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-					d[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
-					i += 2;
-				} else
-					d[o++] = v[i];
-			}
-			d[o] = '\0';
-			if (o > max || memchr(d, '\0', o)) {
-				free(d);
-				return AC_OK;
-			}
-			*out = d;
-			return AC_OK;
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return AC_OK;
+	if (ac_canon_query_find(q, strlen(q), name, &v, &vlen) == 0)
+		return AC_OK;
+	*present = 1;
+	if (out == NULL || vlen > 3 * max)
+		return AC_OK;
+	ac_buf_init(&d, max + 1);
+	err = ac_canon_decode(v, vlen, &d);
+	if (err == AC_OK && d.len <= max && !memchr(ac_buf_str(&d), '\0', d.len))
+		err = ac_buf_detach(&d, out, NULL);
+	else if (err == AC_ERR_TOO_LARGE)
+		err = AC_OK;
+	ac_buf_release(&d);
+	return err;
 }
 
 static int
