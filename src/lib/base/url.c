@@ -23,7 +23,7 @@ ac_url_release(struct ac_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://" here. */
+/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "//" and an authority (§3.2). */
 static int
 starts_absolute(const char *s)
 {
@@ -34,7 +34,8 @@ starts_absolute(const char *s)
 	for (i = 1; (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
 	    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.'; i++)
 		;
-	return s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/';
+	/* and an authority: libcurl reads "https:///x" as host x */
+	return s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/' && s[i + 3] != '/';
 }
 
 /* A part libcurl may lack: CURLUE_NO_* leaves *out NULL, anything else is an error. */

@@ -27,7 +27,8 @@ struct ac_url {
 
 /*
  * Splits text, an absolute URL ("scheme://host..."): libcurl's parser, plus
- * the "//" it would otherwise guess ("http:/x"), and no byte at or below 0x20
+ * the "//" it would otherwise guess ("http:/x"), an authority it would
+ * otherwise take from the path ("https:///x"), and no byte at or below 0x20
  * nor 0x7f anywhere. Any scheme is accepted (check it). On success u owns
  * the parts; on failure u is left empty (ac_url_release() is still safe).
  * AC_ERR_INVALID for what is not such a URL, AC_ERR_NOMEM.
