@@ -68,23 +68,34 @@ find_byte(const char *p, size_t n, char c)
  * space, %XX a byte; a '%' not followed by two hex digits stays literal
  * (doc/protocol.md §3; Java's URLDecoder would throw, the product never sends it).
  */
+static unsigned char
+decode_at(const char *s, size_t n, size_t *i)
+{
+	unsigned char c = (unsigned char)s[*i];
+	int hi, lo;
+
+	if (c == '+') {
+		c = ' ';
+	} else if (c == '%' && n - *i >= 3 && (hi = hex_val((unsigned char)s[*i + 1])) >= 0 &&
+	    (lo = hex_val((unsigned char)s[*i + 2])) >= 0) {
+		*i += 2;
+		c = (unsigned char)(hi << 4 | lo);
+	}
+	(*i)++;
+	return c;
+}
+
 enum ac_err
 ac_canon_decode(const char *s, size_t n, struct ac_buf *to)
 {
 	enum ac_err err;
 	size_t i, run;
-	int hi, lo;
 
 	for (i = 0; i < n; ) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '+') {
-			c = ' ';
-			i++;
-		} else if (c == '%' && n - i >= 3 && (hi = hex_val((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hex_val((unsigned char)s[i + 2])) >= 0) {
-			c = (unsigned char)(hi << 4 | lo);
-			i += 3;
+		if (c == '+' || c == '%') {
+			c = decode_at(s, n, &i);
 		} else {
 			/* copy the plain run at once: most of a query is plain */
 			for (run = i + 1; run < n && s[run] != '+' && s[run] != '%'; run++)
@@ -222,21 +233,10 @@ static int
 decodes_to(const char *s, size_t n, const char *name, size_t m)
 {
 	size_t i = 0, j = 0;
-	int hi, lo;
 
 	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = decode_at(s, n, &i);
 
-		if (c == '+') {
-			c = ' ';
-			i++;
-		} else if (c == '%' && n - i >= 3 && (hi = hex_val((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hex_val((unsigned char)s[i + 2])) >= 0) {
-			c = (unsigned char)(hi << 4 | lo);
-			i += 3;
-		} else {
-			i++;
-		}
 		if (j == m || (unsigned char)name[j] != c)
 			return 0;
 		j++;
