@@ -328,7 +328,7 @@ out:
 
 static const struct ac_conf_setting settings[] = {
 	{ "base_url", "AC_BASE_URL", NULL, check_base_url, OFF(base_url), 0,
-	  "public URL of this app as the product reaches it; https (http only for localhost)" },
+	  "public URL of this app as the product reaches it; https (http only for a loopback host: localhost, 127.0.0.0/8, [::1])" },
 	{ "app_key", "AC_APP_KEY", "connect-fcgi", check_app_key, OFF(app_key), 0,
 	  "the app key of the descriptor; installs for another key are refused" },
 	{ "app_name", "AC_APP_NAME", "connect-fcgi", check_text, OFF(app_name), 0,
