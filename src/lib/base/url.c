@@ -23,7 +23,7 @@ ac_url_release(struct ac_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "//" and an authority (§3.2). */
+/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "//" and an authority (RFC 3986 §3.2). */
 static int
 starts_absolute(const char *s)
 {
