@@ -237,7 +237,8 @@ raw_query_variant(const char *raw, int sort, int keep_jwt, int decode, struct ac
 		amp = strchr(p, '&');
 		if (amp)
 			*amp++ = '\0';
-		if (*p == '\0' || (!keep_jwt && (!strcmp(p, "jwt") || !strncmp(p, "jwt=", 4))))
+		/* the jwt parameter the canonical query drops: by its decoded name (auth/canon.h) */
+		if (*p == '\0' || (!keep_jwt && ac_canon_query_find(p, strlen(p), "jwt", NULL, NULL) > 0))
 			continue;
 		if (decode)
 			url_decode(p);
