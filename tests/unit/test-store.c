@@ -12,7 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/json.h"
+#include "store/journal.h"
 #include "store/store.h"
+#include "store/store-lmdb.h" /* the LMDB backend's own tests, below the interface's */
 #include "unit.h"
 
 static char dir[64];
@@ -36,8 +40,218 @@ teardown(void)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/sync.lock", dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/%s", dir, AC_JOURNAL_FILE);
+	unlink(p);
 	rmdir(dir);
 }
+
+/*
+ * ---- The store interface (store.h), run against every backend in
+ * backends[]: a second backend adds itself there and runs the same suite.
+ * open gives a fresh, empty, writable store; close closes and removes it.
+ */
+
+static struct ac_store *
+lmdb_open(void)
+{
+	struct ac_store *st = NULL;
+
+	setup();
+	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &st), AC_OK);
+	return st;
+}
+
+static void
+lmdb_close(struct ac_store *st)
+{
+	ac_store_close(st);
+	teardown();
+}
+
+static const struct backend {
+	const char *name;
+	struct ac_store *(*open)(void);
+	void (*close)(struct ac_store *st);
+} backends[] = {
+	{ "lmdb", lmdb_open, lmdb_close },
+};
+#define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
+
+START_TEST(iface_schema_version)
+{
+	struct ac_store *st = backends[_i].open();
+	int v = -1;
+
+	ck_assert_int_eq(ac_store_schema_version(st, &v), AC_OK);
+	ck_assert_int_eq(v, AC_STORE_SCHEMA);
+	backends[_i].close(st);
+}
+END_TEST
+
+static void
+tenant_fill(struct ac_tenant *t, const char *ck, const char *secret)
+{
+	memset(t, 0, sizeof(*t));
+	t->client_key = (char *)ck;
+	t->shared_secret = (char *)secret;
+	t->key = (char *)"connect-fcgi";
+	t->product = AC_PRODUCT_JIRA;
+	t->base_url = (char *)"https://x.atlassian.net";
+	t->base_api_url = (char *)"";
+	t->oauth_client_id = (char *)"oc-1";
+	t->display_url = (char *)"";
+	t->state = AC_TENANT_INSTALLED;
+	t->installed_at = t->updated_at = 1700000000;
+	t->lifecycle_iat = 1700000001;
+}
+
+struct install_ctx {
+	struct ac_tenant t;
+	json_object *install;
+	struct ac_seen seen;
+	const char *forget;
+	size_t forgot;
+	enum ac_err then;
+};
+
+/* The install write: tenant, lifecycle_seen entry and forgotten tokens, in one transaction. */
+static enum ac_err
+install_fn(struct ac_txn *txn, void *ctx)
+{
+	struct install_ctx *c = ctx;
+	enum ac_err err;
+
+	if ((err = ac_tenant_put_txn(txn, &c->t, c->install)) != AC_OK ||
+	    (err = ac_seen_put_txn(txn, &c->seen)) != AC_OK ||
+	    (err = ac_token_forget_txn(txn, c->forget, &c->forgot)) != AC_OK)
+		return err;
+	return c->then;
+}
+
+static enum ac_err
+count_tenant(const struct ac_tenant *t, json_object *rec, void *ctx)
+{
+	(void)t;
+	(void)rec;
+	(*(int *)ctx)++;
+	return AC_OK;
+}
+
+START_TEST(iface_tenants)
+{
+	struct ac_store *st = backends[_i].open();
+	struct install_ctx c;
+	struct ac_tenant got;
+	json_object *rec = NULL, *ins;
+	int n = 0;
+
+	memset(&c, 0, sizeof(c));
+	tenant_fill(&c.t, "ck-1", "s3cret");
+	c.install = json_tokener_parse("{\"clientKey\":\"ck-1\",\"sharedSecret\":\"s3cret\",\"principal\":\"p\"}");
+	c.seen.exp = 1700000100;
+	c.seen.body = (char *)"b";
+	c.seen.client_key = (char *)"ck-1";
+	c.forget = "ck-1";
+	ck_assert_int_eq(ac_tenant_get(st, "ck-1", &got), AC_ERR_UNKNOWN_TENANT);
+	ck_assert_int_eq(ac_store_update(st, install_fn, &c), AC_OK);
+	ck_assert_int_eq(ac_tenant_get(st, "ck-1", &got), AC_OK);
+	ck_assert_str_eq(got.shared_secret, "s3cret");
+	ck_assert_str_eq(got.oauth_client_id, "oc-1");
+	ck_assert_int_eq(got.product, AC_PRODUCT_JIRA);
+	ck_assert_int_eq(got.lifecycle_iat, 1700000001);
+	ac_tenant_release(&got);
+	/* the whole record: the install body kept, without its sharedSecret */
+	ck_assert_int_eq(ac_tenant_get_record(st, "ck-1", &rec), AC_OK);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_ptr_nonnull(json_object_object_get_ex(rec, "install", &ins) ? ins : NULL);
+	ck_assert_str_eq(ac_json_get_string(ins, "principal"), "p");
+	ck_assert_ptr_null(ac_json_get_string(ins, "sharedSecret"));
+	ac_json_put_secret(rec);
+	ck_assert_int_eq(ac_tenant_get_record(st, "ck-none", &rec), AC_OK);
+	ck_assert_ptr_null(rec);
+	ck_assert_int_eq(ac_tenant_foreach(st, count_tenant, &n), AC_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(ac_tenant_delete(st, "ck-1"), AC_OK);
+	ck_assert_int_eq(ac_tenant_get(st, "ck-1", &got), AC_ERR_UNKNOWN_TENANT);
+	ck_assert_int_eq(ac_tenant_delete(st, "ck-1"), AC_ERR_UNKNOWN_TENANT);
+	json_object_put(c.install);
+	backends[_i].close(st);
+}
+END_TEST
+
+static int
+token_cached(struct ac_store *st, const char *key)
+{
+	struct ac_token_rec r;
+	int found;
+
+	ck_assert_int_eq(ac_token_get(st, key, &r), AC_OK);
+	found = r.access_token != NULL || r.failed_at_ms != 0;
+	ac_token_rec_release(&r);
+	return found;
+}
+
+struct seen_q {
+	int64_t exp;
+	const unsigned char *sha;
+	struct ac_seen *out;
+};
+
+static enum ac_err
+seen_get_fn(struct ac_txn *txn, void *ctx)
+{
+	struct seen_q *q = ctx;
+
+	return ac_seen_get_txn(txn, q->exp, q->sha, q->out);
+}
+
+static enum ac_err
+seen_get(struct ac_store *st, int64_t exp, const unsigned char *sha, struct ac_seen *out)
+{
+	struct seen_q q = { exp, sha, out };
+
+	return ac_store_view(st, seen_get_fn, &q);
+}
+
+/* The install write commits whole or not at all. */
+START_TEST(iface_txn_whole_or_nothing)
+{
+	struct ac_store *st = backends[_i].open();
+	struct install_ctx c;
+	struct ac_token_rec tok;
+	struct ac_tenant got;
+	struct ac_seen e;
+	unsigned char sha[AC_SEEN_SHA_LEN];
+
+	memset(&c, 0, sizeof(c));
+	memset(&tok, 0, sizeof(tok));
+	memset(sha, 7, sizeof(sha));
+	tenant_fill(&c.t, "ck-1", "s3cret");
+	c.seen.exp = 1700000100;
+	memcpy(c.seen.token_sha, sha, sizeof(sha));
+	c.seen.body = (char *)"b";
+	c.forget = "ck-1";
+	tok.access_token = (char *)"t1";
+	tok.scopes = (char *)"";
+	tok.expires_at = 1700003600;
+	ck_assert_int_eq(ac_token_put(st, "bb:ck-1", &tok), AC_OK);
+	/* refused at the end: nothing of it is there */
+	c.then = AC_ERR_BAD_REQUEST;
+	ck_assert_int_eq(ac_store_update(st, install_fn, &c), AC_ERR_BAD_REQUEST);
+	ck_assert_int_eq(ac_tenant_get(st, "ck-1", &got), AC_ERR_UNKNOWN_TENANT);
+	ck_assert_int_eq(token_cached(st, "bb:ck-1"), 1);
+	ck_assert_int_eq(seen_get(st, 1700000100, sha, &e), AC_ERR_NOT_FOUND);
+	c.then = AC_OK;
+	ck_assert_int_eq(ac_store_update(st, install_fn, &c), AC_OK);
+	ck_assert_uint_eq(c.forgot, 1);
+	ck_assert_int_eq(ac_tenant_get(st, "ck-1", &got), AC_OK);
+	ac_tenant_release(&got);
+	ck_assert_int_eq(token_cached(st, "bb:ck-1"), 0);
+	ck_assert_int_eq(seen_get(st, 1700000100, sha, &e), AC_OK);
+	ac_seen_release(&e);
+	backends[_i].close(st);
+}
+END_TEST
 
 struct kv {
 	const char *key;
@@ -181,6 +395,256 @@ START_TEST(write_read_and_abort)
 	ac_store_close(st);
 }
 END_TEST
+
+START_TEST(iface_install_keys)
+{
+	struct ac_store *st = backends[_i].open();
+	struct ac_install_key k;
+	struct ac_buf pem;
+	time_t now = ac_clock_now();
+	size_t n = 99;
+
+	ac_buf_init(&pem, 4096);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-a", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.found, 0);
+	ck_assert_int_eq(k.missing, 0);
+	/* a failure is remembered until its time */
+	ck_assert_int_eq(ac_install_key_missing(st, "kid-a", 404, now + 60), AC_OK);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-a", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.missing, 404);
+	ck_assert_int_eq(k.missing_until, now + 60);
+	/* the budget: one fetch per window here; the reserve leaves a "fetch under way" marker */
+	ck_assert_int_eq(ac_install_key_reserve(st, "kid-b", 1, 60, now + 8, &pem, &k), AC_OK);
+	ck_assert_int_eq(k.throttled, 0);
+	ck_assert_int_eq(k.found, 0);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-b", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.missing, -1);
+	ck_assert_int_eq(k.missing_until, now + 8);
+	ck_assert_int_eq(ac_install_key_reserve(st, "kid-c", 1, 60, now + 8, &pem, &k), AC_OK);
+	ck_assert_int_eq(k.throttled, 1);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-c", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.missing, 0);
+	/* a reserve for a kid whose failure holds says so and spends nothing */
+	ck_assert_int_eq(ac_install_key_reserve(st, "kid-a", 1, 60, now + 8, &pem, &k), AC_OK);
+	ck_assert_int_eq(k.missing, 404);
+	ck_assert_int_eq(k.throttled, 0);
+	/* the key, kept for good, replaces the marker */
+	ck_assert_int_eq(ac_install_key_put(st, "kid-b", "-----BEGIN PUBLIC KEY-----"), AC_OK);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-b", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.found, 1);
+	ck_assert_str_eq(ac_buf_str(&pem), "-----BEGIN PUBLIC KEY-----");
+	/* expired failures: nothing to a lookup, and purged from a kid on (keys never) */
+	ck_assert_int_eq(ac_install_key_missing(st, "kid-d", 500, now - 1), AC_OK);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-d", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.missing, 0);
+	ck_assert_int_eq(ac_install_key_purge(st, "kid-c", 8, &n), AC_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ac_install_key_purge(st, "kid-", 8, &n), AC_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ac_install_key_get(st, "kid-b", &pem, &k), AC_OK);
+	ck_assert_int_eq(k.found, 1);
+	/* a new failure purges the expired ones after it in the same write */
+	ck_assert_int_eq(ac_install_key_missing(st, "kid-e", 500, now - 1), AC_OK);
+	ck_assert_int_eq(ac_install_key_missing(st, "kid-0", 404, now + 60), AC_OK);
+	ck_assert_int_eq(ac_install_key_purge(st, "kid-", 8, &n), AC_OK);
+	ck_assert_uint_eq(n, 0);
+	ac_buf_release(&pem);
+	backends[_i].close(st);
+}
+END_TEST
+
+static enum ac_err
+forget_fn(struct ac_txn *txn, void *ctx)
+{
+	size_t *n = ctx;
+
+	return ac_token_forget_txn(txn, "ck-1", n);
+}
+
+START_TEST(iface_tokens)
+{
+	static const char *const keys[] = {
+		"bb:ck-1", "jira:ck-1 acc-1 READ", "jira:ck-1 sha256:00ff", "bb:ck-10", "jira:ck-10 acc-1 READ",
+		"jira:ck-1", "bb:ck-0", NULL,
+	};
+	struct ac_store *st = backends[_i].open();
+	struct ac_token_rec r, got;
+	size_t i, n = 0;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(ac_token_get(st, "bb:ck-1", &got), AC_OK);
+	ck_assert_ptr_null(got.access_token);
+	ck_assert_int_eq(got.failed_at_ms, 0);
+	r.access_token = (char *)"tok-1";
+	r.scopes = (char *)"READ WRITE";
+	r.expires_at = 1700003600;
+	r.obtained_at = 1700000000;
+	ck_assert_int_eq(ac_token_put(st, "bb:ck-1", &r), AC_OK);
+	ck_assert_int_eq(ac_token_get(st, "bb:ck-1", &got), AC_OK);
+	ck_assert_str_eq(got.access_token, "tok-1");
+	ck_assert_str_eq(got.scopes, "READ WRITE");
+	ck_assert_int_eq(got.expires_at, 1700003600);
+	ck_assert_int_eq(got.obtained_at, 1700000000);
+	ck_assert_int_eq(got.failed_at_ms, 0);
+	ac_token_rec_release(&got);
+	/* a failure replaces the token */
+	memset(&r, 0, sizeof(r));
+	r.failed_at_ms = 1700000000123;
+	r.failure = AC_ERR_GRANT_REFUSED;
+	ck_assert_int_eq(ac_token_put(st, "bb:ck-1", &r), AC_OK);
+	ck_assert_int_eq(ac_token_get(st, "bb:ck-1", &got), AC_OK);
+	ck_assert_ptr_null(got.access_token);
+	ck_assert_int_eq(got.failed_at_ms, 1700000000123);
+	ck_assert_int_eq(got.failure, AC_ERR_GRANT_REFUSED);
+	ac_token_rec_release(&got);
+	/* forget: every key of ck-1, none of another tenant's, even one whose clientKey starts with it */
+	for (i = 0; keys[i]; i++)
+		ck_assert_int_eq(ac_token_put(st, keys[i], &r), AC_OK);
+	ck_assert_int_eq(ac_store_update(st, forget_fn, &n), AC_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(token_cached(st, "bb:ck-1"), 0);
+	ck_assert_int_eq(token_cached(st, "jira:ck-1 acc-1 READ"), 0);
+	ck_assert_int_eq(token_cached(st, "jira:ck-1 sha256:00ff"), 0);
+	ck_assert_int_eq(token_cached(st, "bb:ck-10"), 1);
+	ck_assert_int_eq(token_cached(st, "jira:ck-10 acc-1 READ"), 1);
+	ck_assert_int_eq(token_cached(st, "jira:ck-1"), 1);
+	ck_assert_int_eq(token_cached(st, "bb:ck-0"), 1);
+	backends[_i].close(st);
+}
+END_TEST
+
+START_TEST(iface_notes)
+{
+	struct ac_store *st = backends[_i].open();
+	char a[1001], b[1001];
+	int found = -1;
+
+	memset(a, 'a', sizeof(a) - 1);
+	a[sizeof(a) - 1] = '\0';
+	memcpy(b, a, sizeof(b));
+	b[900] = 'b';
+	ck_assert_int_eq(ac_note_get(st, "pr:1 title", &found), AC_OK);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(ac_note_put(st, "pr:1 title"), AC_OK);
+	ck_assert_int_eq(ac_note_get(st, "pr:1 title", &found), AC_OK);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(ac_note_get(st, "pr:2 title", &found), AC_OK);
+	ck_assert_int_eq(found, 0);
+	/* keys of any length, told apart past any prefix */
+	ck_assert_int_eq(ac_note_put(st, a), AC_OK);
+	ck_assert_int_eq(ac_note_get(st, a, &found), AC_OK);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(ac_note_get(st, b, &found), AC_OK);
+	ck_assert_int_eq(found, 0);
+	backends[_i].close(st);
+}
+END_TEST
+
+struct seen_list {
+	int n;
+	int64_t exp[8];
+	char ck[8][16];
+};
+
+static enum ac_err
+seen_list_fn(const struct ac_seen *e, void *ctx)
+{
+	struct seen_list *l = ctx;
+
+	if (l->n < 8) {
+		l->exp[l->n] = e->exp;
+		snprintf(l->ck[l->n], sizeof(l->ck[0]), "%s", e->client_key ? e->client_key : "");
+	}
+	l->n++;
+	return AC_OK;
+}
+
+struct seen_w {
+	struct ac_seen e[3];
+	int64_t before;
+	size_t max, purged;
+};
+
+static enum ac_err
+seen_put_fn(struct ac_txn *txn, void *ctx)
+{
+	struct seen_w *w = ctx;
+	enum ac_err err;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if ((err = ac_seen_put_txn(txn, &w->e[i])) != AC_OK)
+			return err;
+	return AC_OK;
+}
+
+static enum ac_err
+seen_purge_fn(struct ac_txn *txn, void *ctx)
+{
+	struct seen_w *w = ctx;
+
+	return ac_seen_purge_txn(txn, w->before, w->max, &w->purged);
+}
+
+START_TEST(iface_lifecycle_seen)
+{
+	struct ac_store *st = backends[_i].open();
+	struct seen_w w;
+	struct seen_list l;
+	struct ac_seen got;
+	int i;
+
+	memset(&w, 0, sizeof(w));
+	for (i = 0; i < 3; i++) {
+		memset(w.e[i].token_sha, 'a' + i, AC_SEEN_SHA_LEN);
+		w.e[i].body = (char *)"0123abcd";
+		w.e[i].client_key = (char *)(i == 1 ? "ck-2" : "ck-1");
+		w.e[i].event = (char *)"installed";
+		w.e[i].iat = 1700000000 + i;
+		w.e[i].at = 1700000010 + i;
+	}
+	/* written out of order: listed by exp */
+	w.e[0].exp = 3000;
+	w.e[1].exp = 1000;
+	w.e[2].exp = 2000;
+	ck_assert_int_eq(seen_get(st, 3000, w.e[0].token_sha, &got), AC_ERR_NOT_FOUND);
+	ck_assert_int_eq(ac_store_update(st, seen_put_fn, &w), AC_OK);
+	ck_assert_int_eq(seen_get(st, 3000, w.e[0].token_sha, &got), AC_OK);
+	ck_assert_str_eq(got.body, "0123abcd");
+	ck_assert_str_eq(got.client_key, "ck-1");
+	ck_assert_str_eq(got.event, "installed");
+	ck_assert_int_eq(got.iat, 1700000000);
+	ck_assert_int_eq(got.at, 1700000010);
+	ck_assert_int_eq(got.exp, 3000);
+	ac_seen_release(&got);
+	/* the same exp, another token: another entry */
+	ck_assert_int_eq(seen_get(st, 3000, w.e[1].token_sha, &got), AC_ERR_NOT_FOUND);
+	/* never overwritten */
+	ck_assert_int_eq(ac_store_update(st, seen_put_fn, &w), AC_ERR_STORE);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ac_seen_list(st, seen_list_fn, &l), AC_OK);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_int_eq(l.exp[0], 1000);
+	ck_assert_str_eq(l.ck[0], "ck-2");
+	ck_assert_int_eq(l.exp[1], 2000);
+	ck_assert_int_eq(l.exp[2], 3000);
+	/* purge: those expired before `before`, oldest first, at most max */
+	w.before = 2500;
+	w.max = 1;
+	ck_assert_int_eq(ac_store_update(st, seen_purge_fn, &w), AC_OK);
+	ck_assert_uint_eq(w.purged, 1);
+	w.max = 16;
+	ck_assert_int_eq(ac_store_update(st, seen_purge_fn, &w), AC_OK);
+	ck_assert_uint_eq(w.purged, 1);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ac_seen_list(st, seen_list_fn, &l), AC_OK);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.exp[0], 3000);
+	backends[_i].close(st);
+}
+END_TEST
+
+/* ---- The LMDB backend's own tests (files, map, readers, damage) */
 
 /* A copy of dir/from as dir/to, through a new file (another inode). */
 static void
@@ -650,7 +1114,19 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("store");
+	TCase *ti = tcase_create("interface");
+	TCase *tc = tcase_create("lmdb");
+
+	/* each test once per backend: the loop index is the backend's */
+	tcase_set_timeout(ti, 60);
+	tcase_add_loop_test(ti, iface_schema_version, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_tenants, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_txn_whole_or_nothing, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_install_keys, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_tokens, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_notes, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_lifecycle_seen, 0, N_BACKENDS);
+	suite_add_tcase(s, ti);
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
