@@ -72,8 +72,10 @@ enum ac_err ac_fit_extract(const char *authorization, const char **tok, size_t *
 
 /*
  * ac_token_parse() (strict compact JWS, at most AC_TOKEN_MAX bytes) with
- * its failure as AC_ERR_FIT_MALFORMED. *t is filled only on AC_OK;
- * release it with ac_token_release().
+ * its failure as AC_ERR_FIT_MALFORMED, except that an unsigned token (empty
+ * signature) whose header names an alg other than RS256 parses, with no
+ * signature bytes, so that verification refuses it as fit_alg and says why.
+ * *t is filled only on AC_OK; release it with ac_token_release().
  */
 enum ac_err ac_fit_parse(const char *tok, size_t len, struct ac_token *t);
 
