@@ -149,28 +149,12 @@ ac_fit_parse(const char *tok, size_t len, struct ac_token *t)
 /* ---------------------------------------------------------------- claims */
 
 static int
-is_uuid(const char *p)
-{
-	size_t i;
-
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (p[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)p[i])) {
-			return 0;
-		}
-	}
-	return p[36] == '\0';
-}
-
-static int
 is_installation_ari(const char *s)
 {
 	size_t plen = sizeof(AC_FIT_INSTALLATION_PREFIX) - 1;
 
 	return s && !strncmp(s, AC_FIT_INSTALLATION_PREFIX, plen) && strlen(s + plen) == 36 &&
-	    is_uuid(s + plen);
+	    ac_conf_is_uuid(s + plen);
 }
 
 static json_object *
