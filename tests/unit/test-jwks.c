@@ -94,6 +94,7 @@ START_TEST(members_ignored_one_by_one)
 	cases[nc++] = ac_buf_asprintf("{\"kty\":\"RSA\",\"kid\":\"bad\",\"n\":\"%s\"}", n);
 	cases[nc++] = ac_buf_asprintf("{\"kty\":\"RSA\",\"kid\":\"bad\",\"n\":7,\"e\":\"%s\"}", e);
 	cases[nc++] = ac_buf_asprintf("%s", small);
+	cases[nc++] = ac_buf_asprintf("{\"kty\":\"RSA\",\"kid\":\"bad\\u0000x\",\"n\":\"%s\",\"e\":\"%s\"}", n, e);
 	/* the last character of n with a nonzero unused bit: another encoding of other bytes */
 	{
 		char *m = strdup(n);
