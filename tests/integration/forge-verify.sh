@@ -2,7 +2,7 @@
 # forge-verify.sh: `acctl forge verify` on Forge Invocation Tokens signed with npm jose. TAP.
 #
 # tests/sim/fit-tokens.js makes an RSA JWKS (with an EC key and a 1024-bit RSA key that must be
-# ignored) and FITs signed with jose, good and bad (forge.md §2), each named with the code
+# ignored) and FITs signed with jose, good and bad (doc/protocol.md §11), each named with the code
 # acctl must give; every token is made for one fixed time, given to acctl with --now, so no
 # check depends on the clock. Environment: top_srcdir, top_builddir, NODE. No network.
 set -u

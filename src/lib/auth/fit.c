@@ -1,4 +1,4 @@
-/* fit.c: Forge Invocation Tokens: Bearer only, RS256 pinned, key by kid, the claims of forge.md §2. */
+/* fit.c: Forge Invocation Tokens: Bearer only, RS256 pinned, key by kid, the claims of doc/protocol.md §11. */
 #include "config.h"
 
 #include <ctype.h>

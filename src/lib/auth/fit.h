@@ -1,4 +1,4 @@
-/* fit.h: Forge Invocation Tokens (forge.md §2): extract, check, verify against a JWKS. */
+/* fit.h: Forge Invocation Tokens (doc/protocol.md §11): extract, check, verify against a JWKS. */
 #ifndef AC_FIT_H
 #define AC_FIT_H
 
@@ -10,7 +10,7 @@
 #include "auth/jwks.h"
 #include "auth/token.h"
 
-/* forge.md §2: the one issuer of every FIT. */
+/* doc/protocol.md §11: the one issuer of every FIT. */
 #define AC_FIT_ISS "forge/invocation-token"
 /* The installation id's ARI prefix, followed by a uuid. */
 #define AC_FIT_INSTALLATION_PREFIX "ari:cloud:ecosystem::installation/"

@@ -137,7 +137,7 @@ member_key(json_object *m, EVP_PKEY **out, int *bits)
 		why = "n or e is not strict base64url (RFC 7518 §6.3.1)";
 		goto out;
 	}
-	/* A leading zero octet breaks §6.3.1's "minimum number of octets"; the
+	/* A leading zero octet breaks RFC 7518 §6.3.1's "minimum number of octets"; the
 	 * value is still the same number, and dropping the CDN's whole set over it
 	 * would only stop every invocation, so it is tolerated. */
 	while (skip < nlen && n[skip] == 0)

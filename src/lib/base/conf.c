@@ -405,7 +405,7 @@ check_forge_envs(struct ac_conf *conf, const struct ac_conf_setting *s, const ch
 	return set_string(conf, s, list);
 }
 
-/* Not a minute as AC_LEEWAY: a FIT lives about 25 s (forge.md §2). */
+/* Not a minute as AC_LEEWAY: a FIT lives about 25 s (doc/protocol.md §11). */
 static const char *
 check_forge_leeway(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
