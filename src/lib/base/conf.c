@@ -345,30 +345,28 @@ check_forge_app_id(struct ac_conf *conf, const struct ac_conf_setting *s, const 
 static const char *
 check_forge_jwks_url(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *host, *path, *why;
-	size_t hostlen;
-	int https;
+	struct ac_url u;
+	const char *why;
 
-	if ((why = check_url(conf, s, text)) != NULL)
-		return why;
-	(void)split_url(text, &https, &host, &hostlen, &path);
-	if (!https && !ac_conf_host_allowed(conf, host, hostlen))
-		return "may use plain http only for a loopback host that AC_ALLOWED_HOSTS names";
-	return NULL;
+	if ((why = split_url(text, &u)) == NULL && strcmp(u.scheme, "https") &&
+	    !ac_conf_host_allowed(conf, u.host, strlen(u.host)))
+		why = "may use plain http only for a loopback host that AC_ALLOWED_HOSTS names";
+	ac_url_release(&u);
+	return why ? why : set_string(conf, s, text);
 }
 
 static const char *
 check_https_or_empty(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *host, *path, *why;
-	size_t hostlen;
-	int https;
+	struct ac_url u;
+	const char *why = NULL;
 
-	if (*text && (why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
-		return why;
-	if (*text && !https)
-		return "must be an https URL (or empty)";
-	return set_string(conf, s, text);
+	if (*text) {
+		if ((why = split_url(text, &u)) == NULL && strcmp(u.scheme, "https"))
+			why = "must be an https URL (or empty)";
+		ac_url_release(&u);
+	}
+	return why ? why : set_string(conf, s, text);
 }
 
 static const char *
