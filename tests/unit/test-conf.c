@@ -169,6 +169,45 @@ START_TEST(url_settings_one_rule)
 }
 END_TEST
 
+/* The other URL settings take the same parser and loopback rule. */
+START_TEST(other_url_settings_one_rule)
+{
+	static const struct {
+		const char *name, *value;
+		int ok;
+	} v[] = {
+		{ "AC_INSTALL_KEYS_URL", "http://127.0.0.2:9/keys", 1 },
+		{ "AC_INSTALL_KEYS_URL", "http://[::1]:9/keys", 1 },
+		{ "AC_INSTALL_KEYS_URL", "http://127.evil.com/keys", 0 },
+		{ "AC_INSTALL_KEYS_URL", "https://user@keys.example.com", 0 },
+		{ "AC_FORGE_JWKS_URL", "http://127.0.0.1:9/jwks.json", 1 },  /* AC_ALLOWED_HOSTS names it */
+		{ "AC_FORGE_JWKS_URL", "http://localhost:9/jwks.json", 0 },  /* loopback, but not named */
+		{ "AC_FORGE_APP_LINK", "https://developer.atlassian.com/x", 1 },
+		{ "AC_FORGE_APP_LINK", "", 1 },
+		{ "AC_FORGE_APP_LINK", "http://localhost/x", 0 },
+		{ "AC_FORGE_APP_LINK", "https://user@developer.atlassian.com/x", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *env[] = { "AC_BASE_URL", "https://app.example.com", "AC_ALLOWED_HOSTS", "127.0.0.1",
+			v[i].name, v[i].value, NULL };
+		struct ac_conf c;
+		char *why = NULL;
+
+		fake = env;
+		if (v[i].ok) {
+			ck_assert_msg(load(&c, &why) == AC_OK, "%s=%s: %s", v[i].name, v[i].value, why ? why : "");
+			ac_conf_release(&c);
+		} else {
+			ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "%s=%s accepted", v[i].name, v[i].value);
+			ck_assert_ptr_nonnull(strstr(why, v[i].name));
+			free(why);
+		}
+	}
+}
+END_TEST
+
 static char *
 write_file(const char *text)
 {
@@ -414,6 +453,7 @@ suite(void)
 	tcase_add_test(tc, bad_values_name_the_setting);
 	tcase_add_test(tc, localhost_http_and_base_path);
 	tcase_add_test(tc, url_settings_one_rule);
+	tcase_add_test(tc, other_url_settings_one_rule);
 	tcase_add_test(tc, file_then_environment);
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, file_beside_program);
