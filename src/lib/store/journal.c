@@ -29,13 +29,14 @@
 #define OFF_BITS 40           /* the shared flush word: file id (24 bits) and offset (40 bits) */
 
 /*
- * What appenders and the rotator share, mapped from intake.journal.lock (the
- * file whose flock also admits one rotator at a time). An append checks it
- * before and after its writev instead of taking a lock: cur names the current
- * file and rotating the file being replaced; a rotator publishes, before it
- * renames, the file it replaced and the offset up to which it moved that
- * file's records into the store, in a ring of the last ROT_RING rotations (an
- * appender that slept through several still finds its file). Ids are random,
+ * Words mapped from intake.journal.lock (the file whose flock admits one
+ * rotator at a time), kept for the appenders of earlier builds, which took
+ * no lock and read them before and after their write: cur names the current
+ * file, rotating the file being replaced, and the ring the files replaced
+ * with how far their records were moved into the store, the last ROT_RING
+ * of them. Appends of this build hold the shared flock and read none of it;
+ * the rotator still writes them, so that a host where programs of both
+ * builds run for a while (a rolling restart) loses nothing. Ids are random,
  * never 0, and name one file each.
  */
 #define ROT_RING 64
@@ -54,7 +55,7 @@ struct ac_journal {
 	int dfd;                  /* the directory: every name is opened relative to it, never following links */
 	enum ac_journal_sync sync;
 	volatile uint64_t *shared;
-	struct shm *sh;           /* NULL: not mapped (yet), appends take the shared flock */
+	struct shm *sh;           /* the words for earlier builds' appenders; NULL: not mapped (yet) */
 	int sh_tried;
 	time_t checked_at;        /* the second of the last append that looked at the link count */
 	/* appending */
@@ -490,25 +491,6 @@ publish_rotation(struct shm *sh, uint64_t id, uint64_t end)
 	__atomic_store_n(&sh->rot_seq, seq + 1, __ATOMIC_SEQ_CST);
 }
 
-/* Whether a published rotation of file id moved in everything up to end. */
-static int
-moved_in(const struct shm *sh, uint64_t id, uint64_t end)
-{
-	unsigned i;
-
-	for (i = 0; i < ROT_RING; i++) {
-		uint64_t e;
-
-		if (__atomic_load_n(&sh->rot[i].id, __ATOMIC_SEQ_CST) != id)
-			continue;
-		e = __atomic_load_n(&sh->rot[i].end, __ATOMIC_SEQ_CST);
-		/* still that file's entry after the read: e is its end (ids are never reused) */
-		if (__atomic_load_n(&sh->rot[i].id, __ATOMIC_SEQ_CST) == id)
-			return end <= e;
-	}
-	return 0;
-}
-
 /* The shared flock on the append descriptor, and the file's status under it. */
 static enum ac_err
 lock_shared(struct ac_journal *j, struct stat *sb)
@@ -565,81 +547,47 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 	iov[4] = (struct iovec){ (void *)id, idl };
 	iov[5] = (struct iovec){ (void *)body, body_len };
 	for (tries = 0;; tries++) {
-		struct shm *sh;
-		int locked = 0;
-
 		if (tries > 8) {
 			ac_log_error("cannot append to %s: it keeps being replaced", j->path);
 			return AC_ERR_STORE;
 		}
 		if (j->wfd < 0 && (err = open_writer(j)) != AC_OK)
 			return err;
-		sh = map_shared(j);
-		if (sh == NULL || __atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) != j->wid ||
-		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) == j->wid || received_at != j->checked_at) {
-			/*
-			 * Not known to be the current file, or being replaced: the shared
-			 * flock waits for a rotation in progress (it holds the file
-			 * exclusively), and the link count says whether one replaced it.
-			 * Once a second it is looked at anyway: a file removed by hand is
-			 * not appended to for longer.
-			 */
-			if ((err = lock_shared(j, &sb)) != AC_OK)
-				return err;
-			if (sb.st_nlink == 0) {
-				/* rotated away while we were not looking: append to the file that replaced it */
-				flock(j->wfd, LOCK_UN);
-				close(j->wfd);
-				j->wfd = -1;
-				continue;
-			}
-			if (read_id(j->wfd) != j->wid) {
-				/* the header changed under us: destroyed (refused), or repaired with another id (reopen) */
-				flock(j->wfd, LOCK_UN);
-				close(j->wfd);
-				j->wfd = -1;
-				continue;
-			}
-			if (sh) {
-				/* current, and no rotator can be at work on it: a rotating left by a dead one is stale */
-				uint64_t stale = j->wid;
-
-				__atomic_store_n(&sh->cur, j->wid, __ATOMIC_SEQ_CST);
-				__atomic_compare_exchange_n(&sh->rotating, &stale, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-			}
-			locked = 1;
-			j->checked_at = received_at;
-		}
-		if (!locked && ac_journal_test_hook)
-			ac_journal_test_hook(0);
-		n = writev(j->wfd, iov, 6);
-		if (!locked && ac_journal_test_hook)
-			ac_journal_test_hook(1);
-		if (locked)
-			flock(j->wfd, LOCK_UN);
-		if (locked || n != (ssize_t)(REC_HDR + len))
-			break;
-		/* the write is in the file before we look (a rotator sets rotating before it reads) */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST) == j->wid &&
-		    __atomic_load_n(&sh->rotating, __ATOMIC_SEQ_CST) != j->wid)
-			break;
 		/*
-		 * A rotation began or ended around our write. Wait for it to end
-		 * (the shared flock), then see whether it moved our record into the
-		 * store; if it did not, the record goes to the new file.
+		 * Shared: appends go on together; a rotation holds the file
+		 * exclusively, so it waits for the appends in flight and new ones
+		 * wait for it. Under the lock, the link count says whether a
+		 * rotation replaced the file meanwhile. The kernel drops the lock
+		 * of a process that dies, wherever it dies.
 		 */
-		end = lseek(j->wfd, 0, SEEK_CUR);
 		if ((err = lock_shared(j, &sb)) != AC_OK)
 			return err;
+		if (sb.st_nlink == 0) {
+			/* rotated away (or removed by hand): append to the file that replaced it */
+			flock(j->wfd, LOCK_UN);
+			close(j->wfd);
+			j->wfd = -1;
+			continue;
+		}
+		if (received_at != j->checked_at) {
+			/* once a second: the header changed under us, destroyed (refused) or repaired with another id */
+			if (read_id(j->wfd) != j->wid) {
+				flock(j->wfd, LOCK_UN);
+				close(j->wfd);
+				j->wfd = -1;
+				continue;
+			}
+			j->checked_at = received_at;
+		}
+		if (ac_journal_test_hook)
+			ac_journal_test_hook(0);
+		n = writev(j->wfd, iov, 6);
+		if (ac_journal_test_hook)
+			ac_journal_test_hook(1);
+		/* where our record ends (O_APPEND: this descriptor's position after it), for the group flush only */
+		end = j->sync == AC_JOURNAL_SYNC_GROUP && n == (ssize_t)(REC_HDR + len) ? lseek(j->wfd, 0, SEEK_CUR) : 0;
 		flock(j->wfd, LOCK_UN);
-		if (sb.st_nlink > 0)
-			break; /* it gave up: the file is still the current one */
-		if (end > 0 && moved_in(sh, j->wid, (uint64_t)end))
-			return AC_OK; /* moved in, and flushed as AC_SYNC says, before the file was replaced */
-		ac_log_info("%s was replaced as a record was appended: appending it to the new file", j->path);
-		close(j->wfd);
-		j->wfd = -1;
+		break;
 	}
 	if (n != (ssize_t)(REC_HDR + len)) {
 		/* a short write leaves a torn record: readers skip it once a complete one follows */
@@ -647,8 +595,6 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 			errno = ENOSPC;
 		return io_err("append to", j->path);
 	}
-	/* where our record ends (O_APPEND: this descriptor's position after it), for the group flush only */
-	end = j->sync == AC_JOURNAL_SYNC_GROUP ? lseek(j->wfd, 0, SEEK_CUR) : 0;
 	return flush(j, end < 0 ? 0 : (uint64_t)end);
 }
 
@@ -929,8 +875,8 @@ ac_journal_next(struct ac_journal *j, uint64_t *off, struct ac_journal_rec *rec,
 		return ac_journal_next(j, off, rec, final);
 	}
 	if (final)
-		ac_log_warn("%s: %llu bytes at the end, offset %llu, are not a complete record: an append in flight "
-		    "(its writer appends it again to the next file) or one that never finished (not acknowledged)",
+		ac_log_warn("%s: %llu bytes at the end, offset %llu, are not a complete record: an append that never "
+		    "finished (not acknowledged), or one of an earlier build in flight (it appends it again to the next file)",
 		    j->path, (unsigned long long)(j->rsize - *off), (unsigned long long)*off);
 	return AC_ERR_NOT_FOUND;
 }
@@ -1039,7 +985,7 @@ ac_journal_rotate_begin(struct ac_journal *j)
 
 	if (j->rfd < 0 || j->nfd >= 0)
 		return AC_ERR_INVALID;
-	/* appenders that do not lock learn of the rotation through the shared words: none, no rotation */
+	/* appenders of earlier builds learn of the rotation only through the words: none mapped, no rotation */
 	if (map_shared(j) == NULL)
 		return AC_ERR_NOT_FOUND;
 	if ((err = lock_rotation(j)) != AC_OK)
@@ -1069,9 +1015,12 @@ ac_journal_rotate_begin(struct ac_journal *j)
 		}
 	}
 	/*
-	 * Lock-free appenders look at rotating after their write: one that saw
-	 * it unset wrote before this store, so what we read next has its record;
-	 * one that sees it set waits for us and appends again if we missed it.
+	 * Appends of this build are all in the file now, and the next ones
+	 * wait. An earlier build's appender, which took no lock, looks at
+	 * rotating after its write: one that saw it unset wrote before this
+	 * store, so what we read next has its record; one that sees it set
+	 * waits for us and appends again unless publish_rotation() says we
+	 * moved its record in.
 	 */
 	j->good_end = 0;
 	__atomic_store_n(&j->sh->rotating, j->rid, __ATOMIC_SEQ_CST);
@@ -1091,7 +1040,7 @@ ac_journal_rotate_end(struct ac_journal *j, int replace)
 	if (j->nfd < 0)
 		return AC_ERR_INVALID;
 	if (replace) {
-		/* what a late appender checks: whether its record made it in before the file went */
+		/* what an earlier build's late appender checks: whether its record made it in before the file went */
 		publish_rotation(j->sh, j->rid, j->good_end);
 		/* appenders holding the old file see it unlinked and reopen the name */
 		if (renameat(j->dfd, AC_JOURNAL_FILE ".next", j->dfd, AC_JOURNAL_FILE) != 0) {
