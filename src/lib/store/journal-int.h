@@ -43,7 +43,7 @@ struct ac_journal_words {
 	} rot[ROT_RING];
 };
 #define SHM_SIZE 4096u
-_Static_assert(sizeof(struct ac_journal_words) <= SHM_SIZE, "the shared words fit the mapped page");
+_Static_assert(sizeof(struct ac_journal_words) <= SHM_SIZE, "the words fit the mapped page");
 
 struct ac_journal {
 	char *dir, *path;

@@ -233,7 +233,7 @@ ac_journal_create_file(const struct ac_journal *j, const char *name, uint64_t *i
 	return fd;
 }
 
-/* The shared words (struct ac_journal_words), mapped once per process; NULL when they cannot be. */
+/* The words for earlier builds' appenders (struct ac_journal_words), mapped once per process; NULL when they cannot be. */
 struct ac_journal_words *
 ac_journal_map_shared(struct ac_journal *j)
 {
@@ -477,11 +477,11 @@ ac_journal_append(struct ac_journal *j, time_t received_at, const char *ck, cons
 		if (j->wfd < 0 && (err = open_writer(j)) != AC_OK)
 			return err;
 		/*
-		 * Shared: appends go on together; a rotation holds the file
-		 * exclusively, so it waits for the appends in flight and new ones
-		 * wait for it. Under the lock, the link count says whether a
-		 * rotation replaced the file meanwhile. The kernel drops the lock
-		 * of a process that dies, wherever it dies.
+		 * Shared: appends do not wait for each other; a rotation holds
+		 * the file exclusively, so it waits for the appends in flight and
+		 * new ones wait for it. Under the lock, the link count says
+		 * whether a rotation replaced the file meanwhile. The kernel drops
+		 * the lock of a process that dies, wherever it dies.
 		 */
 		if ((err = lock_shared(j, &sb)) != AC_OK)
 			return err;

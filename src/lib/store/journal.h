@@ -24,8 +24,8 @@
  * (writes are serialised, so the torn one can never complete); at a
  * rotation, a torn tail stays behind in the old file. The rotator also
  * keeps words in the mapped intake.journal.lock for the appenders of
- * earlier builds, which took no lock: programs of either build may run
- * together on one host.
+ * earlier builds, which took no lock: a host may run programs of both
+ * builds at once.
  */
 #ifndef AC_JOURNAL_H
 #define AC_JOURNAL_H
