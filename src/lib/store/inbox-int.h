@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "store/lease.h"
+#include "store/store-lmdb.h"
 #include "store/store.h"
 
 /* An inbox record's header, decoded (the layout is in inbox.c). */

@@ -15,6 +15,7 @@
 #include "store/inbox-int.h"
 #include "store/inbox.h"
 #include "store/journal.h"
+#include "store/store-lmdb.h"
 
 /* ---------------------------------------------------------------- accept */
 
