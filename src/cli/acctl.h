@@ -28,5 +28,6 @@ int acctl_cmd_tenant(int argc, char **argv);
 int acctl_cmd_api(int argc, char **argv);
 int acctl_cmd_worker(int argc, char **argv);
 int acctl_cmd_inbox(int argc, char **argv);
+int acctl_cmd_forge(int argc, char **argv);
 
 #endif

@@ -269,6 +269,95 @@ START_TEST(table_is_complete)
 }
 END_TEST
 
+/* Forge settings (issue 15 item 1): defaults, the app id kept as its ARI, bad values refused. */
+START_TEST(forge)
+{
+	static const char *bad[][3] = {
+		{ "AC_FORGE_APP_ID", "not-a-uuid", "uuid" },
+		{ "AC_FORGE_APP_ID", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f", "uuid" },
+		{ "AC_FORGE_APP_ID", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0x", "uuid" },
+		{ "AC_FORGE_APP_ID", "0f1e2d3c+4b5a-6978-8796-a5b4c3d2e1f0", "uuid" },
+		{ "AC_FORGE_APP_ID", "ari:cloud:ecosystem::installation/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "uuid" },
+		{ "AC_FORGE_APP_ID", "ari:cloud:ecosystem::app/", "uuid" },
+		{ "AC_FORGE_JWKS_URL", "http://forge.example.com/jwks.json", "http" },
+		{ "AC_FORGE_JWKS_URL", "http://127.0.0.1:8080/jwks.json", "AC_ALLOWED_HOSTS" },
+		{ "AC_FORGE_JWKS_URL", "ftp://x/jwks.json", "https" },
+		{ "AC_FORGE_JWKS_URL", "", "https" },
+		{ "AC_FORGE_ENVIRONMENTS", "PRODUCTION,TEST", "DEVELOPMENT" },
+		{ "AC_FORGE_ENVIRONMENTS", "production", "DEVELOPMENT" },
+		{ "AC_FORGE_ENVIRONMENTS", "", "at least one" },
+		{ "AC_FORGE_ENVIRONMENTS", " , ", "at least one" },
+		{ "AC_FORGE_LEEWAY", "61", "60" },
+		{ "AC_FORGE_LEEWAY", "-1", "60" },
+		{ "AC_FORGE_LEEWAY", "5s", "60" },
+		{ "AC_FORGE_LEEWAY", "", "60" },
+		{ "AC_FORGE_APP_LINK", "http://developer.atlassian.com/console/install/x", "https" },
+		{ "AC_FORGE_APP_LINK", "install-me", "https" },
+	};
+	const char *env[] = { "AC_BASE_URL", "https://app.example.com", NULL, NULL, NULL, NULL, NULL };
+	struct ac_conf c;
+	char *why = NULL, scratch[32];
+	const struct ac_conf_setting *s;
+	size_t i, n;
+
+	fake = env;
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.forge_app_id, "");
+	ck_assert_str_eq(c.forge_jwks_url, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json");
+	ck_assert_str_eq(c.forge_environments, "DEVELOPMENT,STAGING,PRODUCTION");
+	ck_assert_uint_eq(c.forge_env_mask, AC_FORGE_ENV_ALL);
+	ck_assert_int_eq(c.forge_leeway, 5);
+	ck_assert_str_eq(c.forge_app_link, "");
+	ac_conf_release(&c);
+
+	/* a bare uuid, any case, is kept as the ARI in lower case, as tokens carry it */
+	env[2] = "AC_FORGE_APP_ID";
+	env[3] = "0F1E2D3C-4b5a-6978-8796-A5B4C3D2E1F0";
+	env[4] = "AC_FORGE_ENVIRONMENTS";
+	env[5] = "PRODUCTION, DEVELOPMENT";
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.forge_app_id, "ari:cloud:ecosystem::app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	ck_assert_str_eq(c.forge_environments, "DEVELOPMENT,PRODUCTION");
+	ck_assert_uint_eq(c.forge_env_mask, AC_FORGE_ENV_DEVELOPMENT | AC_FORGE_ENV_PRODUCTION);
+	/* `acctl config` prints what the table holds */
+	s = ac_conf_settings(&n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(s[i].env, "AC_FORGE_APP_ID"))
+			ck_assert_str_eq(ac_conf_value(&c, &s[i], scratch, sizeof(scratch)), c.forge_app_id);
+		if (!strcmp(s[i].env, "AC_FORGE_LEEWAY"))
+			ck_assert_str_eq(ac_conf_value(&c, &s[i], scratch, sizeof(scratch)), "5");
+	}
+	ac_conf_release(&c);
+	env[3] = "ari:cloud:ecosystem::app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+	env[4] = "AC_FORGE_APP_LINK";
+	env[5] = "https://developer.atlassian.com/console/install/0f1e2d3c?signature=x";
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.forge_app_id, env[3]);
+	ck_assert_str_eq(c.forge_app_link, env[5]);
+	ac_conf_release(&c);
+
+	/* http for a JWKS only on a loopback host the allow-list names */
+	env[2] = "AC_ALLOWED_HOSTS";
+	env[3] = "api.bitbucket.org,127.0.0.1";
+	env[4] = "AC_FORGE_JWKS_URL";
+	env[5] = "http://127.0.0.1:8080/jwks.json";
+	ck_assert_int_eq(load(&c, &why), AC_OK);
+	ck_assert_str_eq(c.forge_jwks_url, env[5]);
+	ac_conf_release(&c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env[2] = bad[i][0];
+		env[3] = bad[i][1];
+		env[4] = NULL;
+		why = NULL;
+		ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "%s=%s accepted", bad[i][0], bad[i][1]);
+		ck_assert_msg(strstr(why, bad[i][0]) != NULL, "'%s' does not name %s", why, bad[i][0]);
+		ck_assert_msg(strstr(why, bad[i][2]) != NULL, "'%s' does not say '%s'", why, bad[i][2]);
+		free(why);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -285,6 +374,7 @@ suite(void)
 	tcase_add_test(tc, host_patterns);
 	tcase_add_test(tc, table_is_complete);
 	tcase_add_test(tc, processes);
+	tcase_add_test(tc, forge);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -48,6 +48,22 @@ START_TEST(auth_errors_are_401)
 }
 END_TEST
 
+/* fit (issue 15): every refused Forge token is a 401, so Forge says "FIT validation failed";
+ * a JWKS that cannot be fetched is a 503, so Forge retries. */
+START_TEST(fit_codes)
+{
+	int e;
+
+	for (e = AC_ERR_FIT_MISSING; e < AC_ERR_FIT_JWKS_UNAVAILABLE; e++) {
+		ck_assert_int_eq(ac_err_http_status((enum ac_err)e), 401);
+		ck_assert_int_eq(strncmp(ac_err_code((enum ac_err)e), "fit_", 4), 0);
+	}
+	ck_assert_int_eq(ac_err_http_status(AC_ERR_FIT_JWKS_UNAVAILABLE), 503);
+	ck_assert_str_eq(ac_err_code(AC_ERR_FIT_JWKS_UNAVAILABLE), "fit_jwks_unavailable");
+	ck_assert_str_eq(ac_err_code(AC_ERR_FIT_KID_UNKNOWN), "fit_kid_unknown");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -57,6 +73,7 @@ suite(void)
 	tcase_add_test(tc, every_error_has_a_code_and_message);
 	tcase_add_test(tc, statuses);
 	tcase_add_test(tc, auth_errors_are_401);
+	tcase_add_test(tc, fit_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }

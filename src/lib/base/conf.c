@@ -347,6 +347,71 @@ out:
 	return why;
 }
 
+/* ---------------------------------------------------------------- Forge (issue 15), parsers in conf_forge.c */
+
+/* Empty turns Forge off; else a uuid or its ARI, kept as the ARI (what aud carries). */
+static const char *
+check_forge_app_id(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	char ari[AC_FORGE_APP_ID_MAX];
+
+	if (*text != '\0' && ac_conf_forge_app_ari(text, ari) != 0)
+		return "must be empty (Forge off), a uuid or ari:cloud:ecosystem::app/<uuid>";
+	return set_string(conf, s, *text ? ari : text);
+}
+
+/*
+ * check_url, and plain http only when AC_ALLOWED_HOSTS (checked earlier in the
+ * table) names the loopback host: a JWKS is a trust anchor, so a test server
+ * must be named as deliberately as a product host.
+ */
+static const char *
+check_forge_jwks_url(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	const char *host, *path, *why;
+	size_t hostlen;
+	int https;
+
+	if ((why = check_url(conf, s, text)) != NULL)
+		return why;
+	(void)split_url(text, &https, &host, &hostlen, &path);
+	if (!https && !ac_conf_host_allowed(conf, host, hostlen))
+		return "may use plain http only for a loopback host that AC_ALLOWED_HOSTS names";
+	return NULL;
+}
+
+static const char *
+check_https_or_empty(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	const char *host, *path, *why;
+	size_t hostlen;
+	int https;
+
+	if (*text && (why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
+		return why;
+	if (*text && !https)
+		return "must be an https URL (or empty)";
+	return set_string(conf, s, text);
+}
+
+static const char *
+check_forge_envs(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	char list[AC_FORGE_ENVS_MAX];
+	const char *why;
+
+	if ((why = ac_conf_forge_envs_parse(text, &conf->forge_env_mask, list)) != NULL)
+		return why;
+	return set_string(conf, s, list);
+}
+
+/* Not a minute as AC_LEEWAY: a FIT lives about 25 s (doc/protocol.md §11). */
+static const char *
+check_forge_leeway(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	return parse_long(text, 0, 60, FIELD(conf, s, long)) ? "must be a whole number of seconds from 0 to 60" : NULL;
+}
+
 #define OFF(f) offsetof(struct ac_conf, f)
 
 static const struct ac_conf_setting settings[] = {
@@ -393,6 +458,18 @@ static const struct ac_conf_setting settings[] = {
 	  "the first retry delay in milliseconds; it doubles with each attempt, up to 5 minutes" },
 	{ "processes", "AC_PROCESSES", "0", check_processes, OFF(processes), 0,
 	  "N > 0: on a FastCGI socket, N processes serve it and a supervisor restarts any that dies" },
+	/* Forge Remote (issue 15) */
+	{ "forge_app_id", "AC_FORGE_APP_ID", "", check_forge_app_id, OFF(forge_app_id), 0,
+	  "the Forge app id (uuid or ari:cloud:ecosystem::app/<uuid>), kept as the ARI; empty: Forge routes answer 404" },
+	{ "forge_jwks_url", "AC_FORGE_JWKS_URL", "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json",
+	  check_forge_jwks_url, OFF(forge_jwks_url), 0,
+	  "the JWKS of Forge Invocation Tokens; http only for a loopback host AC_ALLOWED_HOSTS names" },
+	{ "forge_environments", "AC_FORGE_ENVIRONMENTS", "DEVELOPMENT,STAGING,PRODUCTION", check_forge_envs,
+	  OFF(forge_environments), 0, "the Forge environment types whose invocations are accepted" },
+	{ "forge_leeway", "AC_FORGE_LEEWAY", "5", check_forge_leeway, OFF(forge_leeway), 0,
+	  "seconds of clock skew tolerated on a Forge token's exp, nbf and iat (0 to 60)" },
+	{ "forge_app_link", "AC_FORGE_APP_LINK", "", check_https_or_empty, OFF(forge_app_link), 0,
+	  "the Forge app's install link (https), offered by the Bitbucket Connect descriptor; empty: none" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -427,6 +504,10 @@ ac_conf_release(struct ac_conf *conf)
 	free(conf->commit_pattern);
 	free(conf->pr_title_pattern);
 	free(conf->source);
+	free(conf->forge_app_id);
+	free(conf->forge_jwks_url);
+	free(conf->forge_environments);
+	free(conf->forge_app_link);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -625,7 +706,8 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 	else if (s->check == check_bitbucket_auth)
 		v = conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? "bearer" : "jwt";
 	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
-	    s->check == check_retry_base || s->check == check_processes) {
+	    s->check == check_retry_base || s->check == check_processes ||
+	    s->check == check_forge_leeway) {
 		snprintf(scratch, scratchsz, "%ld", *(const long *)(const void *)((const char *)conf + s->offset));
 		v = scratch;
 	} else {

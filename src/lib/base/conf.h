@@ -40,6 +40,13 @@ struct ac_conf {
 	long retry_base_ms;        /* AC_RETRY_BASE_MS, the first backoff */
 	long processes;            /* AC_PROCESSES, serving processes under a supervisor (0: none) */
 	char *source;              /* the config file read, "" when none (derived) */
+	/* Forge Remote (issue 15, doc/connect-fcgi.7 "Forge") */
+	char *forge_app_id;        /* AC_FORGE_APP_ID in its ARI form, lower case; "" = Forge off */
+	char *forge_jwks_url;      /* AC_FORGE_JWKS_URL */
+	char *forge_environments;  /* AC_FORGE_ENVIRONMENTS, normalised: "DEVELOPMENT,STAGING,PRODUCTION" order */
+	unsigned forge_env_mask;   /* the same as AC_FORGE_ENV_* bits (derived) */
+	long forge_leeway;         /* AC_FORGE_LEEWAY, seconds on exp/nbf/iat of a FIT */
+	char *forge_app_link;      /* AC_FORGE_APP_LINK, the Forge install link; "" = none */
 };
 
 /* One row of the declarative table, exposed for `acctl config`, the man page test and docs. */
@@ -85,6 +92,41 @@ const char *ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setti
  * names, case-insensitive, and `*.x` matching exactly one more label.
  */
 int ac_conf_host_allowed(const struct ac_conf *conf, const char *host, size_t n);
+
+/* Forge environment types (AC_FORGE_ENVIRONMENTS, app.environment.type of a FIT). */
+#define AC_FORGE_ENV_DEVELOPMENT 1u
+#define AC_FORGE_ENV_STAGING     2u
+#define AC_FORGE_ENV_PRODUCTION  4u
+#define AC_FORGE_ENV_ALL         7u
+
+/* The AC_FORGE_ENV_* bit of an environment type (exact, upper case; n bytes); 0 for none. */
+unsigned ac_conf_forge_env_bit(const char *name, size_t n);
+
+/* "ari:cloud:ecosystem::app/" and a uuid: the longest Forge app id, with its NUL. */
+#define AC_FORGE_APP_ARI_PREFIX "ari:cloud:ecosystem::app/"
+#define AC_FORGE_APP_ID_MAX (sizeof(AC_FORGE_APP_ARI_PREFIX) + 36)
+
+/*
+ * A Forge app id as configured (a bare uuid, or the ARI
+ * "ari:cloud:ecosystem::app/<uuid>"; the uuid 8-4-4-4-12 hex digits, any
+ * case) into out in its ARI form with the uuid in lower case, as tokens carry
+ * it. 0, or -1 (out untouched) when text is neither.
+ */
+int ac_conf_forge_app_ari(const char *text, char out[AC_FORGE_APP_ID_MAX]);
+
+/* Whether s is exactly a uuid: 8-4-4-4-12 hex digits, any case, then the NUL. */
+int ac_conf_is_uuid(const char *s);
+
+/* The longest normalised AC_FORGE_ENVIRONMENTS, with its NUL. */
+#define AC_FORGE_ENVS_MAX sizeof("DEVELOPMENT,STAGING,PRODUCTION")
+
+/*
+ * AC_FORGE_ENVIRONMENTS: a comma (or space) separated list of environment
+ * types, at least one, into *mask (AC_FORGE_ENV_* bits) and list (in the
+ * order DEVELOPMENT, STAGING, PRODUCTION, comma-separated). NULL, or what is
+ * wrong (static text; *mask and list untouched).
+ */
+const char *ac_conf_forge_envs_parse(const char *text, unsigned *mask, char list[AC_FORGE_ENVS_MAX]);
 
 /* "bitbucket" or "jira". */
 const char *ac_conf_product_name(enum ac_product p);

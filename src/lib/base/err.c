@@ -67,6 +67,21 @@ static const struct {
 	/* leases */
 	[AC_ERR_LEASE_LOST] = { "lease_lost", 409,
 	    "the event's lease expired and another worker holds it now; the event is left to that worker" },
+	/* fit */
+	[AC_ERR_FIT_MISSING] = { "fit_missing", 401, "no Forge Invocation Token: send 'Authorization: Bearer <token>'" },
+	[AC_ERR_FIT_SCHEME] = { "fit_scheme", 401, "the Authorization header is not 'Bearer <token>'" },
+	[AC_ERR_FIT_MALFORMED] = { "fit_malformed", 401, "the Forge Invocation Token is not a well-formed compact JWS" },
+	[AC_ERR_FIT_ALG] = { "fit_alg", 401, "the Forge Invocation Token is not signed with RS256" },
+	[AC_ERR_FIT_KID_UNKNOWN] = { "fit_kid_unknown", 401, "no key of the Forge JWKS has the token's kid" },
+	[AC_ERR_FIT_SIGNATURE] = { "fit_signature", 401, "the Forge Invocation Token signature does not verify" },
+	[AC_ERR_FIT_ISS] = { "fit_iss", 401, "the token's iss is not forge/invocation-token" },
+	[AC_ERR_FIT_AUD] = { "fit_aud", 401, "the token's aud is not this app's id (AC_FORGE_APP_ID)" },
+	[AC_ERR_FIT_EXPIRED] = { "fit_expired", 401, "the Forge Invocation Token has expired" },
+	[AC_ERR_FIT_NOT_YET_VALID] = { "fit_not_yet_valid", 401, "the Forge Invocation Token is not valid yet (nbf or iat in the future)" },
+	[AC_ERR_FIT_APP_ID] = { "fit_app_id", 401, "the token's app.id is not its aud" },
+	[AC_ERR_FIT_INSTALLATION] = { "fit_installation", 401, "the token has no app.installationId" },
+	[AC_ERR_FIT_ENVIRONMENT] = { "fit_environment", 401, "the token's environment is not accepted (AC_FORGE_ENVIRONMENTS)" },
+	[AC_ERR_FIT_JWKS_UNAVAILABLE] = { "fit_jwks_unavailable", 503, "the Forge JWKS could not be fetched for an unknown kid; retry" },
 };
 
 static int

@@ -82,6 +82,22 @@ enum ac_err {
 	/* leases (issue 13 item 3): a worker whose lease another took over */
 	AC_ERR_LEASE_LOST,        /* lease_lost, 409: the event's lease is another worker's now; left to it */
 
+	/* fit: Forge Invocation Tokens (issue 15); 401 so that Forge reports "FIT validation failed" */
+	AC_ERR_FIT_MISSING,       /* fit_missing: no Authorization header */
+	AC_ERR_FIT_SCHEME,        /* fit_scheme: Authorization is not "Bearer <token>" */
+	AC_ERR_FIT_MALFORMED,     /* fit_malformed: not a compact JWS with the claims of a FIT */
+	AC_ERR_FIT_ALG,           /* fit_alg: alg is not RS256 */
+	AC_ERR_FIT_KID_UNKNOWN,   /* fit_kid_unknown: no kid, or no key of the JWKS has it */
+	AC_ERR_FIT_SIGNATURE,     /* fit_signature: the RS256 signature does not verify */
+	AC_ERR_FIT_ISS,           /* fit_iss: iss is not forge/invocation-token */
+	AC_ERR_FIT_AUD,           /* fit_aud: aud does not name AC_FORGE_APP_ID */
+	AC_ERR_FIT_EXPIRED,       /* fit_expired: exp (with AC_FORGE_LEEWAY) has passed, or is missing */
+	AC_ERR_FIT_NOT_YET_VALID, /* fit_not_yet_valid: nbf or iat in the future */
+	AC_ERR_FIT_APP_ID,        /* fit_app_id: app.id is missing or differs from aud */
+	AC_ERR_FIT_INSTALLATION,  /* fit_installation: app.installationId missing or not an installation ARI */
+	AC_ERR_FIT_ENVIRONMENT,   /* fit_environment: app.environment.type not in AC_FORGE_ENVIRONMENTS */
+	AC_ERR_FIT_JWKS_UNAVAILABLE, /* fit_jwks_unavailable, 503: the kid is unknown and the JWKS cannot be fetched */
+
 	AC_ERR__COUNT
 };
 

@@ -1,0 +1,394 @@
+/* cmd-forge.c: `acctl forge verify`, which explains why a Forge Invocation Token is refused. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acctl.h"
+#include "auth/fit.h"
+#include "auth/jwks.h"
+#include "auth/token.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/conf.h"
+#include "base/json.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: acctl forge verify --jwks FILE [--app-id ID] [--environments LIST]\n"
+	    "                 [--leeway SECONDS] [--now TIME] TOKEN\n"
+	    "TOKEN is a Forge Invocation Token, 'Bearer TOKEN', 'Authorization: Bearer TOKEN',\n"
+	    "or '-' to read it from standard input. ID defaults to AC_FORGE_APP_ID, LIST to\n"
+	    "AC_FORGE_ENVIRONMENTS, SECONDS to AC_FORGE_LEEWAY; TIME is seconds since the epoch\n"
+	    "or YYYY-MM-DDTHH:MM:SSZ.\n"
+	    "Exit status: 0 valid, 1 invalid token, 2 unusable input. See acctl(1).\n");
+}
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "acctl forge: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return 2;
+}
+
+/* All of path ('-': stdin), at most max bytes, NUL-terminated; NULL after saying why. */
+static char *
+read_path(const char *path, size_t max, size_t *len, const char *what)
+{
+	FILE *f = stdin;
+	struct ac_buf b;
+	char chunk[4096], *out = NULL;
+	size_t n;
+
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "acctl forge: %s: %s: %s\n", what, path, strerror(errno));
+		return NULL;
+	}
+	ac_buf_init(&b, max);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ac_buf_add(&b, chunk, n) != AC_OK)
+			break;
+	if (!ferror(f) && (b.data != NULL || ac_buf_adds(&b, "") == AC_OK) && n == 0)
+		(void)ac_buf_detach(&b, &out, len);
+	ac_buf_release(&b);
+	if (f != stdin)
+		fclose(f);
+	if (out == NULL)
+		fprintf(stderr, "acctl forge: %s: %s is unreadable or larger than %zu bytes\n", what,
+		    path, max);
+	return out;
+}
+
+/* --now: digits (epoch seconds) or YYYY-MM-DDTHH:MM:SSZ. */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+	char *e;
+	long long v;
+
+	if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 12) {
+		errno = 0;
+		v = strtoll(s, &e, 10);
+		if (errno || *e)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0')
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* "in 12 s" / "19 s ago" */
+static void
+relative(int64_t t, int64_t now, char *out, size_t n)
+{
+	if (t >= now)
+		snprintf(out, n, "in %" PRId64 " s", t - now);
+	else
+		snprintf(out, n, "%" PRId64 " s ago", now - t);
+}
+
+/*
+ * Claims are untrusted text: control characters (an escape sequence for the
+ * terminal) are shown as \xNN; the newlines of the explanations indent.
+ */
+static void
+put_text(const char *p)
+{
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n')
+			fputs("\n  ", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* "  label value\n" with value shown by put_text (NULL: "(none)"). */
+static void
+field(const char *label, const char *value)
+{
+	printf("  %-14s", label);
+	put_text(value ? value : "(none)");
+	putchar('\n');
+}
+
+/* What the token says of itself, marked unverified: the facts a person checks first. */
+static void
+print_about(const struct ac_token *t, int64_t now)
+{
+	json_object *app = ac_json_get_typed(t->claims, "app", json_type_object), *env;
+	char when[64];
+
+	env = app ? ac_json_get_typed(app, "environment", json_type_object) : NULL;
+	printf("about the token (unverified claims):\n");
+	field("kid:", t->kid);
+	field(t->naud > 1 ? "aud[0]:" : "aud:", t->naud ? t->aud[0] : NULL);
+	field("app.id:", app ? ac_json_get_string(app, "id") : NULL);
+	field("installation:", app ? ac_json_get_string(app, "installationId") : NULL);
+	field("environment:", env ? ac_json_get_string(env, "type") : NULL);
+	if (env && ac_json_get_string(env, "id"))
+		field("environment id:", ac_json_get_string(env, "id"));
+	if (t->has_exp) {
+		relative(t->exp, now, when, sizeof(when));
+		field("expires:", when);
+	}
+}
+
+static void
+print_valid(const struct ac_fit *f, int64_t now)
+{
+	char when[64];
+	size_t i;
+
+	relative(f->exp, now, when, sizeof(when));
+	printf("valid\n");
+	field("app:", f->app_id);
+	field("installation:", f->installation_id);
+	field("environment:", f->environment_type);
+	if (f->environment_id)
+		field("environment id:", f->environment_id);
+	if (f->api_base_url)
+		field("apiBaseUrl:", f->api_base_url);
+	for (i = 0; i < f->ncontexts; i++) {
+		const struct ac_fit_context *c = &f->contexts[i];
+
+		field(c->cloud_id ? "cloudId:" : c->workspace_id ? "workspaceId:" : "context:",
+		    c->cloud_id ? c->cloud_id : c->workspace_id);
+		if (c->api_base_url)
+			field("  apiBaseUrl:", c->api_base_url);
+	}
+	if (f->module_type)
+		field("module type:", f->module_type);
+	if (f->module_key)
+		field("module key:", f->module_key);
+	if (f->principal)
+		field("principal:", f->principal);
+	field("kid:", f->kid);
+	field("expires:", when);
+}
+
+/* The problems of a report as "code: text", continuation lines indented. */
+static void
+print_problems(const struct ac_token_report *r)
+{
+	size_t i;
+
+	printf("invalid: %zu problem%s\n", r->n, r->n == 1 ? "" : "s");
+	for (i = 0; i < r->n; i++) {
+		printf("%s: ", ac_err_code(r->v[i].err));
+		put_text(r->v[i].text);
+		putchar('\n');
+	}
+}
+
+static const struct option verify_opts[] = {
+	{ "jwks", required_argument, NULL, 'j' },
+	{ "app-id", required_argument, NULL, 'a' },
+	{ "environments", required_argument, NULL, 'E' },
+	{ "leeway", required_argument, NULL, 'l' },
+	{ "now", required_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	const char *jwks_path = NULL, *app_opt = NULL, *env_opt = NULL, *leeway_opt = NULL;
+	const char *now_opt = NULL, *why_scheme = NULL;
+	char app_ari[AC_FORGE_APP_ID_MAX], *doc = NULL, *tokbuf = NULL, *why = NULL, *end;
+	const char *tok;
+	size_t doclen = 0, toklen = 0;
+	struct ac_conf conf;
+	struct ac_jwks *set = NULL;
+	struct ac_token t;
+	struct ac_token_report report;
+	struct ac_fit fit;
+	struct ac_fit_policy pol;
+	int o, rc = 2, have_conf = 0, have_token = 0;
+	enum ac_err err;
+
+	memset(&t, 0, sizeof(t));
+	memset(&fit, 0, sizeof(fit));
+	ac_token_report_init(&report);
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "j:a:E:l:n:h", verify_opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': jwks_path = optarg; break;
+		case 'a': app_opt = optarg; break;
+		case 'E': env_opt = optarg; break;
+		case 'l': leeway_opt = optarg; break;
+		case 'n': now_opt = optarg; break;
+		case 'h': usage(stdout); rc = 0; goto out;
+		default: rc = bad_usage("unknown option"); goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		rc = bad_usage("verify takes one TOKEN");
+		goto out;
+	}
+	if (jwks_path == NULL) {
+		rc = bad_usage("give --jwks FILE: fetching AC_FORGE_JWKS_URL (and the JWKS kept in "
+		    "the store) is not built yet");
+		goto out;
+	}
+	if (!strncmp(jwks_path, "http://", 7) || !strncmp(jwks_path, "https://", 8)) {
+		rc = bad_usage("--jwks takes a file for now; a URL is not fetched yet");
+		goto out;
+	}
+	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
+		fprintf(stderr, "acctl forge: configuration: %s\n", why ? why : "error");
+		goto out;
+	}
+	have_conf = 1;
+	memset(&pol, 0, sizeof(pol));
+	pol.app_id = conf.forge_app_id;
+	pol.environments = conf.forge_env_mask;
+	pol.leeway = conf.forge_leeway;
+	pol.now = (int64_t)ac_clock_now();
+	if (app_opt) {
+		if (ac_conf_forge_app_ari(app_opt, app_ari) != 0) {
+			rc = bad_usage("--app-id must be a uuid or ari:cloud:ecosystem::app/<uuid>");
+			goto out;
+		}
+		pol.app_id = app_ari;
+	}
+	if (env_opt) {
+		const char *p = env_opt;
+
+		pol.environments = 0;
+		while (*p) {
+			size_t n = strcspn(p, ",");
+			unsigned bit = ac_conf_forge_env_bit(p, n);
+
+			if (bit == 0) {
+				rc = bad_usage("--environments is a comma list of DEVELOPMENT, STAGING, PRODUCTION");
+				goto out;
+			}
+			pol.environments |= bit;
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+	}
+	if (leeway_opt) {
+		errno = 0;
+		pol.leeway = strtol(leeway_opt, &end, 10);
+		if (errno || *end || end == leeway_opt || pol.leeway < 0 || pol.leeway > 60) {
+			rc = bad_usage("--leeway is a whole number of seconds from 0 to 60");
+			goto out;
+		}
+	}
+	if (now_opt && parse_time(now_opt, &pol.now) != 0) {
+		rc = bad_usage("--now is seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ");
+		goto out;
+	}
+	if ((doc = read_path(jwks_path, AC_JWKS_MAX + 1, &doclen, "--jwks")) == NULL)
+		goto out;
+	if ((err = ac_jwks_parse(doc, doclen, &set, &why)) != AC_OK) {
+		fprintf(stderr, "acctl forge: %s: %s\n", jwks_path, why ? why : ac_strerror(err));
+		goto out;
+	}
+	if (set->nignored)
+		printf("note: %zu member%s of the JWKS ignored (not RS256 signing keys of at least "
+		    "%d bits with a kid)\n", set->nignored, set->nignored == 1 ? "" : "s",
+		    AC_JWKS_RSA_MIN_BITS);
+	if (!strcmp(argv[optind], "-")) {
+		if ((tokbuf = read_path("-", AC_TOKEN_MAX + 64, &toklen, "TOKEN")) == NULL)
+			goto out;
+		while (toklen && (tokbuf[toklen - 1] == '\n' || tokbuf[toklen - 1] == '\r'))
+			tokbuf[--toklen] = '\0';
+		tok = tokbuf;
+	} else {
+		tok = argv[optind];
+	}
+	if (!strncasecmp(tok, "Authorization:", 14)) {
+		tok += 14;
+		while (*tok == ' ')
+			tok++;
+	}
+	toklen = strlen(tok);
+	rc = 1;
+	/* pasted with a scheme: check it as the server would */
+	if (strchr(tok, ' ') != NULL) {
+		err = ac_fit_extract(tok, &tok, &toklen);
+		if (err != AC_OK) {
+			why_scheme = !strncmp(tok, "JWT ", 4) ?
+			    "the scheme is JWT: that is a Connect token; Forge sends "
+			    "'Authorization: Bearer <token>'" :
+			    "Forge sends exactly 'Authorization: Bearer <token>' (one space, "
+			    "case-sensitive scheme)";
+			printf("invalid: 1 problem\n%s: %s\n", ac_err_code(err), why_scheme);
+			goto out;
+		}
+	}
+	if ((err = ac_fit_parse(tok, toklen, &t)) != AC_OK) {
+		printf("invalid: 1 problem\n%s: not a compact JWS of at most %d bytes with JSON "
+		    "header and claims (`acctl jwt decode` says what is wrong with it)\n",
+		    ac_err_code(err), AC_TOKEN_MAX);
+		goto out;
+	}
+	have_token = 1;
+	err = ac_fit_verify(&t, set, &pol, &fit, &report);
+	if (err == AC_OK) {
+		print_valid(&fit, pol.now);
+		rc = 0;
+	} else if (err == AC_ERR_NOMEM) {
+		fprintf(stderr, "acctl forge: out of memory\n");
+		rc = 2;
+	} else {
+		print_problems(&report);
+		print_about(&t, pol.now);
+	}
+out:
+	if (have_token)
+		ac_token_release(&t);
+	ac_fit_release(&fit);
+	ac_token_report_release(&report);
+	ac_jwks_free(set);
+	free(doc);
+	free(why);
+	free(tokbuf);
+	if (have_conf)
+		ac_conf_release(&conf);
+	return rc;
+}
+
+int
+acctl_cmd_forge(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "verify"))
+		return cmd_verify(argc - 1, argv + 1);
+	return bad_usage("unknown subcommand '%s'", argv[1]);
+}
