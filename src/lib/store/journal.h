@@ -3,8 +3,9 @@
  * one append-only file (AC_DATA_DIR/intake.journal) and flushes it (AC_SYNC)
  * before the 204; whoever drains the inbox moves the journal's records into
  * the LMDB inbox, in file order, many per transaction, and records how far it
- * got in the same transaction (inbox.c, ac_inbox_ingest). See design.md's
- * departure note in docs/intake.md.
+ * got in the same transaction (ingest.c, ac_inbox_ingest). README.md, "Webhooks:
+ * the intake journal, then the inbox", says why it departs from committing each
+ * event to LMDB before the 204.
  *
  * File: a 32-byte header (magic "ACINTAKE", version, a random 64-bit id that
  * names this file) and records: u32 magic 0x726a00ff ("\xff\0jr"), u32 payload
