@@ -112,29 +112,53 @@ relative(int64_t t, int64_t now, char *out, size_t n)
 		snprintf(out, n, "%" PRId64 " s ago", now - t);
 }
 
+/*
+ * Claims are untrusted text: control characters (an escape sequence for the
+ * terminal) are shown as \xNN; the newlines of the explanations indent.
+ */
+static void
+put_text(const char *p)
+{
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n')
+			fputs("\n  ", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* "  label value\n" with value shown by put_text (NULL: "(none)"). */
+static void
+field(const char *label, const char *value)
+{
+	printf("  %-14s", label);
+	put_text(value ? value : "(none)");
+	putchar('\n');
+}
+
 /* What the token says of itself, marked unverified: the facts a person checks first. */
 static void
 print_about(const struct ac_token *t, int64_t now)
 {
 	json_object *app = ac_json_get_typed(t->claims, "app", json_type_object), *env;
-	const char *s;
 	char when[64];
 
-	printf("about the token (unverified claims):\n");
-	printf("  kid:          %s\n", t->kid ? t->kid : "(none)");
-	printf("  aud:          %s%s\n", t->naud ? t->aud[0] : "(none)", t->naud > 1 ? " ..." : "");
-	s = app ? ac_json_get_string(app, "id") : NULL;
-	printf("  app.id:       %s\n", s ? s : "(none)");
-	s = app ? ac_json_get_string(app, "installationId") : NULL;
-	printf("  installation: %s\n", s ? s : "(none)");
 	env = app ? ac_json_get_typed(app, "environment", json_type_object) : NULL;
-	s = env ? ac_json_get_string(env, "type") : NULL;
-	printf("  environment:  %s", s ? s : "(none)");
-	s = env ? ac_json_get_string(env, "id") : NULL;
-	printf("%s%s%s\n", s ? " (id " : "", s ? s : "", s ? ")" : "");
+	printf("about the token (unverified claims):\n");
+	field("kid:", t->kid);
+	field(t->naud > 1 ? "aud[0]:" : "aud:", t->naud ? t->aud[0] : NULL);
+	field("app.id:", app ? ac_json_get_string(app, "id") : NULL);
+	field("installation:", app ? ac_json_get_string(app, "installationId") : NULL);
+	field("environment:", env ? ac_json_get_string(env, "type") : NULL);
+	if (env && ac_json_get_string(env, "id"))
+		field("environment id:", ac_json_get_string(env, "id"));
 	if (t->has_exp) {
 		relative(t->exp, now, when, sizeof(when));
-		printf("  expires:      %s\n", when);
+		field("expires:", when);
 	}
 }
 
@@ -146,25 +170,29 @@ print_valid(const struct ac_fit *f, int64_t now)
 
 	relative(f->exp, now, when, sizeof(when));
 	printf("valid\n");
-	printf("  app:          %s\n", f->app_id);
-	printf("  installation: %s\n", f->installation_id);
-	printf("  environment:  %s%s%s%s\n", f->environment_type, f->environment_id ? " (id " : "",
-	    f->environment_id ? f->environment_id : "", f->environment_id ? ")" : "");
+	field("app:", f->app_id);
+	field("installation:", f->installation_id);
+	field("environment:", f->environment_type);
+	if (f->environment_id)
+		field("environment id:", f->environment_id);
 	if (f->api_base_url)
-		printf("  apiBaseUrl:   %s\n", f->api_base_url);
-	for (i = 0; i < f->ncontexts; i++)
-		printf("  context:      %s %s, apiBaseUrl %s\n",
-		    f->contexts[i].cloud_id ? "cloudId" : f->contexts[i].workspace_id ? "workspaceId" : "-",
-		    f->contexts[i].cloud_id ? f->contexts[i].cloud_id :
-		    f->contexts[i].workspace_id ? f->contexts[i].workspace_id : "-",
-		    f->contexts[i].api_base_url ? f->contexts[i].api_base_url : "(none)");
-	if (f->module_type || f->module_key)
-		printf("  module:       %s %s\n", f->module_type ? f->module_type : "?",
-		    f->module_key ? f->module_key : "?");
+		field("apiBaseUrl:", f->api_base_url);
+	for (i = 0; i < f->ncontexts; i++) {
+		const struct ac_fit_context *c = &f->contexts[i];
+
+		field(c->cloud_id ? "cloudId:" : c->workspace_id ? "workspaceId:" : "context:",
+		    c->cloud_id ? c->cloud_id : c->workspace_id);
+		if (c->api_base_url)
+			field("  apiBaseUrl:", c->api_base_url);
+	}
+	if (f->module_type)
+		field("module type:", f->module_type);
+	if (f->module_key)
+		field("module key:", f->module_key);
 	if (f->principal)
-		printf("  principal:    %s\n", f->principal);
-	printf("  kid:          %s\n", f->kid);
-	printf("  expires:      %s\n", when);
+		field("principal:", f->principal);
+	field("kid:", f->kid);
+	field("expires:", when);
 }
 
 /* The problems of a report as "code: text", continuation lines indented. */
@@ -172,16 +200,11 @@ static void
 print_problems(const struct ac_token_report *r)
 {
 	size_t i;
-	const char *p;
 
 	printf("invalid: %zu problem%s\n", r->n, r->n == 1 ? "" : "s");
 	for (i = 0; i < r->n; i++) {
 		printf("%s: ", ac_err_code(r->v[i].err));
-		for (p = r->v[i].text; *p; p++) {
-			putchar(*p);
-			if (*p == '\n')
-				fputs("  ", stdout);
-		}
+		put_text(r->v[i].text);
 		putchar('\n');
 	}
 }

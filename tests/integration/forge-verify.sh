@@ -2,7 +2,7 @@
 # forge-verify.sh: `acctl forge verify` on Forge Invocation Tokens signed with npm jose. TAP.
 #
 # tests/sim/fit-tokens.js makes an RSA JWKS (with an EC key and a 1024-bit RSA key that must be
-# ignored) and FITs signed with jose, good and bad (forge.md §2), each named with the code
+# ignored) and FITs signed with jose, good and bad (doc/protocol.md §11), each named with the code
 # acctl must give; every token is made for one fixed time, given to acctl with --now, so no
 # check depends on the clock. Environment: top_srcdir, top_builddir, NODE. No network.
 set -u
@@ -83,7 +83,7 @@ GOOD=$(cat "$tmp/v/good.jwt")
 run forge verify --jwks "$JWKS" --app-id "$UUID" --now "$NOW" "$GOOD"
 has "installation: ari:cloud:ecosystem::installation/" "valid: names the installation (a bare uuid as --app-id)"
 has "environment:  PRODUCTION" "valid: names the environment"
-has "workspaceId {" "valid: names the installation's context"
+has "workspaceId:  {" "valid: names the installation's context"
 run forge verify --jwks "$JWKS" --app-id "$APP" --now "$((NOW + 100))" "$GOOD"
 has "expired 75 s ago" "expired: says how long ago"
 run forge verify --jwks "$JWKS" --app-id "ari:cloud:ecosystem::app/11111111-2222-3333-4444-555555555555" \
@@ -119,6 +119,14 @@ if [ $? -eq 1 ] && grep -q '^fit_environment: ' "$tmp/out"; then ok "AC_FORGE_EN
 (cd "$tmp" && AC_FORGE_APP_ID=$UUID AC_FORGE_LEEWAY=2 "$acctl" forge verify --jwks "$JWKS" --now "$NOW" \
     "$(cat "$tmp/v/good-within-leeway.jwt")") >"$tmp/out" 2>&1
 if [ $? -eq 1 ] && grep -q '^fit_expired: ' "$tmp/out"; then ok "AC_FORGE_LEEWAY=2 refuses a token 3 s past exp"; else not_ok "AC_FORGE_LEEWAY"; diag "$(cat "$tmp/out")"; fi
+
+# claims are shown, never obeyed: a control character in the token comes out as \xNN
+run forge verify --jwks "$JWKS" --app-id "$APP" --now "$NOW" "$(cat "$tmp/v/escape-in-iss.jwt")"
+if [ "$RC" -eq 1 ] && grep -qF 'x1b[2J' "$tmp/out" && ! grep -q "$(printf '\033')" "$tmp/out"; then
+	ok "an escape sequence in a claim is printed as \\x1b"
+else
+	not_ok "escape in a claim"; diag "$OUT"
+fi
 
 # ---------------------------------------------------------------- usage: exit 2
 run forge verify --app-id "$APP" "$GOOD"

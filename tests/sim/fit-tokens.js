@@ -110,6 +110,7 @@ async function main() {
 		    crypto.randomUUID(); }));
 		await put('tampered', 'fit_signature', h + '.' + p + '.' + s);
 	}
+	await put('escape-in-iss', 'fit_iss', sign(claims((c) => { c.iss = '\u001b[2Jforge'; }), main.privateKey));
 	await put('not-a-jws', 'fit_malformed', Promise.resolve('not.a-token'));
 	fs.writeFileSync(path.join(outdir, 'cases.txt'), cases.join('\n') + '\n');
 }

@@ -1,4 +1,4 @@
-/* fit.c: Forge Invocation Tokens: Bearer only, RS256 pinned, key by kid, the claims of forge.md §2. */
+/* fit.c: Forge Invocation Tokens: Bearer only, RS256 pinned, key by kid, the claims of doc/protocol.md §11. */
 #include "config.h"
 
 #include <ctype.h>
@@ -149,28 +149,12 @@ ac_fit_parse(const char *tok, size_t len, struct ac_token *t)
 /* ---------------------------------------------------------------- claims */
 
 static int
-is_uuid(const char *p)
-{
-	size_t i;
-
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (p[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)p[i])) {
-			return 0;
-		}
-	}
-	return p[36] == '\0';
-}
-
-static int
 is_installation_ari(const char *s)
 {
 	size_t plen = sizeof(AC_FIT_INSTALLATION_PREFIX) - 1;
 
 	return s && !strncmp(s, AC_FIT_INSTALLATION_PREFIX, plen) && strlen(s + plen) == 36 &&
-	    is_uuid(s + plen);
+	    ac_conf_is_uuid(s + plen);
 }
 
 static json_object *
@@ -529,4 +513,35 @@ ac_fit_verify(const struct ac_token *t, const struct ac_jwks *set, const struct 
 	if (c.first != AC_OK)
 		return c.first;
 	return out ? fill(t, p, out) : AC_OK;
+}
+
+enum ac_err
+ac_fit_verify_header(const char *authorization, const struct ac_jwks *set,
+    const struct ac_fit_policy *p, struct ac_fit *out, int *refetch)
+{
+	struct ac_token t;
+	struct check c = { NULL, AC_OK };
+	const char *tok;
+	size_t len;
+	enum ac_err err;
+
+	*refetch = 0;
+	if ((err = ac_fit_extract(authorization, &tok, &len)) != AC_OK)
+		return err;
+	if ((err = ac_fit_parse(tok, len, &t)) != AC_OK)
+		return err;
+	check_alg(&t, &c);
+	if (c.first != AC_OK) {
+		err = c.first;
+	} else if (t.kid != NULL && *t.kid != '\0' && ac_jwks_find(set, t.kid) == NULL) {
+		err = ac_fit_check_claims(&t, p, NULL);
+		if (err == AC_OK) {
+			err = AC_ERR_FIT_KID_UNKNOWN;
+			*refetch = 1;
+		}
+	} else {
+		err = ac_fit_verify(&t, set, p, out, NULL);
+	}
+	ac_token_release(&t);
+	return err;
 }

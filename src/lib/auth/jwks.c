@@ -137,7 +137,7 @@ member_key(json_object *m, EVP_PKEY **out, int *bits)
 		why = "n or e is not strict base64url (RFC 7518 §6.3.1)";
 		goto out;
 	}
-	/* A leading zero octet breaks §6.3.1's "minimum number of octets"; the
+	/* A leading zero octet breaks RFC 7518 §6.3.1's "minimum number of octets"; the
 	 * value is still the same number, and dropping the CDN's whole set over it
 	 * would only stop every invocation, so it is tolerated. */
 	while (skip < nlen && n[skip] == 0)
@@ -232,6 +232,8 @@ ac_jwks_parse(const char *doc, size_t len, struct ac_jwks **out, char **why)
 			bad = "not a JSON object";
 		else if ((kid = ac_json_get_string(m, "kid")) == NULL || *kid == '\0')
 			bad = "no kid: keys are looked up by kid";
+		else if ((size_t)json_object_get_string_len(json_object_object_get(m, "kid")) != strlen(kid))
+			bad = "a kid with a NUL character";
 		else if (ac_jwks_find(set, kid) != NULL)
 			bad = "a second key with the same kid (the first is kept)";
 		else if (set->n >= AC_JWKS_KEYS_MAX)

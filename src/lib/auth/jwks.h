@@ -12,7 +12,7 @@
 #define AC_JWKS_MAX (256 * 1024)
 /* Keys looked at in one set; the rest are ignored (counted). */
 #define AC_JWKS_KEYS_MAX 64
-/* RSA moduli accepted: at least 2048 bits (forge.md §2), at most 8192 (verify cost). */
+/* RSA moduli accepted: at least 2048 bits (doc/protocol.md §11), at most 8192 (verify cost). */
 #define AC_JWKS_RSA_MIN_BITS 2048
 #define AC_JWKS_RSA_MAX_BITS 8192
 

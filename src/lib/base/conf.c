@@ -347,41 +347,7 @@ out:
 	return why;
 }
 
-/* ---------------------------------------------------------------- Forge (issue 15) */
-
-static int
-is_uuid(const char *p)
-{
-	size_t i;
-
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (p[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)p[i])) {
-			return 0;
-		}
-	}
-	return p[36] == '\0';
-}
-
-int
-ac_conf_forge_app_ari(const char *text, char out[AC_FORGE_APP_ID_MAX])
-{
-	const size_t plen = sizeof(AC_FORGE_APP_ARI_PREFIX) - 1;
-	const char *uuid = text;
-	size_t i;
-
-	if (!strncmp(text, AC_FORGE_APP_ARI_PREFIX, plen))
-		uuid = text + plen;
-	if (strlen(uuid) != 36 || !is_uuid(uuid))
-		return -1;
-	memcpy(out, AC_FORGE_APP_ARI_PREFIX, plen);
-	for (i = 0; i < 36; i++)
-		out[plen + i] = (char)tolower((unsigned char)uuid[i]);
-	out[plen + 36] = '\0';
-	return 0;
-}
+/* ---------------------------------------------------------------- Forge (issue 15), parsers in conf_forge.c */
 
 /* Empty turns Forge off; else a uuid or its ARI, kept as the ARI (what aud carries). */
 static const char *
@@ -389,11 +355,9 @@ check_forge_app_id(struct ac_conf *conf, const struct ac_conf_setting *s, const 
 {
 	char ari[AC_FORGE_APP_ID_MAX];
 
-	if (*text == '\0')
-		return set_string(conf, s, text);
-	if (ac_conf_forge_app_ari(text, ari) != 0)
+	if (*text != '\0' && ac_conf_forge_app_ari(text, ari) != 0)
 		return "must be empty (Forge off), a uuid or ari:cloud:ecosystem::app/<uuid>";
-	return set_string(conf, s, ari);
+	return set_string(conf, s, *text ? ari : text);
 }
 
 /*
@@ -423,80 +387,25 @@ check_https_or_empty(struct ac_conf *conf, const struct ac_conf_setting *s, cons
 	size_t hostlen;
 	int https;
 
-	if (*text == '\0')
-		return set_string(conf, s, text);
-	if ((why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
+	if (*text && (why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
 		return why;
-	if (!https)
+	if (*text && !https)
 		return "must be an https URL (or empty)";
 	return set_string(conf, s, text);
 }
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} forge_envs[] = {
-	{ "DEVELOPMENT", AC_FORGE_ENV_DEVELOPMENT },
-	{ "STAGING", AC_FORGE_ENV_STAGING },
-	{ "PRODUCTION", AC_FORGE_ENV_PRODUCTION },
-};
-
-unsigned
-ac_conf_forge_env_bit(const char *name, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(forge_envs) / sizeof(forge_envs[0]); i++)
-		if (strlen(forge_envs[i].name) == n && !memcmp(forge_envs[i].name, name, n))
-			return forge_envs[i].bit;
-	return 0;
-}
-
-/* A comma list of environment types, at least one; kept in the table's order. */
 static const char *
 check_forge_envs(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	struct ac_buf b;
-	const char *p = text, *why = NULL;
-	unsigned mask = 0, bit;
-	size_t i;
-	char *out;
+	char list[AC_FORGE_ENVS_MAX];
+	const char *why;
 
-	while (*p) {
-		size_t n;
-
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		n = strcspn(p, ", \t");
-		if (n == 0)
-			break;
-		if ((bit = ac_conf_forge_env_bit(p, n)) == 0)
-			return "must be a comma-separated list of DEVELOPMENT, STAGING and PRODUCTION";
-		mask |= bit;
-		p += n;
-	}
-	if (mask == 0)
-		return "must name at least one of DEVELOPMENT, STAGING and PRODUCTION";
-	ac_buf_init(&b, 64);
-	for (i = 0; i < sizeof(forge_envs) / sizeof(forge_envs[0]); i++)
-		if ((mask & forge_envs[i].bit) &&
-		    ((b.len && ac_buf_addc(&b, ',')) || ac_buf_adds(&b, forge_envs[i].name))) {
-			why = "out of memory";
-			goto out;
-		}
-	if (ac_buf_detach(&b, &out, NULL) != AC_OK) {
-		why = "out of memory";
-		goto out;
-	}
-	free(*FIELD(conf, s, char *));
-	*FIELD(conf, s, char *) = out;
-	conf->forge_env_mask = mask;
-out:
-	ac_buf_release(&b);
-	return why;
+	if ((why = ac_conf_forge_envs_parse(text, &conf->forge_env_mask, list)) != NULL)
+		return why;
+	return set_string(conf, s, list);
 }
 
-/* Not a minute as AC_LEEWAY: a FIT lives about 25 s (forge.md §2). */
+/* Not a minute as AC_LEEWAY: a FIT lives about 25 s (doc/protocol.md §11). */
 static const char *
 check_forge_leeway(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {

@@ -114,6 +114,20 @@ unsigned ac_conf_forge_env_bit(const char *name, size_t n);
  */
 int ac_conf_forge_app_ari(const char *text, char out[AC_FORGE_APP_ID_MAX]);
 
+/* Whether s is exactly a uuid: 8-4-4-4-12 hex digits, any case, then the NUL. */
+int ac_conf_is_uuid(const char *s);
+
+/* The longest normalised AC_FORGE_ENVIRONMENTS, with its NUL. */
+#define AC_FORGE_ENVS_MAX sizeof("DEVELOPMENT,STAGING,PRODUCTION")
+
+/*
+ * AC_FORGE_ENVIRONMENTS: a comma (or space) separated list of environment
+ * types, at least one, into *mask (AC_FORGE_ENV_* bits) and list (in the
+ * order DEVELOPMENT, STAGING, PRODUCTION, comma-separated). NULL, or what is
+ * wrong (static text; *mask and list untouched).
+ */
+const char *ac_conf_forge_envs_parse(const char *text, unsigned *mask, char list[AC_FORGE_ENVS_MAX]);
+
 /* "bitbucket" or "jira". */
 const char *ac_conf_product_name(enum ac_product p);
 

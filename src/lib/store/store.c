@@ -19,7 +19,7 @@
 #include "base/datadir.h"
 #include "store/journal.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/store-lmdb.h"
 
 #define DEFAULT_MAP (64u << 20)
 /* Map growth stops here: a store this large is a problem for its operator. */
@@ -420,7 +420,7 @@ disk_full(struct ac_store *st)
 void (*ac_store_test_open_hook)(const char *dir);
 
 /*
- * Group commit (design.md): a writer commits without flushing, then flushes
+ * Group commit: a writer commits without flushing, then flushes
  * outside the write lock. A shared word in sync.lock records the newest
  * transaction a completed flush covered; a writer whose commit it already
  * covers returns at once, and a flush covers every commit made before it
