@@ -27,6 +27,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: acctl forge verify --jwks FILE [--app-id ID] [--environments LIST]\n"
 	    "                 [--leeway SECONDS] [--now TIME] TOKEN\n"
+	    "       acctl forge manifest [--product bitbucket|jira] [--template FILE] [--out FILE]\n"
 	    "TOKEN is a Forge Invocation Token, 'Bearer TOKEN', 'Authorization: Bearer TOKEN',\n"
 	    "or '-' to read it from standard input. ID defaults to AC_FORGE_APP_ID, LIST to\n"
 	    "AC_FORGE_ENVIRONMENTS, SECONDS to AC_FORGE_LEEWAY; TIME is seconds since the epoch\n"
@@ -384,5 +385,7 @@ acctl_cmd_forge(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "manifest"))
+		return acctl_forge_manifest(argc - 1, argv + 1);
 	return bad_usage("unknown subcommand '%s'", argv[1]);
 }
