@@ -216,15 +216,14 @@ purge_collect(const struct ac_tenant *t, json_object *rec, void *ctx)
 
 /* Deletes only what is still uninstalled and old: a reinstall in between wins. */
 static enum ac_err
-purge_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+purge_fn(struct ac_txn *txn, void *ctx)
 {
 	struct purge_ctx *p = ctx;
 	size_t i;
 
 	for (i = 0; i < p->n; i++) {
 		struct ac_tenant t;
-		MDB_val k = { strlen(p->keys[i]), p->keys[i] };
-		enum ac_err err = ac_tenant_get_txn(txn, st, p->keys[i], &t);
+		enum ac_err err = ac_tenant_get_txn(txn, p->keys[i], &t);
 		int old;
 
 		if (err == AC_ERR_UNKNOWN_TENANT)
@@ -233,7 +232,7 @@ purge_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 			return err;
 		old = t.state == AC_TENANT_UNINSTALLED && t.uninstalled_at < p->before;
 		ac_tenant_release(&t);
-		if (old && mdb_del(txn, ac_store_dbi(st, AC_DB_TENANTS), &k, NULL) == 0)
+		if (old && ac_tenant_delete_txn(txn, p->keys[i]) == AC_OK)
 			printf("purged %s\n", p->keys[i]);
 	}
 	return AC_OK;
@@ -262,7 +261,7 @@ cmd_purge(int argc, char **argv)
 	if ((rc = open_store(&conf, 0, &st)) != 0)
 		return rc;
 	p.before = ac_clock_now() - (time_t)days * 86400;
-	rc = ac_tenant_foreach(st, purge_collect, &p) == AC_OK && ac_store_write(st, purge_fn, &p) == AC_OK ? 0 : 1;
+	rc = ac_tenant_foreach(st, purge_collect, &p) == AC_OK && ac_store_update(st, purge_fn, &p) == AC_OK ? 0 : 1;
 	for (i = 0; i < p.n; i++)
 		free(p.keys[i]);
 	free(p.keys);
@@ -310,7 +309,7 @@ struct import_ctx {
 
 /* All lines in one transaction: an import is whole or not at all. */
 static enum ac_err
-import_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+import_fn(struct ac_txn *txn, void *ctx)
 {
 	struct import_ctx *im = ctx;
 	size_t i;
@@ -323,7 +322,7 @@ import_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 
 		if (err != AC_OK)
 			return err;
-		err = ac_tenant_get_txn(txn, st, t.client_key, &old);
+		err = ac_tenant_get_txn(txn, t.client_key, &old);
 		if (err == AC_OK) {
 			ac_tenant_release(&old);
 			if (!im->replace) {
@@ -336,7 +335,7 @@ import_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 			ac_tenant_release(&t);
 			return err;
 		}
-		err = ac_tenant_put_txn(txn, st, &t, install);
+		err = ac_tenant_put_txn(txn, &t, install);
 		ac_tenant_release(&t);
 		if (err != AC_OK)
 			return err;
@@ -403,7 +402,7 @@ cmd_import(int argc, char **argv)
 	}
 	if ((rc = open_store(&conf, 0, &st)) != 0)
 		goto out;
-	rc = ac_store_write(st, import_fn, &im) == AC_OK ? 0 : 1;
+	rc = ac_store_update(st, import_fn, &im) == AC_OK ? 0 : 1;
 	if (rc == 0)
 		printf("imported %zu, kept %zu existing\n", im.written, im.skipped);
 	ac_store_close(st);
@@ -427,41 +426,17 @@ struct seen_ctx {
 };
 
 static enum ac_err
-seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+seen_fn(const struct ac_seen *e, void *ctx)
 {
 	struct seen_ctx *s = ctx;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	char a[32], b[32], c[32];
 
-	/* an older store opened read-only has no lifecycle_seen: nothing remembered */
-	if (mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur) != 0)
-		return AC_OK;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		json_object *o;
-		const char *ck, *ev;
-		json_object *iat, *at;
-		uint64_t exp = 0;
-		size_t i;
-		char a[32], b[32], c[32];
-
-		for (i = 0; i < 8 && i < k.mv_size; i++)
-			exp = exp << 8 | ((const unsigned char *)k.mv_data)[i];
-		if (ac_json_parse(v.mv_data, v.mv_size, &o, NULL) != AC_OK)
-			continue;
-		ck = ac_json_get_string(o, "clientKey");
-		ev = ac_json_get_string(o, "event");
-		iat = ac_json_get_typed(o, "iat", json_type_int);
-		at = ac_json_get_typed(o, "at", json_type_int);
-		if (ck && (s->client_key == NULL || !strcmp(ck, s->client_key))) {
-			s->n++;
-			printf("%-20s %-20s %-20s %-11s %s\n", acctl_time((time_t)exp, a, sizeof(a)),
-			    acctl_time(iat ? (time_t)json_object_get_int64(iat) : 0, b, sizeof(b)),
-			    acctl_time(at ? (time_t)json_object_get_int64(at) : 0, c, sizeof(c)), ev ? ev : "?", ck);
-		}
-		json_object_put(o);
+	if (e->client_key && (s->client_key == NULL || !strcmp(e->client_key, s->client_key))) {
+		s->n++;
+		printf("%-20s %-20s %-20s %-11s %s\n", acctl_time((time_t)e->exp, a, sizeof(a)),
+		    acctl_time((time_t)e->iat, b, sizeof(b)), acctl_time((time_t)e->at, c, sizeof(c)),
+		    e->event ? e->event : "?", e->client_key);
 	}
-	mdb_cursor_close(cur);
 	return AC_OK;
 }
 
@@ -482,7 +457,7 @@ cmd_seen(int argc, char **argv)
 	if ((rc = open_store(&conf, AC_STORE_RDONLY, &st)) != 0)
 		return rc;
 	printf("%-20s %-20s %-20s %-11s %s\n", "EXPIRES", "IAT", "ACCEPTED", "EVENT", "CLIENTKEY");
-	rc = ac_store_read(st, seen_fn, &s) == AC_OK ? 0 : 1;
+	rc = ac_seen_list(st, seen_fn, &s) == AC_OK ? 0 : 1;
 	ac_store_close(st);
 	ac_conf_release(&conf);
 	return rc;

@@ -12,6 +12,7 @@
 #include "store/inbox.h"
 #include "base/le.h"
 #include "store/store.h"
+#include "store/store-lmdb.h"
 #include "unit.h"
 
 static char dir[64];

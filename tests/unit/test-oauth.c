@@ -373,50 +373,34 @@ START_TEST(cache_reuses_then_refreshes)
 END_TEST
 
 /* install, reinstall and uninstall forget a tenant's cached tokens, and only that tenant's */
-static enum ac_err
-put_raw_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+static void
+put_raw(const char *const *keys)
 {
-	const char *const *keys = ctx;
-	MDB_val k, v = { 1, (void *)"x" };
-	int rc;
+	struct ac_token_rec r;
 
-	for (; *keys; keys++) {
-		k.mv_size = strlen(*keys);
-		k.mv_data = (void *)*keys;
-		if ((rc = mdb_put(txn, ac_store_dbi(s, AC_DB_TOKENS), &k, &v, 0)) != 0)
-			return ac_store_mdb_err(rc, "mdb_put");
-	}
-	return AC_OK;
+	memset(&r, 0, sizeof(r));
+	r.failed_at_ms = 1;
+	r.failure = AC_ERR_UPSTREAM;
+	for (; *keys; keys++)
+		ck_assert_int_eq(ac_token_put(st, *keys, &r), AC_OK);
 }
 
 static enum ac_err
-forget_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
+forget_fn(struct ac_txn *txn, void *ctx)
 {
-	return ac_grant_forget_txn(txn, s, ctx);
-}
-
-struct has {
-	const char *key;
-	int found;
-};
-
-static enum ac_err
-has_fn(MDB_txn *txn, struct ac_store *s, void *ctx)
-{
-	struct has *h = ctx;
-	MDB_val k = { strlen(h->key), (void *)h->key }, v;
-
-	h->found = mdb_get(txn, ac_store_dbi(s, AC_DB_TOKENS), &k, &v) == 0;
-	return AC_OK;
+	return ac_grant_forget_txn(txn, ctx);
 }
 
 static int
 cached(const char *key)
 {
-	struct has h = { key, -1 };
+	struct ac_token_rec r;
+	int found;
 
-	ck_assert_int_eq(ac_store_read(st, has_fn, &h), AC_OK);
-	return h.found;
+	ck_assert_int_eq(ac_token_get(st, key, &r), AC_OK);
+	found = r.access_token != NULL || r.failed_at_ms != 0;
+	ac_token_rec_release(&r);
+	return found;
 }
 
 START_TEST(cache_forgotten_per_tenant)
@@ -434,9 +418,9 @@ START_TEST(cache_forgotten_per_tenant)
 	other.client_key = (char *)"ck-10";
 	ck_assert_int_eq(ac_grant_bitbucket(&conf, st, &other, NULL, &b, &fresh), AC_OK);
 	ac_grant_token_release(&b);
-	ck_assert_int_eq(ac_store_write(st, put_raw_fn, (void *)keys), AC_OK);
+	put_raw(keys);
 	ck_assert_int_eq(cached("bb:ck-1"), 1);
-	ck_assert_int_eq(ac_store_write(st, forget_fn, (void *)"ck-1"), AC_OK);
+	ck_assert_int_eq(ac_store_update(st, forget_fn, (void *)"ck-1"), AC_OK);
 	ck_assert_int_eq(cached("bb:ck-1"), 0);
 	ck_assert_int_eq(cached("jira:ck-1 acc-1 READ"), 0);
 	ck_assert_int_eq(cached("jira:ck-1 sha256:00ff"), 0);
@@ -451,7 +435,7 @@ START_TEST(cache_forgotten_per_tenant)
 	ck_assert_str_ne(a.access_token, b.access_token);
 	ck_assert_int_eq(served(), 3);
 	/* forgetting a tenant with nothing cached is not an error */
-	ck_assert_int_eq(ac_store_write(st, forget_fn, (void *)"ck-none"), AC_OK);
+	ck_assert_int_eq(ac_store_update(st, forget_fn, (void *)"ck-none"), AC_OK);
 	ac_grant_token_release(&a);
 	ac_grant_token_release(&b);
 }

@@ -3,6 +3,7 @@
 #define AC_AUTH_H
 
 #include "web/request.h"
+#include "store/store.h"
 #include "store/tenant.h"
 
 /*

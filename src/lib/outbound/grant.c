@@ -31,12 +31,10 @@
 #define GRANT_TOTAL_MS 5000L
 /* Most bytes of a token endpoint's answer. */
 #define ANSWER_MAX (64 * 1024)
-/* Longest key LMDB takes by default is 511 bytes; longer ones are hashed. */
-#define KEY_MAX 400
+/* Longer keys are hashed (the store's limit, store.h). */
+#define KEY_MAX AC_TOKEN_KEY_MAX
 /* Lock slots in the lock file: keys hashing to the same byte share a lock. */
 #define LOCK_SLOTS 4096
-/* Version of the cached record. */
-#define RECORD_V 1
 
 void
 ac_grant_token_init(struct ac_grant_token *t)
@@ -273,130 +271,47 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct get_ctx {
-	MDB_val key;
-	char *val; /* malloc'd copy, NUL-terminated */
-	size_t len;
-};
-
-static enum ac_err
-get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
-{
-	struct get_ctx *g = ctx;
-	MDB_val v;
-	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_TOKENS), &g->key, &v);
-
-	if (rc == MDB_NOTFOUND)
-		return AC_OK;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get tokens");
-	/* the MDB_val dies with the transaction */
-	if ((g->val = malloc(v.mv_size + 1)) == NULL)
-		return AC_ERR_NOMEM;
-	memcpy(g->val, v.mv_data, v.mv_size);
-	g->val[v.mv_size] = '\0';
-	g->len = v.mv_size;
-	return AC_OK;
-}
-
-/* Reads the record of key; an absent or unreadable one is an empty record. */
+/* Reads the record of key (store.h); an absent or unreadable one is an empty record. */
 static enum ac_err
 cache_get(struct ac_store *st, const char *key, struct record *r)
 {
-	struct get_ctx g = { { strlen(key), (void *)key }, NULL, 0 };
-	json_object *o = NULL, *v;
+	struct ac_token_rec tr;
 	enum ac_err err;
 
 	memset(r, 0, sizeof(*r));
-	if ((err = ac_store_read(st, get_fn, &g)) != AC_OK || g.val == NULL)
-		goto out;
-	if (ac_json_parse(g.val, g.len, &o, NULL) != AC_OK || !json_object_is_type(o, json_type_object)) {
-		ac_log_warn("tokens: the cached record is not JSON; ignoring it");
-		goto out;
-	}
-	if ((v = ac_json_get_typed(o, "token", json_type_string)) != NULL &&
-	    json_object_get_string_len(v) > 0) {
-		const char *sc = ac_json_get_string(o, "scopes");
-
-		r->tok.access_token = strdup(json_object_get_string(v));
-		r->tok.scopes = strdup(sc ? sc : "");
-		if (r->tok.access_token == NULL || r->tok.scopes == NULL) {
-			err = AC_ERR_NOMEM;
-			goto out;
-		}
-		/* a damaged record's dates must not overflow the expiry arithmetic: out of range, expired */
-		if ((v = ac_json_get_typed(o, "expiresAt", json_type_int)) == NULL ||
-		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.expires_at) != AC_OK)
-			r->tok.expires_at = 0;
-		if ((v = ac_json_get_typed(o, "obtainedAt", json_type_int)) == NULL ||
-		    ac_json_int_in(v, 0, AC_JSON_DATE_MAX, 0, &r->tok.obtained_at) != AC_OK)
-			r->tok.obtained_at = 0;
+	if ((err = ac_token_get(st, key, &tr)) != AC_OK)
+		return err;
+	if (tr.access_token) {
 		r->has_token = 1;
+		r->tok.access_token = tr.access_token;
+		r->tok.scopes = tr.scopes;
+		r->tok.expires_at = tr.expires_at;
+		r->tok.obtained_at = tr.obtained_at;
+		tr.access_token = tr.scopes = NULL;
 	}
-	if ((v = ac_json_get_typed(o, "failedAtMs", json_type_int)) != NULL) {
-		const char *code = ac_json_get_string(o, "error");
-
-		if (ac_json_int_in(v, 0, AC_JSON_DATE_MAX * 1000, 0, &r->failed_at_ms) != AC_OK)
-			r->failed_at_ms = 0;
-		r->failure = code && !strcmp(code, ac_err_code(AC_ERR_GRANT_REFUSED)) ? AC_ERR_GRANT_REFUSED :
-		    AC_ERR_UPSTREAM;
-	}
-out:
-	ac_buf_free_secret(g.val, g.len);
-	ac_json_put_secret(o);
-	if (err != AC_OK)
-		record_release(r);
-	return err;
-}
-
-struct put_ctx {
-	MDB_val key;
-	MDB_val val;
-};
-
-static enum ac_err
-put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
-{
-	struct put_ctx *p = ctx;
-	int rc = mdb_put(txn, ac_store_dbi(st, AC_DB_TOKENS), &p->key, &p->val, 0);
-
-	return rc ? ac_store_mdb_err(rc, "mdb_put tokens") : AC_OK;
+	r->failed_at_ms = tr.failed_at_ms;
+	r->failure = tr.failure;
+	ac_token_rec_release(&tr);
+	return AC_OK;
 }
 
 /* Stores a token (tok non-NULL) or a failure (err) under key, in one short write. */
 static enum ac_err
 cache_put(struct ac_store *st, const char *key, const struct ac_grant_token *tok, enum ac_err failure)
 {
-	json_object *o = json_object_new_object();
-	struct put_ctx p;
-	const char *s;
-	size_t len;
-	enum ac_err err;
+	struct ac_token_rec tr;
 
-	if (o == NULL)
-		return AC_ERR_NOMEM;
-	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
+	memset(&tr, 0, sizeof(tr));
 	if (tok) {
-		json_object_object_add(o, "token", json_object_new_string(tok->access_token));
-		json_object_object_add(o, "scopes", json_object_new_string(tok->scopes ? tok->scopes : ""));
-		json_object_object_add(o, "expiresAt", json_object_new_int64(tok->expires_at));
-		json_object_object_add(o, "obtainedAt", json_object_new_int64(tok->obtained_at));
+		tr.access_token = tok->access_token;
+		tr.scopes = tok->scopes;
+		tr.expires_at = tok->expires_at;
+		tr.obtained_at = tok->obtained_at;
 	} else {
-		json_object_object_add(o, "failedAtMs", json_object_new_int64(now_ms()));
-		json_object_object_add(o, "error", json_object_new_string(ac_err_code(failure)));
+		tr.failed_at_ms = now_ms();
+		tr.failure = failure;
 	}
-	if ((s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)) == NULL) {
-		json_object_put(o);
-		return AC_ERR_NOMEM;
-	}
-	p.key.mv_size = strlen(key);
-	p.key.mv_data = (void *)key;
-	p.val.mv_size = len;
-	p.val.mv_data = (void *)s;
-	err = ac_store_write(st, put_fn, &p);
-	OPENSSL_cleanse((void *)(uintptr_t)s, len);
-	ac_json_put_secret(o);
-	return err;
+	return ac_token_put(st, key, &tr);
 }
 
 /* Whether a cached token may serve now: not within AC_GRANT_EARLY of expiry, not the one refused. */
@@ -632,7 +547,7 @@ out:
 /* ------------------------------------------------------------------ single flight */
 
 /*
- * The LMDB key for parts. One longer than KEY_MAX keeps its "prefix +
+ * The cache key for parts. One longer than KEY_MAX keeps its "prefix +
  * clientKey" head in clear and hashes the whole ("jira:{clientKey}
  * sha256:{hex}"), so that every key of a tenant starts with its clientKey and
  * ac_grant_forget_txn finds them all (lifecycle caps a clientKey at 255
@@ -657,47 +572,12 @@ make_key(struct ac_buf *key, const char *prefix, const char *a, const char *b, c
 	return err;
 }
 
-/* Deletes key (exact) or, with prefix set, every key that starts with it. */
-static enum ac_err
-forget(MDB_txn *txn, MDB_dbi dbi, const char *key, int prefix, size_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k = { strlen(key), (void *)key }, v;
-	size_t len = k.mv_size;
-	int rc;
-
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return ac_store_mdb_err(rc, "mdb_cursor_open tokens");
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < len || memcmp(k.mv_data, key, len) != 0 || (!prefix && k.mv_size != len))
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return ac_store_mdb_err(rc, "forget tokens");
-	return AC_OK;
-}
-
 enum ac_err
-ac_grant_forget_txn(MDB_txn *txn, struct ac_store *st, const char *client_key)
+ac_grant_forget_txn(struct ac_txn *txn, const char *client_key)
 {
-	MDB_dbi dbi = ac_store_dbi(st, AC_DB_TOKENS);
-	struct ac_buf key;
 	size_t n = 0;
-	enum ac_err err;
+	enum ac_err err = ac_token_forget_txn(txn, client_key, &n);
 
-	if (client_key == NULL || *client_key == '\0')
-		return AC_OK;
-	ac_buf_init(&key, 1024);
-	if ((err = ac_buf_printf(&key, "bb:%s", client_key)) == AC_OK)
-		err = forget(txn, dbi, key.data, 0, &n);
-	ac_buf_reset(&key);
-	if (err == AC_OK && (err = ac_buf_printf(&key, "jira:%s ", client_key)) == AC_OK)
-		err = forget(txn, dbi, key.data, 1, &n);
-	ac_buf_release(&key);
 	if (err == AC_OK && n > 0)
 		ac_log_info("dropped %zu cached access token(s) of %s", n, client_key);
 	return err;

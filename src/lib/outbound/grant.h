@@ -61,7 +61,7 @@ enum ac_err ac_grant_parse(const char *body, size_t len, int64_t now, struct ac_
  * take what it stored (a failure too, when it happened while they waited).
  * stale (may be NULL) is a token that just got a 401: it is never returned
  * again, a new one is minted instead (unless another process already did).
- * No LMDB transaction is held during the call.
+ * No store transaction is held during the call.
  * AC_ERR_GRANT_REFUSED when the endpoint answers 401/403 (the stored secret
  * is probably stale); AC_ERR_UPSTREAM for a timeout, a 5xx, another status or
  * an unreadable answer; AC_ERR_TENANT_UNINSTALLED for such a tenant.
@@ -97,6 +97,6 @@ enum ac_err ac_grant_scopes(const char *in, char **out);
  * reinstall and uninstall: no token minted for an earlier installation (its
  * secret, its scopes) outlives it.
  */
-enum ac_err ac_grant_forget_txn(MDB_txn *txn, struct ac_store *st, const char *client_key);
+enum ac_err ac_grant_forget_txn(struct ac_txn *txn, const char *client_key);
 
 #endif

@@ -284,7 +284,7 @@ policy_of(const struct lc *lc, enum ac_policy_kind kind, struct ac_token_policy 
 	(void)ac_policy_build(kind, &ctx, p);
 }
 
-static enum ac_err refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx);
+static enum ac_err refused_by_store_fn(struct ac_txn *txn, void *ctx);
 
 static enum ac_err
 verify_jira(struct lc *lc)
@@ -302,7 +302,7 @@ verify_jira(struct lc *lc)
 		return ac_request_fail(lc->req, AC_ERR_TOKEN_MALFORMED, "the token's kid is missing or not a UUID");
 	policy_of(lc, AC_POLICY_SIGNED_INSTALL, &p);
 	if ((err = precheck(lc, &p)) != AC_OK ||
-	    (err = ac_store_read(lc->req->app->store, refused_by_store_fn, lc)) != AC_OK)
+	    (err = ac_store_view(lc->req->app->store, refused_by_store_fn, lc)) != AC_OK)
 		return err;
 	ac_buf_init(&pem, AC_INSTALL_KEY_MAX);
 	if ((err = ac_install_keys_get(lc->req, lc->token.kid, &pem)) == AC_OK)
@@ -346,43 +346,12 @@ verify_bitbucket(struct lc *lc, const char *secret)
 #define SEEN_MARGIN 300
 /* Expired records removed per transaction: each write pays a bounded share. */
 #define SEEN_PURGE_MAX 16
-#define SEEN_KEY_LEN (8 + AC_SHA256_LEN)
 
-/* exp first, big-endian: records sort by expiry, the expired ones at the front. */
-static void
-seen_key(const struct lc *lc, unsigned char key[SEEN_KEY_LEN])
-{
-	uint64_t exp = lc->token.exp > 0 ? (uint64_t)lc->token.exp : 0;
-	int i;
-
-	for (i = 7; i >= 0; i--, exp >>= 8)
-		key[i] = (unsigned char)(exp & 0xff);
-	memcpy(key + 8, lc->token_sha, AC_SHA256_LEN);
-}
-
+/* The entry of this call's token in lifecycle_seen (store.h), if any: AC_ERR_NOT_FOUND when none. */
 static enum ac_err
-purge_seen(MDB_txn *txn, struct ac_store *st, int64_t before)
+seen_get(struct ac_txn *txn, const struct lc *lc, struct ac_seen *e)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, n;
-
-	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &cur)) != 0)
-		return ac_store_mdb_err(rc, "mdb_cursor_open lifecycle_seen");
-	for (n = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < SEEN_PURGE_MAX;
-	    n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint64_t exp = 0;
-		size_t i;
-
-		for (i = 0; i < 8 && i < k.mv_size; i++)
-			exp = exp << 8 | ((const unsigned char *)k.mv_data)[i];
-		if (k.mv_size != SEEN_KEY_LEN || exp >= (uint64_t)(before > 0 ? before : 0))
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? AC_OK : ac_store_mdb_err(rc, "purge lifecycle_seen");
+	return ac_seen_get_txn(txn, lc->token.exp, lc->token_sha, e);
 }
 
 /*
@@ -392,27 +361,20 @@ purge_seen(MDB_txn *txn, struct ac_store *st, int64_t before)
  * verified once is in lifecycle_seen); with another body it is a replay.
  */
 static enum ac_err
-check_seen(MDB_txn *txn, struct ac_store *st, struct lc *lc)
+check_seen(struct ac_txn *txn, struct lc *lc)
 {
-	unsigned char key[SEEN_KEY_LEN];
-	MDB_val k = { sizeof(key), key }, v;
 	struct ac_token_policy p;
-	json_object *o = NULL;
-	const char *seen;
-	int rc, same;
+	struct ac_seen e;
+	enum ac_err err;
+	int same;
 
 	lc->retry = 0;
 	if (!lc->has_token)
 		return AC_OK;
-	seen_key(lc, key);
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return AC_OK;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
-	same = ac_json_parse(v.mv_data, v.mv_size, &o, NULL) == AC_OK &&
-	    (seen = ac_json_get_string(o, "body")) != NULL && !strcmp(seen, lc->body_hex);
-	json_object_put(o);
+	if ((err = seen_get(txn, lc, &e)) != AC_OK)
+		return err == AC_ERR_NOT_FOUND ? AC_OK : err;
+	same = e.body != NULL && !strcmp(e.body, lc->body_hex);
+	ac_seen_release(&e);
 	if (!same) {
 		ac_log_warn("%s from %s refused: its token was accepted before, with another body", lc->req->path,
 		    lc->client_key);
@@ -450,23 +412,19 @@ older_than_stored(struct lc *lc, const struct ac_tenant *old)
  * transaction that applies the call; this read only spares the fetch.
  */
 static enum ac_err
-refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+refused_by_store_fn(struct ac_txn *txn, void *ctx)
 {
 	struct lc *lc = ctx;
-	unsigned char key[SEEN_KEY_LEN];
-	MDB_val k = { sizeof(key), key }, v;
 	struct ac_tenant old;
+	struct ac_seen e;
 	enum ac_err err;
-	int rc;
 
 	/* a token accepted before: a retry (answered as that call was) or a replay; write_fn tells which */
-	seen_key(lc, key);
-	rc = mdb_get(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v);
-	if (rc == 0)
-		return AC_OK;
-	if (rc != MDB_NOTFOUND)
-		return ac_store_mdb_err(rc, "mdb_get lifecycle_seen");
-	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
+	if ((err = seen_get(txn, lc, &e)) == AC_OK)
+		ac_seen_release(&e);
+	if (err != AC_ERR_NOT_FOUND)
+		return err;
+	err = ac_tenant_get_txn(txn, lc->client_key, &old);
 	if (err == AC_ERR_UNKNOWN_TENANT)
 		return lc->ev == AC_LIFECYCLE_UNINSTALLED ? err : AC_OK;
 	if (err != AC_OK)
@@ -482,15 +440,11 @@ refused_by_store_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
  * old is the stored tenant (NULL: none).
  */
 static enum ac_err
-remember_token(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac_tenant *old)
+remember_token(struct ac_txn *txn, struct lc *lc, const struct ac_tenant *old)
 {
-	unsigned char key[SEEN_KEY_LEN];
-	MDB_val k = { sizeof(key), key }, v;
-	json_object *o;
-	const char *s;
+	struct ac_seen e;
 	time_t now = ac_clock_now();
 	enum ac_err err;
-	int rc;
 
 	if (!lc->has_token)
 		return AC_OK;
@@ -499,22 +453,18 @@ remember_token(MDB_txn *txn, struct ac_store *st, struct lc *lc, const struct ac
 		    "lifecycle tokens must carry iat: it orders them (a replay is older)");
 	if (old && (err = older_than_stored(lc, old)) != AC_OK)
 		return err;
-	if ((o = json_object_new_object()) == NULL)
-		return AC_ERR_NOMEM;
-	json_object_object_add(o, "body", json_object_new_string(lc->body_hex));
-	json_object_object_add(o, "clientKey", json_object_new_string(lc->client_key));
-	json_object_object_add(o, "event", json_object_new_string(lc->ev == AC_LIFECYCLE_INSTALLED ?
-	    "installed" : "uninstalled"));
-	json_object_object_add(o, "iat", json_object_new_int64(lc->token.iat));
-	json_object_object_add(o, "at", json_object_new_int64((int64_t)now));
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &v.mv_size);
-	v.mv_data = (void *)s;
-	seen_key(lc, key);
-	rc = s ? mdb_put(txn, ac_store_dbi(st, AC_DB_LIFECYCLE_SEEN), &k, &v, MDB_NOOVERWRITE) : ENOMEM;
-	json_object_put(o);
-	if ((err = ac_store_mdb_err(rc, "mdb_put lifecycle_seen")) != AC_OK)
+	memset(&e, 0, sizeof(e));
+	e.exp = lc->token.exp;
+	memcpy(e.token_sha, lc->token_sha, AC_SEEN_SHA_LEN);
+	e.body = lc->body_hex;
+	e.client_key = (char *)lc->client_key;
+	e.event = (char *)(lc->ev == AC_LIFECYCLE_INSTALLED ? "installed" : "uninstalled");
+	e.iat = lc->token.iat;
+	e.at = (int64_t)now;
+	if ((err = ac_seen_put_txn(txn, &e)) != AC_OK)
 		return err;
-	return purge_seen(txn, st, (int64_t)now - (lc->conf->leeway > 0 ? lc->conf->leeway : 0) - SEEN_MARGIN);
+	return ac_seen_purge_txn(txn, (int64_t)now - (lc->conf->leeway > 0 ? lc->conf->leeway : 0) - SEEN_MARGIN,
+	    SEEN_PURGE_MAX, NULL);
 }
 
 static enum ac_err
@@ -525,7 +475,7 @@ dup_into(char **dst, const char *s)
 
 /* Check and write in one transaction: a reinstall racing another sees one winner. */
 static enum ac_err
-write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+write_fn(struct ac_txn *txn, void *ctx)
 {
 	struct lc *lc = ctx;
 	struct ac_tenant old, t;
@@ -534,9 +484,9 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	time_t now = ac_clock_now();
 
 	memset(&t, 0, sizeof(t));
-	if ((err = check_seen(txn, st, lc)) != AC_OK || lc->retry)
+	if ((err = check_seen(txn, lc)) != AC_OK || lc->retry)
 		return err; /* a retry commits nothing: answered 204 as the call it repeats */
-	err = ac_tenant_get_txn(txn, st, lc->client_key, &old);
+	err = ac_tenant_get_txn(txn, lc->client_key, &old);
 	if (err != AC_OK && err != AC_ERR_UNKNOWN_TENANT)
 		return err;
 	known = err == AC_OK;
@@ -561,7 +511,7 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		err = AC_ERR_UNKNOWN_TENANT;
 		goto out;
 	}
-	if ((err = remember_token(txn, st, lc, known ? &old : NULL)) != AC_OK)
+	if ((err = remember_token(txn, lc, known ? &old : NULL)) != AC_OK)
 		goto out;
 	if (lc->ev == AC_LIFECYCLE_UNINSTALLED) {
 		if (lc->has_token && lc->token.iat > old.lifecycle_iat)
@@ -569,8 +519,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		old.state = AC_TENANT_UNINSTALLED;
 		old.uninstalled_at = now;
 		old.updated_at = now;
-		if ((err = ac_tenant_put_txn(txn, st, &old, NULL)) == AC_OK)
-			err = ac_grant_forget_txn(txn, st, lc->client_key);
+		if ((err = ac_tenant_put_txn(txn, &old, NULL)) == AC_OK)
+			err = ac_grant_forget_txn(txn, lc->client_key);
 		goto out;
 	}
 	t.product = lc->conf->product;
@@ -587,8 +537,8 @@ write_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	    (err = dup_into(&t.oauth_client_id, lc->oauth_client_id)) ||
 	    (err = dup_into(&t.display_url, lc->display_url)))
 		goto out;
-	if ((err = ac_tenant_put_txn(txn, st, &t, lc->body)) == AC_OK)
-		err = ac_grant_forget_txn(txn, st, lc->client_key);
+	if ((err = ac_tenant_put_txn(txn, &t, lc->body)) == AC_OK)
+		err = ac_grant_forget_txn(txn, lc->client_key);
 out:
 	if (known)
 		ac_tenant_release(&old);
@@ -624,7 +574,7 @@ ac_lifecycle_handle(struct ac_request *req, enum ac_lifecycle_event ev)
 		goto out;
 	if (lc.conf->product == AC_PRODUCT_JIRA && (err = verify_jira(&lc)) != AC_OK)
 		goto out;
-	err = ac_store_write(req->app->store, write_fn, &lc);
+	err = ac_store_update(req->app->store, write_fn, &lc);
 	if (err == AC_ERR_TOO_LARGE) /* the record would pass its limit: the body's doing, not ours */
 		err = ac_request_fail(req, AC_ERR_BODY_TOO_LARGE, "the install body is too large to store");
 	if (err != AC_OK)

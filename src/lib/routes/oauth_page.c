@@ -197,46 +197,14 @@ add_str(json_object *o, const char *k, const char *v)
 
 /* ------------------------------------------------------------------ the status page */
 
-struct install_ctx {
-	const char *client_key;
-	char *rec;
-	size_t len;
-};
-
-static enum ac_err
-record_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
-{
-	struct install_ctx *c = ctx;
-	MDB_val k = { strlen(c->client_key), (void *)c->client_key }, v;
-	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_TENANTS), &k, &v);
-
-	if (rc == MDB_NOTFOUND)
-		return AC_OK;
-	if (rc != 0)
-		return ac_store_mdb_err(rc, "mdb_get tenants");
-	if ((c->rec = malloc(v.mv_size + 1)) == NULL)
-		return AC_ERR_NOMEM;
-	memcpy(c->rec, v.mv_data, v.mv_size);
-	c->rec[v.mv_size] = '\0';
-	c->len = v.mv_size;
-	return AC_OK;
-}
-
 /* The install body kept with the tenant (tenant.c: "install", sharedSecret already removed); NULL if none. */
 static json_object *
 read_record(struct ac_store *st, const char *client_key)
 {
-	struct install_ctx c = { client_key, NULL, 0 };
 	json_object *o = NULL;
 
-	if (strlen(client_key) > CLIENT_KEY_MAX || ac_store_read(st, record_fn, &c) != AC_OK || c.rec == NULL)
-		goto out;
-	if (ac_json_parse(c.rec, c.len, &o, NULL) != AC_OK || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-out:
-	ac_buf_free_secret(c.rec, c.len); /* the whole tenant record: the sharedSecret too */
+	if (strlen(client_key) > CLIENT_KEY_MAX || ac_tenant_get_record(st, client_key, &o) != AC_OK)
+		return NULL;
 	return o;
 }
 

@@ -13,6 +13,7 @@
 #include "store/inbox.h"
 #include "store/journal.h"
 #include "store/lease.h"
+#include "store/store-lmdb.h"
 #include "base/le.h"
 #include "base/log.h"
 

@@ -19,7 +19,7 @@
 #include "base/datadir.h"
 #include "store/journal.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/store-lmdb.h"
 
 #define DEFAULT_MAP (64u << 20)
 /* Map growth stops here: a store this large is a problem for its operator. */

@@ -1,32 +1,25 @@
-/* store.h: the one LMDB environment shared by every program and worker (design.md "State"). */
+/*
+ * store.h: the store interface: every operation the programs, the worker and
+ * acctl need from the store, in the project's own types (design.md "State").
+ * LMDB is its first backend (store.c and the files beside it; their private
+ * header is store-lmdb.h). The intake, the inbox, deliveries and dead letters
+ * are declared in store/inbox.h, tenant records in store/tenant.h; both are
+ * part of this interface. Nothing here names LMDB: a second backend
+ * (PostgreSQL, issue 16) implements the same operations.
+ */
 #ifndef AC_STORE_H
 #define AC_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
-#include <lmdb.h>
+#include <json-c/json.h>
 
 #include "base/conf.h"
+#include "base/buf.h"
 #include "base/err.h"
-
-/* The named databases. */
-enum ac_db {
-	AC_DB_TENANTS,      /* clientKey -> tenant record */
-	AC_DB_INSTALL_KEYS, /* kid -> PEM public key, fetched at */
-	AC_DB_TOKENS,       /* clientKey (+ scope/user) -> access token, expires at */
-	AC_DB_INBOX,        /* sequence -> accepted event */
-	AC_DB_DELIVERIES,   /* delivery id -> sequence (dedupe) */
-	AC_DB_DEAD,         /* events that failed every retry */
-	AC_DB_META,         /* "schema" -> version */
-	AC_DB_NOTES,        /* handler bookkeeping (e.g. "comment posted for this PR title") */
-	/*
-	 * Added with schema 2, no version of its own: a writer creates it, a
-	 * read-only open of an older store does without it (ac_store_dbi() then
-	 * gives a handle LMDB refuses with EINVAL), an older build ignores it.
-	 */
-	AC_DB_LIFECYCLE_SEEN, /* exp (8 bytes, big-endian) + SHA-256 of an accepted lifecycle token -> its use */
-	AC_DB__COUNT
-};
+#include "store/tenant.h"
 
 /*
  * The schema version this build writes; a store with a newer one is refused
@@ -37,6 +30,13 @@ enum ac_db {
 #define AC_STORE_SCHEMA 2
 
 struct ac_store;
+
+/*
+ * One transaction, opaque: the operations given the same ac_txn commit
+ * together or not at all (an install writes the tenant, remembers its token
+ * and forgets the tenant's access tokens in one).
+ */
+struct ac_txn;
 
 enum ac_store_flags {
 	AC_STORE_NOSYNC = 1 << 0,   /* AC_SYNC=off: no flush after commit */
@@ -61,34 +61,26 @@ unsigned ac_store_conf_flags(const struct ac_conf *conf);
 /* Closes; NULL is a no-op. No transaction may be open. */
 void ac_store_close(struct ac_store *st);
 
-/* Borrowed, for the modules built on the store (tenant.c, inbox.c ...). */
-MDB_env *ac_store_env(struct ac_store *st);
-
-MDB_dbi ac_store_dbi(const struct ac_store *st, enum ac_db db);
-
-/* The intake journal beside the environment (journal.h); NULL when opened read-only. */
+/* The intake journal beside the store (journal.h); NULL when opened read-only. */
 struct ac_journal *ac_store_journal(struct ac_store *st);
 
 /*
- * Runs fn in one write transaction and commits it; on MDB_MAP_FULL grows the
- * map and runs fn again from scratch (so fn must not keep state across
- * calls). fn returns AC_OK to commit, anything else to abort (the store is
- * then exactly as it was) and that value is returned. After the commit,
- * unless AC_STORE_NOSYNC, the data is flushed outside the write lock
- * (group commit: concurrent writers share the flush).
+ * Runs fn in one write transaction and commits it when fn says AC_OK;
+ * anything else aborts it (the store is then exactly as it was) and is
+ * returned. fn may run more than once (LMDB: again from scratch after the
+ * map grew), so it must not keep state across calls. After the commit,
+ * unless AC_STORE_NOSYNC, the data is flushed (AC_SYNC).
  */
-enum ac_err ac_store_write(struct ac_store *st,
-    enum ac_err (*fn)(MDB_txn *txn, struct ac_store *st, void *ctx), void *ctx);
+enum ac_err ac_store_update(struct ac_store *st, enum ac_err (*fn)(struct ac_txn *txn, void *ctx), void *ctx);
 
-/* Runs fn in a read-only transaction; MDB_vals it sees die when fn returns. */
-enum ac_err ac_store_read(struct ac_store *st,
-    enum ac_err (*fn)(MDB_txn *txn, struct ac_store *st, void *ctx), void *ctx);
+/* Runs fn in a read-only transaction: a consistent view; what fn borrows from it dies when fn returns. */
+enum ac_err ac_store_view(struct ac_store *st, enum ac_err (*fn)(struct ac_txn *txn, void *ctx), void *ctx);
 
-/* Maps an LMDB return code to ac_err, logging what failed (what: "mdb_put tenants"). */
-enum ac_err ac_store_mdb_err(int rc, const char *what);
+/* The schema version the store records (AC_STORE_SCHEMA once a writer opened it). */
+enum ac_err ac_store_schema_version(struct ac_store *st, int *version);
 
 /*
- * Whether data.mdb or lock.mdb was removed or replaced while st was open
+ * Whether the store's files (LMDB: data.mdb or lock.mdb) were removed or replaced while st was open
  * (found at a transaction's start, which then fails AC_ERR_STORE_DAMAGED,
  * logged): only a process that opens the store again uses the files there
  * now. A long-running process under a supervisor exits to be started again.
@@ -100,5 +92,160 @@ size_t ac_store_map_size(struct ac_store *st);
 
 /* Tests only: called in ac_store_open() between opening the environment and its first transaction. */
 extern void (*ac_store_test_open_hook)(const char *dir);
+
+/* ---- tenants: one record per clientKey (store/tenant.h has the record and its JSON form) */
+
+/* AC_ERR_UNKNOWN_TENANT when no record has this clientKey. */
+enum ac_err ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
+
+/* The same inside a transaction the caller holds (check and write in one). */
+enum ac_err ac_tenant_get_txn(struct ac_txn *txn, const char *client_key, struct ac_tenant *out);
+
+/*
+ * The whole stored record as JSON (ac_tenant_to_json's form: the kept
+ * install body too), *out NULL when there is none or it is unreadable. It
+ * holds the sharedSecret: release it with ac_json_put_secret().
+ */
+enum ac_err ac_tenant_get_record(struct ac_store *st, const char *client_key, json_object **out);
+
+/*
+ * Writes t as the record of t->client_key in the caller's write transaction.
+ * install (may be NULL) is the raw install body kept for forensics; its
+ * sharedSecret member is never written. AC_ERR_TOO_LARGE past the record limit.
+ */
+enum ac_err ac_tenant_put_txn(struct ac_txn *txn, const struct ac_tenant *t, json_object *install);
+
+/* AC_ERR_UNKNOWN_TENANT when absent (acctl tenant purge, in the transaction that checked it is old). */
+enum ac_err ac_tenant_delete(struct ac_store *st, const char *client_key);
+enum ac_err ac_tenant_delete_txn(struct ac_txn *txn, const char *client_key);
+
+/*
+ * Calls fn for every record in key order with the tenant and its whole record
+ * as JSON (both borrowed for the call); a non-AC_OK return stops the walk
+ * and is returned. Unreadable records are logged and skipped.
+ */
+enum ac_err ac_tenant_foreach(struct ac_store *st,
+    enum ac_err (*fn)(const struct ac_tenant *t, json_object *record, void *ctx), void *ctx);
+
+/*
+ * Frees the process's cache of decoded records (ac_tenant_get keeps the last
+ * few, keyed by their exact bytes, so a changed record is never served stale).
+ */
+void ac_tenant_cache_clear(void);
+
+/* ---- install keys: the Jira signed-install public keys by kid, and the fetches' bookkeeping */
+
+/* What the cache holds for a kid, as of now (ac_clock_now()). */
+struct ac_install_key {
+	int found;             /* the PEM was written into the caller's buffer */
+	long missing;          /* a remembered failure: its HTTP status, -1 a fetch under way; 0 none */
+	time_t missing_until;  /* until when the failure (or the throttle) holds */
+	int throttled;         /* ac_install_key_reserve: the host's fetches of this window are spent */
+};
+
+/* Looks kid up: its key into pem, or a failure that still holds; absent or expired records are nothing. */
+enum ac_err ac_install_key_get(struct ac_store *st, const char *kid, struct ac_buf *pem, struct ac_install_key *out);
+
+/*
+ * Before a fetch, in one write transaction: the lookup again (another
+ * process may have learnt the key meanwhile: out says so and nothing is
+ * written), then one fetch from the host's budget of max per window seconds
+ * (spent: out->throttled, missing_until the window's end), and a marker
+ * "fetch under way" for kid until marker_until that makes concurrent
+ * lookups wait for this fetch instead of repeating it.
+ */
+enum ac_err ac_install_key_reserve(struct ac_store *st, const char *kid, int max, int window, time_t marker_until,
+    struct ac_buf *pem, struct ac_install_key *out);
+
+/* Keeps kid's PEM key for good (keys never change for a kid; this replaces the marker). */
+enum ac_err ac_install_key_put(struct ac_store *st, const char *kid, const char *pem);
+
+/*
+ * Remembers a failed fetch of kid (status 0: no answer, -1: under way) until
+ * `until`, for every process; in the same transaction, ac_install_key_purge()
+ * from kid with AC_INSTALL_KEY_PURGE_MAX.
+ */
+enum ac_err ac_install_key_missing(struct ac_store *st, const char *kid, long status, time_t until);
+
+/* Failure records removed per new one: the cache stays small. */
+#define AC_INSTALL_KEY_PURGE_MAX 8
+
+/*
+ * Removes expired failure records from kid on (random kids spread over the
+ * key space: those just after one stand for all), stopping after max
+ * records looked at; keys are never removed. *n (may be NULL): how many went.
+ */
+enum ac_err ac_install_key_purge(struct ac_store *st, const char *kid, int max, size_t *n);
+
+/* ---- access tokens: minted once, shared by every process (outbound/grant.c) */
+
+/*
+ * What the cache holds under a key: a token, or the failure of the last
+ * attempt. Keys are "bb:{clientKey}" or "jira:{clientKey} ...", at most
+ * AC_TOKEN_KEY_MAX bytes (the caller hashes longer ones, keeping that head).
+ * access_token is a live credential: ac_token_rec_release() wipes it.
+ */
+struct ac_token_rec {
+	char *access_token;   /* NULL: no token */
+	char *scopes;         /* "" when none (set whenever access_token is) */
+	int64_t expires_at;   /* epoch seconds; 0 when unreadable (expired) */
+	int64_t obtained_at;
+	int64_t failed_at_ms; /* 0: no failure recorded */
+	enum ac_err failure;  /* AC_ERR_GRANT_REFUSED or AC_ERR_UPSTREAM, with failed_at_ms */
+};
+
+#define AC_TOKEN_KEY_MAX 400
+
+void ac_token_rec_release(struct ac_token_rec *r);
+
+/* The record under key; absent or unreadable, an empty record (out zeroed) and AC_OK. */
+enum ac_err ac_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
+
+/* Stores r under key in one short write: its token when r->access_token, else its failure. */
+enum ac_err ac_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
+
+/*
+ * Drops every cached token of client_key (Bitbucket's and each Jira
+ * user's) in the caller's write transaction; *n (may be NULL) gets how many.
+ */
+enum ac_err ac_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
+
+/* ---- handler notes: what a handler did once (e.g. "comment posted for this PR title") */
+
+/* Whether key was noted: AC_OK (*found 0 or 1) or a store error. Keys of any length. */
+enum ac_err ac_note_get(struct ac_store *st, const char *key, int *found);
+
+/* Notes key (with the time, ac_clock_now()). */
+enum ac_err ac_note_put(struct ac_store *st, const char *key);
+
+/* ---- lifecycle_seen: the lifecycle tokens accepted, remembered until they expire (replays) */
+
+#define AC_SEEN_SHA_LEN 32
+
+/* One accepted token. Strings: owned by a _get (ac_seen_release), borrowed in a list; NULL when absent. */
+struct ac_seen {
+	int64_t exp;                           /* the token's exp (negative: 0); entries sort by it */
+	unsigned char token_sha[AC_SEEN_SHA_LEN]; /* SHA-256 of the token */
+	char *body;                            /* hex SHA-256 of the body it came with */
+	char *client_key;
+	char *event;                           /* "installed" or "uninstalled" */
+	int64_t iat;
+	int64_t at;                            /* when it was accepted */
+};
+
+void ac_seen_release(struct ac_seen *e);
+
+/* The entry of (exp, token_sha) into out: AC_ERR_NOT_FOUND when none (an unreadable one has NULL strings). */
+enum ac_err ac_seen_get_txn(struct ac_txn *txn, int64_t exp, const unsigned char token_sha[AC_SEEN_SHA_LEN],
+    struct ac_seen *out);
+
+/* Remembers e; AC_ERR_STORE when (exp, token_sha) is there already (never overwritten). */
+enum ac_err ac_seen_put_txn(struct ac_txn *txn, const struct ac_seen *e);
+
+/* Removes entries whose exp is before `before`, oldest first, at most max of them. */
+enum ac_err ac_seen_purge_txn(struct ac_txn *txn, int64_t before, size_t max, size_t *n);
+
+/* Every entry, by exp (an older store opened read-only has none); a non-AC_OK from fn stops and is returned. */
+enum ac_err ac_seen_list(struct ac_store *st, enum ac_err (*fn)(const struct ac_seen *e, void *ctx), void *ctx);
 
 #endif

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "store/store-lmdb.h"
 #include "store/tenant.h"
 
 /* Largest record accepted from the store or an import. */
@@ -263,8 +264,8 @@ decode(const MDB_val *v, struct ac_tenant *out)
 	return err;
 }
 
-enum ac_err
-ac_tenant_get_txn(MDB_txn *txn, struct ac_store *st, const char *client_key, struct ac_tenant *out)
+static enum ac_err
+get_mdb(MDB_txn *txn, struct ac_store *st, const char *client_key, struct ac_tenant *out)
 {
 	MDB_val k = { strlen(client_key), (void *)client_key }, v;
 	int rc;
@@ -289,7 +290,56 @@ get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
 	struct get_ctx *g = ctx;
 
-	return ac_tenant_get_txn(txn, st, g->client_key, g->out);
+	return get_mdb(txn, st, g->client_key, g->out);
+}
+
+enum ac_err
+ac_tenant_get_txn(struct ac_txn *txn, const char *client_key, struct ac_tenant *out)
+{
+	return get_mdb(txn->txn, txn->st, client_key, out);
+}
+
+struct record_ctx {
+	const char *client_key;
+	char *rec;
+	size_t len;
+};
+
+static enum ac_err
+record_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
+{
+	struct record_ctx *c = ctx;
+	MDB_val k = { strlen(c->client_key), (void *)c->client_key }, v;
+	int rc = mdb_get(txn, ac_store_dbi(st, AC_DB_TENANTS), &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return AC_OK;
+	if (rc != 0)
+		return ac_store_mdb_err(rc, "mdb_get tenants");
+	if ((c->rec = malloc(v.mv_size + 1)) == NULL)
+		return AC_ERR_NOMEM;
+	memcpy(c->rec, v.mv_data, v.mv_size);
+	c->rec[v.mv_size] = '\0';
+	c->len = v.mv_size;
+	return AC_OK;
+}
+
+enum ac_err
+ac_tenant_get_record(struct ac_store *st, const char *client_key, json_object **out)
+{
+	struct record_ctx c = { client_key, NULL, 0 };
+	enum ac_err err;
+
+	*out = NULL;
+	if (*client_key == '\0' || strlen(client_key) > 511)
+		return AC_OK;
+	if ((err = ac_store_read(st, record_fn, &c)) == AC_OK && c.rec != NULL &&
+	    (ac_json_parse(c.rec, c.len, out, NULL) != AC_OK || !json_object_is_type(*out, json_type_object))) {
+		ac_json_put_secret(*out);
+		*out = NULL;
+	}
+	ac_buf_free_secret(c.rec, c.len); /* the whole tenant record: the sharedSecret too */
+	return err;
 }
 
 enum ac_err
@@ -301,7 +351,7 @@ ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out
 }
 
 enum ac_err
-ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t, json_object *install)
+ac_tenant_put_txn(struct ac_txn *txn, const struct ac_tenant *t, json_object *install)
 {
 	json_object *rec;
 	const char *s;
@@ -325,7 +375,7 @@ ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t, 
 	k.mv_data = t->client_key;
 	v.mv_size = len;
 	v.mv_data = (void *)s;
-	rc = mdb_put(txn, ac_store_dbi(st, AC_DB_TENANTS), &k, &v, 0);
+	rc = mdb_put(txn->txn, ac_store_dbi(txn->st, AC_DB_TENANTS), &k, &v, 0);
 	/* the record carries the sharedSecret, so does its serialization */
 	OPENSSL_cleanse((void *)(uintptr_t)s, len);
 	ac_json_put_secret(rec);
@@ -351,6 +401,12 @@ enum ac_err
 ac_tenant_delete(struct ac_store *st, const char *client_key)
 {
 	return ac_store_write(st, delete_fn, (void *)client_key);
+}
+
+enum ac_err
+ac_tenant_delete_txn(struct ac_txn *txn, const char *client_key)
+{
+	return delete_fn(txn->txn, txn->st, (void *)client_key);
 }
 
 struct each_ctx {

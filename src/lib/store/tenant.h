@@ -1,4 +1,4 @@
-/* tenant.h: tenant records (one per clientKey) in the `tenants` database. */
+/* tenant.h: the tenant record (one per clientKey) and its JSON form; the store operations are in store.h. */
 #ifndef AC_TENANT_H
 #define AC_TENANT_H
 
@@ -6,11 +6,9 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <lmdb.h>
 
 #include "base/conf.h"
 #include "base/err.h"
-#include "store/store.h"
 
 enum ac_tenant_state { AC_TENANT_INSTALLED, AC_TENANT_UNINSTALLED };
 
@@ -41,38 +39,6 @@ struct ac_tenant {
 
 /* The version of the record format this build writes and reads. */
 #define AC_TENANT_RECORD_VERSION 1
-
-/* AC_ERR_UNKNOWN_TENANT when no record has this clientKey. */
-enum ac_err ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
-
-/*
- * Frees the process's cache of decoded records (ac_tenant_get keeps the last
- * few, keyed by their exact bytes, so a changed record is never served stale).
- */
-void ac_tenant_cache_clear(void);
-
-/* The same inside a transaction the caller holds (check and write in one). */
-enum ac_err ac_tenant_get_txn(MDB_txn *txn, struct ac_store *st, const char *client_key,
-    struct ac_tenant *out);
-
-/*
- * Writes t as the record of t->client_key in the caller's write transaction.
- * install (may be NULL) is the raw install body kept for forensics; its
- * sharedSecret member is never written.
- */
-enum ac_err ac_tenant_put_txn(MDB_txn *txn, struct ac_store *st, const struct ac_tenant *t,
-    json_object *install);
-
-/* AC_ERR_UNKNOWN_TENANT when absent. */
-enum ac_err ac_tenant_delete(struct ac_store *st, const char *client_key);
-
-/*
- * Calls fn for every record in key order with the tenant and its whole record
- * as JSON (both borrowed for the call); a non-AC_OK return stops the walk
- * and is returned.
- */
-enum ac_err ac_tenant_foreach(struct ac_store *st,
-    enum ac_err (*fn)(const struct ac_tenant *t, json_object *record, void *ctx), void *ctx);
 
 /*
  * The record as JSON (what the store holds: version, fields, timestamps,
