@@ -453,6 +453,63 @@ START_TEST(extract)
 }
 END_TEST
 
+/* The route's one call: a refetch is asked for only when an unknown kid is the one problem. */
+START_TEST(header)
+{
+	char *c = claims_with(NULL, NULL), *bad = claims_with("aud", "\"" OTHER_APP "\"");
+	char *tok, *hdr;
+	struct ac_fit f;
+	int refetch = 7;
+
+	tok = jh_token(HDR, c, JH_RS256, key, 0);
+	hdr = ac_buf_asprintf("Bearer %s", tok);
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(ac_fit_verify_header(hdr, set, &policy, &f, &refetch), AC_OK);
+	ck_assert_int_eq(refetch, 0);
+	ck_assert_str_eq(f.installation_id, INST);
+	ac_fit_release(&f);
+	ck_assert_int_eq(ac_fit_verify_header(tok, set, &policy, NULL, &refetch), AC_ERR_FIT_SCHEME);
+	ck_assert_int_eq(ac_fit_verify_header(NULL, set, &policy, NULL, &refetch), AC_ERR_FIT_MISSING);
+	ck_assert_int_eq(ac_fit_verify_header("Bearer x.y", set, &policy, NULL, &refetch),
+	    AC_ERR_FIT_MALFORMED);
+	ck_assert_int_eq(refetch, 0);
+	/* an empty set: the good token asks for a refetch */
+	ck_assert_int_eq(ac_fit_verify_header(hdr, NULL, &policy, NULL, &refetch), AC_ERR_FIT_KID_UNKNOWN);
+	ck_assert_int_eq(refetch, 1);
+	free(tok);
+	free(hdr);
+	/* an unknown kid on a token that fails a claim: no refetch, the claim's code */
+	tok = jh_token("{\"alg\":\"RS256\",\"kid\":\"new\"}", bad, JH_RS256, key, 0);
+	hdr = ac_buf_asprintf("Bearer %s", tok);
+	ck_assert_int_eq(ac_fit_verify_header(hdr, set, &policy, NULL, &refetch), AC_ERR_FIT_AUD);
+	ck_assert_int_eq(refetch, 0);
+	free(tok);
+	free(hdr);
+	/* unsigned, or HS256: never a refetch, whatever the kid */
+	tok = jh_token("{\"alg\":\"none\",\"kid\":\"new\"}", c, JH_NONE, NULL, 0);
+	hdr = ac_buf_asprintf("Bearer %s", tok);
+	ck_assert_int_eq(ac_fit_verify_header(hdr, set, &policy, NULL, &refetch), AC_ERR_FIT_ALG);
+	ck_assert_int_eq(refetch, 0);
+	free(tok);
+	free(hdr);
+	tok = jh_token("{\"alg\":\"HS256\",\"kid\":\"new\"}", c, JH_HS256, pem, strlen(pem));
+	hdr = ac_buf_asprintf("Bearer %s", tok);
+	ck_assert_int_eq(ac_fit_verify_header(hdr, set, &policy, NULL, &refetch), AC_ERR_FIT_ALG);
+	ck_assert_int_eq(refetch, 0);
+	free(tok);
+	free(hdr);
+	/* a known kid, another key: the signature, no refetch */
+	tok = jh_token(HDR, c, JH_RS256, other, 0);
+	hdr = ac_buf_asprintf("Bearer %s", tok);
+	ck_assert_int_eq(ac_fit_verify_header(hdr, set, &policy, NULL, &refetch), AC_ERR_FIT_SIGNATURE);
+	ck_assert_int_eq(refetch, 0);
+	free(tok);
+	free(hdr);
+	free(c);
+	free(bad);
+}
+END_TEST
+
 static void
 teardown_all(void)
 {
@@ -487,6 +544,7 @@ suite(void)
 	tcase_add_test(tc, order_and_report);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, extract);
+	tcase_add_test(tc, header);
 	suite_add_tcase(s, tc);
 	return s;
 }

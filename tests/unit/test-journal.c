@@ -81,6 +81,15 @@ ingest(void)
 	return n;
 }
 
+static size_t
+ingest_rotating(void)
+{
+	size_t n = 0;
+
+	ck_assert_int_eq(ac_inbox_ingest(st, 1, &n), AC_OK);
+	return n;
+}
+
 /* The bodies in the inbox, in order, joined by ",". */
 static char listed[65536];
 
@@ -467,67 +476,7 @@ per_writer_order(const struct ac_event *ev, void *ctx)
 	return AC_OK;
 }
 
-/*
- * A lock-free append racing a rotation, staged through the test hook: the
- * rotation runs (in this process, on another store handle) either between the
- * append's check and its write, so that the record lands in the replaced file
- * and must be appended again, or just after the write, so that the rotation
- * moves the record in and it must not be appended again. The deliveries have
- * no id: a duplicate would not be deduplicated away.
- */
-static int hook_at = -1, hook_twice;
-
-static void
-rotate_once(void)
-{
-	struct stat sb;
-	ino_t before;
-
-	ck_assert_int_eq(stat(jpath, &sb), 0);
-	before = sb.st_ino;
-	ac_inbox_set_rotate_bytes(1);
-	ck_assert_int_eq(ac_inbox_ingest(st, 1, NULL), AC_OK);
-	ac_inbox_set_rotate_bytes(0);
-	ck_assert_int_eq(stat(jpath, &sb), 0);
-	ck_assert_msg(sb.st_ino != before, "the hook's ingest did not rotate");
-}
-
-static void
-rotate_now(int where)
-{
-	if (where != hook_at)
-		return;
-	hook_at = -1;
-	rotate_once();
-	if (hook_twice) {
-		/* and the next file too, before the appender looks: its file is no longer the last one rotated */
-		ck_assert_int_eq(ac_inbox_intake(st, "t1", "repo:push", "", "{\"x\":1}", 7, NULL, NULL), AC_OK);
-		rotate_once();
-	}
-}
-
-static void
-race_rotation(int where, int twice)
-{
-	struct ac_store *s2;
-
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &s2), AC_OK);
-	/* the first append takes the lock and names the file current; the second one does not lock */
-	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":1}", 7, NULL, NULL), AC_OK);
-	ac_journal_test_hook = rotate_now;
-	hook_at = where;
-	hook_twice = twice;
-	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL), AC_OK);
-	ac_journal_test_hook = NULL;
-	ck_assert_int_eq(hook_at, -1);
-	/* and one more, to the new file */
-	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":3}", 7, NULL, NULL), AC_OK);
-	ac_store_close(s2);
-	ingest();
-	ck_assert_str_eq(bodies(), twice ? "{\"n\":1},{\"n\":2},{\"x\":1},{\"n\":3}" : "{\"n\":1},{\"n\":2},{\"n\":3}");
-}
-
-/* A journal removed by hand is noticed within a second: later appends go to a new one. */
+/* A journal removed by hand is noticed at the next append (its link count, under the lock): it goes to a new one. */
 START_TEST(removed_by_hand)
 {
 	struct ac_store *s2;
@@ -536,7 +485,6 @@ START_TEST(removed_by_hand)
 	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":1}", 7, NULL, NULL), AC_OK);
 	ck_assert_uint_eq(ingest(), 1);
 	ck_assert_int_eq(unlink(jpath), 0);
-	ac_clock_set(1700000001);
 	ck_assert_int_eq(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL), AC_OK);
 	ck_assert_int_gt(file_size(jpath), 0);
 	ac_store_close(s2);
@@ -545,21 +493,228 @@ START_TEST(removed_by_hand)
 }
 END_TEST
 
-START_TEST(append_lands_in_replaced_file)
+/*
+ * The append holds the shared flock on the journal while it writes: another
+ * descriptor of the file gets it shared, never exclusively (what a rotation
+ * takes), just before and just after the write.
+ */
+static int hook_calls;
+
+static void
+lock_is_held(int where)
 {
-	race_rotation(0, 0);
+	int fd = open(jpath, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(hook_calls, where);
+	hook_calls++;
+	ck_assert_msg(flock(fd, LOCK_EX | LOCK_NB) != 0, "no lock held at %d", where);
+	ck_assert_int_eq(flock(fd, LOCK_SH | LOCK_NB), 0);
+	close(fd);
+}
+
+START_TEST(append_holds_the_shared_lock)
+{
+	intake("t1", "", "{\"n\":1}");
+	hook_calls = 0;
+	ac_journal_test_hook = lock_is_held;
+	intake("t1", "", "{\"n\":2}");
+	ac_journal_test_hook = NULL;
+	ck_assert_int_eq(hook_calls, 2);
+	ck_assert_uint_eq(ingest(), 2);
 }
 END_TEST
 
-START_TEST(rotation_takes_append_in_flight)
+/* Whether /proc/locks shows pid waiting for a flock ("-> FLOCK ... PID ..."). */
+static int
+waits_for_flock(pid_t pid)
 {
-	race_rotation(1, 0);
+	char line[256], want[32];
+	FILE *f = fopen("/proc/locks", "r");
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(want, sizeof(want), " %ld ", (long)pid);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "-> FLOCK") != NULL && strstr(line, want) != NULL;
+	fclose(f);
+	return found;
+}
+
+static int hold_ready = -1, hold_go = -1;
+
+static void
+hold_in_append(int where)
+{
+	char c = 'x';
+
+	if (where != 0)
+		return;
+	if (write(hold_ready, &c, 1) != 1 || read(hold_go, &c, 1) != 1)
+		_exit(3);
+}
+
+/*
+ * A rotation waits for an append that holds the lock: the appender (another
+ * process) stops under its lock before its write; a rotating ingest started
+ * then is seen waiting for the flock in /proc/locks, and once the append is
+ * let go, the rotation's last read takes its record: in the inbox once, and
+ * not appended again to the new file.
+ */
+START_TEST(rotation_waits_for_append_holding_lock)
+{
+	int ready[2], go[2], status, tries;
+	pid_t app, rot;
+	struct stat a, b;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	intake("t1", "", "{\"n\":1}");
+	ck_assert_int_eq(stat(jpath, &a), 0);
+	if ((app = fork()) == 0) {
+		struct ac_store *s2;
+
+		hold_ready = ready[1];
+		hold_go = go[0];
+		if (ac_store_open(dir, 0, 0, &s2) != AC_OK)
+			_exit(1);
+		ac_journal_test_hook = hold_in_append;
+		_exit(ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL) == AC_OK ? 0 : 1);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	if ((rot = fork()) == 0) {
+		struct ac_store *s3;
+
+		ac_inbox_set_rotate_bytes(1);
+		if (ac_store_open(dir, 0, 0, &s3) != AC_OK)
+			_exit(1);
+		_exit(ac_inbox_ingest(s3, 1, NULL) == AC_OK ? 0 : 1);
+	}
+	/* no timing: the rotation shows up waiting, or it ran (and ended) while the append held the lock */
+	for (tries = 0; !waits_for_flock(rot); tries++) {
+		ck_assert_msg(waitpid(rot, &status, WNOHANG) == 0, "the rotation ran while an append held the lock");
+		ck_assert_msg(tries < 6000, "the rotation is not waiting for the flock after 60 s");
+		usleep(10000);
+	}
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(app, &status, 0), app);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(waitpid(rot, &status, 0), rot);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(stat(jpath, &b), 0);
+	ck_assert_msg(a.st_ino != b.st_ino, "the ingest did not rotate");
+	ck_assert_int_eq(b.st_size, AC_JOURNAL_HDR);
+	ck_assert_uint_eq(ingest(), 0);
+	ck_assert_str_eq(bodies(), "{\"n\":1},{\"n\":2}");
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 }
 END_TEST
 
-START_TEST(two_rotations_take_append_in_flight)
+static void
+die_in_append(int where)
 {
-	race_rotation(1, 1);
+	if (where == hold_ready)
+		raise(SIGKILL);
+}
+
+/*
+ * A writer killed while it holds the lock, before its write or after it (the
+ * record whole but never acknowledged), blocks nobody: the kernel releases a
+ * flock with its holder. A rotation and the appends after it go on; the
+ * record written whole is moved in once.
+ */
+static void
+killed_holding_lock(int where)
+{
+	struct stat a, b;
+	int status;
+	pid_t pid;
+
+	intake("t1", "", "{\"n\":1}");
+	if ((pid = fork()) == 0) {
+		struct ac_store *s2;
+
+		hold_ready = where;
+		if (ac_store_open(dir, 0, 0, &s2) != AC_OK)
+			_exit(1);
+		ac_journal_test_hook = die_in_append;
+		ac_inbox_intake(s2, "t1", "repo:push", "", "{\"n\":2}", 7, NULL, NULL);
+		_exit(1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ck_assert_int_eq(stat(jpath, &a), 0);
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_uint_eq(ingest_rotating(), where == 1 ? 2 : 1);
+	ac_inbox_set_rotate_bytes(0);
+	ck_assert_int_eq(stat(jpath, &b), 0);
+	ck_assert_msg(a.st_ino != b.st_ino, "the ingest did not rotate");
+	intake("t1", "", "{\"n\":3}");
+	ck_assert_uint_eq(ingest(), 1);
+	ck_assert_str_eq(bodies(), where == 1 ? "{\"n\":1},{\"n\":2},{\"n\":3}" : "{\"n\":1},{\"n\":3}");
+}
+
+START_TEST(killed_before_write_holding_lock)
+{
+	killed_holding_lock(0);
+}
+END_TEST
+
+START_TEST(killed_after_write_holding_lock)
+{
+	killed_holding_lock(1);
+}
+END_TEST
+
+/*
+ * Appenders of earlier builds took no lock and learnt of a rotation through
+ * the words in intake.journal.lock: the rotator still writes them (the new
+ * file's id is current, the replaced one is published with how far it was
+ * moved in), so programs of both builds may run on one host together.
+ */
+START_TEST(rotation_tells_earlier_builds)
+{
+	struct {
+		uint64_t cur, rotating, rot_seq;
+		struct {
+			uint64_t id, end;
+		} rot[64];
+	} words;
+	unsigned char h[AC_JOURNAL_HDR];
+	uint64_t old_id, new_id, i;
+	char lp[160];
+	off_t size;
+	int fd;
+
+	intake("t1", "", "{\"n\":1}");
+	intake("t1", "", "{\"n\":2}");
+	size = file_size(jpath);
+	ck_assert_int_ge(fd = open(jpath, O_RDONLY), 0);
+	ck_assert_int_eq(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	memcpy(&old_id, h + 16, 8);
+	ac_inbox_set_rotate_bytes(1);
+	ck_assert_uint_eq(ingest_rotating(), 2);
+	ac_inbox_set_rotate_bytes(0);
+	ck_assert_int_ge(fd = open(jpath, O_RDONLY), 0);
+	ck_assert_int_eq(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	memcpy(&new_id, h + 16, 8);
+	ck_assert_uint_ne(old_id, new_id);
+	snprintf(lp, sizeof(lp), "%s.lock", jpath);
+	ck_assert_int_ge(fd = open(lp, O_RDONLY), 0);
+	ck_assert_int_eq(pread(fd, &words, sizeof(words), 0), (ssize_t)sizeof(words));
+	close(fd);
+	ck_assert_uint_eq(words.cur, new_id);
+	ck_assert_uint_eq(words.rotating, 0);
+	ck_assert_uint_ge(words.rot_seq, 1);
+	i = (words.rot_seq - 1) % 64;
+	ck_assert_uint_eq(words.rot[i].id, old_id);
+	ck_assert_uint_eq(words.rot[i].end, (uint64_t)size);
 }
 END_TEST
 
@@ -799,8 +954,6 @@ START_TEST(damage_said_once_a_minute)
 	ck_assert_uint_eq(occurrences(logged, "is not a regular file: refused"), 1);
 	ck_assert_uint_le(occurrences(logged, "open "), 1);
 	ck_assert_int_eq(rmdir(jpath), 0);
-	/* an appender looks at its file's links once a second (removed_by_hand) */
-	ac_clock_set(ac_clock_now() + 1);
 	intake("t1", "d-2", "{\"a\":2}");
 	ck_assert_uint_eq(ingest(), 1);
 }
@@ -1053,9 +1206,11 @@ suite(void)
 	tcase_add_test(tc, one_rotation_at_a_time);
 	tcase_add_test(tc, rotation_under_another_writer);
 	tcase_add_test(tc, removed_by_hand);
-	tcase_add_test(tc, append_lands_in_replaced_file);
-	tcase_add_test(tc, rotation_takes_append_in_flight);
-	tcase_add_test(tc, two_rotations_take_append_in_flight);
+	tcase_add_test(tc, append_holds_the_shared_lock);
+	tcase_add_test(tc, rotation_waits_for_append_holding_lock);
+	tcase_add_test(tc, killed_before_write_holding_lock);
+	tcase_add_test(tc, killed_after_write_holding_lock);
+	tcase_add_test(tc, rotation_tells_earlier_builds);
 	tcase_add_test(tc, concurrent_writers_and_rotation);
 	tcase_add_test(tc, ingest_killed_at_any_instant);
 	tcase_add_test(tc, cut_back_below_recorded);

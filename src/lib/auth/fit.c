@@ -514,3 +514,34 @@ ac_fit_verify(const struct ac_token *t, const struct ac_jwks *set, const struct 
 		return c.first;
 	return out ? fill(t, p, out) : AC_OK;
 }
+
+enum ac_err
+ac_fit_verify_header(const char *authorization, const struct ac_jwks *set,
+    const struct ac_fit_policy *p, struct ac_fit *out, int *refetch)
+{
+	struct ac_token t;
+	struct check c = { NULL, AC_OK };
+	const char *tok;
+	size_t len;
+	enum ac_err err;
+
+	*refetch = 0;
+	if ((err = ac_fit_extract(authorization, &tok, &len)) != AC_OK)
+		return err;
+	if ((err = ac_fit_parse(tok, len, &t)) != AC_OK)
+		return err;
+	check_alg(&t, &c);
+	if (c.first != AC_OK) {
+		err = c.first;
+	} else if (t.kid != NULL && *t.kid != '\0' && ac_jwks_find(set, t.kid) == NULL) {
+		err = ac_fit_check_claims(&t, p, NULL);
+		if (err == AC_OK) {
+			err = AC_ERR_FIT_KID_UNKNOWN;
+			*refetch = 1;
+		}
+	} else {
+		err = ac_fit_verify(&t, set, p, out, NULL);
+	}
+	ac_token_release(&t);
+	return err;
+}

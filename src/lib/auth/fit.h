@@ -104,4 +104,19 @@ enum ac_err ac_fit_check_claims(const struct ac_token *t, const struct ac_fit_po
 enum ac_err ac_fit_verify(const struct ac_token *t, const struct ac_jwks *set,
     const struct ac_fit_policy *p, struct ac_fit *out, struct ac_token_report *report);
 
+/*
+ * The whole check of a request's Authorization header value, for a route:
+ * ac_fit_extract, ac_fit_parse, alg, then, when the header's kid is in set,
+ * ac_fit_verify. When the kid is not in set the claims are checked without
+ * a key first (an unsigned token must not make us fetch anything): a claim
+ * that fails gives its own code; when every claim passes the answer is
+ * AC_ERR_FIT_KID_UNKNOWN with *refetch = 1, meaning the token could be good
+ * under a key not fetched yet: the caller may refetch the JWKS (at most once
+ * a minute per host) and call again, and answers AC_ERR_FIT_JWKS_UNAVAILABLE
+ * (503) when that fetch fails. *refetch is 0 in every other case. out as in
+ * ac_fit_verify (may be NULL). No report: explanations are acctl's.
+ */
+enum ac_err ac_fit_verify_header(const char *authorization, const struct ac_jwks *set,
+    const struct ac_fit_policy *p, struct ac_fit *out, int *refetch);
+
 #endif

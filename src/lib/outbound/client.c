@@ -264,7 +264,7 @@ ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t, const struct a
 	if ((err = ac_buf_add(&basebuf, base, blen)) != AC_OK ||
 	    (err = ac_buf_add(&url, base, blen)) != AC_OK || (err = ac_buf_adds(&url, path)) != AC_OK)
 		goto out;
-	/* product hosts must be on the allow-list even over https (design.md "Outbound calls") */
+	/* product hosts must be on the allow-list even over https (doc/protocol.md §7) */
 	if ((err = ac_http_url_allowed(c->conf, ac_buf_str(&url), 1)) != AC_OK) {
 		ac_log_error("api %s %s: refusing to call %s: only https to AC_ALLOWED_HOSTS "
 		    "(or http to an allowed loopback host)", method, path, ac_buf_str(&basebuf));

@@ -1,4 +1,4 @@
-/* client.h: outbound calls to the product, signed for each product (design.md "Outbound calls"). */
+/* client.h: outbound calls to the product, signed for each product (doc/protocol.md §7). */
 #ifndef AC_CLIENT_H
 #define AC_CLIENT_H
 

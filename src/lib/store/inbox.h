@@ -1,4 +1,4 @@
-/* inbox.h: accepted webhook events, durable before they are acknowledged (design.md). */
+/* inbox.h: accepted events, durable before they are acknowledged (doc/architecture.md). */
 #ifndef AC_INBOX_H
 #define AC_INBOX_H
 

@@ -3,8 +3,9 @@
  * one append-only file (AC_DATA_DIR/intake.journal) and flushes it (AC_SYNC)
  * before the 204; whoever drains the inbox moves the journal's records into
  * the LMDB inbox, in file order, many per transaction, and records how far it
- * got in the same transaction (inbox.c, ac_inbox_ingest). See design.md's
- * departure note in docs/intake.md.
+ * got in the same transaction (ingest.c, ac_inbox_ingest). README.md, "Webhooks:
+ * the intake journal, then the inbox", says why it departs from committing each
+ * event to LMDB before the 204.
  *
  * File: a 32-byte header (magic "ACINTAKE", version, a random 64-bit id that
  * names this file) and records: u32 magic 0x726a00ff ("\xff\0jr"), u32 payload
@@ -14,17 +15,18 @@
  * little-endian. The magic cannot occur inside a record's strings or its body
  * (JSON, checked before: no 0xff, no NUL).
  *
- * Writers append with one writev on an O_APPEND descriptor, so records never
- * interleave. They take no lock: words shared through intake.journal.lock
- * name the current file and the one being rotated, checked before and after
- * the write. A writer that finds a rotation began or ended around its write
- * waits for it (a shared flock; the rotator holds the file exclusively) and
- * appends the record again to the new file unless the rotator published that
- * it moved the record in. Where the words cannot be mapped, appends hold the
- * shared flock instead and no rotation runs. A writer killed mid-write
+ * Writers append with one writev on an O_APPEND descriptor while holding a
+ * shared flock on the file, so records never interleave and a rotation
+ * (which takes the file exclusively) never cuts one: it waits for the
+ * appends in flight, and the appends after it find the file unlinked and
+ * move to the new one. The kernel releases the lock of a process that dies,
+ * so a writer killed anywhere blocks nobody. A writer killed mid-write
  * leaves a torn record: it is skipped once a complete record follows it
  * (writes are serialised, so the torn one can never complete); at a
- * rotation, a torn tail stays behind in the old file.
+ * rotation, a torn tail stays behind in the old file. The rotator also
+ * keeps words in the mapped intake.journal.lock for the appenders of
+ * earlier builds, which took no lock: a host may run programs of both
+ * builds at once.
  */
 #ifndef AC_JOURNAL_H
 #define AC_JOURNAL_H
@@ -134,17 +136,16 @@ uint64_t ac_journal_scanned(const struct ac_journal *j);
 /*
  * Rotation: begin takes the host's rotation lock (AC_ERR_NOT_FOUND when
  * another process holds it, when the file last scanned is no longer the
- * current one, or when the shared words cannot be mapped), prepares the next
- * file, takes the current one exclusively (waiting for appends that hold the
- * shared flock) and marks it as rotating (lock-free appenders check after
- * their write); read the rest with final = 1 and commit where you got; then
- * end(1) publishes how far the store got and replaces the file (appenders
- * move to the new one) or end(0) gives up.
+ * current one, or when the words for earlier builds cannot be mapped),
+ * prepares the next file and takes the current one exclusively (waiting for
+ * the appends in flight; new ones wait); read the rest with final = 1 and
+ * commit where you got; then end(1) publishes how far the store got and
+ * replaces the file (appenders move to the new one) or end(0) gives up.
  */
 enum ac_err ac_journal_rotate_begin(struct ac_journal *j);
 enum ac_err ac_journal_rotate_end(struct ac_journal *j, int replace);
 
-/* Tests only: called in a lock-free append just before its write (0) and just after it (1). */
+/* Tests only: called in an append, under its shared lock, just before its write (0) and just after it (1). */
 extern void (*ac_journal_test_hook)(int where);
 
 /* CRC-32C (Castagnoli), continuing from crc (0 to start). */

@@ -421,7 +421,7 @@ disk_full(struct ac_store *st)
 void (*ac_store_test_open_hook)(const char *dir);
 
 /*
- * Group commit (design.md): a writer commits without flushing, then flushes
+ * Group commit: a writer commits without flushing, then flushes
  * outside the write lock. A shared word in sync.lock records the newest
  * transaction a completed flush covered; a writer whose commit it already
  * covers returns at once, and a flush covers every commit made before it

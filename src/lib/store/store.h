@@ -1,6 +1,6 @@
 /*
  * store.h: the store interface: every operation the programs, the worker and
- * acctl need from the store, in the project's own types (design.md "State").
+ * acctl need from the store, in the project's own types (doc/architecture.md, "The store interface").
  * LMDB is its first backend (store.c and the files beside it; their private
  * header is store-lmdb.h). The intake, the inbox, deliveries and dead letters
  * are declared in store/inbox.h, tenant records in store/tenant.h; both are
