@@ -53,7 +53,7 @@ adopt(const struct ac_buf *doc, int64_t fetched_at, int force)
 static enum ac_err
 unavailable(struct ac_request *req, const char *kid, const char *what)
 {
-	ac_log_warn("Forge JWKS: kid %.120s unknown and %s", kid, what);
+	ac_log_warn("Forge JWKS: %s, and it %s", kid, what);
 	return ac_request_fail(req, AC_ERR_FIT_JWKS_UNAVAILABLE, "the token's key is not known and the Forge JWKS %s; retry",
 	    what);
 }
@@ -80,7 +80,7 @@ fetch(struct ac_request *req, const char *kid, struct ac_buf *doc)
 		ac_jwks_free(set);
 		if ((err = ac_forge_jwks_put(req->app->store, doc->data, doc->len)) != AC_OK)
 			return err;
-		ac_log_info("Forge JWKS fetched (%zu bytes) for kid %.120s", doc->len, kid);
+		ac_log_info("Forge JWKS fetched (%zu bytes): %s", doc->len, kid);
 		return AC_OK;
 	}
 	if (err == AC_OK && status == 200)
@@ -94,8 +94,39 @@ fetch(struct ac_request *req, const char *kid, struct ac_buf *doc)
 	return unavailable(req, kid, "could not be fetched");
 }
 
+/* The set the store keeps (parsed again only when it changed), and when it was fetched (0: none). */
+static enum ac_err
+kept(struct ac_buf *doc, struct ac_request *req, int64_t *seen)
+{
+	struct ac_forge_jwks_state js;
+	enum ac_err err;
+
+	*seen = 0;
+	if ((err = ac_forge_jwks_get(req->app->store, doc, &js)) != AC_OK)
+		return err;
+	if (js.found) {
+		adopt(doc, js.fetched_at, 0);
+		*seen = js.fetched_at;
+	}
+	return AC_OK;
+}
+
 enum ac_err
-ac_forge_jwks_for(struct ac_request *req, const char *kid, const struct ac_jwks **set)
+ac_forge_jwks_kept(struct ac_request *req, const struct ac_jwks **set)
+{
+	struct ac_buf doc;
+	int64_t seen;
+	enum ac_err err;
+
+	ac_buf_init(&doc, AC_FORGE_JWKS_FETCH_MAX);
+	err = kept(&doc, req, &seen);
+	ac_buf_release(&doc);
+	*set = err == AC_OK ? cached : NULL;
+	return err;
+}
+
+enum ac_err
+ac_forge_jwks_refetch(struct ac_request *req, const char *why, const struct ac_jwks **set)
 {
 	struct ac_forge_jwks_state js;
 	struct ac_buf doc;
@@ -103,30 +134,25 @@ ac_forge_jwks_for(struct ac_request *req, const char *kid, const struct ac_jwks 
 	enum ac_err err;
 
 	*set = NULL;
-	ac_buf_init(&doc, AC_JWKS_MAX);
-	if ((err = ac_forge_jwks_get(req->app->store, &doc, &js)) != AC_OK)
+	ac_buf_init(&doc, AC_FORGE_JWKS_FETCH_MAX);
+	if ((err = kept(&doc, req, &seen)) != AC_OK)
 		goto out;
-	if (js.found)
-		adopt(&doc, js.fetched_at, 0);
-	if (cached && ac_jwks_find(cached, kid))
-		goto out;
-	/* the kid is not in the set: one fetch for the host, unless one was made in the window */
-	seen = js.found ? js.fetched_at : 0;
+	/* one fetch for the host, unless one was made in the window or another process fetched since */
 	if ((err = ac_forge_jwks_reserve(req->app->store, AC_FORGE_JWKS_WINDOW, seen, &doc, &js)) != AC_OK)
 		goto out;
 	if (js.found && js.fetched_at > seen) {
-		adopt(&doc, js.fetched_at, 0); /* another process fetched it meanwhile */
+		adopt(&doc, js.fetched_at, 0);
 		goto out;
 	}
 	if (!js.granted) {
 		/* the window's fetch is spent: its outcome answers for it */
 		if (js.attempt == 1 && cached)
-			goto out; /* the set is as fresh as the host allows: fit_kid_unknown */
-		err = unavailable(req, kid, js.attempt < 0 ? "is being fetched" :
+			goto out; /* the set is as fresh as the host allows: the kid stays unknown */
+		err = unavailable(req, why, js.attempt < 0 ? "is being fetched" :
 		    "could not be fetched within the last minute");
 		goto out;
 	}
-	if ((err = fetch(req, kid, &doc)) != AC_OK)
+	if ((err = fetch(req, why, &doc)) != AC_OK)
 		goto out;
 	if ((err = ac_forge_jwks_get(req->app->store, &doc, &js)) == AC_OK && js.found)
 		adopt(&doc, js.fetched_at, 1);

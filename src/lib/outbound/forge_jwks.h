@@ -14,21 +14,25 @@
 #define AC_FORGE_JWKS_TIMEOUT_MS 5000
 
 /*
- * The key set to verify a token whose header names kid (borrowed, valid until
- * the next call in this process). The set kept in the store is parsed once
- * per process and document. When it lacks kid, the JWKS is fetched again
- * from AC_FORGE_JWKS_URL (http.c: allow-list, AC_FORGE_JWKS_TIMEOUT_MS, at
- * most AC_FORGE_JWKS_FETCH_MAX bytes), unless a process of the host fetched
- * it within AC_FORGE_JWKS_WINDOW seconds (then the kept set is the answer).
- * Call it only for a token whose claims could pass (ac_fit_check_claims): the
- * fetch is work done for an unauthenticated request.
- * AC_OK with *set (NULL when no set was ever fetched) that may still lack
- * kid: the caller's verification says fit_kid_unknown. 
- * AC_ERR_FIT_JWKS_UNAVAILABLE when kid is unknown and the JWKS could not be
- * fetched (now, or by the host's last attempt in the window, or one is under
- * way): 503, Forge retries. Store errors as they are. Messages on req.
+ * The set the store keeps for every process, parsed once per process and
+ * document: *set (borrowed, valid until the next call in this process) is
+ * NULL when none was ever fetched. Store errors as they are.
  */
-enum ac_err ac_forge_jwks_for(struct ac_request *req, const char *kid, const struct ac_jwks **set);
+enum ac_err ac_forge_jwks_kept(struct ac_request *req, const struct ac_jwks **set);
+
+/*
+ * For a token whose kid is not in the kept set and whose claims could pass
+ * (ac_fit_verify_header said refetch: the fetch is work done for an
+ * unauthenticated request): the JWKS fetched again from AC_FORGE_JWKS_URL
+ * (http.c: allow-list, AC_FORGE_JWKS_TIMEOUT_MS, at most
+ * AC_FORGE_JWKS_FETCH_MAX bytes) and kept, unless a process of the host
+ * fetched it within AC_FORGE_JWKS_WINDOW seconds: then the set that fetch
+ * kept is the answer (*set may still lack the kid: fit_kid_unknown).
+ * AC_ERR_FIT_JWKS_UNAVAILABLE (503, Forge retries) when the fetch failed,
+ * or the window's fetch failed or is under way. why names the kid for the
+ * log. Store errors as they are. Messages on req.
+ */
+enum ac_err ac_forge_jwks_refetch(struct ac_request *req, const char *why, const struct ac_jwks **set);
 
 /* Frees the process's parsed set (tests, valgrind). */
 void ac_forge_jwks_cleanup(void);

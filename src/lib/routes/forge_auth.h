@@ -8,10 +8,11 @@
 /*
  * app.authenticate of the Forge programs (route auth AC_AUTH_FORGE). With
  * AC_FORGE_APP_ID empty every Forge route is 404 (not_found). Otherwise the
- * FIT of `Authorization: Bearer`: parsed, the claims that need no key checked
- * (ac_fit_check_claims) before any key is looked for, the key of its kid
- * from the Forge JWKS (ac_forge_jwks_for: 503 fit_jwks_unavailable when it is
- * unknown and the JWKS cannot be fetched), then ac_fit_verify. Every refusal
+ * FIT of `Authorization: Bearer` through ac_fit_verify_header against the
+ * JWKS the store keeps (ac_forge_jwks_kept); a kid not in it, on a token
+ * whose claims could pass, refetches the JWKS (ac_forge_jwks_refetch: at most
+ * once a minute per host; 503 fit_jwks_unavailable when it cannot be
+ * fetched) and verifies again. Every refusal
  * is its fit_ code (401), in the JSON error body and the access log line.
  * On AC_OK ac_forge_fit(req) gives what the token says.
  */
