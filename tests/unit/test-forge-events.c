@@ -90,16 +90,20 @@ static EVP_PKEY *key1, *key2, *other;
 static pid_t server = -1;
 static int counter[2] = { -1, -1 }; /* the JWKS server writes one byte per request */
 
-/* GET anything: the file's content (200), or 503 when there is no file. */
+/*
+ * GET anything: the file's content (200), or 503 when there is no file; a
+ * file that starts with "SLOW" is answered after 7 s (past the 5 s timeout).
+ */
 static void
 serve(int lfd)
 {
+	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
-		char req[4096], body[65536], resp[70000];
+		char req[4096], hdr[256], *body = NULL;
 		int c = accept(lfd, NULL, NULL), n;
 		ssize_t got = 0, r;
 		FILE *fp;
-		size_t len = 0;
+		size_t len = 0, cap = 0;
 
 		if (c < 0)
 			continue;
@@ -112,16 +116,36 @@ serve(int lfd)
 		if (write(counter[1], "x", 1) != 1)
 			_exit(1);
 		if ((fp = fopen(jwks_file, "r")) != NULL) {
-			len = fread(body, 1, sizeof(body) - 1, fp);
+			size_t k;
+
+			do {
+				if (len == cap && (body = realloc(body, cap = cap ? cap * 2 : 65536)) == NULL)
+					_exit(1);
+				k = fread(body + len, 1, cap - len, fp);
+				len += k;
+			} while (k > 0);
 			fclose(fp);
 		}
-		body[len] = '\0';
-		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", fp ? 200 : 503, len, body);
-		if (write(c, resp, (size_t)n) != n)
-			_exit(1);
+		if (len >= 4 && !memcmp(body, "SLOW", 4))
+			sleep(7);
+		n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", fp ? 200 : 503, len);
+		if (write(c, hdr, (size_t)n) == n && len > 0 && write(c, body, len) < 0)
+			n = 0; /* the client went away (it gave up, or took only its cap) */
+		free(body);
 		close(c);
 	}
+}
+
+/* The JWKS server answers the text s (a 200). */
+static void
+jwks_serve_text(const char *s, size_t n)
+{
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(jwks_file, "w"));
+	ck_assert_uint_eq(fwrite(s, 1, n, fp), n);
+	fclose(fp);
 }
 
 static int
@@ -623,6 +647,41 @@ START_TEST(jwks_down_is_503_then_rotation)
 }
 END_TEST
 
+/* An answer past the cap, one that is not a JWKS, one too slow: 503, nothing kept, no crash. */
+START_TEST(jwks_bad_answers_are_503)
+{
+	size_t big = 200 * 1024;
+	char *doc = malloc(big);
+	int64_t t = NOW;
+
+	/* a real JWKS padded past the 64 KiB cap */
+	memset(doc, ' ', big);
+	memcpy(doc, "{\"keys\":[]}", 11);
+	jwks_serve_text(doc, big);
+	expect(503, "fit_jwks_unavailable", post(PR_EVENT, fit(KID1, key1), NULL));
+	ck_assert_int_eq(fetches(), 1);
+	jwks_serve_text("<html>not a JWKS</html>", 23);
+	ac_clock_set((time_t)(t += 61));
+	expect(503, "fit_jwks_unavailable", post(PR_EVENT, fit(KID1, key1), NULL));
+	ck_assert_int_eq(fetches(), 1);
+	jwks_serve_text("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"x\"}]}", 35);
+	ac_clock_set((time_t)(t += 61));
+	expect(503, "fit_jwks_unavailable", post(PR_EVENT, fit(KID1, key1), NULL));
+	ck_assert_int_eq(fetches(), 1);
+	/* slow: the 5 s timeout gives up */
+	jwks_serve_text("SLOW", 4);
+	ac_clock_set((time_t)(t += 61));
+	expect(503, "fit_jwks_unavailable", post(PR_EVENT, fit(KID1, key1), NULL));
+	ck_assert_int_eq(fetches(), 1);
+	ck_assert_uint_eq(queued(), 0);
+	/* and then a good answer works */
+	jwks_serve(key1, KID1, NULL, NULL);
+	ac_clock_set((time_t)(t += 61));
+	expect(204, "", post(PR_EVENT, fit(KID1, key1), NULL));
+	free(doc);
+}
+END_TEST
+
 /* Another process (a store handle of its own) uses the set the first one fetched: no fetch of its own. */
 START_TEST(jwks_shared_by_processes)
 {
@@ -666,6 +725,7 @@ suite(void)
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, jwks_down_is_503_then_rotation);
 	tcase_add_test(tc, jwks_shared_by_processes);
+	tcase_add_test(tc, jwks_bad_answers_are_503);
 	suite_add_tcase(s, tc);
 	tcase_add_test(pure, delivery_id);
 	tcase_add_test(pure, token_exp);
