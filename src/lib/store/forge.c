@@ -424,6 +424,22 @@ ac_forge_token_offer(struct ac_store *st, const char *installation_id, const cha
 		return err;
 	c.token = token;
 	c.exp = exp;
+	/* most calls bring a token no newer than the one held: a read says so without a write (and its flush) */
+	{
+		struct ac_forge_token held;
+
+		c.tok = &held;
+		memset(&held, 0, sizeof(held));
+		err = ac_store_read(st, tok_get_fn, &c);
+		c.tok = NULL;
+		if (err == AC_OK && held.token && held.exp >= exp) {
+			ac_forge_token_release(&held);
+			return AC_OK;
+		}
+		ac_forge_token_release(&held);
+		if (err != AC_OK)
+			return err;
+	}
 	err = ac_store_write(st, tok_offer_fn, &c);
 	if (kept)
 		*kept = err == AC_OK && c.kept;
