@@ -19,7 +19,7 @@ static const struct {
 	{ "api", acctl_cmd_api, "call the tenant's REST API, signed; -v shows what was signed" },
 	{ "worker", acctl_cmd_worker, "drain the webhook inbox: run handlers, retry, dead letters" },
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
-	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token against a JWKS, explaining failures" },
+	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token, explaining failures; print the Forge manifest" },
 };
 
 const char *

@@ -27,14 +27,15 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: acctl forge verify --jwks FILE [--app-id ID] [--environments LIST]\n"
 	    "                 [--leeway SECONDS] [--now TIME] TOKEN\n"
+	    "       acctl forge manifest [--product bitbucket|jira] [--template FILE] [--out FILE]\n"
+	    "       acctl forge installations\n"
 	    "TOKEN is a Forge Invocation Token, 'Bearer TOKEN', 'Authorization: Bearer TOKEN',\n"
 	    "or '-' to read it from standard input. ID defaults to AC_FORGE_APP_ID, LIST to\n"
 	    "AC_FORGE_ENVIRONMENTS, SECONDS to AC_FORGE_LEEWAY; TIME is seconds since the epoch\n"
 	    "or YYYY-MM-DDTHH:MM:SSZ.\n"
 	    "Exit status: 0 valid, 1 invalid token, 2 unusable input. See acctl(1).\n"
-	    "       acctl forge installations\n"
-	    "The Forge installations the store knows, one JSON object a line, with whether an app\n"
-	    "system token is held and until when (never the token).\n");
+	    "installations: the Forge installations the store knows, one JSON object a line, with\n"
+	    "whether an app system token is held and until when (never the token).\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -500,5 +501,7 @@ acctl_cmd_forge(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "installations"))
 		return cmd_installations(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "manifest"))
+		return acctl_forge_manifest(argc - 1, argv + 1);
 	return bad_usage("unknown subcommand '%s'", argv[1]);
 }

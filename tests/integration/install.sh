@@ -55,6 +55,15 @@ body="$(cd "$D" && env -i PATH="$PATH" AC_BASE_URL=http://127.0.0.1:1 AC_DATA_DI
 check "the installed descriptor.fcgi, as CGI, renders the installed template" \
     eval 'printf "%s" "$body" | grep -q "\"baseUrl\" *: *\"http://127.0.0.1:1\""'
 [ "$T_FAILED" -eq 0 ] || diag "$body" "$(cat "$D/cgi.err")"
+check "the Forge manifest templates are in \$(datadir)/connect-fcgi/forge" \
+    test -f "$R$pkgdata/forge/bitbucket.yml" -a -f "$R$pkgdata/forge/jira.yml"
+for product in bitbucket jira; do
+	mf="$(cd "$D" && env -i PATH="$PATH" AC_BASE_URL=https://app.example.com AC_TEMPLATE_DIR="$R$pkgdata" \
+	    AC_FORGE_APP_ID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 "$R$bindir/acctl" forge manifest \
+	    --product "$product" 2>&1)"
+	check "the installed acctl renders the installed forge/$product.yml" \
+	    eval 'printf "%s" "$mf" | grep -q "^    baseUrl: \"https://app.example.com\"$"'
+done
 if make -s --no-print-directory -C "$top_builddir" uninstall DESTDIR="$R" >"$D/uninstall.log" 2>&1; then
 	left="$(find "$R" -type f | sed "s#^$R##")"
 	is "$left" "" "make uninstall removes every installed file"

@@ -375,6 +375,8 @@ nginx_suite() {
 	it_port
 	export AC_BASE_URL="$BASE" AC_APP_KEY="it-$mode-key" AC_APP_NAME="Integration $mode"
 	export AC_DATA_DIR="$IT_TMP/data" AC_TEMPLATE_DIR="$IT_TMP/descriptor"
+	# the Forge app the Bitbucket descriptor points at (issue 15 item 7); it changes nothing else
+	export AC_FORGE_APP_LINK="https://developer.atlassian.com/console/install/it-$mode?signature=a%2Fb&product=bitbucket"
 	unset AC_CONFIG AC_DESCRIPTOR
 	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
 	# A test-only location with no body cap in nginx: a program answers a path it does not serve
@@ -397,6 +399,13 @@ nginx_suite() {
 	    "$mode: the descriptor is JSON with baseUrl, key and name substituted"
 	check "$mode: no {{placeholder}} left in the descriptor" \
 	    eval '[ -s "$BODY" ] && ! grep -q "{{" "$BODY"'
+	# forgeAppId only with AC_FORGE_APP_ID, always as the ARI whatever form the setting has
+	want_id=undefined
+	[ -z "${AC_FORGE_APP_ID:-}" ] ||
+		want_id="ari:cloud:ecosystem::app/$(printf '%s' "${AC_FORGE_APP_ID##*/}" | tr 'A-F' 'a-f')"
+	is "$(json "$BODY" '[j.forgeAppLink, String(j.forgeAppId)].join(" ")')" \
+	    "$AC_FORGE_APP_LINK $want_id" \
+	    "$mode: the Bitbucket descriptor has forgeAppLink = AC_FORGE_APP_LINK (and forgeAppId only with AC_FORGE_APP_ID)"
 
 	raw_head /atlassian-connect.json >"$IT_TMP/head"
 	got="$(head -n 1 "$IT_TMP/head" | tr -d '\r')"

@@ -27,6 +27,41 @@ add_escaped(struct ac_buf *b, const char *v)
 	return err;
 }
 
+/* root[name] = v, replacing what the template had there. */
+static enum ac_err
+set_root_string(json_object *root, const char *name, const char *v)
+{
+	json_object *s = json_object_new_string(v);
+
+	if (s == NULL || json_object_object_add(root, name, s) != 0) {
+		json_object_put(s);
+		return AC_ERR_NOMEM;
+	}
+	return AC_OK;
+}
+
+/*
+ * The Bitbucket Connect descriptor points at the Forge app that replaces it
+ * (developer.atlassian.com/cloud/bitbucket/link-connect-to-its-equivalent-forge-app/):
+ * forgeAppLink, the install link, makes Bitbucket offer "Get the Forge app" to
+ * workspace admins; forgeAppId, the app's ARI, lets the Forge installation ask
+ * GET /2.0/addon/{key}/client-key for its Connect clientKey. Each is there when
+ * its setting is, and only then; the settings win over a template's own. Jira
+ * has no such fields: a Jira app moves to Forge under its Connect key.
+ */
+static enum ac_err
+add_forge_link(json_object *root, const struct ac_conf *conf)
+{
+	enum ac_err err = AC_OK;
+
+	if (conf->forge_app_link && *conf->forge_app_link)
+		err = set_root_string(root, "forgeAppLink", conf->forge_app_link);
+	/* AC_FORGE_APP_ID is kept in its ARI form (ac_conf_forge_app_ari), the form this field takes */
+	if (err == AC_OK && conf->forge_app_id && *conf->forge_app_id)
+		err = set_root_string(root, "forgeAppId", conf->forge_app_id);
+	return err;
+}
+
 static long
 line_of(const char *t, const char *p)
 {
@@ -124,6 +159,8 @@ ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf, struct
 		err = AC_ERR_CONFIG;
 		goto out;
 	}
+	if (conf->product == AC_PRODUCT_BITBUCKET && (err = add_forge_link(root, conf)) != AC_OK)
+		goto out;
 	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	err = s ? ac_buf_add(out, s, len) : AC_ERR_NOMEM;
 out:

@@ -16,7 +16,9 @@
  * is replaced by the configured value, JSON-escaped (placeholders stand inside
  * JSON strings). Any other {{name}} is an error. The result must be a JSON
  * object with "key" equal to the app key and "baseUrl" equal to the base
- * URL; it is appended to out compactly serialized. On error *errmsg (caller
+ * URL; it is appended to out compactly serialized. For Bitbucket it gains the
+ * root fields "forgeAppLink" (AC_FORGE_APP_LINK) and "forgeAppId"
+ * (AC_FORGE_APP_ID, in its ARI form), each when its setting is not empty. On error *errmsg (caller
  * frees) says what is wrong, with a line number where there is one.
  */
 enum ac_err ac_descriptor_render(const char *t, size_t n, const struct ac_conf *conf,
