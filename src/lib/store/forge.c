@@ -426,10 +426,9 @@ ac_forge_token_offer(struct ac_store *st, const char *installation_id, const cha
 	c.exp = exp;
 	/* most calls bring a token no newer than the one held: a read says so without a write (and its flush) */
 	{
-		struct ac_forge_token held;
+		struct ac_forge_token held = { NULL, 0, 0 };
 
 		c.tok = &held;
-		memset(&held, 0, sizeof(held));
 		err = ac_store_read(st, tok_get_fn, &c);
 		c.tok = NULL;
 		if (err == AC_OK && held.token && held.exp >= exp) {
