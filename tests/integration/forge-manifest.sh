@@ -39,7 +39,7 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
 # the templates where an installation has them: AC_TEMPLATE_DIR/forge/PRODUCT.yml
 mkdir -p "$tmp/share/forge"
-cp "$top_srcdir"/forge/bitbucket.yml "$top_srcdir"/forge/jira.yml "$tmp/share/forge/"
+cp "$top_srcdir"/descriptor/forge/bitbucket.yml "$top_srcdir"/descriptor/forge/jira.yml "$tmp/share/forge/"
 UUID=0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0
 export AC_TEMPLATE_DIR="$tmp/share" AC_FORGE_APP_ID=$UUID AC_APP_KEY=it-forge-app
 export AC_BASE_URL=https://app.example.com/connect

@@ -250,7 +250,7 @@ forge_conf(void)
 {
 	conf.forge_app_id = (char *)ARI;
 	conf.base_url = (char *)"https://app.example.com/base";
-	conf.template_dir = (char *)AC_SRCDIR;
+	conf.template_dir = (char *)AC_SRCDIR "/descriptor";
 }
 
 /* t rendered: the error, *text (caller frees) the output, *why (caller frees) the message. */
