@@ -3,7 +3,7 @@
 # clock.c defines ac_clock_test_hooks only when compiled with -DAC_TEST_HOOKS (the test build of acctl).
 b="${top_builddir:-.}"
 progs="$b/src/cli/acctl $b/src/fcgi/descriptor.fcgi $b/src/fcgi/installed.fcgi $b/src/fcgi/uninstalled.fcgi
-	$b/src/fcgi/webhook.fcgi $b/src/fcgi/oauth-callback.fcgi"
+	$b/src/fcgi/webhook.fcgi $b/src/fcgi/oauth-callback.fcgi $b/src/fcgi/forge-events.fcgi"
 echo "1..2"
 bad=
 for p in $progs; do

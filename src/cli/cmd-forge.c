@@ -20,6 +20,7 @@
 #include "base/conf.h"
 #include "base/json.h"
 #include "base/num.h"
+#include "store/store.h"
 
 static void
 usage(FILE *f)
@@ -28,11 +29,14 @@ usage(FILE *f)
 	    "usage: acctl forge verify --jwks FILE [--app-id ID] [--environments LIST]\n"
 	    "                 [--leeway SECONDS] [--now TIME] TOKEN\n"
 	    "       acctl forge manifest [--product bitbucket|jira] [--template FILE] [--out FILE]\n"
+	    "       acctl forge installations\n"
 	    "TOKEN is a Forge Invocation Token, 'Bearer TOKEN', 'Authorization: Bearer TOKEN',\n"
 	    "or '-' to read it from standard input. ID defaults to AC_FORGE_APP_ID, LIST to\n"
 	    "AC_FORGE_ENVIRONMENTS, SECONDS to AC_FORGE_LEEWAY; TIME is seconds since the epoch\n"
 	    "or YYYY-MM-DDTHH:MM:SSZ.\n"
-	    "Exit status: 0 valid, 1 invalid token, 2 unusable input. See acctl(1).\n");
+	    "Exit status: 0 valid, 1 invalid token, 2 unusable input. See acctl(1).\n"
+	    "installations: the Forge installations the store knows, one JSON object a line, with\n"
+	    "whether an app system token is held and until when (never the token).\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -376,6 +380,110 @@ out:
 	return rc;
 }
 
+/* One installation as JSON, into the array ctx (printed after the walk: a read transaction is open). */
+static enum ac_err
+collect_installation(const struct ac_forge_installation *in, void *ctx)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	size_t i;
+
+	if (o == NULL || a == NULL) {
+		json_object_put(o);
+		json_object_put(a);
+		return AC_ERR_NOMEM;
+	}
+#define S(name, v) if (v) json_object_object_add(o, name, json_object_new_string(v))
+	S("installationId", in->installation_id);
+	S("appId", in->app_id);
+	S("appVersion", in->app_version);
+	S("environmentType", in->environment_type);
+	S("environmentId", in->environment_id);
+	S("apiBaseUrl", in->api_base_url);
+	S("siteUrl", in->site_url);
+	S("clientKey", in->client_key);
+#undef S
+	for (i = 0; i < in->ncontexts; i++) {
+		json_object *c = json_object_new_object();
+
+		if (in->contexts[i].name)
+			json_object_object_add(c, "name", json_object_new_string(in->contexts[i].name));
+		if (in->contexts[i].api_base_url)
+			json_object_object_add(c, "apiBaseUrl", json_object_new_string(in->contexts[i].api_base_url));
+		if (in->contexts[i].cloud_id)
+			json_object_object_add(c, "cloudId", json_object_new_string(in->contexts[i].cloud_id));
+		if (in->contexts[i].workspace_id)
+			json_object_object_add(c, "workspaceId", json_object_new_string(in->contexts[i].workspace_id));
+		json_object_array_add(a, c);
+	}
+	json_object_object_add(o, "contexts", a);
+	json_object_object_add(o, "firstSeen", json_object_new_int64(in->first_seen));
+	json_object_object_add(o, "lastSeen", json_object_new_int64(in->last_seen));
+	return json_object_array_add(ctx, o) == 0 ? AC_OK : AC_ERR_NOMEM;
+}
+
+/* Each installation as a line, with of its token only whether one is live and until when. */
+static enum ac_err
+print_installations(struct ac_store *st, json_object *list)
+{
+	size_t i, n = json_object_array_length(list);
+	enum ac_err err = AC_OK;
+
+	for (i = 0; i < n && err == AC_OK; i++) {
+		json_object *o = json_object_array_get_idx(list, i);
+		struct ac_forge_token tok;
+
+		if ((err = ac_forge_token_get(st, ac_json_get_string(o, "installationId"), &tok)) != AC_OK)
+			break;
+		json_object_object_add(o, "systemToken",
+		    json_object_new_boolean(tok.token != NULL && tok.exp > (int64_t)ac_clock_now()));
+		if (tok.token)
+			json_object_object_add(o, "systemTokenExpires", json_object_new_int64(tok.exp));
+		ac_forge_token_release(&tok);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	return err;
+}
+
+static int
+cmd_installations(int argc, char **argv)
+{
+	struct ac_conf conf;
+	struct ac_store *st = NULL;
+	json_object *list;
+	char *why = NULL;
+	enum ac_err err;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("installations takes no argument");
+	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
+		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
+		free(why);
+		return 2;
+	}
+	if (acctl_as_data_owner(conf.data_dir) != 0) {
+		ac_conf_release(&conf);
+		return 1;
+	}
+	if ((err = ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st)) != AC_OK) {
+		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s: %s\n", conf.data_dir, ac_strerror(err));
+		ac_conf_release(&conf);
+		return 1;
+	}
+	if ((list = json_object_new_array()) == NULL)
+		err = AC_ERR_NOMEM;
+	else if ((err = ac_forge_installation_foreach(st, collect_installation, list)) == AC_OK)
+		err = print_installations(st, list);
+	json_object_put(list);
+	ac_store_close(st);
+	ac_conf_release(&conf);
+	if (err != AC_OK) {
+		fprintf(stderr, "acctl: %s\n", ac_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
 int
 acctl_cmd_forge(int argc, char **argv)
 {
@@ -385,6 +493,8 @@ acctl_cmd_forge(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "installations"))
+		return cmd_installations(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "manifest"))
 		return acctl_forge_manifest(argc - 1, argv + 1);
 	return bad_usage("unknown subcommand '%s'", argv[1]);

@@ -494,6 +494,194 @@ START_TEST(iface_lifecycle_seen)
 }
 END_TEST
 
+#define INST_A "ari:cloud:ecosystem::installation/aaaaaaaa-0000-4000-8000-000000000001"
+#define INST_B "ari:cloud:ecosystem::installation/bbbbbbbb-0000-4000-8000-000000000002"
+
+static enum ac_err
+count_inst(const struct ac_forge_installation *in, void *ctx)
+{
+	struct ac_buf *b = ctx;
+
+	ck_assert_ptr_nonnull(in->installation_id);
+	return ac_buf_printf(b, "%s|", in->installation_id);
+}
+
+START_TEST(iface_forge_installations)
+{
+	struct ac_store *st = backends[_i].open();
+	struct ac_forge_context ctx[2] = {
+		{ "bitbucket", "https://api.bitbucket.org", NULL, "{ws-1}" },
+		{ "jira", "https://api.atlassian.com/ex/jira/c1", "c1", NULL },
+	};
+	struct ac_forge_installation in, got;
+	struct ac_buf list;
+
+	memset(&in, 0, sizeof(in));
+	ck_assert_int_eq(ac_forge_installation_get(st, INST_A, &got), AC_ERR_NOT_FOUND);
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_ERR_INVALID); /* no id */
+	in.installation_id = INST_A;
+	in.app_id = "ari:cloud:ecosystem::app/x";
+	in.app_version = "1.0.0";
+	in.environment_type = "PRODUCTION";
+	in.environment_id = "env-1";
+	in.api_base_url = "https://api.bitbucket.org";
+	in.client_key = "ck-1";
+	in.contexts = ctx;
+	in.ncontexts = 2;
+	ac_clock_set(1800000000);
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	ck_assert_int_eq(ac_forge_installation_get(st, INST_A, &got), AC_OK);
+	ck_assert_str_eq(got.installation_id, INST_A);
+	ck_assert_str_eq(got.app_version, "1.0.0");
+	ck_assert_str_eq(got.environment_type, "PRODUCTION");
+	ck_assert_str_eq(got.environment_id, "env-1");
+	ck_assert_str_eq(got.api_base_url, "https://api.bitbucket.org");
+	ck_assert_str_eq(got.client_key, "ck-1");
+	ck_assert_ptr_null(got.site_url);
+	ck_assert_uint_eq(got.ncontexts, 2);
+	ck_assert_str_eq(got.contexts[0].workspace_id, "{ws-1}");
+	ck_assert_ptr_null(got.contexts[0].cloud_id);
+	ck_assert_str_eq(got.contexts[1].cloud_id, "c1");
+	ck_assert_int_eq(got.first_seen, 1800000000);
+	ck_assert_int_eq(got.last_seen, 1800000000);
+	ac_forge_installation_release(&got);
+	/* a refresh: first seen kept, last seen now, the linked tenant kept when not given */
+	ac_clock_set(1800000100);
+	in.app_version = "2.0.0";
+	in.client_key = NULL;
+	in.ncontexts = 0;
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	ck_assert_int_eq(ac_forge_installation_get(st, INST_A, &got), AC_OK);
+	ck_assert_str_eq(got.app_version, "2.0.0");
+	ck_assert_str_eq(got.client_key, "ck-1");
+	ck_assert_uint_eq(got.ncontexts, 0);
+	ck_assert_int_eq(got.first_seen, 1800000000);
+	ck_assert_int_eq(got.last_seen, 1800000100);
+	ac_forge_installation_release(&got);
+	/* every installation, and no other record of the database (tokens, the JWKS) */
+	in.installation_id = INST_B;
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "tok", 1800009999, NULL), AC_OK);
+	ck_assert_int_eq(ac_forge_jwks_put(st, "{\"keys\":[]}", 11), AC_OK);
+	ac_buf_init(&list, 4096);
+	ck_assert_int_eq(ac_forge_installation_foreach(st, count_inst, &list), AC_OK);
+	ck_assert_str_eq(ac_buf_str(&list), INST_A "|" INST_B "|");
+	ac_buf_release(&list);
+	ac_clock_set(0);
+	backends[_i].close(st);
+}
+END_TEST
+
+START_TEST(iface_forge_tokens)
+{
+	struct ac_store *st = backends[_i].open();
+	struct ac_forge_token t;
+	int kept = -1;
+
+	ac_clock_set(1800000000);
+	ck_assert_int_eq(ac_forge_token_get(st, INST_A, &t), AC_OK);
+	ck_assert_ptr_null(t.token);
+	/* nothing, or a token already dead, is never kept */
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, NULL, 1800007200, &kept), AC_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "", 1800007200, &kept), AC_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "dead", 1800000000, &kept), AC_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(ac_forge_token_get(st, INST_A, &t), AC_OK);
+	ck_assert_ptr_null(t.token);
+	/* the first one */
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "tok-2h", 1800007200, &kept), AC_OK);
+	ck_assert_int_eq(kept, 1);
+	/* older, or as old: the one held stays */
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "tok-1h", 1800003600, &kept), AC_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "tok-2h-other", 1800007200, &kept), AC_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_int_eq(ac_forge_token_get(st, INST_A, &t), AC_OK);
+	ck_assert_str_eq(t.token, "tok-2h");
+	ck_assert_int_eq(t.exp, 1800007200);
+	ck_assert_int_eq(t.received_at, 1800000000);
+	ac_forge_token_release(&t);
+	ck_assert_ptr_null(t.token);
+	/* newer wins */
+	ac_clock_set(1800000060);
+	ck_assert_int_eq(ac_forge_token_offer(st, INST_A, "tok-3h", 1800010800, &kept), AC_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_int_eq(ac_forge_token_get(st, INST_A, &t), AC_OK);
+	ck_assert_str_eq(t.token, "tok-3h");
+	ck_assert_int_eq(t.exp, 1800010800);
+	ck_assert_int_eq(t.received_at, 1800000060);
+	ac_forge_token_release(&t);
+	/* per installation */
+	ck_assert_int_eq(ac_forge_token_get(st, INST_B, &t), AC_OK);
+	ck_assert_ptr_null(t.token);
+	ac_clock_set(0);
+	backends[_i].close(st);
+}
+END_TEST
+
+START_TEST(iface_forge_jwks)
+{
+	struct ac_store *st = backends[_i].open();
+	struct ac_forge_jwks_state js;
+	struct ac_buf doc;
+
+	ac_buf_init(&doc, 64 * 1024);
+	ac_clock_set(1800000000);
+	ck_assert_int_eq(ac_forge_jwks_get(st, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.found, 0);
+	ck_assert_int_eq(js.attempt_at, 0);
+	/* the first fetch is granted and marked under way; a second in the window is not */
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 0, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 1);
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 0, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 0);
+	ck_assert_int_eq(js.attempt, -1);
+	ck_assert_int_eq(js.attempt_at, 1800000000);
+	/* it failed: still nothing granted in the window, and the failure is known */
+	ck_assert_int_eq(ac_forge_jwks_put(st, NULL, 0), AC_OK);
+	ac_clock_set(1800000059);
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 0, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 0);
+	ck_assert_int_eq(js.attempt, 0);
+	ck_assert_int_eq(js.found, 0);
+	/* the window is over: one more */
+	ac_clock_set(1800000060);
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 0, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 1);
+	ck_assert_int_eq(ac_forge_jwks_put(st, "{\"keys\":[1]}", 12), AC_OK);
+	ck_assert_int_eq(ac_forge_jwks_get(st, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.found, 1);
+	ck_assert_str_eq(ac_buf_str(&doc), "{\"keys\":[1]}");
+	ck_assert_int_eq(js.fetched_at, 1800000060);
+	ck_assert_int_eq(js.attempt, 1);
+	/* a caller that saw an older document gets the new one, and no fetch */
+	ac_clock_set(1800000200);
+	ac_buf_reset(&doc);
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 1800000000, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 0);
+	ck_assert_int_eq(js.found, 1);
+	ck_assert_str_eq(ac_buf_str(&doc), "{\"keys\":[1]}");
+	/* one that saw this one gets a fetch (the window is over) */
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 1800000060, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 1);
+	/* a failed refetch keeps the document */
+	ck_assert_int_eq(ac_forge_jwks_put(st, NULL, 0), AC_OK);
+	ck_assert_int_eq(ac_forge_jwks_get(st, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.found, 1);
+	ck_assert_int_eq(js.attempt, 0);
+	/* a clock that went back does not hold the window shut */
+	ac_clock_set(1700000000);
+	ck_assert_int_eq(ac_forge_jwks_reserve(st, 60, 1800000060, &doc, &js), AC_OK);
+	ck_assert_int_eq(js.granted, 1);
+	ck_assert_int_eq(ac_forge_jwks_put(st, "a\0b", 3), AC_ERR_INVALID);
+	ac_buf_release(&doc);
+	ac_clock_set(0);
+	backends[_i].close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -509,6 +697,9 @@ suite(void)
 	tcase_add_loop_test(ti, iface_tokens, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_notes, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_lifecycle_seen, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_forge_installations, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_forge_tokens, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_forge_jwks, 0, N_BACKENDS);
 	suite_add_tcase(s, ti);
 	return s;
 }

@@ -27,6 +27,8 @@ enum ac_db {
 	 * gives a handle LMDB refuses with EINVAL), an older build ignores it.
 	 */
 	AC_DB_LIFECYCLE_SEEN, /* exp (8 bytes, big-endian) + SHA-256 of an accepted lifecycle token -> its use */
+	/* Added like lifecycle_seen (schema 2 still): "i:" installation, "t:" its system token, "jwks", "jwks-fetch" */
+	AC_DB_FORGE,
 	AC_DB__COUNT
 };
 /* A transaction of store.h: the LMDB one and its store. */

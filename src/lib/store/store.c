@@ -49,6 +49,7 @@ static const char *const db_names[AC_DB__COUNT] = {
 	[AC_DB_META] = "meta",
 	[AC_DB_NOTES] = "notes",
 	[AC_DB_LIFECYCLE_SEEN] = "lifecycle_seen",
+	[AC_DB_FORGE] = "forge",
 };
 
 enum ac_err

@@ -248,4 +248,100 @@ enum ac_err ac_seen_purge_txn(struct ac_txn *txn, int64_t before, size_t max, si
 /* Every entry, by exp (an older store opened read-only has none); a non-AC_OK from fn stops and is returned. */
 enum ac_err ac_seen_list(struct ac_store *st, enum ac_err (*fn)(const struct ac_seen *e, void *ctx), void *ctx);
 
+/* ---- Forge (doc/protocol.md §11): installations, the app system token of each, the JWKS */
+
+/* One element of an installation's contexts; absent strings are NULL. */
+struct ac_forge_context {
+	char *name;
+	char *api_base_url;
+	char *cloud_id;         /* Jira, Confluence */
+	char *workspace_id;     /* Bitbucket */
+};
+
+/*
+ * What the backend knows of a Forge installation, from verified invocations
+ * (the FIT's app claims) and the lifecycle events. Owned copies
+ * (ac_forge_installation_release); absent strings are NULL, except
+ * installation_id.
+ */
+struct ac_forge_installation {
+	char *installation_id;      /* ari:cloud:ecosystem::installation/<uuid>: the key */
+	char *app_id;
+	char *app_version;
+	char *environment_type;     /* DEVELOPMENT, STAGING, PRODUCTION */
+	char *environment_id;
+	char *api_base_url;         /* base of every REST call of the installation */
+	char *site_url;             /* context.siteUrl or the site the lifecycle event names */
+	char *client_key;           /* the linked Connect tenant, when known */
+	struct ac_forge_context *contexts;
+	size_t ncontexts;
+	int64_t first_seen, last_seen;
+};
+
+void ac_forge_installation_release(struct ac_forge_installation *in);
+
+/* The record of installation_id into out: AC_ERR_NOT_FOUND when none (or unreadable: logged). */
+enum ac_err ac_forge_installation_get(struct ac_store *st, const char *installation_id,
+    struct ac_forge_installation *out);
+
+/*
+ * Creates or refreshes the record of in->installation_id with in's fields:
+ * first_seen is kept from the record there (now when new), last_seen is now
+ * (ac_clock_now()), and a client_key that in leaves NULL keeps the one
+ * recorded. AC_ERR_INVALID without an installation_id.
+ */
+enum ac_err ac_forge_installation_put(struct ac_store *st, const struct ac_forge_installation *in);
+
+/* Every installation in key order (borrowed for the call); a non-AC_OK from fn stops and is returned. */
+enum ac_err ac_forge_installation_foreach(struct ac_store *st,
+    enum ac_err (*fn)(const struct ac_forge_installation *in, void *ctx), void *ctx);
+
+/*
+ * The app system token of an installation (x-forge-oauth-system), a live
+ * credential: ac_forge_token_release() wipes it. Never log or print it.
+ */
+struct ac_forge_token {
+	char *token;            /* NULL: none held */
+	int64_t exp;            /* when it stops working (epoch seconds) */
+	int64_t received_at;
+};
+
+void ac_forge_token_release(struct ac_forge_token *t);
+
+/* The token held for installation_id; none: out->token NULL and AC_OK. */
+enum ac_err ac_forge_token_get(struct ac_store *st, const char *installation_id, struct ac_forge_token *out);
+
+/*
+ * Offers a token received now with its exp: kept (*kept = 1) only when it is
+ * not empty, exp is in the future and later than the exp of the token held
+ * (the newest wins; an older token, an equal exp or no token never replaces
+ * one), in one write transaction. kept may be NULL.
+ */
+enum ac_err ac_forge_token_offer(struct ac_store *st, const char *installation_id, const char *token,
+    int64_t exp, int *kept);
+
+/* The JWKS document kept for every process, and how its fetches went. */
+struct ac_forge_jwks_state {
+	int found;              /* a document is kept: it was written into the caller's buffer */
+	int64_t fetched_at;     /* when it was fetched (0: never) */
+	int64_t attempt_at;     /* the last fetch reserved (0: never) */
+	int attempt;            /* how that fetch went: 1 ok, 0 failed, -1 under way */
+	int granted;            /* ac_forge_jwks_reserve: this caller may fetch now */
+};
+
+/* The kept JWKS into doc (cap bounds it) and the fetch state. */
+enum ac_err ac_forge_jwks_get(struct ac_store *st, struct ac_buf *doc, struct ac_forge_jwks_state *out);
+
+/*
+ * Before a fetch, in one write transaction: the document again (a process
+ * may have fetched one after seen_fetched_at: then out says so, doc has it
+ * and nothing is granted), then at most one fetch per window seconds for the
+ * host (every process): granted, the attempt is recorded as under way.
+ */
+enum ac_err ac_forge_jwks_reserve(struct ac_store *st, int window, int64_t seen_fetched_at, struct ac_buf *doc,
+    struct ac_forge_jwks_state *out);
+
+/* After the granted fetch: doc (len bytes) is kept, fetched now; or (doc NULL) the attempt failed. */
+enum ac_err ac_forge_jwks_put(struct ac_store *st, const char *doc, size_t len);
+
 #endif

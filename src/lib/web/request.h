@@ -20,6 +20,7 @@ enum ac_auth {
 	AC_AUTH_LIFECYCLE, /* /installed, /uninstalled: TOFU or stored secret (Bitbucket), RS256 (Jira) */
 	AC_AUTH_TENANT,    /* /webhook: HS256 with the tenant's secret, computed qsh */
 	AC_AUTH_PAGE,      /* /oauth-callback: HS256, qsh or context-qsh, ?jwt= allowed */
+	AC_AUTH_FORGE,     /* /forge/...: a Forge Invocation Token (RS256, Atlassian's JWKS) */
 };
 
 typedef enum ac_err (*ac_route_fn)(struct ac_request *req);
