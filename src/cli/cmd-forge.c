@@ -431,7 +431,22 @@ print_installations(struct ac_store *st, json_object *list)
 	for (i = 0; i < n && err == AC_OK; i++) {
 		json_object *o = json_object_array_get_idx(list, i);
 		struct ac_forge_token tok;
+		struct ac_forge_installation in;
+		char *ck = NULL;
 
+		/*
+		 * The Connect tenant linked now (doc/protocol.md §11): one installed
+		 * after the Forge event is found too; else the one recorded stays.
+		 */
+		if ((err = ac_forge_installation_get(st, ac_json_get_string(o, "installationId"), &in)) == AC_OK) {
+			err = ac_forge_link_find(st, &in, &ck);
+			ac_forge_installation_release(&in);
+		}
+		if (err != AC_OK && err != AC_ERR_NOT_FOUND)
+			break;
+		if (ck)
+			json_object_object_add(o, "clientKey", json_object_new_string(ck));
+		free(ck);
 		if ((err = ac_forge_token_get(st, ac_json_get_string(o, "installationId"), &tok)) != AC_OK)
 			break;
 		json_object_object_add(o, "systemToken",
