@@ -9,7 +9,7 @@
 //   GET  /_ctl/count                 how many JWKS requests so far
 //   POST /_ctl/down, /_ctl/up        the JWKS answers 503 / the set again
 //   POST /_ctl/rotate                a new key (new kid) joins the set and signs from now on
-//   GET  /_ctl/fit?case=C&inst=I     a FIT: good, other-key (a known kid, another key),
+//   GET  /_ctl/fit?case=C&inst=I[&ws=W]  a FIT (ws: the context's workspaceId): good, other-key (a known kid, another key),
 //                                    random-kid (a fresh unknown kid), expired, other-aud
 //   GET  /_ctl/system?exp=N          an app system token (a JWS) whose exp is N
 'use strict';
@@ -85,7 +85,11 @@ async function main() {
 				const inst = u.searchParams.get('inst'), cur = keys[keys.length - 1];
 				const c = u.searchParams.get('case');
 				let t;
-				if (c === 'good')
+				const ws = u.searchParams.get('ws');
+				if (c === 'good' && ws) // the installation of another workspace (the link to Connect)
+					t = await sign(claims(inst, (x) => { x.app.installation.contexts[0].workspaceId = ws; }),
+					    cur.privateKey, cur.kid);
+				else if (c === 'good')
 					t = await sign(claims(inst), cur.privateKey, cur.kid);
 				else if (c === 'other-key')
 					t = await sign(claims(inst), other.privateKey, cur.kid);
