@@ -765,7 +765,7 @@ START_TEST(installation_id_kept)
 		free(b);
 	}
 	free(before);
-	/* installationId changes on reinstall (forge.md §2): the new one replaces the old */
+	/* installationId changes on reinstall (doc/protocol.md §11): the new one replaces the old */
 	ac_clock_set(1700000100);
 	free(t1);
 	t1 = token("s1", "ck-i", "/installed", 3600);
