@@ -56,6 +56,7 @@ async function serve(args) {
 	let mode = 'up', slowMs = 8000, count = 0;
 	const systemTokens = new Map(); // token -> {installationId, exp}
 	const calls = []; // REST calls received: {method, path, auth}
+	const prs = new Map(); // pull request id -> {title, delay}: what GET .../pullrequests/{id} answers
 
 	const inst0 = ARI_INST + crypto.randomUUID();
 	const workspace = '{' + crypto.randomUUID() + '}';
@@ -164,12 +165,15 @@ async function serve(args) {
 		case 'jira-issue': return { eventType: 'avi:jira:created:issue', timestamp: ts,
 			issue: { id: q.get('issue') || '10001', key: 'KEY-1' } };
 		case 'scheduled': return { context: { cloudId, moduleKey: 'token-refresh' } };
+		// the body of a Bitbucket merge check (POST /forge/merge-check)
+		case 'merge-check': return { workspace: { uuid: workspace }, repository: { uuid: repository },
+			pullrequest: { id: Number(q.get('pr') || 7) }, trigger: { type: q.get('trigger') || 'on-merge' } };
 		default: return null;
 		}
 	};
 
 	// rest(req, body): the Bitbucket and Jira REST routes a Forge app calls with Bearer <system token>
-	const rest = (req, u, body) => {
+	const rest = async (req, u, body) => {
 		const auth = req.headers.authorization || '';
 		const t = auth.startsWith('Bearer ') ? auth.slice(7) : '';
 		const known = systemTokens.get(t);
@@ -179,9 +183,13 @@ async function serve(args) {
 		if (!ok)
 			return [401, { type: 'error', error: { message: t ? 'not a live system token of this app' : 'no Bearer token' } }];
 		let m;
-		if ((m = u.pathname.match(/^\/2\.0\/repositories\/([^/]+)\/([^/]+)\/pullrequests\/(\d+)$/)) && req.method === 'GET')
-			return [200, { id: Number(m[3]), title: 'Fix', state: 'OPEN',
+		if ((m = u.pathname.match(/^\/2\.0\/repositories\/([^/]+)\/([^/]+)\/pullrequests\/(\d+)$/)) && req.method === 'GET') {
+			const pr = prs.get(Number(m[3])) || { title: 'Fix', delay: 0 };
+			if (pr.delay)
+				await new Promise((r) => setTimeout(r, pr.delay));
+			return [200, { id: Number(m[3]), title: pr.title, state: 'OPEN',
 			    source: { commit: { hash: 'abc123' } }, destination: { branch: { name: 'main' } } }];
+		}
 		if (/^\/2\.0\/repositories\/[^/]+\/[^/]+\/pullrequests\/\d+\/comments$/.test(u.pathname) && req.method === 'POST')
 			return [201, { id: calls.length, content: { raw: (() => { try { return JSON.parse(body).content.raw; } catch (e) { return ''; } })() } }];
 		if (/^\/2\.0\/repositories\/[^/]+\/[^/]+\/commit\/[^/]+\/statuses\/build$/.test(u.pathname) && req.method === 'POST')
@@ -278,13 +286,20 @@ async function serve(args) {
 				    signal: AbortSignal.timeout(15000) });
 				return send(200, { status: r.status, body: await r.text() });
 			}
+			if (u.pathname === '/_ctl/pr') {
+				// the title GET .../pullrequests/{id} answers, and how long it waits first
+				prs.set(Number(q.get('id')), { title: q.get('title') || 'Fix', delay: Number(q.get('delay') || 0) });
+				return send(200, 'ok', 'text/plain');
+			}
+			if (u.pathname === '/_ctl/system-tokens')
+				return send(200, [...systemTokens.keys()].join('\n') + '\n', 'text/plain');
 			if (u.pathname === '/_ctl/calls')
 				return send(200, calls);
 			if (u.pathname === '/_ctl/stop') {
 				send(200, 'ok', 'text/plain');
 				return setImmediate(() => process.exit(0));
 			}
-			const [status, out] = rest(req, u, body);
+			const [status, out] = await rest(req, u, body);
 			return send(status, out);
 		} catch (e) {
 			return send(500, String(e && e.stack || e), 'text/plain');
