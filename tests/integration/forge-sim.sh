@@ -84,6 +84,22 @@ CLOUD="$(json "$IT_TMP/info.json" 'j.cloudId')"
 is "$(rest "/ex/jira/$CLOUD/rest/api/3/issue/KEY-1" -H "Authorization: Bearer $SYS")" "200" \
     "simulator: GET a Jira issue under apiBaseUrl's own path with the system token: 200"
 
+# ================================================================ the handlers' calls (acctl worker)
+if "$ACCTL" worker --list 2>/dev/null | grep -q 'avi:bitbucket:created:pullrequest'; then
+	run_user_prefix
+	"${RUN_PREFIX[@]}" "$ACCTL" worker --once >>"$IT_TMP/logs/worker.log" 2>&1
+	ctl "$FORGE/_ctl/calls" >"$IT_TMP/calls.json"
+	check "the handlers called the simulator's Bitbucket REST routes" \
+	    test "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.path.startsWith("/2.0/repositories/")).length')" -gt 0
+	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.auth !== "system").map((c) => c.method + " " + c.path + " " + c.auth).join(", ")')" \
+	    "" "every call of the handlers carried the system token the simulator handed out"
+	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => /pullrequests\/7\/comments$/.test(c.path)).length')" "1" \
+	    "the title rule commented once on pull request 7 (\"Fix\")"
+else
+	# TODO(issue 15 item 6): the Forge event handlers are built on branch arch-forge-out
+	skip "the handlers' calls: no handler for avi:bitbucket:created:pullrequest in this build"
+fi
+
 # ================================================================ merge checks (forge-remote.fcgi)
 if [ -x "$top_builddir/src/fcgi/forge-remote.fcgi" ]; then
 	mc() { send merge-check "pr=$1" /forge/merge-check; }
