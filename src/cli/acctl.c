@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "acctl.h"
+#include "base/clock.h"
 #include "base/datadir.h"
 
 static const struct {
@@ -25,13 +26,9 @@ static const struct {
 const char *
 acctl_time(time_t t, char *buf, size_t n)
 {
-	struct tm tm;
-
 	if (t == 0)
 		return "-";
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+	return ac_clock_iso8601((int64_t)t, buf, n);
 }
 
 int

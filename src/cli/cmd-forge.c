@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/conf.h"
 #include "base/json.h"
+#include "base/num.h"
 #include "store/store.h"
 
 static void
@@ -88,17 +89,9 @@ parse_time(const char *s, int64_t *out)
 {
 	struct tm tm;
 	const char *end;
-	char *e;
-	long long v;
 
-	if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 12) {
-		errno = 0;
-		v = strtoll(s, &e, 10);
-		if (errno || *e)
-			return -1;
-		*out = v;
-		return 0;
-	}
+	if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 12)
+		return ac_num_parse_str(s, 0, INT64_MAX, out) == AC_OK ? 0 : -1;
 	memset(&tm, 0, sizeof(tm));
 	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0')
 		return -1;
@@ -228,7 +221,7 @@ cmd_verify(int argc, char **argv)
 {
 	const char *jwks_path = NULL, *app_opt = NULL, *env_opt = NULL, *leeway_opt = NULL;
 	const char *now_opt = NULL, *why_scheme = NULL;
-	char app_ari[AC_FORGE_APP_ID_MAX], *doc = NULL, *tokbuf = NULL, *why = NULL, *end;
+	char app_ari[AC_FORGE_APP_ID_MAX], *doc = NULL, *tokbuf = NULL, *why = NULL;
 	const char *tok;
 	size_t doclen = 0, toklen = 0;
 	struct ac_conf conf;
@@ -304,12 +297,13 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (leeway_opt) {
-		errno = 0;
-		pol.leeway = strtol(leeway_opt, &end, 10);
-		if (errno || *end || end == leeway_opt || pol.leeway < 0 || pol.leeway > 60) {
+		int64_t v;
+
+		if (ac_num_parse_str(leeway_opt, 0, 60, &v) != AC_OK) {
 			rc = bad_usage("--leeway is a whole number of seconds from 0 to 60");
 			goto out;
 		}
+		pol.leeway = (long)v;
 	}
 	if (now_opt && parse_time(now_opt, &pol.now) != 0) {
 		rc = bad_usage("--now is seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ");

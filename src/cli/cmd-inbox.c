@@ -12,6 +12,7 @@
 #include "acctl.h"
 #include "base/clock.h"
 #include "base/conf.h"
+#include "base/num.h"
 #include "store/inbox.h"
 #include "store/journal.h"
 #include "store/store.h"
@@ -62,14 +63,11 @@ print_row(const struct ac_event *ev, void *ctx)
 static int
 parse_seq(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno || *s == '-')
+	if (ac_num_parse_str(s, 0, INT64_MAX, &v) != AC_OK)
 		return 0;
-	*out = v;
+	*out = (uint64_t)v;
 	return 1;
 }
 

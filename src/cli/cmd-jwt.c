@@ -20,6 +20,8 @@
 #include "auth/canon.h"
 #include "base/clock.h"
 #include "base/conf.h"
+#include "base/num.h"
+#include "base/url.h"
 #include "auth/explain.h"
 #include "auth/policy.h"
 #include "store/store.h"
@@ -243,15 +245,23 @@ static const struct option sign_opts[] = {
 static int
 parse_long(const char *s, long min, long max, long *out)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+	if (ac_num_parse_str(s, min, max, &v) != AC_OK)
 		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
+}
+
+/* Whether url is absolute (scheme://host...), as the one URL parser sees it. */
+static int
+absolute(const char *url)
+{
+	struct ac_url u;
+	int ok = ac_url_parse(url, &u) == AC_OK;
+
+	ac_url_release(&u);
+	return ok;
 }
 
 /* VALUE as strict JSON when it is JSON (123, true, ["a"], {"k":1}), else as a string. */
@@ -722,7 +732,7 @@ cmd_verify(int argc, char **argv)
 	if (verdict == AC_EXPLAIN_INVALID && inferred &&
 	    ac_explain_direction(kind, base, kind == AC_POLICY_INBOUND ? "AC_BASE_URL" :
 	    base == tenant.base_api_url ? "the tenant's baseApiUrl" : "the tenant's baseUrl",
-	    strstr(url, "://") == NULL, &out) == AC_OK)
+	    !absolute(url), &out) == AC_OK)
 		fputs(ac_buf_str(&out), stdout);
 out:
 	ac_buf_free_secret_str(tok);

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/conf.h"
 #include "base/json.h"
+#include "base/num.h"
 #include "store/store.h"
 #include "store/tenant.h"
 
@@ -244,8 +245,7 @@ cmd_purge(int argc, char **argv)
 	struct purge_ctx p = { 0, NULL, 0, 0 };
 	struct ac_conf conf;
 	struct ac_store *st;
-	char *end;
-	long days;
+	int64_t days;
 	int rc;
 	size_t i;
 
@@ -253,8 +253,7 @@ cmd_purge(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	days = strtol(argv[2], &end, 10);
-	if (*argv[2] == '\0' || *end != '\0' || days < 0 || days > 36500) {
+	if (ac_num_parse_str(argv[2], 0, 36500, &days) != AC_OK) {
 		fprintf(stderr, "acctl: --uninstalled-before takes a whole number of days\n");
 		return 2;
 	}

@@ -324,6 +324,79 @@ START_TEST(test_jwt_dropped)
 }
 END_TEST
 
+/* The one lookup finds what the canonical query drops: the parameter whose decoded name is jwt. */
+START_TEST(test_query_find)
+{
+	static const struct {
+		const char *q, *name;
+		size_t count;
+		const char *val;
+	} v[] = {
+		{ "a=1&jwt=x.y.z&b=2", "jwt", 1, "x.y.z" },
+		{ "%6Awt=x", "jwt", 1, "x" },
+		{ "jw%74=x&jwt=y", "jwt", 2, "x" },
+		{ "jwt", "jwt", 1, "" },
+		{ "jwt=", "jwt", 1, "" },
+		{ "JWT=1&Jwt=2&jwt2=3&xjwt=4&jwt+=5", "jwt", 0, NULL },
+		{ "&&jwt=a&&", "jwt", 1, "a" },
+		{ "", "jwt", 0, NULL },
+		{ "client_key=a%2Bb&x=1", "client_key", 1, "a%2Bb" },
+		{ "client+key=1", "client key", 1, "1" },
+		{ "%zz=1", "%zz", 1, "1" },               /* a bad escape stays literal, as in the hash */
+		{ "a=%6", "a", 1, "%6" },
+		{ "jwt=%ZZ%FF%00", "jwt", 1, "%ZZ%FF%00" }, /* the value comes back raw */
+	};
+	const char *val;
+	size_t i, n, count;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		count = ac_canon_query_find(v[i].q, strlen(v[i].q), v[i].name, &val, &n);
+		ck_assert_msg(count == v[i].count, "%s: %zu of %s", v[i].q, count, v[i].name);
+		if (v[i].val == NULL) {
+			ck_assert_ptr_null(val);
+			ck_assert_uint_eq(n, 0);
+		} else {
+			ck_assert_msg(n == strlen(v[i].val) && !memcmp(val, v[i].val, n), "%s: %.*s", v[i].q, (int)n, val);
+		}
+	}
+	/* pointer and length: nothing past n is read */
+	ck_assert_uint_eq(ac_canon_query_find("a=1&jwt=x", 3, "jwt", NULL, NULL), 0);
+	ck_assert_uint_eq(ac_canon_query_find("jwt=abc&jwt=d", 7, "jwt", &val, &n), 1);
+	ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
+START_TEST(test_decode)
+{
+	static const struct {
+		const char *in, *out;
+		size_t out_len;
+	} v[] = {
+		{ "a+b", "a b", 3 },
+		{ "%41%62%2b%2B", "Ab++", 4 },
+		{ "%", "%", 1 },
+		{ "%4", "%4", 2 },
+		{ "%4g%g4", "%4g%g4", 6 },
+		{ "100%", "100%", 4 },
+		{ "%00x", "\0x", 2 },
+		{ "%e2%82%ac", "\xe2\x82\xac", 3 },
+		{ "", "", 0 },
+	};
+	struct ac_buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ac_buf_init(&b, 64);
+		ck_assert_int_eq(ac_canon_decode(v[i].in, strlen(v[i].in), &b), AC_OK);
+		ck_assert_msg(b.len == v[i].out_len && !memcmp(ac_buf_str(&b), v[i].out, b.len), "%s", v[i].in);
+		ac_buf_release(&b);
+	}
+	ac_buf_init(&b, 2);
+	ck_assert_int_eq(ac_canon_decode("abcdef", 6, &b), AC_ERR_TOO_LARGE);
+	ac_buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_repeated_keys)
 {
 	check_both("GET", "/p?ids=2&ids=10&ids=1", "GET&/p&ids=1,10,2");
@@ -592,6 +665,8 @@ canon_suite(void)
 	tcase_add_test(tc, test_trailing_slash);
 	tcase_add_test(tc, test_path_raw);
 	tcase_add_test(tc, test_jwt_dropped);
+	tcase_add_test(tc, test_query_find);
+	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_repeated_keys);
 	tcase_add_test(tc, test_key_order_encoded);
 	tcase_add_test(tc, test_value_order_utf16);

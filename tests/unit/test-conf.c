@@ -124,6 +124,90 @@ START_TEST(localhost_http_and_base_path)
 }
 END_TEST
 
+/*
+ * URL settings go through the one URL parser and loopback rule (base/url.h): 127.0.0.0/8 and
+ * [::1] by their address (127.0.0.2 was refused, as outbound took any "127." name), never a
+ * name that starts like one; no user information; kept as libcurl normalises them.
+ */
+START_TEST(url_settings_one_rule)
+{
+	static const struct {
+		const char *url, *base_url, *base_path, *why;
+	} v[] = {
+		{ "http://127.0.0.2:8080", "http://127.0.0.2:8080", "", NULL },
+		{ "http://[::1]:8080/app/", "http://[::1]:8080/app", "/app", NULL },
+		{ "http://LOCALHOST:9/", "http://LOCALHOST:9", "", NULL },
+		{ "HTTPS://App.Example.com/x/./y/", "https://App.Example.com/x/y", "/x/y", NULL },
+		{ "http://127.evil.com", NULL, NULL, "https" },
+		{ "http://127.0.0.1.nip.io/", NULL, NULL, "https" },
+		{ "http://localhost./", NULL, NULL, "https" },
+		{ "https://user:pw@app.example.com", NULL, NULL, "user" },
+		{ "https://app.example.com/#x", NULL, NULL, "fragment" },
+		{ "https://app.example.com/a b", NULL, NULL, "spaces" },
+		{ "https:///app.example.com", NULL, NULL, "host" },
+		{ "app.example.com", NULL, NULL, "https" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *env[] = { "AC_BASE_URL", v[i].url, NULL };
+		struct ac_conf c;
+		char *why = NULL;
+
+		fake = env;
+		if (v[i].why == NULL) {
+			ck_assert_msg(load(&c, &why) == AC_OK, "%s: %s", v[i].url, why ? why : "");
+			ck_assert_str_eq(c.base_url, v[i].base_url);
+			ck_assert_str_eq(c.base_path, v[i].base_path);
+			ac_conf_release(&c);
+		} else {
+			ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "%s accepted", v[i].url);
+			ck_assert_msg(strstr(why, v[i].why) != NULL, "'%s' does not say '%s'", why, v[i].why);
+			free(why);
+		}
+	}
+}
+END_TEST
+
+/* The other URL settings take the same parser and loopback rule. */
+START_TEST(other_url_settings_one_rule)
+{
+	static const struct {
+		const char *name, *value;
+		int ok;
+	} v[] = {
+		{ "AC_INSTALL_KEYS_URL", "http://127.0.0.2:9/keys", 1 },
+		{ "AC_INSTALL_KEYS_URL", "http://[::1]:9/keys", 1 },
+		{ "AC_INSTALL_KEYS_URL", "http://127.evil.com/keys", 0 },
+		{ "AC_INSTALL_KEYS_URL", "https://user@keys.example.com", 0 },
+		{ "AC_FORGE_JWKS_URL", "http://127.0.0.1:9/jwks.json", 1 },  /* AC_ALLOWED_HOSTS names it */
+		{ "AC_FORGE_JWKS_URL", "http://localhost:9/jwks.json", 0 },  /* loopback, but not named */
+		{ "AC_FORGE_APP_LINK", "https://developer.atlassian.com/x", 1 },
+		{ "AC_FORGE_APP_LINK", "", 1 },
+		{ "AC_FORGE_APP_LINK", "http://localhost/x", 0 },
+		{ "AC_FORGE_APP_LINK", "https://user@developer.atlassian.com/x", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *env[] = { "AC_BASE_URL", "https://app.example.com", "AC_ALLOWED_HOSTS", "127.0.0.1",
+			v[i].name, v[i].value, NULL };
+		struct ac_conf c;
+		char *why = NULL;
+
+		fake = env;
+		if (v[i].ok) {
+			ck_assert_msg(load(&c, &why) == AC_OK, "%s=%s: %s", v[i].name, v[i].value, why ? why : "");
+			ac_conf_release(&c);
+		} else {
+			ck_assert_msg(load(&c, &why) == AC_ERR_CONFIG, "%s=%s accepted", v[i].name, v[i].value);
+			ck_assert_ptr_nonnull(strstr(why, v[i].name));
+			free(why);
+		}
+	}
+}
+END_TEST
+
 static char *
 write_file(const char *text)
 {
@@ -368,6 +452,8 @@ suite(void)
 	tcase_add_test(tc, base_url_required);
 	tcase_add_test(tc, bad_values_name_the_setting);
 	tcase_add_test(tc, localhost_http_and_base_path);
+	tcase_add_test(tc, url_settings_one_rule);
+	tcase_add_test(tc, other_url_settings_one_rule);
 	tcase_add_test(tc, file_then_environment);
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, file_beside_program);

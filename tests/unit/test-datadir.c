@@ -275,6 +275,7 @@ START_TEST(foreign_owner_and_becoming_the_owner)
 	ck_assert_int_eq(intake_one(st, "{}"), AC_OK);
 	ac_store_close(st);
 	{
+		/* the journal's lock file is made by the first rotation only: the directory owner's if there */
 		static const char *const names[] = { "data.mdb", "lock.mdb", "sync.lock", AC_JOURNAL_FILE,
 			AC_JOURNAL_FILE ".lock" };
 		struct stat sb;
@@ -282,7 +283,9 @@ START_TEST(foreign_owner_and_becoming_the_owner)
 
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-			ck_assert_int_eq(lstat(p, &sb), 0);
+			if (lstat(p, &sb) != 0 && errno == ENOENT && i == 4)
+				continue;
+			ck_assert_msg(lstat(p, &sb) == 0, "%s is missing", names[i]);
 			ck_assert_msg(sb.st_uid == NOBODY, "%s is not the directory owner's", names[i]);
 		}
 	}

@@ -316,6 +316,12 @@ START_TEST(next_pages)
 		{ "https://api.bitbucket.org", "/2.0/x?page=2", NULL },
 		{ "http://127.0.0.1:9/api", "http://127.0.0.1:9/apix/2.0/x", NULL },
 		{ "https://api.bitbucket.org", NULL, NULL },
+		/* by the one URL parser: host case and default port do not matter; userinfo does */
+		{ "https://api.bitbucket.org", "https://API.bitbucket.org:443/2.0/x?page=3", "/2.0/x?page=3" },
+		{ "https://api.bitbucket.org", "https://api.bitbucket.org@evil.example/2.0/x", NULL },
+		{ "https://api.bitbucket.org", "https://user@api.bitbucket.org/2.0/x", NULL },
+		{ "https://api.bitbucket.org", "http://api.bitbucket.org/2.0/x", NULL },
+		{ "http://127.0.0.1:9/api", "http://127.0.0.1:9/api", NULL },
 	};
 	struct ac_tenant t;
 	struct ac_buf path;

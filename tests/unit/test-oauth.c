@@ -80,6 +80,11 @@ START_TEST(html_https_urls)
 	ck_assert(!ac_html_https_url("https://a b/"));
 	ck_assert(!ac_html_https_url("https://a\\b/"));
 	ck_assert(!ac_html_https_url(NULL));
+	/* the one URL parser must take it too: no user information, a well-formed host */
+	ck_assert(!ac_html_https_url("https://user@avatar.example/1.png"));
+	ck_assert(!ac_html_https_url("https://avatar.example@evil.example/1.png"));
+	ck_assert(!ac_html_https_url("https://[::1/1.png"));
+	ck_assert(ac_html_https_url("https://[::1]:8443/1.png"));
 }
 END_TEST
 

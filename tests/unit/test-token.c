@@ -12,8 +12,9 @@
 
 #include "unit.h"
 
-/* The whole module, so that its file-local ct_calls counter is visible. */
+/* The whole module, so that its file-local ct_calls counter and b64url_encode are visible. */
 #include "auth/token.c"
+#include "auth/token-sign.c"
 
 #define NOW 1700000000
 #define LEEWAY 30
@@ -248,6 +249,16 @@ START_TEST(extract)
 	/* a repeated jwt= is ambiguous */
 	ck_assert_int_eq(ac_token_extract(NULL, "jwt=a.b.c&jwt=d.e.f", 19, 1, &tok, &len, NULL),
 	    AC_ERR_TOKEN_MALFORMED);
+	/*
+	 * The parameter the qsh leaves out (decoded name "jwt") is the one read as the token: a
+	 * "%6Awt=" was dropped from the hash yet not found, and counted apart from a jwt= beside it.
+	 */
+	ck_assert_int_eq(ac_token_extract(NULL, "a=1&%6Awt=a.b.c", 15, 1, &tok, &len, NULL), AC_OK);
+	ck_assert_int_eq(len, 5);
+	ck_assert_int_eq(memcmp(tok, "a.b.c", 5), 0);
+	ck_assert_int_eq(ac_token_extract(NULL, "jwt=a.b.c&jw%74=d.e.f", 21, 1, &tok, &len, NULL),
+	    AC_ERR_TOKEN_MALFORMED);
+	ck_assert_int_eq(ac_token_extract(NULL, "JWT=a.b.c", 9, 1, &tok, &len, NULL), AC_ERR_TOKEN_MISSING);
 	/* not NUL-terminated: stops at query_len */
 	ck_assert_int_eq(ac_token_extract(NULL, "jwt=a.b.cXYZ", 9, 1, &tok, &len, NULL), AC_OK);
 	ck_assert_int_eq(len, 5);

@@ -68,23 +68,34 @@ find_byte(const char *p, size_t n, char c)
  * space, %XX a byte; a '%' not followed by two hex digits stays literal
  * (doc/protocol.md §3; Java's URLDecoder would throw, the product never sends it).
  */
-static enum ac_err
-form_decode(const char *s, size_t n, struct ac_buf *to)
+static unsigned char
+decode_at(const char *s, size_t n, size_t *i)
+{
+	unsigned char c = (unsigned char)s[*i];
+	int hi, lo;
+
+	if (c == '+') {
+		c = ' ';
+	} else if (c == '%' && n - *i >= 3 && (hi = hex_val((unsigned char)s[*i + 1])) >= 0 &&
+	    (lo = hex_val((unsigned char)s[*i + 2])) >= 0) {
+		*i += 2;
+		c = (unsigned char)(hi << 4 | lo);
+	}
+	(*i)++;
+	return c;
+}
+
+enum ac_err
+ac_canon_decode(const char *s, size_t n, struct ac_buf *to)
 {
 	enum ac_err err;
 	size_t i, run;
-	int hi, lo;
 
 	for (i = 0; i < n; ) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '+') {
-			c = ' ';
-			i++;
-		} else if (c == '%' && n - i >= 3 && (hi = hex_val((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hex_val((unsigned char)s[i + 2])) >= 0) {
-			c = (unsigned char)(hi << 4 | lo);
-			i += 3;
+		if (c == '+' || c == '%') {
+			c = decode_at(s, n, &i);
 		} else {
 			/* copy the plain run at once: most of a query is plain */
 			for (run = i + 1; run < n && s[run] != '+' && s[run] != '%'; run++)
@@ -169,7 +180,7 @@ add_component(struct query *q, const char *s, size_t n, size_t *off, size_t *len
 	enum ac_err err;
 
 	ac_buf_reset(&q->tmp);
-	if ((err = form_decode(s, n, &q->tmp)) != AC_OK)
+	if ((err = ac_canon_decode(s, n, &q->tmp)) != AC_OK)
 		return err;
 	*off = q->bytes.len;
 	if ((err = utf8_clean((const unsigned char *)q->tmp.data, q->tmp.len, &q->bytes)) != AC_OK)
@@ -215,6 +226,48 @@ parse_query(struct query *q, const char *s, size_t n)
 		s += piece + (amp ? 1 : 0);
 	}
 	return AC_OK;
+}
+
+/* Whether s[0..n), form-decoded as ac_canon_decode() does, is name[0..m): no copy. */
+static int
+decodes_to(const char *s, size_t n, const char *name, size_t m)
+{
+	size_t i = 0, j = 0;
+
+	while (i < n) {
+		unsigned char c = decode_at(s, n, &i);
+
+		if (j == m || (unsigned char)name[j] != c)
+			return 0;
+		j++;
+	}
+	return j == m;
+}
+
+size_t
+ac_canon_query_find(const char *q, size_t n, const char *name, const char **val, size_t *val_len)
+{
+	const char *end = q + n, *amp, *eq, *v = NULL;
+	size_t piece, count = 0, m = strlen(name), vn = 0;
+
+	while (q != NULL && q < end) {
+		amp = find_byte(q, (size_t)(end - q), '&');
+		piece = (size_t)((amp ? amp : end) - q);
+		eq = find_byte(q, piece, '=');
+		/* an empty piece ("a&&b") names nothing, as in parse_query */
+		if (piece > 0 && decodes_to(q, eq ? (size_t)(eq - q) : piece, name, m)) {
+			if (count++ == 0) {
+				v = eq ? eq + 1 : q + piece;
+				vn = eq ? piece - (size_t)(eq - q) - 1 : 0;
+			}
+		}
+		q += piece + (amp ? 1 : 0);
+	}
+	if (val)
+		*val = v;
+	if (val_len)
+		*val_len = vn;
+	return count;
 }
 
 /*

@@ -40,6 +40,24 @@ enum ac_err ac_canon_inbound(const char *method, size_t method_len,
 enum ac_err ac_canon_outbound(const char *method, const char *url, const char *base_url,
     struct ac_buf *out);
 
+/*
+ * The one percent-decoder of query parameters, the canonical query's
+ * (doc/protocol.md §3): form decoding, '+' is a space, %XX a byte, a '%'
+ * not followed by two hex digits stays literal. Appends the decoded bytes
+ * of s[0..n) to out; AC_ERR_TOO_LARGE past out's cap (out then holds part).
+ */
+enum ac_err ac_canon_decode(const char *s, size_t n, struct ac_buf *out);
+
+/*
+ * The one query parameter lookup: the parameters of the raw query q (n
+ * bytes, without the '?', '&'-separated) whose form-decoded name is name
+ * exactly, as the canonical query finds "jwt" ("%6Awt" is jwt; "JWT" is
+ * not). Returns how many there are; *val and *val_len (either may be NULL)
+ * get the first one's raw value, still encoded, borrowed from q ("" with
+ * length 0 for "name" without '='), or NULL and 0 when there is none.
+ */
+size_t ac_canon_query_find(const char *q, size_t n, const char *name, const char **val, size_t *val_len);
+
 /* qsh of a canonical request: lowercase hex SHA-256 written to hex (65 bytes). */
 void ac_canon_qsh(const char *canonical, size_t len, char hex[AC_QSH_HEX_LEN]);
 

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "auth/canon.h"
+#include "base/clock.h"
+#include "base/url.h"
 #include "auth/explain.h"
 
 /* Text for a person: the first error is kept, later writes are skipped. */
@@ -109,16 +111,6 @@ relative(int64_t delta, char *out, size_t outsz)
 		snprintf(out, outsz, "in %s", num);
 }
 
-static void
-utc(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outsz, "?");
-}
-
 static struct json_object *
 date_info(int64_t t, int64_t now)
 {
@@ -126,7 +118,7 @@ date_info(int64_t t, int64_t now)
 	char buf[64];
 
 	json_object_object_add(o, "value", json_object_new_int64(t));
-	utc(t, buf, sizeof(buf));
+	ac_clock_iso8601(t, buf, sizeof(buf));
 	json_object_object_add(o, "utc", json_object_new_string(buf));
 	relative(t - now, buf, sizeof(buf));
 	json_object_object_add(o, "relative", json_object_new_string(buf));
@@ -167,35 +159,41 @@ struct url_parts {
 	char raw_query[4096];
 };
 
+/* "scheme://host[:port]" of an absolute URL (base/url.h), into origin; "" when url is not one. */
+static void
+origin_of(const char *url, char *origin, size_t n)
+{
+	struct ac_url u;
+
+	origin[0] = '\0';
+	if (url == NULL || ac_url_parse(url, &u) != AC_OK)
+		return;
+	if ((size_t)snprintf(origin, n, "%s://%s%s%s", u.scheme, u.host, u.has_port ? ":" : "",
+	    u.has_port ? u.port : "") >= n)
+		origin[0] = '\0';
+	ac_url_release(&u);
+}
+
 static void
 split_url(const char *url, const char *base_url, struct url_parts *u)
 {
-	const char *p, *slash, *q;
+	struct ac_url b;
+	const char *q;
 	size_t n;
 
 	memset(u, 0, sizeof(*u));
-	p = strstr(url, "://");
-	if (p != NULL) {
-		slash = strchr(p + 3, '/');
-		n = slash ? (size_t)(slash - url) : strlen(url);
-		if (n < sizeof(u->origin))
-			memcpy(u->origin, url, n);
+	origin_of(url, u->origin, sizeof(u->origin));
+	if (base_url != NULL && ac_url_parse(base_url, &b) == AC_OK) {
+		if (u->origin[0] == '\0')
+			origin_of(base_url, u->origin, sizeof(u->origin));
+		n = strlen(b.path);
+		while (n > 0 && b.path[n - 1] == '/')
+			n--;
+		if (n < sizeof(u->ctx))
+			memcpy(u->ctx, b.path, n);
+		ac_url_release(&b);
 	}
-	if (base_url != NULL && (p = strstr(base_url, "://")) != NULL) {
-		slash = strchr(p + 3, '/');
-		if (u->origin[0] == '\0') {
-			n = slash ? (size_t)(slash - base_url) : strlen(base_url);
-			if (n < sizeof(u->origin))
-				memcpy(u->origin, base_url, n);
-		}
-		if (slash) {
-			n = strlen(slash);
-			while (n > 0 && slash[n - 1] == '/')
-				n--;
-			if (n < sizeof(u->ctx))
-				memcpy(u->ctx, slash, n);
-		}
-	}
+	/* the query as the signer wrote it: a relative url has one too */
 	q = strchr(url, '?');
 	if (q != NULL) {
 		n = strcspn(q + 1, "#");
@@ -210,25 +208,20 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Percent-decodes s in place ('+' is a space), as a form decoder would: a signer's mistake. */
+/* Percent-decodes s in place ('+' is a space) with the canonical query's decoder: a signer's mistake. */
 static void
 url_decode(char *s)
 {
-	char *w = s, hx[3] = { 0, 0, 0 };
+	struct ac_buf d;
+	size_t n = strlen(s);
 
-	for (; *s; s++) {
-		if (*s == '+') {
-			*w++ = ' ';
-		} else if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
-			hx[0] = s[1];
-			hx[1] = s[2];
-			*w++ = (char)strtol(hx, NULL, 16);
-			s += 2;
-		} else {
-			*w++ = *s;
-		}
+	/* decoding never lengthens: the result fits where s was */
+	ac_buf_init(&d, n + 1);
+	if (ac_canon_decode(s, n, &d) == AC_OK) {
+		memcpy(s, ac_buf_str(&d), d.len);
+		s[d.len] = '\0';
 	}
-	*w = '\0';
+	ac_buf_release(&d);
 }
 
 /* The raw query with its jwt parameter dropped (unless keep_jwt); sorted; decoded. */
@@ -244,7 +237,8 @@ raw_query_variant(const char *raw, int sort, int keep_jwt, int decode, struct ac
 		amp = strchr(p, '&');
 		if (amp)
 			*amp++ = '\0';
-		if (*p == '\0' || (!keep_jwt && (!strcmp(p, "jwt") || !strncmp(p, "jwt=", 4))))
+		/* the jwt parameter the canonical query drops: by its decoded name (auth/canon.h) */
+		if (*p == '\0' || (!keep_jwt && ac_canon_query_find(p, strlen(p), "jwt", NULL, NULL) > 0))
 			continue;
 		if (decode)
 			url_decode(p);

@@ -14,6 +14,7 @@
 
 #include "auth/fit.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/json.h"
 
 /*
@@ -66,18 +67,6 @@ problem(struct check *c, enum ac_err err, const char *fmt, ...)
 	r->v[r->n].err = err;
 	r->v[r->n].text = text;
 	r->n++;
-}
-
-/* "2026-12-02 05:30:00 UTC" */
-static const char *
-fmt_date(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, outsz, "%" PRId64, t);
-	return out;
 }
 
 /* ---------------------------------------------------------------- extract, parse */
@@ -254,18 +243,18 @@ check_times(const struct ac_token *t, const struct ac_fit_policy *p, struct chec
 		    "expired %" PRId64 " s ago: exp %s, now %s, leeway %" PRId64 " s.\n"
 		    "A FIT lives about 25 s: it is checked when the request arrives and never kept; "
 		    "if it was made just now, our clock is ahead of Atlassian's (check NTP)",
-		    now - t->exp, fmt_date(t->exp, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)), leeway);
+		    now - t->exp, ac_clock_iso8601(t->exp, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)), leeway);
 	if (t->has_nbf && t->nbf > now + leeway)
 		problem(c, AC_ERR_FIT_NOT_YET_VALID,
 		    "nbf is %" PRId64 " s in the future: nbf %s, now %s, leeway %" PRId64 " s.\n"
 		    "Our clock is behind Atlassian's by at least %" PRId64 " s beyond the leeway; check NTP",
-		    t->nbf - now, fmt_date(t->nbf, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)), leeway,
+		    t->nbf - now, ac_clock_iso8601(t->nbf, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)), leeway,
 		    t->nbf - now - leeway);
 	if (t->has_iat && t->iat > now + leeway)
 		problem(c, AC_ERR_FIT_NOT_YET_VALID,
 		    "iat is %" PRId64 " s in the future: iat %s, now %s, leeway %" PRId64 " s.\n"
 		    "Our clock is behind Atlassian's by at least %" PRId64 " s beyond the leeway; check NTP",
-		    t->iat - now, fmt_date(t->iat, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)), leeway,
+		    t->iat - now, ac_clock_iso8601(t->iat, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)), leeway,
 		    t->iat - now - leeway);
 }
 

@@ -4,9 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "auth/policy.h"
+#include "base/url.h"
 
 /* doc/protocol.md §2, §4, §6: product -> app: iss the installation's clientKey; aud, when
  * present, the same tenant. */
@@ -122,64 +121,17 @@ ac_policy_describe(enum ac_policy_kind kind)
 
 /* ---------------------------------------------------------------- direction */
 
-/* An absolute URL's parts as libcurl normalises them (lower-case scheme, default port, dot segments). */
-struct where {
-	char *scheme, *host, *port, *path;
-};
-
-static void
-where_release(struct where *w)
-{
-	curl_free(w->scheme);
-	curl_free(w->host);
-	curl_free(w->port);
-	curl_free(w->path);
-	memset(w, 0, sizeof(*w));
-}
-
-/* 0, or -1 when url is not an absolute URL with a host. */
-static int
-where_of(const char *url, struct where *w)
-{
-	CURLU *u = curl_url();
-	int rc = -1;
-
-	memset(w, 0, sizeof(*w));
-	if (u == NULL || url == NULL || *url == '\0')
-		goto out;
-	/* no guessed scheme: a relative path is not a host name */
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &w->scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &w->host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &w->port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &w->path, 0) != CURLUE_OK) {
-		where_release(w);
-		goto out;
-	}
-	rc = 0;
-out:
-	curl_url_cleanup(u);
-	return rc;
-}
-
-/* How far u reaches into base: 0 not under it, else 1 + the length of base's path. */
+/* How far u reaches into base (ac_url_reach), 0 for no base. */
 static size_t
-reach(const struct where *u, const char *base)
+reach(const struct ac_url *u, const char *base)
 {
-	struct where b;
-	size_t n = 0, m;
+	struct ac_url b;
+	size_t n;
 
-	if (base == NULL || *base == '\0' || where_of(base, &b) != 0)
+	if (base == NULL || *base == '\0' || ac_url_parse(base, &b) != AC_OK)
 		return 0;
-	m = strlen(b.path);
-	while (m > 0 && b.path[m - 1] == '/')
-		m--;
-	/* hosts compare without case (RFC 3986 §3.2.2); the path is a whole-segment prefix */
-	if (!strcasecmp(u->scheme, b.scheme) && !strcasecmp(u->host, b.host) &&
-	    !strcmp(u->port, b.port) && !strncmp(u->path, b.path, m) &&
-	    (u->path[m] == '\0' || u->path[m] == '/'))
-		n = m + 1;
-	where_release(&b);
+	n = ac_url_reach(u, &b);
+	ac_url_release(&b);
 	return n;
 }
 
@@ -204,10 +156,10 @@ static const struct {
 static int
 app_route(const char *path, size_t n, const char *app_base_url)
 {
-	struct where b;
+	struct ac_url b;
 	const char *ctx = "";
 	size_t m = 0, i;
-	int found = -1, have_base = app_base_url && where_of(app_base_url, &b) == 0;
+	int found = -1, have_base = app_base_url && ac_url_parse(app_base_url, &b) == AC_OK;
 
 	if (have_base) {
 		ctx = b.path;
@@ -224,23 +176,23 @@ app_route(const char *path, size_t n, const char *app_base_url)
 			found = (int)i;
 	}
 	if (have_base)
-		where_release(&b);
+		ac_url_release(&b);
 	return found;
 }
 
 int
 ac_policy_page_route(const char *url, const char *app_base_url)
 {
-	struct where u;
+	struct ac_url u;
 	int r;
 
 	if (url == NULL || *url == '\0')
 		return 0;
-	if (where_of(url, &u) != 0) {
+	if (ac_url_parse(url, &u) != AC_OK) {
 		r = app_route(url, strcspn(url, "?#"), app_base_url);
 	} else {
 		r = reach(&u, app_base_url) ? app_route(u.path, strlen(u.path), app_base_url) : -1;
-		where_release(&u);
+		ac_url_release(&u);
 	}
 	return r >= 0 && app_routes[r].page;
 }
@@ -249,7 +201,7 @@ enum ac_err
 ac_policy_direction(const char *url, const char *app_base_url, const char *const *product_urls,
     size_t n, enum ac_policy_kind *kind, const char **base)
 {
-	struct where u;
+	struct ac_url u;
 	const char *best_product = NULL;
 	size_t app, product = 0, r, i;
 
@@ -257,7 +209,7 @@ ac_policy_direction(const char *url, const char *app_base_url, const char *const
 		return AC_ERR_INVALID;
 	if (*url == '\0')
 		return AC_ERR_NOT_FOUND;
-	if (where_of(url, &u) != 0) {
+	if (ac_url_parse(url, &u) != AC_OK) {
 		/* a path: the app's when it is one of its routes, else a call to the product */
 		if (app_route(url, strcspn(url, "?#"), app_base_url) >= 0) {
 			app = 1;
@@ -277,7 +229,7 @@ ac_policy_direction(const char *url, const char *app_base_url, const char *const
 				product = r;
 				best_product = product_urls[i];
 			}
-		where_release(&u);
+		ac_url_release(&u);
 		if (app == product)
 			return AC_ERR_NOT_FOUND; /* under neither, or both alike */
 	}

@@ -1,4 +1,4 @@
-/* token.c: JWT extraction, strict parsing, policy verification and HS256 signing. */
+/* token.c: JWT extraction, strict parsing and policy verification (signing: token-sign.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -96,41 +96,6 @@ b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
 		return -1;
 	*outlen = o;
 	return 0;
-}
-
-static enum ac_err
-b64url_encode(const unsigned char *p, size_t n, struct ac_buf *out)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char quad[4];
-	size_t i;
-	uint32_t v;
-	enum ac_err err;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		quad[0] = alphabet[v >> 18 & 63];
-		quad[1] = alphabet[v >> 12 & 63];
-		quad[2] = alphabet[v >> 6 & 63];
-		quad[3] = alphabet[v & 63];
-		if ((err = ac_buf_add(out, quad, 4)) != AC_OK)
-			return err;
-	}
-	if (n - i == 1) {
-		v = (uint32_t)p[i] << 16;
-		quad[0] = alphabet[v >> 18 & 63];
-		quad[1] = alphabet[v >> 12 & 63];
-		return ac_buf_add(out, quad, 2);
-	}
-	if (n - i == 2) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		quad[0] = alphabet[v >> 18 & 63];
-		quad[1] = alphabet[v >> 12 & 63];
-		quad[2] = alphabet[v >> 6 & 63];
-		return ac_buf_add(out, quad, 3);
-	}
-	return AC_OK;
 }
 
 /* ---------------------------------------------------------------- parse */
@@ -343,9 +308,8 @@ enum ac_err
 ac_token_extract(const char *authorization, const char *query, size_t query_len,
     int allow_query, const char **tok, size_t *len, const char **hint)
 {
-	const char *p, *end, *amp, *found = NULL, *why = NULL;
-	size_t n, found_len = 0;
-	int count = 0;
+	const char *p, *found = NULL, *why = NULL;
+	size_t n, found_len = 0, count = 0;
 
 	if (hint)
 		*hint = NULL;
@@ -373,18 +337,9 @@ ac_token_extract(const char *authorization, const char *query, size_t query_len,
 		}
 	}
 
-	p = query;
-	end = query ? query + query_len : NULL;
-	while (p != NULL && p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		n = amp ? (size_t)(amp - p) : (size_t)(end - p);
-		if (n >= 4 && !memcmp(p, "jwt=", 4)) {
-			count++;
-			found = p + 4;
-			found_len = n - 4;
-		}
-		p = amp ? amp + 1 : end;
-	}
+	/* the parameter the canonical query leaves out of the qsh: the decoded name "jwt" (auth/canon.h) */
+	if (query != NULL)
+		count = ac_canon_query_find(query, query_len, "jwt", &found, &found_len);
 	if (count > 0 && !allow_query) {
 		if (why == NULL)
 			why = "this route takes the token only in 'Authorization: JWT <token>', not ?jwt=";
@@ -479,18 +434,6 @@ problem(struct check *c, enum ac_err err, const char *fmt, ...)
 	r->v[r->n].err = err;
 	r->v[r->n].text = text;
 	r->n++;
-}
-
-/* "2024-05-01 12:00:00 UTC" */
-static const char *
-fmt_date(int64_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, outsz, "%" PRId64, t);
-	return out;
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -639,7 +582,7 @@ check_times(const struct ac_token *t, const struct ac_token_policy *p, int64_t n
 		    "expired %" PRId64 " s ago: exp %s, now %s, leeway %" PRId64 " s.\n"
 		    "If the token was made just now, the signer's clock is behind ours by at least "
 		    "%" PRId64 " s beyond the leeway%s",
-		    now - t->exp, fmt_date(t->exp, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    now - t->exp, ac_clock_iso8601(t->exp, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, now - leeway - t->exp, t->has_iat && t->exp > t->iat ? "" :
 		    "; also exp is not after iat");
 	}
@@ -648,14 +591,14 @@ check_times(const struct ac_token *t, const struct ac_token_policy *p, int64_t n
 		    "nbf is %" PRId64 " s in the future: nbf %s, now %s, leeway %" PRId64 " s.\n"
 		    "The signer's clock is ahead of ours by at least %" PRId64 " s beyond the leeway; "
 		    "check NTP on both sides",
-		    t->nbf - now, fmt_date(t->nbf, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    t->nbf - now, ac_clock_iso8601(t->nbf, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, t->nbf - now - leeway);
 	if (t->has_iat && t->iat > now + leeway)
 		problem(c, AC_ERR_NOT_YET_VALID,
 		    "iat is %" PRId64 " s in the future: iat %s, now %s, leeway %" PRId64 " s.\n"
 		    "The signer's clock is ahead of ours by at least %" PRId64 " s beyond the leeway; "
 		    "check NTP on both sides",
-		    t->iat - now, fmt_date(t->iat, d1, sizeof(d1)), fmt_date(now, d2, sizeof(d2)),
+		    t->iat - now, ac_clock_iso8601(t->iat, d1, sizeof(d1)), ac_clock_iso8601(now, d2, sizeof(d2)),
 		    leeway, t->iat - now - leeway);
 }
 
@@ -795,7 +738,7 @@ ac_token_check_claims(const struct ac_token *t, const struct ac_token_policy *po
 	return c.first;
 }
 
-/* ---------------------------------------------------------------- sign */
+/* ---------------------------------------------------------------- names */
 
 const char *
 ac_token_alg_name(enum ac_token_alg alg)
@@ -805,190 +748,4 @@ ac_token_alg_name(enum ac_token_alg alg)
 	case AC_TOKEN_RS256: return "RS256";
 	default: return "?";
 	}
-}
-
-enum ac_err
-ac_token_sign_hs256(struct json_object *claims, const void *secret, size_t secretlen,
-    char **out)
-{
-	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	unsigned char md[AC_SHA256_LEN];
-	const char *json;
-	struct ac_buf b;
-	enum ac_err err;
-	size_t len;
-
-	if (claims == NULL || secret == NULL || !json_object_is_type(claims, json_type_object))
-		return AC_ERR_INVALID;
-	json = json_object_to_json_string_ext(claims,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (json == NULL)
-		return AC_ERR_NOMEM;
-	/* the result is a live credential: no copy of it left behind by growth or on error */
-	ac_buf_init_secret(&b, 4 * AC_TOKEN_MAX);
-	if ((err = b64url_encode((const unsigned char *)header, sizeof(header) - 1, &b)) != AC_OK ||
-	    (err = ac_buf_addc(&b, '.')) != AC_OK ||
-	    (err = b64url_encode((const unsigned char *)json, strlen(json), &b)) != AC_OK)
-		goto out;
-	if (ac_hmac_sha256(secret, secretlen, b.data, b.len, md) != 0) {
-		err = AC_ERR_INTERNAL;
-		goto out;
-	}
-	if ((err = ac_buf_addc(&b, '.')) != AC_OK || (err = b64url_encode(md, sizeof(md), &b)) != AC_OK)
-		goto out;
-	err = ac_buf_detach(&b, out, &len);
-out:
-	OPENSSL_cleanse(md, sizeof(md));
-	ac_buf_release(&b);
-	return err;
-}
-
-static enum ac_err
-add_string(struct json_object *o, const char *name, const char *value)
-{
-	struct json_object *v = json_object_new_string(value);
-
-	if (v == NULL || json_object_object_add(o, name, v) != 0) {
-		json_object_put(v);
-		return AC_ERR_NOMEM;
-	}
-	return AC_OK;
-}
-
-static enum ac_err
-add_int(struct json_object *o, const char *name, int64_t value)
-{
-	struct json_object *v = json_object_new_int64(value);
-
-	if (v == NULL || json_object_object_add(o, name, v) != 0) {
-		json_object_put(v);
-		return AC_ERR_NOMEM;
-	}
-	return AC_OK;
-}
-
-static enum ac_err
-add_qsh(struct json_object *o, const char *method, const char *url, const char *base_url)
-{
-	struct ac_buf canon;
-	char hex[AC_QSH_HEX_LEN];
-	enum ac_err err;
-
-	ac_buf_init(&canon, AC_CANON_MAX);
-	err = ac_canon_outbound(method, url, base_url, &canon);
-	if (err == AC_OK) {
-		ac_canon_qsh(canon.data ? canon.data : "", canon.len, hex);
-		err = add_string(o, "qsh", hex);
-	}
-	ac_buf_release(&canon);
-	return err;
-}
-
-/* iss, iat, exp = iat + ttl: the common part of every token we sign. */
-static enum ac_err
-new_claims(const char *iss, int ttl, struct json_object **out)
-{
-	struct json_object *o = json_object_new_object();
-	int64_t now = (int64_t)ac_clock_now();
-	enum ac_err err;
-
-	if (o == NULL)
-		return AC_ERR_NOMEM;
-	if ((err = add_string(o, "iss", iss)) != AC_OK || (err = add_int(o, "iat", now)) != AC_OK ||
-	    (err = add_int(o, "exp", now + ttl)) != AC_OK) {
-		json_object_put(o);
-		return err;
-	}
-	*out = o;
-	return AC_OK;
-}
-
-enum ac_err
-ac_token_claims_bitbucket(const char *app_key, const char *client_key, const char *method,
-    const char *url, const char *base_url, struct json_object **out)
-{
-	struct json_object *o;
-	enum ac_err err;
-
-	if (app_key == NULL || client_key == NULL || method == NULL || url == NULL)
-		return AC_ERR_INVALID;
-	if ((err = new_claims(app_key, AC_TOKEN_TTL, &o)) != AC_OK)
-		return err;
-	if ((err = add_string(o, "sub", client_key)) != AC_OK ||
-	    (err = add_qsh(o, method, url, base_url)) != AC_OK) {
-		json_object_put(o);
-		return err;
-	}
-	*out = o;
-	return AC_OK;
-}
-
-enum ac_err
-ac_token_claims_jira(const char *app_key, const char *client_key, const char *method,
-    const char *url, const char *base_url, struct json_object **out)
-{
-	struct json_object *o, *aud;
-	enum ac_err err;
-
-	if (app_key == NULL || method == NULL || url == NULL)
-		return AC_ERR_INVALID;
-	if ((err = new_claims(app_key, AC_TOKEN_TTL, &o)) != AC_OK)
-		return err;
-	if ((err = add_qsh(o, method, url, base_url)) != AC_OK)
-		goto fail;
-	if (client_key != NULL) {
-		aud = json_object_new_array();
-		if (aud == NULL || json_object_object_add(o, "aud", aud) != 0) {
-			json_object_put(aud);
-			err = AC_ERR_NOMEM;
-			goto fail;
-		}
-		if (json_object_array_add(aud, json_object_new_string(client_key)) != 0) {
-			err = AC_ERR_NOMEM;
-			goto fail;
-		}
-	}
-	*out = o;
-	return AC_OK;
-fail:
-	json_object_put(o);
-	return err;
-}
-
-enum ac_err
-ac_token_claims_bitbucket_grant(const char *app_key, const char *client_key,
-    const char *token_url, struct json_object **out)
-{
-	/* doc/protocol.md §8: the qsh is that of POST to the token endpoint, its path only. */
-	return ac_token_claims_bitbucket(app_key, client_key, "POST", token_url, NULL, out);
-}
-
-enum ac_err
-ac_token_claims_jira_assertion(const char *oauth_client_id, const char *account_id,
-    const char *tenant_base_url, const char *aud, struct json_object **out)
-{
-	struct json_object *o;
-	struct ac_buf b;
-	enum ac_err err;
-
-	if (oauth_client_id == NULL || account_id == NULL || tenant_base_url == NULL ||
-	    !*oauth_client_id || !*account_id)
-		return AC_ERR_INVALID;
-	ac_buf_init(&b, 4096);
-	if ((err = ac_buf_printf(&b, "urn:atlassian:connect:clientid:%s", oauth_client_id)) != AC_OK)
-		goto out;
-	if ((err = new_claims(ac_buf_str(&b), AC_TOKEN_ASSERTION_TTL, &o)) != AC_OK)
-		goto out;
-	ac_buf_reset(&b);
-	if ((err = ac_buf_printf(&b, "urn:atlassian:connect:useraccountid:%s", account_id)) != AC_OK ||
-	    (err = add_string(o, "sub", ac_buf_str(&b))) != AC_OK ||
-	    (err = add_string(o, "tnt", tenant_base_url)) != AC_OK ||
-	    (err = add_string(o, "aud", aud ? aud : AC_TOKEN_OAUTH_AUD)) != AC_OK) {
-		json_object_put(o);
-		goto out;
-	}
-	*out = o;
-out:
-	ac_buf_release(&b);
-	return err;
 }

@@ -1,10 +1,13 @@
 /* clock.c: wall and monotonic time, with a fixed-clock hook for tests. */
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/num.h"
 
 static time_t fixed;
 static int env_read;
@@ -32,15 +35,11 @@ ac_clock_now(void)
 	 */
 	if (!env_read) {
 		const char *s = getenv("AC_FAKE_NOW");
-		char *end;
-		long long v;
+		int64_t v;
 
 		env_read = 1;
-		if (s && *s) {
-			v = strtoll(s, &end, 10);
-			if (*end == '\0' && v > 0)
-				fixed = (time_t)v;
-		}
+		if (s && ac_num_parse_str(s, 1, INT64_MAX, &v) == AC_OK)
+			fixed = (time_t)v;
 	}
 #else
 	if (!env_read) {
@@ -60,4 +59,18 @@ ac_clock_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *
+ac_clock_iso8601(int64_t t, char *out, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (n == 0)
+		return out;
+	/* (int64_t)tt != t: a time_t narrower than the value would show another date */
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "%" PRId64, t);
+	return out;
 }

@@ -13,6 +13,8 @@
 
 #include "base/buf.h"
 #include "base/conf.h"
+#include "base/num.h"
+#include "base/url.h"
 
 #ifndef AC_PKGDATADIR
 #define AC_PKGDATADIR "/usr/local/share/connect-fcgi"
@@ -48,52 +50,33 @@ check_nonempty(struct ac_conf *conf, const struct ac_conf_setting *s, const char
 	return set_string(conf, s, text);
 }
 
-static int
-is_loopback(const char *host, size_t n)
-{
-	return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
-	    (n == 9 && !memcmp(host, "127.0.0.1", 9)) ||
-	    (n == 5 && !memcmp(host, "[::1]", 5));
-}
-
 /*
- * Splits an absolute http(s) URL. Returns NULL or what is wrong; *https
- * tells the scheme, host/hostlen the host (without port), *path the rest.
+ * An absolute http(s) URL without user information, split by the one URL
+ * parser (base/url.h). Returns NULL or what is wrong; u is filled on success.
  */
 static const char *
-split_url(const char *url, int *https, const char **host, size_t *hostlen, const char **path)
+split_url(const char *text, struct ac_url *u)
 {
-	const char *p, *end, *h;
+	enum ac_err err;
+	const char *p;
 
-	if (!strncmp(url, "https://", 8)) {
-		*https = 1;
-		p = url + 8;
-	} else if (!strncmp(url, "http://", 7)) {
-		*https = 0;
-		p = url + 7;
-	} else {
+	if ((err = ac_url_parse(text, u)) == AC_ERR_NOMEM)
+		return "out of memory";
+	if (err != AC_OK) {
+		if (strncasecmp(text, "https://", 8) && strncasecmp(text, "http://", 7))
+			return "must be an absolute https:// URL";
+		for (p = text; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+				return "contains spaces or control characters";
+		return "has no host, or a malformed one";
+	}
+	if (strcmp(u->scheme, "https") && strcmp(u->scheme, "http"))
 		return "must be an absolute https:// URL";
-	}
-	end = p + strcspn(p, "/?#");
-	if (end == p)
-		return "has no host";
-	if (memchr(p, '@', (size_t)(end - p)))
+	if (u->has_user)
 		return "must not carry user information";
-	h = p;
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-		if (rb == NULL)
-			return "has a malformed IPv6 host";
-		*hostlen = (size_t)(rb - h) + 1;
-	} else {
-		const char *colon = memchr(h, ':', (size_t)(end - h));
-		*hostlen = colon ? (size_t)(colon - h) : (size_t)(end - h);
-	}
-	for (p = url; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return "contains spaces or control characters";
-	*host = h;
-	*path = end;
+	/* base/url.h: one rule for loopback, shared with the outbound client */
+	if (!ac_url_is_secure(u))
+		return "must use https (plain http only for a loopback host: localhost, 127.0.0.0/8, [::1])";
 	return NULL;
 }
 
@@ -101,48 +84,48 @@ split_url(const char *url, int *https, const char **host, size_t *hostlen, const
 static const char *
 check_url(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *host, *path, *why;
-	size_t hostlen;
-	int https;
+	struct ac_url u;
+	const char *why = split_url(text, &u);
 
-	if ((why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
-		return why;
-	if (!https && !is_loopback(host, hostlen))
-		return "must use https (plain http only for localhost or 127.0.0.1)";
-	return set_string(conf, s, text);
+	ac_url_release(&u);
+	return why ? why : set_string(conf, s, text);
 }
 
+/* As check_url, without query or fragment; kept as libcurl normalises it, without a trailing '/'. */
 static const char *
 check_base_url(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *why, *host, *path;
-	size_t hostlen, len;
-	int https;
-	char *url, *bp;
+	const char *why;
+	struct ac_url u;
+	size_t len, plen;
+	char *url = NULL, *bp = NULL;
 
 	(void)s;
 	if (*text == '\0')
 		return "is required: the public https URL of this app (e.g. https://app.example.com)";
-	if ((why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
-		return why;
-	if (!https && !is_loopback(host, hostlen))
-		return "must use https (plain http only for localhost or 127.0.0.1)";
-	if (strpbrk(path, "?#"))
-		return "must not have a query or fragment";
-	len = strlen(text);
-	while (len > 0 && text[len - 1] == '/' && text + len > path)
-		len--;
-	if ((url = strndup(text, len)) == NULL)
-		return "out of memory";
-	if ((bp = strndup(path, (size_t)(text + len - path))) == NULL) {
+	if ((why = split_url(text, &u)) != NULL)
+		goto out;
+	if (u.query || u.fragment || strchr(text, '?') || strchr(text, '#')) {
+		why = "must not have a query or fragment";
+		goto out;
+	}
+	/* the normalised URL ends with its path: both lose their trailing '/'s alike */
+	len = strlen(u.url);
+	plen = strlen(u.path);
+	while (plen > 0 && u.path[plen - 1] == '/')
+		plen--, len--;
+	if ((url = strndup(u.url, len)) == NULL || (bp = strndup(u.path, plen)) == NULL) {
 		free(url);
-		return "out of memory";
+		why = "out of memory";
+		goto out;
 	}
 	free(conf->base_url);
 	free(conf->base_path);
 	conf->base_url = url;
 	conf->base_path = bp;
-	return NULL;
+out:
+	ac_url_release(&u);
+	return why;
 }
 
 /* Connect app keys: letters, digits, '-', '.', '_', at most 64 (Connect descriptor rules). */
@@ -205,18 +188,12 @@ check_sync(struct ac_conf *conf, const struct ac_conf_setting *s, const char *te
 static const char *
 parse_long(const char *text, long lo, long hi, long *out)
 {
-	char *end;
-	long v;
+	enum ac_err err;
+	int64_t v;
 
-	if (*text == '\0' || !isdigit((unsigned char)*text))
-		return "must be a whole number";
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || *end != '\0')
-		return "must be a whole number";
-	if (v < lo || v > hi)
-		return "is out of range";
-	*out = v;
+	if ((err = ac_num_parse_str(text, lo, hi, &v)) != AC_OK)
+		return err == AC_ERR_TOO_LARGE ? "is out of range" : "must be a whole number";
+	*out = (long)v;
 	return NULL;
 }
 
@@ -368,30 +345,28 @@ check_forge_app_id(struct ac_conf *conf, const struct ac_conf_setting *s, const 
 static const char *
 check_forge_jwks_url(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *host, *path, *why;
-	size_t hostlen;
-	int https;
+	struct ac_url u;
+	const char *why;
 
-	if ((why = check_url(conf, s, text)) != NULL)
-		return why;
-	(void)split_url(text, &https, &host, &hostlen, &path);
-	if (!https && !ac_conf_host_allowed(conf, host, hostlen))
-		return "may use plain http only for a loopback host that AC_ALLOWED_HOSTS names";
-	return NULL;
+	if ((why = split_url(text, &u)) == NULL && strcmp(u.scheme, "https") &&
+	    !ac_conf_host_allowed(conf, u.host, strlen(u.host)))
+		why = "may use plain http only for a loopback host that AC_ALLOWED_HOSTS names";
+	ac_url_release(&u);
+	return why ? why : set_string(conf, s, text);
 }
 
 static const char *
 check_https_or_empty(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
 {
-	const char *host, *path, *why;
-	size_t hostlen;
-	int https;
+	struct ac_url u;
+	const char *why = NULL;
 
-	if (*text && (why = split_url(text, &https, &host, &hostlen, &path)) != NULL)
-		return why;
-	if (*text && !https)
-		return "must be an https URL (or empty)";
-	return set_string(conf, s, text);
+	if (*text) {
+		if ((why = split_url(text, &u)) == NULL && strcmp(u.scheme, "https"))
+			why = "must be an https URL (or empty)";
+		ac_url_release(&u);
+	}
+	return why ? why : set_string(conf, s, text);
 }
 
 static const char *
@@ -416,7 +391,7 @@ check_forge_leeway(struct ac_conf *conf, const struct ac_conf_setting *s, const 
 
 static const struct ac_conf_setting settings[] = {
 	{ "base_url", "AC_BASE_URL", NULL, check_base_url, OFF(base_url), 0,
-	  "public URL of this app as the product reaches it; https (http only for localhost)" },
+	  "public URL of this app as the product reaches it; https (http only for a loopback host: localhost, 127.0.0.0/8, [::1])" },
 	{ "app_key", "AC_APP_KEY", "connect-fcgi", check_app_key, OFF(app_key), 0,
 	  "the app key of the descriptor; installs for another key are refused" },
 	{ "app_name", "AC_APP_NAME", "connect-fcgi", check_text, OFF(app_name), 0,

@@ -11,6 +11,7 @@
 #include "events/handler-util.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/url.h"
 
 /* ------------------------------------------------------------------ patterns */
 
@@ -175,7 +176,7 @@ ac_handler_util_repo(json_object *data, struct ac_buf *ws, struct ac_buf *repo)
 		"pullrequest.destination.repository.full_name",
 		"pullrequest.source.repository.full_name",
 	};
-	const char *href;
+	struct ac_url u;
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -185,11 +186,11 @@ ac_handler_util_repo(json_object *data, struct ac_buf *ws, struct ac_buf *repo)
 			return AC_OK;
 	}
 	/* links.html.href: https://bitbucket.org/{ws}/{repo} */
-	href = ac_handler_util_get_string(data, "repository.links.html.href");
-	if (href && (href = strstr(href, "://")) != NULL && (href = strchr(href + 3, '/')) != NULL) {
-		char *path = strdup(href + 1);
+	if (ac_url_parse(ac_handler_util_get_string(data, "repository.links.html.href"), &u) == AC_OK) {
+		char *path = strdup(u.path + 1);
 		int ok;
 
+		ac_url_release(&u);
 		if (path == NULL)
 			return AC_ERR_NOMEM;
 		if (*path && path[strlen(path) - 1] == '/')
@@ -334,20 +335,30 @@ ac_handler_util_comment(struct ac_handler_ctx *ctx, const struct ac_tenant *t, c
 enum ac_err
 ac_handler_util_next(const struct ac_tenant *t, const char *next, struct ac_buf *path, const char *what)
 {
-	const char *base = t->base_api_url;
-	size_t blen = strlen(base);
+	struct ac_url u, b;
+	enum ac_err err = AC_ERR_NOT_FOUND;
+	size_t r = 0;
 
 	ac_buf_reset(path);
 	if (next == NULL)
 		return AC_ERR_NOT_FOUND;
-	if (blen > 0 && base[blen - 1] == '/')
-		blen--;
-	/* follow `next` only within the tenant's API: never to a host the page names */
-	if (blen == 0 || strncmp(next, base, blen) || next[blen] != '/') {
-		ac_log_warn("%s: a next page outside the API base (%s); not followed", what, next);
-		return AC_ERR_NOT_FOUND;
+	/* follow `next` only within the tenant's API (base/url.h): never to a host the page names */
+	if (ac_url_parse(next, &u) == AC_OK) {
+		if (ac_url_parse(t->base_api_url, &b) == AC_OK) {
+			r = ac_url_reach(&u, &b);
+			ac_url_release(&b);
+		}
+		/* under the base by a whole segment: "/2.0/x" under "/2.0", not "/2.0" itself */
+		if (r > 0 && u.path[r - 1] == '/' && !u.has_user) {
+			err = ac_buf_adds(path, u.path + r - 1);
+			if (err == AC_OK && u.query)
+				err = ac_buf_printf(path, "?%s", u.query);
+		}
+		ac_url_release(&u);
 	}
-	return ac_buf_adds(path, next + blen);
+	if (err == AC_ERR_NOT_FOUND)
+		ac_log_warn("%s: a next page outside the API base (%s); not followed", what, next);
+	return err;
 }
 
 enum ac_err

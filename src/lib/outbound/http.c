@@ -10,41 +10,26 @@
 
 #include "outbound/http.h"
 #include "base/log.h"
+#include "base/url.h"
 
 static CURL *handle;
 static int global_done;
 
-static int
-loopback(const char *host)
-{
-	return !strcasecmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "[::1]") ||
-	    !strcmp(host, "::1");
-}
-
 enum ac_err
 ac_http_url_allowed(const struct ac_conf *conf, const char *url, int host_must_be_allowed)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	enum ac_err err = AC_ERR_INVALID;
+	struct ac_url u;
+	enum ac_err err;
 
-	if (u == NULL)
-		return AC_ERR_NOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto out;
-	if (!strcmp(scheme, "https"))
-		err = !host_must_be_allowed || ac_conf_host_allowed(conf, host, strlen(host)) ? AC_OK
-		    : AC_ERR_HOST_NOT_ALLOWED;
-	else if (!strcmp(scheme, "http") && loopback(host) && ac_conf_host_allowed(conf, host, strlen(host)))
-		err = AC_OK;
-	else
+	if ((err = ac_url_parse(url, &u)) != AC_OK)
+		return err;
+	/* base/url.h: https, or http to loopback (the one rule, shared with the settings) */
+	if (!ac_url_is_secure(&u) || u.has_user)
 		err = AC_ERR_HOST_NOT_ALLOWED;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	else if ((host_must_be_allowed || strcmp(u.scheme, "https")) &&
+	    !ac_conf_host_allowed(conf, u.host, strlen(u.host)))
+		err = AC_ERR_HOST_NOT_ALLOWED;
+	ac_url_release(&u);
 	return err;
 }
 

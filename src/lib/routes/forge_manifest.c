@@ -20,7 +20,7 @@ line_of(const char *t, const char *p)
 }
 
 /*
- * The value of setting env as a YAML 1.2 double-quoted scalar (§7.3.1): '\' and
+ * The value of setting env as a YAML 1.2 double-quoted scalar (YAML 1.2, section 7.3.1): '\' and
  * '"' escaped. Line breaks and other control characters are refused rather than
  * escaped: no setting of an app key, name, id or URL has one, so one there is a
  * mistake (or an attempt to add lines to the manifest) to report, not to carry.

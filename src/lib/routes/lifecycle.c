@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "routes/lifecycle.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "auth/policy.h"
 #include "store/store.h"
 #include "store/tenant.h"
@@ -73,19 +74,22 @@ static enum ac_err
 check_url(struct lc *lc, const char *url, enum ac_err field)
 {
 	enum ac_err err = ac_http_url_allowed(lc->conf, url, 1);
-	const char *s;
+	struct ac_url u;
+	int parsed, https, user;
 
 	if (err == AC_OK)
 		return AC_OK;
-	if (err == AC_ERR_HOST_NOT_ALLOWED && !strncmp(url, "https://", 8))
+	parsed = ac_url_parse(url, &u) == AC_OK;
+	user = parsed && u.has_user;
+	https = parsed && !strcmp(u.scheme, "https") && !user;
+	ac_url_release(&u);
+	if (err == AC_ERR_HOST_NOT_ALLOWED && https)
 		return ac_request_fail(lc->req, AC_ERR_HOST_NOT_ALLOWED,
 		    "the host of %s is not in AC_ALLOWED_HOSTS", field == AC_ERR_FIELD_BASE_URL ? "baseUrl" : "baseApiUrl");
-	for (s = url; *s; s++)
-		if ((unsigned char)*s <= 0x20)
-			break;
 	return ac_request_fail(lc->req, field, "%s must be an https URL%s",
 	    field == AC_ERR_FIELD_BASE_URL ? "baseUrl" : "baseApiUrl",
-	    *s ? "" : " (plain http only for loopback hosts in AC_ALLOWED_HOSTS)");
+	    !parsed ? "" : user ? ", without user information" :
+	    " (plain http only for loopback hosts in AC_ALLOWED_HOSTS)");
 }
 
 static const char *

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "auth/canon.h"
 #include "outbound/client.h"
 #include "base/clock.h"
 #include "outbound/grant.h"
@@ -24,62 +25,36 @@
 
 /* ------------------------------------------------------------------ the request */
 
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /*
- * The first parameter called name in the raw query: *present says whether
- * there is one; *out (when non-NULL) gets its value decoded ('+' is a space,
- * a bad escape stays literal), malloc'd, or NULL when it holds a NUL or is
- * longer than max.
+ * The first parameter called name in the raw query (auth/canon.h: the one
+ * lookup and decoder): *present says whether there is one; *out (when
+ * non-NULL) gets its value decoded ('+' is a space, a bad escape stays
+ * literal), malloc'd, or NULL when it holds a NUL or is longer than max.
  */
 static enum ac_err
 query_get(const char *q, const char *name, size_t max, int *present, char **out)
 {
-	size_t nlen = strlen(name);
+	struct ac_buf d;
+	const char *v;
+	size_t vlen;
+	enum ac_err err;
 
 	*present = 0;
 	if (out)
 		*out = NULL;
-	while (*q) {
-		size_t len = strcspn(q, "&"), klen = strcspn(q, "=&");
-
-		if (klen == nlen && !memcmp(q, name, nlen)) {
-			const char *v = q + klen + (q[klen] == '=' ? 1 : 0);
-			size_t vlen = (size_t)(q + len - v), i, o = 0;
-			char *d;
-
-			*present = 1;
-			if (out == NULL || vlen > 3 * max)
-				return AC_OK;
-			if ((d = malloc(vlen + 1)) == NULL)
-				return AC_ERR_NOMEM;
-			for (i = 0; i < vlen; i++) {
-				if (v[i] == '+')
-					d[o++] = ' ';
-				else if (v[i] == '%' && i + 2 < vlen && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-					d[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
-					i += 2;
-				} else
-					d[o++] = v[i];
-			}
-			d[o] = '\0';
-			if (o > max || memchr(d, '\0', o)) {
-				free(d);
-				return AC_OK;
-			}
-			*out = d;
-			return AC_OK;
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return AC_OK;
+	if (ac_canon_query_find(q, strlen(q), name, &v, &vlen) == 0)
+		return AC_OK;
+	*present = 1;
+	if (out == NULL || vlen > 3 * max)
+		return AC_OK;
+	ac_buf_init(&d, max + 1);
+	err = ac_canon_decode(v, vlen, &d);
+	if (err == AC_OK && d.len <= max && !memchr(ac_buf_str(&d), '\0', d.len))
+		err = ac_buf_detach(&d, out, NULL);
+	else if (err == AC_ERR_TOO_LARGE)
+		err = AC_OK;
+	ac_buf_release(&d);
+	return err;
 }
 
 static int
@@ -157,16 +132,6 @@ dl_item(struct ac_buf *b, const char *label, const char *text, int code)
 	    (err = ac_html_txt(b, text)) != AC_OK)
 		return err;
 	return ac_buf_printf(b, "%s</dd>\n", code ? "</code>" : "");
-}
-
-static void
-iso_time(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, n, "%lld", (long long)t);
 }
 
 static enum ac_err
@@ -327,7 +292,7 @@ bitbucket_json(struct ac_request *req, const struct ac_tenant *t, json_object *u
 	add_str(acc, "nickname", ac_json_get_string(user, "nickname"));
 	add_str(acc, "type", ac_json_get_string(user, "type"));
 	json_object_object_add(tk, "scopes", scopes_array(tok->scopes));
-	iso_time(tok->expires_at, when, sizeof(when));
+	ac_clock_iso8601(tok->expires_at, when, sizeof(when));
 	add_str(tk, "expiresAt", when);
 	json_object_object_add(tk, "expiresIn", json_object_new_int64(tok->expires_at - (int64_t)ac_clock_now()));
 	err = respond_json(req, 200, o);
@@ -349,7 +314,7 @@ bitbucket_html(struct ac_request *req, const struct ac_tenant *t, json_object *u
 
 	if (av)
 		avatar = ac_json_get_string(av, "href");
-	iso_time(tok->expires_at, when, sizeof(when));
+	ac_clock_iso8601(tok->expires_at, when, sizeof(when));
 	ac_buf_init(&b, PAGE_MAX);
 	if ((err = page_begin(&b, app, "Connected")) != AC_OK ||
 	    (err = ac_buf_adds(&b, "<section class=\"ok\">\n<h1>")) != AC_OK || (err = ac_html_txt(&b, app)) != AC_OK ||

@@ -14,6 +14,7 @@
 
 #include "store/lease.h"
 #include "base/log.h"
+#include "base/num.h"
 
 #define HOST_MAX (AC_LEASE_HOST_MAX - 1)
 
@@ -74,8 +75,8 @@ boot_id(unsigned char out[16])
 static uint64_t
 start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p, *end;
-	unsigned long long v;
+	char path[64], buf[1024], *p;
+	int64_t v;
 	int field;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
@@ -90,9 +91,7 @@ start_time(pid_t pid)
 	}
 	while (*p == ' ')
 		p++;
-	errno = 0;
-	v = strtoull(p, &end, 10);
-	return end == p || errno ? 0 : (uint64_t)v;
+	return ac_num_parse(p, strcspn(p, " \n"), 0, INT64_MAX, &v) == AC_OK ? (uint64_t)v : 0;
 }
 
 static uint64_t

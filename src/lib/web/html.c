@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/url.h"
 #include "web/html.h"
 
 static enum ac_err
@@ -66,12 +67,20 @@ ac_html_attr(struct ac_buf *b, const char *s)
 int
 ac_html_https_url(const char *url)
 {
+	struct ac_url u;
 	const char *p;
+	int ok;
 
+	/* the browser reads the raw text: its own scheme, exactly, and plain ASCII ('\\' is '/' to it) */
 	if (url == NULL || strncmp(url, "https://", 8) != 0 || url[8] == '\0' || url[8] == '/')
 		return 0;
 	for (p = url; *p; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
 			return 0;
-	return 1;
+	/* and the one URL parser (base/url.h) must take it too, without user information */
+	if (ac_url_parse(url, &u) != AC_OK)
+		return 0;
+	ok = !u.has_user;
+	ac_url_release(&u);
+	return ok;
 }
