@@ -86,15 +86,24 @@ is "$(rest "/ex/jira/$CLOUD/rest/api/3/issue/KEY-1" -H "Authorization: Bearer $S
 
 # ================================================================ the handlers' calls (acctl worker)
 if "$ACCTL" worker --list 2>/dev/null | grep -q 'avi:bitbucket:created:pullrequest'; then
+	ctl "$FORGE/_ctl/calls" >"$IT_TMP/calls.json"
+	before="$(json "$IT_TMP/calls.json" 'j.length')"
 	run_user_prefix
 	"${RUN_PREFIX[@]}" "$ACCTL" worker --once >>"$IT_TMP/logs/worker.log" 2>&1
-	ctl "$FORGE/_ctl/calls" >"$IT_TMP/calls.json"
+	# only the calls the worker made
+	ctl "$FORGE/_ctl/calls" | "$NODE" -e 'let s = ""; process.stdin.on("data", (d) => { s += d; })
+	    .on("end", () => console.log(JSON.stringify(JSON.parse(s).slice(Number(process.argv[1])))))' "$before" \
+	    >"$IT_TMP/calls.json"
 	check "the handlers called the simulator's Bitbucket REST routes" \
 	    test "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.path.startsWith("/2.0/repositories/")).length')" -gt 0
 	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.auth !== "system").map((c) => c.method + " " + c.path + " " + c.auth).join(", ")')" \
 	    "" "every call of the handlers carried the system token the simulator handed out"
-	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => /pullrequests\/7\/comments$/.test(c.path)).length')" "1" \
+	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.method === "POST" && /pullrequests\/7\/comments$/.test(c.path)).length')" "1" \
 	    "the title rule commented once on pull request 7 (\"Fix\")"
+	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.method === "POST" && /pullrequests\/8\/comments$/.test(c.path)).length')" "1" \
+	    "pull request 8, created then updated with the same title: one comment"
+	is "$(json "$IT_TMP/calls.json" 'j.filter((c) => c.method === "POST" && /statuses\/build$/.test(c.path)).length > 0')" "true" \
+	    "and posted a build status on the source commit"
 else
 	# TODO(issue 15 item 6): the Forge event handlers are built on branch arch-forge-out
 	skip "the handlers' calls: no handler for avi:bitbucket:created:pullrequest in this build"

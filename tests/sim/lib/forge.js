@@ -57,11 +57,13 @@ async function serve(args) {
 	const systemTokens = new Map(); // token -> {installationId, exp}
 	const calls = []; // REST calls received: {method, path, auth}
 	const prs = new Map(); // pull request id -> {title, delay}: what GET .../pullrequests/{id} answers
+	const comments = new Map(); // pull request id -> the comments posted on it
 
 	const inst0 = ARI_INST + crypto.randomUUID();
 	const workspace = '{' + crypto.randomUUID() + '}';
 	const repository = '{' + crypto.randomUUID() + '}';
 	const cloudId = crypto.randomUUID();
+	const commit = crypto.randomBytes(20).toString('hex'); // the source commit of every pull request
 
 	// claims(q): the FIT for one invocation; q is the control query (inst, product, env)
 	const claims = (q, over) => {
@@ -151,7 +153,7 @@ async function serve(args) {
 		const pr = { eventType: 'avi:bitbucket:created:pullrequest', timestamp: ts,
 			workspace: { uuid: workspace }, repository: { uuid: repository },
 			pullrequest: { id: Number(q.get('pr') || 7), title: { value: q.get('title') || 'Fix', truncated: false },
-			    source: { commit: { hash: 'abc123' } } } };
+			    source: { commit: { hash: commit } } } };
 		const retry = { retryCount: Number(q.get('count') || 1), retryReason: 'TIMEOUT' };
 		switch (type) {
 		case 'installed': return { eventType: 'avi:forge:installed:app', id: inst, context: 'ari:cloud:bitbucket::site/1' };
@@ -188,12 +190,24 @@ async function serve(args) {
 			if (pr.delay)
 				await new Promise((r) => setTimeout(r, pr.delay));
 			return [200, { id: Number(m[3]), title: pr.title, state: 'OPEN',
-			    source: { commit: { hash: 'abc123' } }, destination: { branch: { name: 'main' } } }];
+			    source: { commit: { hash: commit } }, destination: { branch: { name: 'main' } } }];
 		}
-		if (/^\/2\.0\/repositories\/[^/]+\/[^/]+\/pullrequests\/\d+\/comments$/.test(u.pathname) && req.method === 'POST')
-			return [201, { id: calls.length, content: { raw: (() => { try { return JSON.parse(body).content.raw; } catch (e) { return ''; } })() } }];
+		if ((m = u.pathname.match(/^\/2\.0\/repositories\/[^/]+\/[^/]+\/pullrequests\/(\d+)\/comments$/))) {
+			// the comments of a pull request: what the title rule reads back to comment once per title
+			const list = comments.get(m[1]) || [];
+			if (req.method === 'GET')
+				return [200, { pagelen: 50, size: list.length, page: 1, values: list.slice().reverse() }];
+			if (req.method === 'POST') {
+				let raw = '';
+				try { raw = JSON.parse(body).content.raw; } catch (e) { return [400, { error: 'no content.raw' }]; }
+				const c = { id: 1000 + calls.length, content: { raw }, created_on: new Date().toISOString(),
+				    user: { display_name: 'The app' } };
+				comments.set(m[1], list.concat([c]));
+				return [201, c];
+			}
+		}
 		if (/^\/2\.0\/repositories\/[^/]+\/[^/]+\/commit\/[^/]+\/statuses\/build$/.test(u.pathname) && req.method === 'POST')
-			return [201, { state: 'SUCCESSFUL' }];
+			return [201, (() => { try { return JSON.parse(body); } catch (e) { return {}; } })()];
 		if ((m = u.pathname.match(/^\/ex\/jira\/([^/]+)\/rest\/api\/3\/issue\/([^/]+)$/)) && req.method === 'GET')
 			return m[1] === cloudId ? [200, { id: '10001', key: m[2], fields: { summary: 'An issue from the Forge sim' } }]
 			    : [404, { errorMessages: ['no such site'] }];
