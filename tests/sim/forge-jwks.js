@@ -9,8 +9,10 @@
 //   GET  /_ctl/count                 how many JWKS requests so far
 //   POST /_ctl/down, /_ctl/up        the JWKS answers 503 / the set again
 //   POST /_ctl/rotate                a new key (new kid) joins the set and signs from now on
-//   GET  /_ctl/fit?case=C&inst=I[&ws=W]  a FIT (ws: the context's workspaceId): good, other-key (a known kid, another key),
-//                                    random-kid (a fresh unknown kid), expired, other-aud
+//   GET  /_ctl/fit?case=C&inst=I     a FIT: good, other-key (a known kid, another key),
+//                                    random-kid (a fresh unknown kid), expired, other-aud;
+//                                    &api=URL: its apiBaseUrl (default https://api.bitbucket.org);
+//                                    &ws=W (good): its context's workspaceId (default {ws-1})
 //   GET  /_ctl/system?exp=N          an app system token (a JWS) whose exp is N
 'use strict';
 
@@ -36,16 +38,17 @@ async function main() {
 	const other = await newKey();
 	let count = 0, down = false;
 
-	const claims = (inst, over) => {
+	const claims = (inst, over, api) => {
 		const now = Math.floor(Date.now() / 1000);
+		api = api || 'https://api.bitbucket.org';
 		const c = {
 			iss: 'forge/invocation-token', aud: app, iat: now, nbf: now, exp: now + 25,
 			jti: crypto.randomUUID(),
 			app: {
-				id: app, installationId: inst, apiBaseUrl: 'https://api.bitbucket.org', appVersion: '2.1.0',
+				id: app, installationId: inst, apiBaseUrl: api, appVersion: '2.1.0',
 				environment: { type: 'PRODUCTION', id: 'env-1' },
 				module: { type: 'core:endpoint', key: 'events' },
-				installation: { contexts: [{ name: 'bitbucket', apiBaseUrl: 'https://api.bitbucket.org',
+				installation: { contexts: [{ name: 'bitbucket', apiBaseUrl: api,
 				    workspaceId: '{ws-1}' }] },
 			},
 		};
@@ -86,11 +89,9 @@ async function main() {
 				const c = u.searchParams.get('case');
 				let t;
 				const ws = u.searchParams.get('ws');
-				if (c === 'good' && ws) // the installation of another workspace (the link to Connect)
-					t = await sign(claims(inst, (x) => { x.app.installation.contexts[0].workspaceId = ws; }),
-					    cur.privateKey, cur.kid);
-				else if (c === 'good')
-					t = await sign(claims(inst), cur.privateKey, cur.kid);
+				if (c === 'good') // ws: the installation of another workspace (the link to Connect)
+					t = await sign(claims(inst, ws ? (x) => { x.app.installation.contexts[0].workspaceId = ws; } : null,
+					    u.searchParams.get('api')), cur.privateKey, cur.kid);
 				else if (c === 'other-key')
 					t = await sign(claims(inst), other.privateKey, cur.kid);
 				else if (c === 'random-kid')
