@@ -82,6 +82,12 @@ static const struct {
 	[AC_ERR_FIT_INSTALLATION] = { "fit_installation", 401, "the token has no app.installationId" },
 	[AC_ERR_FIT_ENVIRONMENT] = { "fit_environment", 401, "the token's environment is not accepted (AC_FORGE_ENVIRONMENTS)" },
 	[AC_ERR_FIT_JWKS_UNAVAILABLE] = { "fit_jwks_unavailable", 503, "the Forge JWKS could not be fetched for an unknown kid; retry" },
+	/* forge-out */
+	[AC_ERR_FORGE_NO_INSTALLATION] = { "forge_no_installation", 503,
+	    "the Forge installation or its apiBaseUrl is not known yet (no installed event or invocation seen)" },
+	[AC_ERR_FORGE_NO_TOKEN] = { "forge_no_token", 503,
+	    "no live app system token for the installation: add an hourly scheduledTrigger with "
+	    "auth.appSystemToken to the manifest (see acctl forge manifest) and redeploy; waiting for it" },
 };
 
 static int

@@ -98,6 +98,10 @@ enum ac_err {
 	AC_ERR_FIT_ENVIRONMENT,   /* fit_environment: app.environment.type not in AC_FORGE_ENVIRONMENTS */
 	AC_ERR_FIT_JWKS_UNAVAILABLE, /* fit_jwks_unavailable, 503: the kid is unknown and the JWKS cannot be fetched */
 
+	/* forge-out: calls of a Forge installation with its app system token (issue 15 item 4) */
+	AC_ERR_FORGE_NO_INSTALLATION, /* forge_no_installation, 503: installation or its apiBaseUrl unknown yet */
+	AC_ERR_FORGE_NO_TOKEN,        /* forge_no_token, 503: no live app system token; the event waits */
+
 	AC_ERR__COUNT
 };
 

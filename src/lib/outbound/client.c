@@ -66,9 +66,8 @@ ac_client_free(struct ac_client *c)
 	free(c);
 }
 
-/* A method is an upper-case token; a path starts with '/' and has no space or control byte. */
-static int
-valid_call(const char *method, const char *path)
+int
+ac_client_valid_call(const char *method, const char *path)
 {
 	const char *p;
 
@@ -239,7 +238,7 @@ ac_client_call_ex(struct ac_client *c, const struct ac_tenant *t, const struct a
 	int resigned = 0, mode;
 	char *stale = NULL;
 
-	if (c == NULL || t == NULL || resp == NULL || !valid_call(method, path))
+	if (c == NULL || t == NULL || resp == NULL || !ac_client_valid_call(method, path))
 		return AC_ERR_INVALID;
 	if ((mode = resolve_mode(c, t, opts)) < 0) {
 		ac_log_error("api %s %s: tenant %s: %s", method, path, t->client_key,

@@ -58,6 +58,9 @@ enum ac_err ac_client_call(struct ac_client *c, const struct ac_tenant *t, const
     const char *path, const char *body, size_t body_len, struct ac_client_response *resp,
     struct ac_client_trace *trace);
 
+/* A method is an upper-case token; a path starts with '/' and has no space, control byte or '#'. */
+int ac_client_valid_call(const char *method, const char *path);
+
 /* How a call is authorised. */
 enum ac_client_auth {
 	AC_CLIENT_AUTH_DEFAULT, /* Bitbucket: AC_BITBUCKET_AUTH; Jira: per-call JWT */
