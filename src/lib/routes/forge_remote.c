@@ -5,14 +5,12 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "outbound/forge_client.h"
 #include "routes/forge_auth.h"
 #include "routes/forge_events.h"
 #include "routes/forge_merge_check.h"
 #include "routes/forge_remote.h"
 #include "store/store.h"
-
-/* A token this close to its exp is not live: the same margin as ac_forge_call's. */
-#define TOKEN_MARGIN 30
 
 const struct ac_route ac_forge_remote_routes[] = {
 	/* method  path                           handler                       auth           body cap */
@@ -104,7 +102,7 @@ token_state(struct ac_store *st, const char *installation_id)
 		return NULL;
 	if (ac_forge_token_get(st, installation_id, &tok) != AC_OK)
 		tok.token = NULL; /* a store that cannot say: none held, as far as a call goes */
-	held = tok.token != NULL && tok.exp > now + TOKEN_MARGIN;
+	held = tok.token != NULL && tok.exp > now + AC_FORGE_TOKEN_MARGIN /* what ac_forge_call would still use */;
 	if (add_obj(o, "live", json_object_new_boolean(held)) != AC_OK ||
 	    add_date(o, "expiresAt", tok.token ? tok.exp : 0) != AC_OK)
 		goto fail;
