@@ -10,7 +10,8 @@
 //   POST /_ctl/down, /_ctl/up        the JWKS answers 503 / the set again
 //   POST /_ctl/rotate                a new key (new kid) joins the set and signs from now on
 //   GET  /_ctl/fit?case=C&inst=I     a FIT: good, other-key (a known kid, another key),
-//                                    random-kid (a fresh unknown kid), expired, other-aud
+//                                    random-kid (a fresh unknown kid), expired, other-aud;
+//                                    &api=URL: its apiBaseUrl (default https://api.bitbucket.org)
 //   GET  /_ctl/system?exp=N          an app system token (a JWS) whose exp is N
 'use strict';
 
@@ -34,7 +35,7 @@ async function main() {
 	};
 	const keys = [await newKey()];
 	const other = await newKey();
-	let count = 0, down = false;
+	let count = 0, down = false, api = 'https://api.bitbucket.org';
 
 	const claims = (inst, over) => {
 		const now = Math.floor(Date.now() / 1000);
@@ -42,10 +43,10 @@ async function main() {
 			iss: 'forge/invocation-token', aud: app, iat: now, nbf: now, exp: now + 25,
 			jti: crypto.randomUUID(),
 			app: {
-				id: app, installationId: inst, apiBaseUrl: 'https://api.bitbucket.org', appVersion: '2.1.0',
+				id: app, installationId: inst, apiBaseUrl: api, appVersion: '2.1.0',
 				environment: { type: 'PRODUCTION', id: 'env-1' },
 				module: { type: 'core:endpoint', key: 'events' },
-				installation: { contexts: [{ name: 'bitbucket', apiBaseUrl: 'https://api.bitbucket.org',
+				installation: { contexts: [{ name: 'bitbucket', apiBaseUrl: api,
 				    workspaceId: '{ws-1}' }] },
 			},
 		};
@@ -84,6 +85,7 @@ async function main() {
 			if (u.pathname === '/_ctl/fit') {
 				const inst = u.searchParams.get('inst'), cur = keys[keys.length - 1];
 				const c = u.searchParams.get('case');
+				api = u.searchParams.get('api') || 'https://api.bitbucket.org';
 				let t;
 				if (c === 'good')
 					t = await sign(claims(inst), cur.privateKey, cur.kid);
