@@ -47,6 +47,9 @@ for p in $procs; do
 	esac
 done
 if [ -n "$(run_user)" ]; then is "$n_root" 0 "no program of scripts/run runs as root"; else skip "not root"; fi
+exes="$(for p in $procs; do readlink "/proc/$p/exe" 2>/dev/null; echo; done)"
+check "scripts/run runs forge-events.fcgi and forge-remote.fcgi as it runs the others" \
+    eval 'grep -q "/forge-events\.fcgi$" <<<"$exes" && grep -q "/forge-remote\.fcgi$" <<<"$exes"'
 secret="$(json "$D/var/demo/$port/sim/tenants.json" "j['demo-tenant'].sharedSecret")"
 check "no output or log of scripts/run holds the tenant's secret" \
     eval '[ -n "$secret" ] && ! grep -rqF "$secret" "$D/out" "$D/err" "$D/var/nginx"'
