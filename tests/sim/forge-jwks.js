@@ -37,8 +37,9 @@ async function main() {
 	const other = await newKey();
 	let count = 0, down = false, api = 'https://api.bitbucket.org';
 
-	const claims = (inst, over) => {
+	const claims = (inst, over, api) => {
 		const now = Math.floor(Date.now() / 1000);
+		api = api || 'https://api.bitbucket.org';
 		const c = {
 			iss: 'forge/invocation-token', aud: app, iat: now, nbf: now, exp: now + 25,
 			jti: crypto.randomUUID(),
@@ -88,7 +89,7 @@ async function main() {
 				api = u.searchParams.get('api') || 'https://api.bitbucket.org';
 				let t;
 				if (c === 'good')
-					t = await sign(claims(inst), cur.privateKey, cur.kid);
+					t = await sign(claims(inst, null, u.searchParams.get('api')), cur.privateKey, cur.kid);
 				else if (c === 'other-key')
 					t = await sign(claims(inst), other.privateKey, cur.kid);
 				else if (c === 'random-kid')

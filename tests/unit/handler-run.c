@@ -9,6 +9,7 @@
 #include "base/conf.h"
 #include "events/handler-util.h"
 #include "events/handler.h"
+#include "events/worker.h"
 #include "outbound/http.h"
 #include "store/inbox.h"
 #include "base/json.h"
@@ -18,6 +19,7 @@
 
 /*
  * usage: handler-run CLIENTKEY EVENTKEY PAYLOAD.json
+ * (a Forge event key, "avi:…": CLIENTKEY is the installation id)
  * Reads the configuration like acctl (AC_DATA_DIR ...), opens the store for
  * writing (the handlers keep notes), runs the handler the table has for
  * EVENTKEY and prints its result code ("ok", "upstream_error" ...) with
@@ -75,7 +77,10 @@ main(int argc, char **argv)
 	}
 	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st) != AC_OK)
 		goto conf_release;
-	if ((err = ac_tenant_get(st, argv[1], &t)) != AC_OK) {
+	/* a Forge event (avi:…): CLIENTKEY is the installation id, calls go with its system token */
+	err = ac_worker_forge_event(argv[2]) ? ac_worker_forge_tenant(st, argv[1], argv[2], &t) :
+	    ac_tenant_get(st, argv[1], &t);
+	if (err != AC_OK) {
 		fprintf(stderr, "handler-run: tenant %s: %s\n", argv[1], ac_err_code(err));
 		goto store_close;
 	}
@@ -93,6 +98,7 @@ main(int argc, char **argv)
 	ctx.store = st;
 	ctx.client = client;
 	ctx.retry_after = -1;
+	ctx.forge_installation = ac_worker_forge_event(argv[2]) ? argv[1] : NULL;
 	err = h->fn(&ctx, &t, &ev, payload);
 	if (ctx.retry_after >= 0)
 		printf("%s retry_after=%ld\n", ac_err_code(err), ctx.retry_after);

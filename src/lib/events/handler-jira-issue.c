@@ -1,6 +1,7 @@
-/* handler-jira-issue.c: jira:issue_created: reads the issue back with a signed call, to show Jira signing works. */
+/* handler-jira-issue.c: jira:issue_created, avi:jira:created:issue: reads the issue back, to show the product calls work. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,16 +12,22 @@ enum ac_err
 ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const struct ac_event *ev,
     json_object *payload)
 {
-	const char *key = ac_handler_util_get_string(payload, "issue.key"), *summary;
-	json_object *issue = NULL;
+	json_object *data = ac_handler_util_data(payload), *issue = NULL, *jid;
+	const char *key = ac_handler_util_get_string(data, "issue.key"), *summary;
+	char idbuf[32];
 	struct ac_buf path;
 	enum ac_err err;
 
-	(void)ev;
 	if (t->product != AC_PRODUCT_JIRA)
 		return AC_ERR_BAD_REQUEST;
-	if (key == NULL || *key == '\0' || strlen(key) > 255) {
-		ac_log_warn("jira:issue_created without issue.key");
+	/* Forge events carry ids (doc/forge.md §4): the key when there is one, else the id, a string or a number */
+	if ((key == NULL || *key == '\0') && (key = ac_handler_util_get_string(data, "issue.id")) == NULL &&
+	    (jid = ac_handler_util_get(data, "issue.id", json_type_int)) != NULL) {
+		snprintf(idbuf, sizeof(idbuf), "%" PRId64, json_object_get_int64(jid));
+		key = idbuf;
+	}
+	if (key == NULL || *key == '\0' || strlen(key) > 255 || !strcmp(key, ".") || !strcmp(key, "..")) {
+		ac_log_warn("%s without issue.key or issue.id", ev && ev->event_key ? ev->event_key : "issue event");
 		return AC_ERR_BAD_REQUEST;
 	}
 	ac_buf_init(&path, 4096);

@@ -1,4 +1,4 @@
-/* handler-pr-title.c: pullrequest:created/updated: the title must match AC_PR_TITLE_PATTERN. */
+/* handler-pr-title.c: pullrequest:created/updated (Connect and Forge): the title must match AC_PR_TITLE_PATTERN. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -98,11 +98,56 @@ out:
 	return err;
 }
 
+/*
+ * The title of the event's pull request: a string (Connect), or
+ * {"value", "truncated"} (Forge, doc/forge.md §4); NULL when absent or
+ * truncated (the whole title is then fetched).
+ */
+static const char *
+event_title(json_object *pr)
+{
+	json_object *tr;
+
+	if (ac_handler_util_get(pr, "title", json_type_object) == NULL)
+		return ac_handler_util_get_string(pr, "title");
+	tr = ac_handler_util_get(pr, "title.truncated", json_type_boolean);
+	if (tr && json_object_get_boolean(tr))
+		return NULL;
+	return ac_handler_util_get_string(pr, "title.value");
+}
+
+/*
+ * Forge events carry ids, not whole objects (doc/forge.md §4): the pull
+ * request itself, read when the event lacks its title or source commit.
+ * *fetched owns what title and hash point into.
+ */
+static enum ac_err
+fetch_pr(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const char *ws, const char *repo, int64_t id,
+    json_object **fetched, const char **title, const char **hash)
+{
+	struct ac_buf path;
+	enum ac_err err;
+
+	ac_buf_init(&path, 4096);
+	if ((err = ac_buf_printf(&path, "/2.0/repositories/%s/%s/pullrequests/%" PRId64, ws, repo, id)) != AC_OK ||
+	    (err = ac_handler_util_call(ctx, t, "GET", ac_buf_str(&path), NULL, fetched)) != AC_OK)
+		goto out;
+	*title = ac_handler_util_get_string(*fetched, "title");
+	*hash = ac_handler_util_get_string(*fetched, "source.commit.hash");
+	if (*title == NULL || !ac_handler_util_valid_hash(*hash)) {
+		ac_log_error("GET %s: no title or source.commit.hash in the answer", ac_buf_str(&path));
+		err = AC_ERR_UPSTREAM;
+	}
+out:
+	ac_buf_release(&path);
+	return err;
+}
+
 enum ac_err
 ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const struct ac_event *ev,
     json_object *payload)
 {
-	json_object *data = ac_handler_util_data(payload), *pr, *jid;
+	json_object *data = ac_handler_util_data(payload), *pr, *jid, *fetched = NULL;
 	const char *title, *hash;
 	struct ac_buf ws, repo;
 	char full[41];
@@ -115,17 +160,20 @@ ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const
 		return AC_ERR_BAD_REQUEST;
 	pr = ac_handler_util_get(data, "pullrequest", json_type_object);
 	jid = pr ? ac_handler_util_get(pr, "id", json_type_int) : NULL;
-	title = pr ? ac_handler_util_get_string(pr, "title") : NULL;
+	title = pr ? event_title(pr) : NULL;
 	hash = pr ? ac_handler_util_get_string(pr, "source.commit.hash") : NULL;
 	/* json-c clamps past 64 bits; ids past 2^53 are not interoperable JSON numbers (RFC 7493 2.2) */
-	if (jid == NULL || ac_json_int_in(jid, 1, INT64_C(1) << 53, 0, &id) != AC_OK || title == NULL ||
-	    !ac_handler_util_valid_hash(hash)) {
-		ac_log_warn("pull request event without pullrequest id, title or source.commit.hash");
+	if (jid == NULL || ac_json_int_in(jid, 1, INT64_C(1) << 53, 0, &id) != AC_OK ||
+	    (hash != NULL && !ac_handler_util_valid_hash(hash))) {
+		ac_log_warn("pull request event without pullrequest id, or with a bad source.commit.hash");
 		return AC_ERR_BAD_REQUEST;
 	}
 	ac_buf_init(&ws, 1024);
 	ac_buf_init(&repo, 1024);
 	if ((err = ac_handler_util_repo(data, &ws, &repo)) != AC_OK)
+		goto out;
+	if ((title == NULL || hash == NULL) &&
+	    (err = fetch_pr(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), id, &fetched, &title, &hash)) != AC_OK)
 		goto out;
 	if ((err = full_hash(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), hash, full)) != AC_OK)
 		goto out;
@@ -139,6 +187,7 @@ ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const
 	    AC_HANDLER_STATUS_TITLE, ok ? "SUCCESSFUL" : "FAILED", "Pull request title",
 	    ok ? "The title follows the rule" : "The title does not match AC_PR_TITLE_PATTERN");
 out:
+	json_object_put(fetched);
 	ac_buf_release(&repo);
 	ac_buf_release(&ws);
 	return err;

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/digest.h"
 #include "events/handler-util.h"
+#include "outbound/forge_client.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/url.h"
@@ -102,6 +103,12 @@ ac_handler_util_data(json_object *payload)
 	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
 	    !ac_json_get_typed(payload, "issue", json_type_object))
 		return d;
+	/* doc/forge.md §4: a Forge event may come under "payload" (with retryContext beside it) */
+	d = ac_json_get_typed(payload, "payload", json_type_object);
+	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
+	    !ac_json_get_typed(payload, "issue", json_type_object) &&
+	    !ac_json_get_typed(payload, "pullrequest", json_type_object))
+		return d;
 	return payload;
 }
 
@@ -176,9 +183,20 @@ ac_handler_util_repo(json_object *data, struct ac_buf *ws, struct ac_buf *repo)
 		"pullrequest.destination.repository.full_name",
 		"pullrequest.source.repository.full_name",
 	};
+	const char *wsid = ac_handler_util_get_string(data, "workspace.uuid");
+	const char *repoid = ac_handler_util_get_string(data, "repository.uuid");
 	struct ac_url u;
 	size_t i;
 
+	/* doc/forge.md §4: a Forge event names both by uuid ("{…}", a path segment as it is, encoded) */
+	if (wsid && *wsid && strcmp(wsid, ".") && strcmp(wsid, "..") && repoid && *repoid && strcmp(repoid, ".") &&
+	    strcmp(repoid, "..")) {
+		ac_buf_reset(ws);
+		ac_buf_reset(repo);
+		if (ac_handler_util_encode_segment(ws, wsid) == AC_OK &&
+		    ac_handler_util_encode_segment(repo, repoid) == AC_OK)
+			return AC_OK;
+	}
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		ac_buf_reset(ws);
 		ac_buf_reset(repo);
@@ -248,7 +266,12 @@ ac_handler_util_call(struct ac_handler_ctx *ctx, const struct ac_tenant *t, cons
 	if (body)
 		b = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	ac_client_response_init(&r);
-	err = ac_client_call(ctx->client, t, method, path, b, b ? strlen(b) : 0, &r, NULL);
+	/* one handler for both: a Forge event calls with the installation's system token */
+	if (ctx->forge_installation)
+		err = ac_forge_call(ctx->conf, ctx->store, ctx->forge_installation, method, path, b,
+		    b ? strlen(b) : 0, 0, &r);
+	else
+		err = ac_client_call(ctx->client, t, method, path, b, b ? strlen(b) : 0, &r, NULL);
 	if (err == AC_ERR_TENANT_UNINSTALLED) {
 		/* nothing to do for a tenant that left: the event can never succeed */
 		err = AC_ERR_BAD_REQUEST;
@@ -257,6 +280,12 @@ ac_handler_util_call(struct ac_handler_ctx *ctx, const struct ac_tenant *t, cons
 	if (err != AC_OK)
 		goto out;
 	snprintf(what, sizeof(what), "%s %s", method, path);
+	if (ctx->forge_installation && r.status == 403) {
+		/* doc/forge.md §4: right after the install the app's permissions may not be active yet */
+		ac_log_warn("%s: HTTP 403 for a Forge installation: retried (permissions may not be active yet)", what);
+		err = AC_ERR_UPSTREAM;
+		goto out;
+	}
 	if ((err = ac_handler_util_status(ctx, &r, what)) != AC_OK)
 		goto out;
 	if (json) {

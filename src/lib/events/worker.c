@@ -1,12 +1,14 @@
 /* worker.c: one event at a time: lease, handler, then done, retry later, or dead. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "events/handler.h"
+#include "outbound/forge_client.h"
 #include "store/inbox.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -47,11 +49,83 @@ permanent(enum ac_err err)
 	    err == AC_ERR_HOST_NOT_ALLOWED || err == AC_ERR_TOO_LARGE;
 }
 
+int
+ac_worker_forge_event(const char *event_key)
+{
+	return event_key && !strncmp(event_key, "avi:", 4);
+}
+
+/* Duplicates s into *dst; AC_ERR_NOMEM. */
+static enum ac_err
+dup_into(char **dst, const char *s)
+{
+	return (*dst = strdup(s ? s : "")) == NULL ? AC_ERR_NOMEM : AC_OK;
+}
+
+enum ac_err
+ac_worker_forge_tenant(struct ac_store *st, const char *installation_id, const char *event_key,
+    struct ac_tenant *t)
+{
+	struct ac_forge_installation in;
+	const char *base;
+	enum ac_err err;
+
+	memset(t, 0, sizeof(*t));
+	memset(&in, 0, sizeof(in));
+	err = ac_forge_installation_get(st, installation_id, &in);
+	if (err == AC_ERR_NOT_FOUND || (err == AC_OK && (base = ac_forge_api_base(&in)) == NULL)) {
+		err = AC_ERR_FORGE_NO_INSTALLATION;
+		goto out;
+	}
+	if (err != AC_OK)
+		goto out;
+	/* the product is in the event's name (avi:<product>:<verb>:<object>) */
+	if (!strncmp(event_key, "avi:bitbucket:", 14))
+		t->product = AC_PRODUCT_BITBUCKET;
+	else if (!strncmp(event_key, "avi:jira:", 9))
+		t->product = AC_PRODUCT_JIRA;
+	else {
+		err = AC_ERR_BAD_REQUEST;
+		goto out;
+	}
+	/*
+	 * key "": markers are made with AC_APP_KEY, the same app as on Connect, so
+	 * a comment posted before the move to Forge is found again, not repeated
+	 */
+	if ((err = dup_into(&t->client_key, installation_id)) != AC_OK ||
+	    (err = dup_into(&t->shared_secret, "")) != AC_OK || (err = dup_into(&t->key, "")) != AC_OK ||
+	    (err = dup_into(&t->base_url, base)) != AC_OK || (err = dup_into(&t->base_api_url, base)) != AC_OK ||
+	    (err = dup_into(&t->oauth_client_id, "")) != AC_OK ||
+	    (err = dup_into(&t->display_url, in.site_url)) != AC_OK)
+		goto out;
+	t->state = AC_TENANT_INSTALLED;
+out:
+	if (err != AC_OK)
+		ac_tenant_release(t);
+	ac_forge_installation_release(&in);
+	return err;
+}
+
+/*
+ * What an attempt's failure leaves in the record's last_error (`acctl inbox
+ * list`): the code, and for a failure only the operator can end (a manifest
+ * without the scheduled trigger) the sentence that says how.
+ */
+static void
+last_error(enum ac_err res, char *out, size_t n)
+{
+	if (res == AC_ERR_FORGE_NO_TOKEN || res == AC_ERR_FORGE_NO_INSTALLATION)
+		snprintf(out, n, "%s: %s", ac_err_code(res), ac_strerror(res));
+	else
+		snprintf(out, n, "%s", ac_err_code(res));
+}
+
 enum ac_err
 ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, int *ran)
 {
-	struct ac_handler_ctx ctx = { conf, st, client, -1 };
+	struct ac_handler_ctx ctx = { conf, st, client, -1, NULL };
 	const struct ac_handler *h;
+	char why[512];
 	struct ac_event ev;
 	struct ac_tenant t;
 	json_object *payload = NULL;
@@ -68,7 +142,17 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 	*ran = 1;
 	t0 = ac_clock_usec();
 	memset(&t, 0, sizeof(t));
-	res = ac_tenant_get(st, ev.client_key, &t);
+	if (ac_worker_forge_event(ev.event_key)) {
+		/* a Forge event: its client key is the installation id (routes/forge_events.c) */
+		if (ac_handler_find(ev.event_key) == NULL) {
+			ac_log_info("event %llu (%s): no handler; done", (unsigned long long)ev.seq, ev.event_key);
+			err = ac_inbox_done(st, ev.seq);
+			goto out;
+		}
+		res = ac_worker_forge_tenant(st, ev.client_key, ev.event_key, &t);
+		ctx.forge_installation = ev.client_key;
+	} else
+		res = ac_tenant_get(st, ev.client_key, &t);
 	if (res == AC_OK && t.state != AC_TENANT_INSTALLED)
 		res = AC_ERR_TENANT_UNINSTALLED;
 	if (res == AC_ERR_UNKNOWN_TENANT || res == AC_ERR_TENANT_UNINSTALLED) {
@@ -96,13 +180,15 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 	} else if (permanent(res) || now - ev.received_at >= conf->retry_for) {
 		ac_log_error("event %llu (%s) for %s moved to dead after %u attempt(s): %s", (unsigned long long)ev.seq,
 		    ev.event_key, ev.client_key, ev.attempts + 1, ac_err_code(res));
-		err = ac_inbox_fail(st, ev.seq, ac_err_code(res), now, 1);
+		last_error(res, why, sizeof(why));
+		err = ac_inbox_fail(st, ev.seq, why, now, 1);
 	} else {
 		long delay = ac_worker_backoff(conf, ev.attempts, ctx.retry_after);
 
 		ac_log_warn("event %llu (%s) for %s failed (%s), attempt %u; again in %ld s", (unsigned long long)ev.seq,
 		    ev.event_key, ev.client_key, ac_err_code(res), ev.attempts + 1, delay);
-		err = ac_inbox_fail(st, ev.seq, ac_err_code(res), now + delay, 0);
+		last_error(res, why, sizeof(why));
+		err = ac_inbox_fail(st, ev.seq, why, now + delay, 0);
 	}
 out:
 	/*

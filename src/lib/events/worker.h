@@ -8,6 +8,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 #include "store/store.h"
+#include "store/tenant.h"
 
 /* How long a claimed event is leased (a worker that dies loses it at once, see inbox.h). */
 #define AC_WORKER_LEASE 300
@@ -23,6 +24,24 @@
  * whether an event was claimed. An error means the store failed.
  */
 enum ac_err ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, int *ran);
+
+/*
+ * Whether event_key is a Forge event ("avi:…", doc/forge.md §4): its inbox
+ * record's client key is then a Forge installation id, and its handler
+ * calls the product through ac_forge_call (handler.h forge_installation).
+ */
+int ac_worker_forge_event(const char *event_key);
+
+/*
+ * The tenant a handler gets for a Forge event: a view of the installation
+ * (client_key its id, base_url and base_api_url its apiBaseUrl, the product
+ * from the event key, installed, no secret). ac_tenant_release() it.
+ * AC_ERR_FORGE_NO_INSTALLATION when the store knows no installation, or no
+ * apiBaseUrl, yet (retried); AC_ERR_BAD_REQUEST for a product without
+ * handlers here.
+ */
+enum ac_err ac_worker_forge_tenant(struct ac_store *st, const char *installation_id, const char *event_key,
+    struct ac_tenant *t);
 
 /* The delay before attempt number attempts + 1, in seconds (>= 1); retry_after >= 0 wins. */
 long ac_worker_backoff(const struct ac_conf *conf, unsigned attempts, long retry_after);

@@ -25,6 +25,8 @@ function defaultControl() {
 		delayMs: 0, // delay before every (non-/_sim) answer
 		hold: [], // [{path, method?, ms, times?}]: served (stored) at once, answered ms later
 		userDisplayName: 'Simulated App User', // display_name of GET /api/2.0/user
+		forgeSystemTokens: [], // app system tokens Forge issued: the Bearer of /ex/bitbucket/{ws}/2.0/...
+		pullrequests: {}, // id -> {title, hash}: GET .../pullrequests/{id}
 	};
 }
 
@@ -269,6 +271,11 @@ class Sim {
 			return { name: 'bitbucket-rest', m, verify: (q, e) => this.verifyBitbucketRest(q, e),
 			    handler: (q, r, e, mm) => this.bitbucketRest(q, r, e, mm[1]) };
 		}
+		// Forge (doc/forge.md §3): apiBaseUrl's own path, then Bitbucket's; the Bearer is a system token
+		if ((m = path.match(/^\/ex\/bitbucket\/([^/]+)(\/2\.0\/.*)$/))) {
+			return { name: 'forge-bitbucket-rest', m, verify: (q, e, mm) => this.verifyForgeSystem(q, e, mm[1]),
+			    handler: (q, r, e, mm) => this.bitbucketRest(q, r, e, mm[2]) };
+		}
 		if (path === '/oauth2/token' && method === 'POST') {
 			return { name: 'jira-token', m, jira: true, outage: 'jiraToken', verify: (q, e) => this.verifyImpersonation(e),
 			    handler: (q, r, e) => this.jiraToken(r, e) };
@@ -412,6 +419,18 @@ class Sim {
 			qsh: qsh(req.method, full, base),
 			canonical: canonical(req.method, full, base),
 		});
+	}
+
+	// A Forge call: "Authorization: Bearer <token>" with a token of control.forgeSystemTokens.
+	verifyForgeSystem(req, entry, ws) {
+		const a = this.authHeader(req, entry);
+		if (a.error)
+			return { ok: false, error: a.error };
+		if (a.scheme !== 'Bearer')
+			return { ok: false, scheme: a.scheme, error: `scheme ${JSON.stringify(a.scheme)}, want Bearer (a system token)` };
+		if (!this.control.forgeSystemTokens.includes(a.token))
+			return { ok: false, scheme: 'Bearer', error: 'not an app system token Forge issued' };
+		return { ok: true, scheme: 'Bearer', clientKey: `forge:${decodeURIComponent(ws)}` };
 	}
 
 	verifyGrant(req, entry) {
@@ -639,6 +658,15 @@ class Sim {
 			const inc = [].concat(entry.query.include || []);
 			const values = inc.map((h) => ({ type: 'commit', hash: this.fullHash(h), message: 'simulated commit\n' }));
 			return this.send(res, 200, { pagelen: 30, values });
+		}
+		if (req.method === 'GET' && (m = p.match(new RegExp(`${repo}/pullrequests/([0-9]+)/?$`)))) {
+			const pr = this.control.pullrequests[m[3]];
+			if (!pr)
+				return this.send(res, 404, { type: 'error', error: { message: `sim: no pull request ${m[3]}` } });
+			return this.send(res, 200, {
+				type: 'pullrequest', id: Number(m[3]), title: pr.title, state: 'OPEN',
+				source: { commit: { type: 'commit', hash: this.fullHash(pr.hash || '111111111111') } },
+			});
 		}
 		if (req.method === 'GET' && /^\/2\.0\/user\/?$/.test(p)) {
 			return this.send(res, 200, {
