@@ -35,7 +35,7 @@ async function main() {
 	};
 	const keys = [await newKey()];
 	const other = await newKey();
-	let count = 0, down = false, api = 'https://api.bitbucket.org';
+	let count = 0, down = false;
 
 	const claims = (inst, over, api) => {
 		const now = Math.floor(Date.now() / 1000);
@@ -86,7 +86,6 @@ async function main() {
 			if (u.pathname === '/_ctl/fit') {
 				const inst = u.searchParams.get('inst'), cur = keys[keys.length - 1];
 				const c = u.searchParams.get('case');
-				api = u.searchParams.get('api') || 'https://api.bitbucket.org';
 				let t;
 				if (c === 'good')
 					t = await sign(claims(inst, null, u.searchParams.get('api')), cur.privateKey, cur.kid);
