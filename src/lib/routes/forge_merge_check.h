@@ -9,8 +9,9 @@
 
 /*
  * The handler of POST /forge/merge-check (after ac_forge_remote_authenticate).
- * The body (forge.md §4) is a JSON object {workspace{uuid}, repository{uuid},
- * pullrequest{id}, trigger{type}, ...}: 415 when not JSON, 400 when it is not
+ * The body (Forge's bitbucket:mergeCheck, doc/protocol.md §11) is a JSON
+ * object {workspace{uuid}, repository{uuid}, pullrequest{id}, trigger{type},
+ * ...}: 415 when not JSON, 400 when it is not
  * an object or names no workspace, repository or pull request id. The pull
  * request is fetched with the installation's app system token (ac_forge_call,
  * GET /2.0/repositories/{workspace}/{repository}/pullrequests/{id}) within

@@ -22,7 +22,7 @@ const size_t ac_forge_remote_nroutes = sizeof(ac_forge_remote_routes) / sizeof(a
 enum ac_err
 ac_forge_remote_authenticate(struct ac_request *req)
 {
-	struct ac_forge_installation in;
+	struct ac_forge_installation in = { 0 };
 	const struct ac_fit *fit;
 	enum ac_err err;
 
@@ -36,7 +36,6 @@ ac_forge_remote_authenticate(struct ac_request *req)
 		ac_log_warn("installation %s: the app system token offered could not be kept: %s",
 		    fit->installation_id, ac_err_code(err));
 	}
-	memset(&in, 0, sizeof(in));
 	err = ac_forge_installation_get(req->app->store, fit->installation_id, &in);
 	ac_forge_installation_release(&in);
 	if (err == AC_ERR_NOT_FOUND) {
