@@ -20,7 +20,7 @@ ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_tenant *t, con
 
 	if (t->product != AC_PRODUCT_JIRA)
 		return AC_ERR_BAD_REQUEST;
-	/* Forge events carry ids (doc/forge.md §4): the key when there is one, else the id, a string or a number */
+	/* Forge events carry ids (doc/protocol.md §11.2): the key when there is one, else the id, a string or a number */
 	if ((key == NULL || *key == '\0') && (key = ac_handler_util_get_string(data, "issue.id")) == NULL &&
 	    (jid = ac_handler_util_get(data, "issue.id", json_type_int)) != NULL) {
 		snprintf(idbuf, sizeof(idbuf), "%" PRId64, json_object_get_int64(jid));

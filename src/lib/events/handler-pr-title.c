@@ -100,7 +100,7 @@ out:
 
 /*
  * The title of the event's pull request: a string (Connect), or
- * {"value", "truncated"} (Forge, doc/forge.md §4); NULL when absent or
+ * {"value", "truncated"} (Forge, doc/protocol.md §11.2); NULL when absent or
  * truncated (the whole title is then fetched).
  */
 static const char *
@@ -117,7 +117,7 @@ event_title(json_object *pr)
 }
 
 /*
- * Forge events carry ids, not whole objects (doc/forge.md §4): the pull
+ * Forge events carry ids, not whole objects (doc/protocol.md §11.2): the pull
  * request itself, read when the event lacks its title or source commit.
  * *fetched owns what title and hash point into.
  */

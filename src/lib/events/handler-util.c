@@ -103,7 +103,7 @@ ac_handler_util_data(json_object *payload)
 	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
 	    !ac_json_get_typed(payload, "issue", json_type_object))
 		return d;
-	/* doc/forge.md §4: a Forge event may come under "payload" (with retryContext beside it) */
+	/* doc/protocol.md §11.2: a Forge event may come under "payload" (with retryContext beside it) */
 	d = ac_json_get_typed(payload, "payload", json_type_object);
 	if (d && !ac_json_get_typed(payload, "repository", json_type_object) &&
 	    !ac_json_get_typed(payload, "issue", json_type_object) &&
@@ -188,7 +188,7 @@ ac_handler_util_repo(json_object *data, struct ac_buf *ws, struct ac_buf *repo)
 	struct ac_url u;
 	size_t i;
 
-	/* doc/forge.md §4: a Forge event names both by uuid ("{…}", a path segment as it is, encoded) */
+	/* doc/protocol.md §11.2: a Forge event names both by uuid ("{…}", a path segment as it is, encoded) */
 	if (wsid && *wsid && strcmp(wsid, ".") && strcmp(wsid, "..") && repoid && *repoid && strcmp(repoid, ".") &&
 	    strcmp(repoid, "..")) {
 		ac_buf_reset(ws);
@@ -281,7 +281,7 @@ ac_handler_util_call(struct ac_handler_ctx *ctx, const struct ac_tenant *t, cons
 		goto out;
 	snprintf(what, sizeof(what), "%s %s", method, path);
 	if (ctx->forge_installation && r.status == 403) {
-		/* doc/forge.md §4: right after the install the app's permissions may not be active yet */
+		/* doc/protocol.md §11.2: right after the install the app's permissions may not be active yet */
 		ac_log_warn("%s: HTTP 403 for a Forge installation: retried (permissions may not be active yet)", what);
 		err = AC_ERR_UPSTREAM;
 		goto out;

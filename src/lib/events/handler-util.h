@@ -61,7 +61,7 @@ int ac_handler_util_exempt(const char *message, size_t nparents);
 /*
  * The event body proper: payload's "data" object when payload is a Bitbucket
  * envelope {"event", "data"} (doc/protocol.md §6), its "payload" object when
- * a Forge event comes wrapped (doc/forge.md §4), else payload itself. Borrowed.
+ * a Forge event comes wrapped (doc/protocol.md §11.2), else payload itself. Borrowed.
  */
 json_object *ac_handler_util_data(json_object *payload);
 
@@ -74,7 +74,7 @@ const char *ac_handler_util_get_string(json_object *obj, const char *dotted);
 
 /*
  * Workspace and repository of a Bitbucket event: a Forge event's uuids
- * (data.workspace.uuid and data.repository.uuid, doc/forge.md §4), else the slugs of data.repository.full_name
+ * (data.workspace.uuid and data.repository.uuid, doc/protocol.md §11.2), else the slugs of data.repository.full_name
  * ("ws/repo"), else the pullrequest's destination repository, else the
  * repository's links.html.href. Written as URL path segments (every byte but
  * A-Z a-z 0-9 - . _ ~ percent-encoded, so "{uuid}" becomes "%7B…%7D") into

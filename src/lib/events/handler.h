@@ -18,7 +18,7 @@ struct ac_handler_ctx {
 	struct ac_client *client;
 	long retry_after;   /* a handler sets it (seconds) when the product asked to wait (429) */
 	/*
-	 * A Forge event (doc/forge.md §4): the installation id, and the tenant a
+	 * A Forge event (doc/protocol.md §11.2): the installation id, and the tenant a
 	 * handler gets is a view of that installation (worker.c): client_key the
 	 * installation id, base_url and base_api_url its apiBaseUrl. Calls then
 	 * go through ac_forge_call with the app system token instead of the

@@ -12,7 +12,7 @@ static const struct ac_handler table[] = {
 	{ "pullrequest:updated", ac_handler_pr_title, "the same check when the PR changes" },
 	{ "repo:push", ac_handler_commits, "each new commit's first line must match AC_COMMIT_PATTERN" },
 	{ "jira:issue_created", ac_handler_jira_issue, "reads the new issue back with a signed call, logs its summary" },
-	/* Forge (doc/forge.md §4): the same handlers, calling apiBaseUrl with the app system token */
+	/* Forge (doc/protocol.md §11.2): the same handlers, calling apiBaseUrl with the app system token */
 	{ "avi:bitbucket:created:pullrequest", ac_handler_pr_title, "Forge: the PR title rule (the PR fetched when the event lacks it)" },
 	{ "avi:bitbucket:updated:pullrequest", ac_handler_pr_title, "Forge: the same check when the PR changes" },
 	{ "avi:jira:created:issue", ac_handler_jira_issue, "Forge: reads the new issue back, logs its summary" },

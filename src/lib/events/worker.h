@@ -26,7 +26,7 @@
 enum ac_err ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, int *ran);
 
 /*
- * Whether event_key is a Forge event ("avi:…", doc/forge.md §4): its inbox
+ * Whether event_key is a Forge event ("avi:…", doc/protocol.md §11.2): its inbox
  * record's client key is then a Forge installation id, and its handler
  * calls the product through ac_forge_call (handler.h forge_installation).
  */

@@ -1,4 +1,4 @@
-/* forge_client.c: REST calls of a Forge installation with its app system token (doc/forge.md §3). */
+/* forge_client.c: REST calls of a Forge installation with its app system token (doc/protocol.md §11.3). */
 #include "config.h"
 
 #include <string.h>
@@ -111,7 +111,7 @@ ac_forge_call(const struct ac_conf *conf, struct ac_store *st, const char *insta
 	blen = strlen(base);
 	if (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	/* the base's own path stays: /ex/jira/<cloudId> + /rest/api/3/... (doc/forge.md §3) */
+	/* the base's own path stays: /ex/jira/<cloudId> + /rest/api/3/... (doc/protocol.md §11.3) */
 	if ((err = ac_buf_add(&url, base, blen)) != AC_OK || (err = ac_buf_adds(&url, path)) != AC_OK)
 		goto out;
 	/* a Forge apiBaseUrl is a product host like any other: on the allow-list, https */

@@ -19,7 +19,7 @@
 #define AC_FORGE_TOKEN_MARGIN 30
 
 /*
- * Calls the REST API of installation_id as the app (doc/forge.md §3): the
+ * Calls the REST API of installation_id as the app (doc/protocol.md §11.3): the
  * installation's apiBaseUrl (its own path kept: "/ex/jira/<cloudId>" +
  * path "/rest/api/3/issue/KEY"; Bitbucket "/ex/bitbucket/<ws>" +
  * "/2.0/repositories/…"), path with its query, "Authorization: Bearer" the

@@ -271,7 +271,7 @@ class Sim {
 			return { name: 'bitbucket-rest', m, verify: (q, e) => this.verifyBitbucketRest(q, e),
 			    handler: (q, r, e, mm) => this.bitbucketRest(q, r, e, mm[1]) };
 		}
-		// Forge (doc/forge.md §3): apiBaseUrl's own path, then Bitbucket's; the Bearer is a system token
+		// Forge (doc/protocol.md §11.3): apiBaseUrl's own path, then Bitbucket's; the Bearer is a system token
 		if ((m = path.match(/^\/ex\/bitbucket\/([^/]+)(\/2\.0\/.*)$/))) {
 			return { name: 'forge-bitbucket-rest', m, verify: (q, e, mm) => this.verifyForgeSystem(q, e, mm[1]),
 			    handler: (q, r, e, mm) => this.bitbucketRest(q, r, e, mm[2]) };
