@@ -1,4 +1,4 @@
-/* forge-remote.c: forge-remote.fcgi, POST /forge/merge-check and /forge/remote/...: Forge Remote calls answered (doc/protocol.md §11). */
+/* forge-remote.c: forge-remote.fcgi, POST /forge/merge-check and /forge/remote/...: Forge Remote calls answered (doc/protocol.md §11.2). */
 #include "config.h"
 
 #include "routes/forge_remote.h"

@@ -9,7 +9,7 @@
 
 /*
  * The handler of POST /forge/merge-check (after ac_forge_remote_authenticate).
- * The body (Forge's bitbucket:mergeCheck, doc/protocol.md §11) is a JSON
+ * The body (Forge's bitbucket:mergeCheck, doc/protocol.md §11.2) is a JSON
  * object {workspace{uuid}, repository{uuid}, pullrequest{id}, trigger{type},
  * ...}: 415 when not JSON, 400 when it is not
  * an object or names no workspace, repository or pull request id. The pull

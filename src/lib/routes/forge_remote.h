@@ -1,4 +1,4 @@
-/* forge_remote.h: forge-remote.fcgi: Bitbucket merge checks and UI resolver calls of Forge Remote (doc/protocol.md §11). */
+/* forge_remote.h: forge-remote.fcgi: Bitbucket merge checks and UI resolver calls of Forge Remote (doc/protocol.md §11.2). */
 #ifndef AC_FORGE_REMOTE_H
 #define AC_FORGE_REMOTE_H
 
