@@ -11,7 +11,7 @@ AC_LIB_APT_UPDATED=
 # says what each is for.
 AC_PACKAGES="build-essential libfcgi-dev libcurl4-openssl-dev libjson-c-dev
 liblmdb-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
-spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid"
+spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid lmdb-utils"
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "$*"; exit 1; }

@@ -3,6 +3,7 @@
 //
 //   node tests/sim/sim.js serve --state DIR [--port 0] [--app-key KEY]
 //   node tests/sim/sim.js install|uninstall|webhook|page --app URL --state DIR --client-key K ...
+//   node tests/sim/sim.js forge --state DIR --app APP_ID [--port 0]   (plays Forge: lib/forge.js)
 //
 // See README.md next to this file for every option, the control API and the state files.
 'use strict';
@@ -15,6 +16,7 @@ function usage() {
        sim.js uninstall --app URL --state DIR --client-key K [options]
        sim.js webhook   --app URL --state DIR --client-key K --event EVENT [options]
        sim.js page      --app URL --state DIR --client-key K [--context-qsh] [options]
+       sim.js forge     --state DIR --app APP_ID [--port N]
 (see tests/sim/README.md)
 `);
 	return 2;
@@ -29,6 +31,12 @@ async function main(argv) {
 		if (typeof args.state !== 'string')
 			return usage();
 		await require('./lib/server').serve(args);
+		return null; // keeps running
+	}
+	if (cmd === 'forge') {
+		if (typeof args.state !== 'string' || typeof args.app !== 'string')
+			return usage();
+		await require('./lib/forge').serve(args);
 		return null; // keeps running
 	}
 	return require('./lib/driver').drive(cmd, args);
