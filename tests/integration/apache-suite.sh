@@ -9,7 +9,8 @@
 # part 2 runs the real programs through the whole simulator scenario (lib.sh it_scenario).
 
 APACHE_ROUTES="descriptor:GET:/atlassian-connect.json installed:POST:/installed
-uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback"
+uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback
+forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation"
 
 # apache_stage MODE FROM SUFFIX: FROM (a program, or "built") as every route's program.
 apache_stage() {

@@ -55,7 +55,7 @@ supervised() {
 	for p in $kids; do
 		c=
 		read -r c 2>/dev/null </proc/"$p"/comm
-		case "$c" in *.fcgi | uninstalled.fcg | oauth-callback. | forge-events.fc | acctl) echo "$p $c" ;; esac
+		case "$c" in *.fcgi | uninstalled.fcg | oauth-callback. | forge-events.fc | forge-remote.fc | acctl) echo "$p $c" ;; esac
 	done
 }
 # serving PID: the serving processes of the supervisor PID

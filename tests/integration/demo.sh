@@ -14,13 +14,16 @@ RUN_PID=
 trap '[ -z "$RUN_PID" ] || stop_pids "$RUN_PID" 2>/dev/null; rm -rf "$D"' EXIT
 
 port="$(it_free_port)"
+# --forge too when jose is there (npm_sim installs it): Forge's side after the Connect demo
+FORGE=
+[ ! -d "$top_srcdir/tests/sim/node_modules/jose" ] || FORGE=--forge
 # scripts/run starts in its own process group (set -m) so that we can see its leftovers.
 (cd "$D" && exec env -u AC_CONFIG -u AC_DATA_DIR PORT="$port" NO_BUILD=1 BUILDDIR="$top_builddir" \
-    VARDIR="$D/var" AC_TEMPLATE_DIR="$top_srcdir/descriptor" "$top_srcdir/scripts/run" --demo \
+    VARDIR="$D/var" AC_TEMPLATE_DIR="$top_srcdir/descriptor" "$top_srcdir/scripts/run" --demo $FORGE \
     >"$D/out" 2>"$D/err") &
 RUN_PID=$!
 for _ in $(seq 300); do
-	grep -q '^== demo: done' "$D/out" 2>/dev/null && break
+	grep -q "^== demo${FORGE:+ --forge}: done" "$D/out" 2>/dev/null && break
 	kill -0 "$RUN_PID" 2>/dev/null || break
 	sleep 0.2
 done
@@ -28,6 +31,16 @@ check "scripts/run --demo finishes its demo and keeps serving" \
     eval 'grep -q "^== demo: done" "$D/out" && kill -0 "$RUN_PID"'
 check "it prints the app's comment on the pull request" grep -q 'Pull request title check failed' "$D/out"
 check "it prints the FAILED title status" grep -q 'status FAILED .* connect-fcgi-title' "$D/out"
+if [ -n "$FORGE" ]; then
+	check "--forge: the Forge events are accepted" eval '[ "$(grep -c "^ (HTTP 204)$" "$D/out")" -eq 2 ]'
+	check "--forge: the worker commented on pull request 42 through the installation's apiBaseUrl" \
+	    grep -q 'comment on %7Bdemo-ws%7D/%7Bdemo-repo%7D pullrequest 42:' "$D/out"
+	check "--forge: the merge check answered success false by the title rule" \
+	    grep -q '^{"success":false,"message":"The pull request title \\"Tidy the Forge demo\\" does not match' "$D/out"
+	check "--forge: /forge/remote/installation shows a live system token" grep -q '"systemToken":{"live":true' "$D/out"
+else
+	skip "--forge: jose not installed in tests/sim"
+fi
 check "it prints the status of the push's commit" grep -qE 'status (FAILED|SUCCESSFUL) .* connect-fcgi-commit' "$D/out"
 for c in 'tenant list' 'inbox list' 'jwt decode' 'api --tenant demo-tenant GET /2.0/user'; do
 	check "it shows acctl $c" grep -q "acctl $c" "$D/out"
@@ -47,6 +60,9 @@ for p in $procs; do
 	esac
 done
 if [ -n "$(run_user)" ]; then is "$n_root" 0 "no program of scripts/run runs as root"; else skip "not root"; fi
+exes="$(for p in $procs; do readlink "/proc/$p/exe" 2>/dev/null; echo; done)"
+check "scripts/run runs forge-events.fcgi and forge-remote.fcgi as it runs the others" \
+    eval 'grep -q "/forge-events\.fcgi$" <<<"$exes" && grep -q "/forge-remote\.fcgi$" <<<"$exes"'
 secret="$(json "$D/var/demo/$port/sim/tenants.json" "j['demo-tenant'].sharedSecret")"
 check "no output or log of scripts/run holds the tenant's secret" \
     eval '[ -n "$secret" ] && ! grep -rqF "$secret" "$D/out" "$D/err" "$D/var/nginx"'

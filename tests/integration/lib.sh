@@ -262,7 +262,8 @@ bytes() {
 # nginx-MODE.sh. Part 1 puts tests/bench/echo.fcgi behind every route, to see what each
 # location hands its program; part 2 runs the real programs that are built.
 ROUTES="descriptor:GET:/atlassian-connect.json installed:POST:/installed
-uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback"
+uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback
+forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation"
 
 nginx_suite() {
 	local mode="$1" r name method path want got pids victim prog secret n
@@ -312,7 +313,7 @@ nginx_suite() {
 	bytes 262144 >"$IT_TMP/256k"
 	bytes 262145 >"$IT_TMP/256k+1"
 	bytes 2097152 >"$IT_TMP/2m"
-	for r in installed:64k uninstalled:64k webhook:256k; do
+	for r in installed:64k uninstalled:64k webhook:256k forge/events:256k forge/merge-check:64k; do
 		name="${r%%:*}"
 		http POST "/$name" --data-binary @"$IT_TMP/${r#*:}"
 		is "$STATUS $(json "$BODY" 'j.body_bytes')" "200 $(stat -c %s "$IT_TMP/${r#*:}")" \

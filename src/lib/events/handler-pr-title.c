@@ -177,7 +177,7 @@ ac_handler_pr_title(struct ac_handler_ctx *ctx, const struct ac_tenant *t, const
 		goto out;
 	if ((err = full_hash(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), hash, full)) != AC_OK)
 		goto out;
-	ok = ac_handler_util_match(ctx->conf->pr_title_pattern, title);
+	ok = ac_handler_pr_title_passes(ctx->conf, title);
 	ac_log_info("PR %s/%s#%" PRId64 " at %.12s: title %s", ac_buf_str(&ws), ac_buf_str(&repo), id, full,
 	    ok ? "passes" : "fails");
 	if (!ok && (err = comment_once(ctx, t, ac_buf_str(&ws), ac_buf_str(&repo), id, title)) != AC_OK)
@@ -191,4 +191,10 @@ out:
 	ac_buf_release(&repo);
 	ac_buf_release(&ws);
 	return err;
+}
+
+int
+ac_handler_pr_title_passes(const struct ac_conf *conf, const char *title)
+{
+	return ac_handler_util_match(conf->pr_title_pattern, title);
 }

@@ -22,6 +22,13 @@ enum ac_err ac_handler_jira_issue(struct ac_handler_ctx *ctx, const struct ac_te
     const struct ac_event *ev, json_object *payload);      /* handler-jira-issue.c */
 
 /*
+ * The rule for pull request titles, the one place it is applied: whether
+ * title passes AC_PR_TITLE_PATTERN (ac_handler_util_match). The event
+ * handler and the Bitbucket merge check (forge_merge_check.c) both ask it.
+ */
+int ac_handler_pr_title_passes(const struct ac_conf *conf, const char *title); /* handler-pr-title.c */
+
+/*
  * Build status keys (doc/protocol.md §7: the same key overwrites). This is what makes a
  * status safe to post again on a retry: a second POST with the same key
  * replaces the first, it never adds one.

@@ -244,3 +244,15 @@ out:
 	json_object_put(body);
 	return err;
 }
+
+enum ac_err
+ac_forge_offer_system_token(struct ac_request *req, const struct ac_fit *fit)
+{
+	return keep_system_token(req, fit);
+}
+
+enum ac_err
+ac_forge_record_installation(struct ac_request *req, const struct ac_fit *fit)
+{
+	return record_installation(req, fit);
+}

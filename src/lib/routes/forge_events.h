@@ -43,4 +43,14 @@ enum ac_err ac_forge_token_exp(const char *token, int64_t *exp);
 enum ac_err ac_forge_delivery_id(const char *installation_id, const char *event_key, json_object *body,
     char id[AC_FORGE_DELIVERY_ID_LEN]);
 
+/*
+ * What forge-remote.fcgi keeps of every verified call too (forge-remote,
+ * issue 15 item 5): the request's x-forge-oauth-system token offered to the
+ * store as POST /forge/events offers it, and the installation recorded (or
+ * refreshed) from the token's app claims.
+ */
+struct ac_fit;
+enum ac_err ac_forge_offer_system_token(struct ac_request *req, const struct ac_fit *fit);
+enum ac_err ac_forge_record_installation(struct ac_request *req, const struct ac_fit *fit);
+
 #endif
