@@ -484,9 +484,18 @@ START_TEST(installed_and_upgraded_record_installation)
 	struct ac_forge_installation in;
 
 	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_ERR_NOT_FOUND);
-	/* a product event does not create it */
+	/* a product event of an installation whose installed event was missed records it from the token */
 	expect(204, "", post(PR_EVENT, fit(KID1, key1), NULL));
-	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_ERR_NOT_FOUND);
+	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_OK);
+	ck_assert_str_eq(in.api_base_url, "https://api.bitbucket.org");
+	ac_forge_installation_release(&in);
+	ac_clock_set(NOW + 10);
+	/* and a later one does not rewrite it: last seen stays */
+	expect(204, "", post("{\"eventType\":\"avi:bitbucket:updated:pullrequest\"}", fit(KID1, key1), NULL));
+	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_OK);
+	ck_assert_int_eq(in.last_seen, NOW);
+	ac_forge_installation_release(&in);
+	ac_clock_set(NOW);
 	expect(204, "", post("{\"eventType\":\"avi:forge:installed:app\",\"id\":\"" INST "\","
 	    "\"context\":\"ari:cloud:bitbucket::site/1\"}", fit(KID1, key1), NULL));
 	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_OK);
@@ -506,7 +515,7 @@ START_TEST(installed_and_upgraded_record_installation)
 	ck_assert_int_eq(in.last_seen, NOW + 100);
 	ac_forge_installation_release(&in);
 	/* lifecycle events are queued like any other */
-	ck_assert_uint_eq(queued(), 3);
+	ck_assert_uint_eq(queued(), 4);
 }
 END_TEST
 

@@ -227,7 +227,8 @@ ac_forge_events_handle(struct ac_request *req)
 	if (!strcmp(event, "avi:forge:installed:app") || !strcmp(event, "avi:forge:upgraded:app")) {
 		if ((err = record_installation(req, fit)) != AC_OK)
 			goto out;
-	}
+	} else if ((err = ac_forge_know_installation(req, fit)) != AC_OK)
+		goto out;
 	if ((err = ac_forge_delivery_id(fit->installation_id, event, body, id)) != AC_OK)
 		goto out;
 	err = ac_inbox_intake(req->app->store, fit->installation_id, event, id, req->body.data ? req->body.data : "",
@@ -255,4 +256,26 @@ enum ac_err
 ac_forge_record_installation(struct ac_request *req, const struct ac_fit *fit)
 {
 	return record_installation(req, fit);
+}
+
+enum ac_err
+ac_forge_know_installation(struct ac_request *req, const struct ac_fit *fit)
+{
+	struct ac_forge_installation in;
+	enum ac_err err;
+
+	memset(&in, 0, sizeof(in));
+	err = ac_forge_installation_get(req->app->store, fit->installation_id, &in);
+	ac_forge_installation_release(&in);
+	if (err == AC_ERR_NOT_FOUND) {
+		/* its installed event was missed (or came before this build): the token's app claims say as much */
+		if ((err = record_installation(req, fit)) == AC_OK)
+			ac_log_info("installation %s: recorded from a %s call", fit->installation_id,
+			    fit->module_type ? fit->module_type : "Forge");
+	}
+	if (err == AC_ERR_NOMEM)
+		return err;
+	if (err != AC_OK)
+		ac_log_warn("installation %s: not recorded: %s", fit->installation_id, ac_err_code(err));
+	return AC_OK;
 }

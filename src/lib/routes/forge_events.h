@@ -53,4 +53,12 @@ struct ac_fit;
 enum ac_err ac_forge_offer_system_token(struct ac_request *req, const struct ac_fit *fit);
 enum ac_err ac_forge_record_installation(struct ac_request *req, const struct ac_fit *fit);
 
+/*
+ * The installation recorded from the token's app claims when the store does
+ * not know it yet (its installed event was missed): a Forge event or call of
+ * it then finds its apiBaseUrl. AC_OK unless out of memory (a store error is
+ * logged: the call goes on).
+ */
+enum ac_err ac_forge_know_installation(struct ac_request *req, const struct ac_fit *fit);
+
 #endif

@@ -22,7 +22,6 @@ const size_t ac_forge_remote_nroutes = sizeof(ac_forge_remote_routes) / sizeof(a
 enum ac_err
 ac_forge_remote_authenticate(struct ac_request *req)
 {
-	struct ac_forge_installation in = { 0 };
 	const struct ac_fit *fit;
 	enum ac_err err;
 
@@ -36,19 +35,7 @@ ac_forge_remote_authenticate(struct ac_request *req)
 		ac_log_warn("installation %s: the app system token offered could not be kept: %s",
 		    fit->installation_id, ac_err_code(err));
 	}
-	err = ac_forge_installation_get(req->app->store, fit->installation_id, &in);
-	ac_forge_installation_release(&in);
-	if (err == AC_ERR_NOT_FOUND) {
-		/* the token's app claims are all an installed event would have told us */
-		if ((err = ac_forge_record_installation(req, fit)) == AC_OK)
-			ac_log_info("installation %s: recorded from a %s call", fit->installation_id,
-			    fit->module_type ? fit->module_type : "Forge");
-	}
-	if (err == AC_ERR_NOMEM)
-		return err;
-	if (err != AC_OK)
-		ac_log_warn("installation %s: not recorded: %s", fit->installation_id, ac_err_code(err));
-	return AC_OK;
+	return ac_forge_know_installation(req, fit);
 }
 
 /* k: s, or k: null. */
@@ -155,6 +142,15 @@ ac_forge_remote_installation(struct ac_request *req)
 	err = ac_forge_installation_get(req->app->store, fit->installation_id, &in);
 	if (err != AC_OK && err != AC_ERR_NOT_FOUND)
 		goto out;
+	/* the Connect tenant as the store has it now: one installed after the last installed event counts */
+	if (err == AC_OK) {
+		char *linked = NULL;
+
+		if (ac_forge_link_find(req->app->store, &in, &linked) == AC_OK && linked) {
+			free(in.client_key);
+			in.client_key = linked;
+		}
+	}
 	/* what the store does not hold (it could not keep the record) comes from this call's token */
 	if ((o = json_object_new_object()) == NULL) {
 		err = AC_ERR_NOMEM;
