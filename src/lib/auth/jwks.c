@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 
 #include "auth/jwks.h"
+#include "auth/token.h"
 #include "base/buf.h"
 #include "base/json.h"
 
@@ -22,58 +23,24 @@
  * trusted is exactly what the JWK says.
  */
 
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 /*
  * RFC 7518 §6.3.1 Base64urlUInt: base64url without padding (RFC 7515 §2), as
- * strict as token.c's decoder (no '=', no white space, no length of 1 mod 4,
- * zero unused bits). *out is malloc'd (n * 3 / 4 bytes at most).
+ * token.c's strict decoder (no '=', no white space, no length of 1 mod 4, zero
+ * unused bits), and not empty. *out is malloc'd (n * 3 / 4 bytes at most).
  */
 static int
 b64url_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 {
 	unsigned char *p;
-	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0, v;
 
-	if (n == 0 || n % 4 == 1)
+	if (n == 0 || (p = malloc(n * 3 / 4 + 1)) == NULL)
 		return -1;
-	if ((p = malloc(n * 3 / 4 + 1)) == NULL)
+	if (ac_b64url_decode(s, n, p, outlen) != 0) {
+		free(p);
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((v = b64url_value((unsigned char)s[i])) < 0)
-			goto fail;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			p[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
 	}
-	if (acc != 0)
-		goto fail;
 	*out = p;
-	*outlen = o;
 	return 0;
-fail:
-	free(p);
-	return -1;
 }
 
 /* An RSA public key from the big-endian n and e; NULL when OpenSSL refuses them. */

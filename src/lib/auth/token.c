@@ -71,8 +71,8 @@ b64url_value(unsigned char c)
  * character must be zero, so one byte string has exactly one encoding.
  * out has room for n * 3 / 4 bytes.
  */
-static int
-b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
+int
+ac_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
 {
 	size_t i, o = 0;
 	uint32_t acc = 0;
@@ -238,12 +238,12 @@ ac_token_parse(const char *tok, size_t len, struct ac_token *out)
 	dec = malloc(len); /* big enough for any one decoded segment */
 	if (dec == NULL)
 		return AC_ERR_NOMEM;
-	if (b64url_decode(tok, hlen, dec, &n) != 0 || (t.header = parse_object(dec, n)) == NULL)
+	if (ac_b64url_decode(tok, hlen, dec, &n) != 0 || (t.header = parse_object(dec, n)) == NULL)
 		goto malformed;
-	if (b64url_decode(dot1 + 1, clen, dec, &n) != 0 ||
+	if (ac_b64url_decode(dot1 + 1, clen, dec, &n) != 0 ||
 	    (t.claims = parse_object(dec, n)) == NULL)
 		goto malformed;
-	if (slen == 0 || b64url_decode(dot2 + 1, slen, dec, &n) != 0)
+	if (slen == 0 || ac_b64url_decode(dot2 + 1, slen, dec, &n) != 0)
 		goto malformed;
 	t.sig = malloc(n);
 	if (t.sig == NULL)

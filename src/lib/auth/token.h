@@ -69,6 +69,13 @@ struct ac_token {
  */
 enum ac_err ac_token_parse(const char *tok, size_t len, struct ac_token *out);
 
+/*
+ * Strict base64url without padding (RFC 7515 §2): no '=', no white space, no
+ * length of 1 mod 4, zero unused bits, so one byte string has one encoding.
+ * out has room for n * 3 / 4 bytes. 0, or -1 when s is not such text.
+ */
+int ac_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
+
 /* Frees what ac_token_parse() filled; a zeroed struct is fine. */
 void ac_token_release(struct ac_token *t);
 
