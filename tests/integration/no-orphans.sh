@@ -12,15 +12,19 @@ it_setup
 [ -x "$top_builddir/src/fcgi/webhook.fcgi" ] && [ -x "$ACCTL" ] || skip_all "webhook.fcgi or acctl not built"
 
 RUN_PID=
-# ours: "pid stat exe" of every process whose program or command line is under $IT_TMP
+# ours: "pid stat exe" of every process of this test's stack: its program, command line or
+# environment (AC_DATA_DIR, whether the programs run from the build or staged) names $IT_TMP
 ours() {
 	local p exe
 	for p in /proc/[0-9]*; do
 		p="${p#/proc/}"
+		[ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] || continue
 		exe="$(readlink "/proc/$p/exe" 2>/dev/null)" || continue
 		case "$exe $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
-		*"$IT_TMP"/*) alive "$p" && echo "$p $(sed 's/^.*) \(.\).*/\1/' "/proc/$p/stat") $exe" ;;
+		*"$IT_TMP"/*) ;;
+		*) grep -qzF "AC_DATA_DIR=$IT_TMP/" "/proc/$p/environ" 2>/dev/null || continue ;;
 		esac
+		alive "$p" && echo "$p $(sed 's/^.*) \(.\).*/\1/' "/proc/$p/stat") $exe"
 	done
 }
 # programs: the fcgi programs and the worker among them (nginx, root, is scripts/run's to stop)
