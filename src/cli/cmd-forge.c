@@ -15,6 +15,7 @@
 #include "auth/fit.h"
 #include "auth/jwks.h"
 #include "auth/token.h"
+#include "outbound/forge_jwks.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/conf.h"
@@ -26,7 +27,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: acctl forge verify --jwks FILE [--app-id ID] [--environments LIST]\n"
+	    "usage: acctl forge verify [--jwks FILE|URL] [--app-id ID] [--environments LIST]\n"
 	    "                 [--leeway SECONDS] [--now TIME] TOKEN\n"
 	    "       acctl forge manifest [--product bitbucket|jira] [--template FILE] [--out FILE]\n"
 	    "       acctl forge installations\n"
@@ -34,6 +35,7 @@ usage(FILE *f)
 	    "or '-' to read it from standard input. ID defaults to AC_FORGE_APP_ID, LIST to\n"
 	    "AC_FORGE_ENVIRONMENTS, SECONDS to AC_FORGE_LEEWAY; TIME is seconds since the epoch\n"
 	    "or YYYY-MM-DDTHH:MM:SSZ.\n"
+	    "Without --jwks: the JWKS the store keeps, else AC_FORGE_JWKS_URL fetched.\n"
 	    "Exit status: 0 valid, 1 invalid token, 2 unusable input. See acctl(1).\n"
 	    "installations: the Forge installations the store knows, one JSON object a line, with\n"
 	    "whether an app system token is held and until when (never the token).\n");
@@ -206,6 +208,86 @@ print_problems(const struct ac_token_report *r)
 	}
 }
 
+/* scheme://...: fetched (and refused unless https or loopback http), never opened as a file */
+static int
+is_url(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+
+	return n > 0 && !strncmp(s + n, "://", 3);
+}
+
+/* A copy of b's bytes, NUL-terminated (free() it); NULL when out of memory. */
+static char *
+copy_doc(const struct ac_buf *b, size_t *len)
+{
+	char *out = malloc(b->len + 1);
+
+	if (out == NULL)
+		return NULL;
+	if (b->len)
+		memcpy(out, b->data, b->len);
+	out[b->len] = '\0';
+	*len = b->len;
+	return out;
+}
+
+/* The JWKS at url, fetched as the server fetches it (forge_jwks.c); NULL after saying why. */
+static char *
+jwks_fetch(const struct ac_conf *conf, const char *url, const char *what, size_t *len)
+{
+	struct ac_buf b;
+	char *why = NULL, *out = NULL;
+
+	if (ac_forge_jwks_download(conf, url, &b, &why) == AC_OK) {
+		if ((out = copy_doc(&b, len)) != NULL)
+			fprintf(stderr, "acctl forge: the JWKS fetched from %s%s (%zu bytes)\n", url, what, *len);
+	} else {
+		fprintf(stderr, "acctl forge: cannot fetch the JWKS%s: %s\n", what, why ? why : "out of memory");
+	}
+	ac_buf_release(&b);
+	free(why);
+	return out;
+}
+
+/*
+ * --jwks URL: that set. No --jwks: the set the store keeps (what the server
+ * verifies with now), else AC_FORGE_JWKS_URL fetched. Read-only: nothing is
+ * kept. NULL after saying why.
+ */
+static char *
+jwks_fetched_or_kept(const struct ac_conf *conf, const char *url, size_t *len)
+{
+	struct ac_store *st = NULL;
+	struct ac_forge_jwks_state js;
+	struct ac_buf b;
+	char *out = NULL, when[32];
+	enum ac_err err;
+
+	if (url)
+		return jwks_fetch(conf, url, "", len);
+	memset(&js, 0, sizeof(js));
+	ac_buf_init(&b, AC_JWKS_MAX);
+	if (acctl_as_data_owner(conf->data_dir) != 0)
+		goto out;
+	if ((err = ac_store_open(conf->data_dir, 0, AC_STORE_RDONLY, &st)) != AC_OK)
+		fprintf(stderr, "acctl forge: no store in AC_DATA_DIR=%s to read a kept JWKS from\n", conf->data_dir);
+	else if ((err = ac_forge_jwks_get(st, &b, &js)) != AC_OK)
+		fprintf(stderr, "acctl forge: the JWKS kept in the store is unreadable: %s\n", ac_strerror(err));
+	if (st)
+		ac_store_close(st);
+	if (js.found && b.len > 0) {
+		if ((out = copy_doc(&b, len)) != NULL)
+			fprintf(stderr, "acctl forge: the JWKS kept in the store (fetched %s from AC_FORGE_JWKS_URL)\n",
+			    acctl_time((time_t)js.fetched_at, when, sizeof(when)));
+		goto out;
+	}
+	out = jwks_fetch(conf, conf->forge_jwks_url, " (AC_FORGE_JWKS_URL; the store keeps none)", len);
+out:
+	ac_buf_release(&b);
+	return out;
+}
+
 static const struct option verify_opts[] = {
 	{ "jwks", required_argument, NULL, 'j' },
 	{ "app-id", required_argument, NULL, 'a' },
@@ -250,15 +332,6 @@ cmd_verify(int argc, char **argv)
 	}
 	if (argc - optind != 1) {
 		rc = bad_usage("verify takes one TOKEN");
-		goto out;
-	}
-	if (jwks_path == NULL) {
-		rc = bad_usage("give --jwks FILE: fetching AC_FORGE_JWKS_URL (and the JWKS kept in "
-		    "the store) is not built yet");
-		goto out;
-	}
-	if (!strncmp(jwks_path, "http://", 7) || !strncmp(jwks_path, "https://", 8)) {
-		rc = bad_usage("--jwks takes a file for now; a URL is not fetched yet");
 		goto out;
 	}
 	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
@@ -309,10 +382,15 @@ cmd_verify(int argc, char **argv)
 		rc = bad_usage("--now is seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ");
 		goto out;
 	}
-	if ((doc = read_path(jwks_path, AC_JWKS_MAX + 1, &doclen, "--jwks")) == NULL)
+	if (jwks_path && !is_url(jwks_path))
+		doc = read_path(jwks_path, AC_JWKS_MAX + 1, &doclen, "--jwks");
+	else
+		doc = jwks_fetched_or_kept(&conf, jwks_path, &doclen);
+	if (doc == NULL)
 		goto out;
 	if ((err = ac_jwks_parse(doc, doclen, &set, &why)) != AC_OK) {
-		fprintf(stderr, "acctl forge: %s: %s\n", jwks_path, why ? why : ac_strerror(err));
+		fprintf(stderr, "acctl forge: %s: %s\n", jwks_path ? jwks_path : "the JWKS",
+		    why ? why : ac_strerror(err));
 		goto out;
 	}
 	if (set->nignored)
@@ -431,7 +509,22 @@ print_installations(struct ac_store *st, json_object *list)
 	for (i = 0; i < n && err == AC_OK; i++) {
 		json_object *o = json_object_array_get_idx(list, i);
 		struct ac_forge_token tok;
+		struct ac_forge_installation in;
+		char *ck = NULL;
 
+		/*
+		 * The Connect tenant linked now (doc/protocol.md §11): one installed
+		 * after the Forge event is found too; else the one recorded stays.
+		 */
+		if ((err = ac_forge_installation_get(st, ac_json_get_string(o, "installationId"), &in)) == AC_OK) {
+			err = ac_forge_link_find(st, &in, &ck);
+			ac_forge_installation_release(&in);
+		}
+		if (err != AC_OK && err != AC_ERR_NOT_FOUND)
+			break;
+		if (ck)
+			json_object_object_add(o, "clientKey", json_object_new_string(ck));
+		free(ck);
 		if ((err = ac_forge_token_get(st, ac_json_get_string(o, "installationId"), &tok)) != AC_OK)
 			break;
 		json_object_object_add(o, "systemToken",

@@ -80,6 +80,23 @@ cmd_list(void)
 	return rc;
 }
 
+/* A linked Forge installation, into the array ctx (printed after the walk: a read transaction is open). */
+static enum ac_err
+linked_fn(const struct ac_forge_installation *in, void *ctx)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return AC_ERR_NOMEM;
+	json_object_object_add(o, "installationId", json_object_new_string(in->installation_id));
+	if (in->environment_type)
+		json_object_object_add(o, "environmentType", json_object_new_string(in->environment_type));
+	if (in->app_version)
+		json_object_object_add(o, "appVersion", json_object_new_string(in->app_version));
+	json_object_object_add(o, "lastSeen", json_object_new_int64(in->last_seen));
+	return json_object_array_add(ctx, o) == 0 ? AC_OK : AC_ERR_NOMEM;
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
@@ -88,8 +105,10 @@ cmd_show(int argc, char **argv)
 	struct ac_conf conf;
 	struct ac_store *st;
 	struct ac_tenant t;
+	json_object *links = NULL;
 	enum ac_err err;
 	char a[32];
+	size_t j;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -126,10 +145,18 @@ cmd_show(int argc, char **argv)
 		ac_buf_free_secret_str(t.shared_secret);
 		t.shared_secret = strdup(mask);
 	}
+	/* the Forge installations of this tenant (doc/protocol.md §11): ids and versions, never a token */
+	if ((links = json_object_new_array()) == NULL || (err = ac_forge_link_foreach(st, &t, linked_fn, links)) != AC_OK) {
+		fprintf(stderr, "acctl: %s\n", ac_strerror(links ? err : AC_ERR_NOMEM));
+		ac_tenant_release(&t);
+		rc = 1;
+		goto out;
+	}
 	if (as_json) {
 		json_object *o;
 
 		if (ac_tenant_to_json(&t, NULL, &o) == AC_OK) {
+			json_object_object_add(o, "forgeInstallations", json_object_get(links));
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 			ac_json_put_secret(o);
 		}
@@ -151,10 +178,21 @@ cmd_show(int argc, char **argv)
 		printf("uninstalledAt:  %s\n", acctl_time(t.uninstalled_at, a, sizeof(a)));
 		if (t.lifecycle_iat > 0)
 			printf("lifecycleIat:   %s\n", acctl_time((time_t)t.lifecycle_iat, a, sizeof(a)));
+		if (*t.installation_id)
+			printf("installationId: %s\n", t.installation_id);
+		for (j = 0; j < json_object_array_length(links); j++) {
+			json_object *l = json_object_array_get_idx(links, j);
+			const char *env = ac_json_get_string(l, "environmentType");
+			const char *ver = ac_json_get_string(l, "appVersion");
+
+			printf("forge:          %s%s%s%s%s\n", ac_json_get_string(l, "installationId"),
+			    env ? " " : "", env ? env : "", ver ? " version " : "", ver ? ver : "");
+		}
 	}
 	ac_tenant_release(&t);
 	rc = 0;
 out:
+	json_object_put(links);
 	ac_store_close(st);
 	ac_conf_release(&conf);
 	return rc;

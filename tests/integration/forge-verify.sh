@@ -26,7 +26,8 @@ fi
 unset AC_CONFIG AC_FAKE_NOW AC_FORGE_APP_ID AC_FORGE_ENVIRONMENTS AC_FORGE_LEEWAY AC_FORGE_JWKS_URL
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/forge-verify.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+SERVER_PID=
+trap '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 n=0
@@ -128,9 +129,114 @@ else
 	not_ok "escape in a claim"; diag "$OUT"
 fi
 
+# ---------------------------------------------------------------- the JWKS over HTTP (issue 15 item 9)
+# tests/sim/forge-jwks.js on loopback: its own keys, its own FITs (verified --now at their iat, so
+# no check depends on the clock); the store keeps a JWKS once forge-events.fcgi (plain CGI) fetched
+# it. The programs run as nobody when the test runs as root.
+chmod 0755 "$tmp"
+mkdir "$tmp/fj" "$tmp/empty"
+mkdir -m 0700 "$tmp/data"
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody:nogroup "$tmp/data" "$tmp/empty"
+	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+fi
+"$node" "$sim/forge-jwks.js" "$tmp/fj" "$APP" >"$tmp/fj.out" 2>"$tmp/fj.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/fj/forge.json" ] && break
+	sleep 0.1
+done
+FJ=$("$node" -e 'process.stdout.write(require(process.argv[1]).url)' "$tmp/fj/forge.json" 2>/dev/null)
+if [ -z "$FJ" ]; then
+	not_ok "the loopback JWKS server starts"; diag "$(cat "$tmp/fj.err")"
+else
+	ctl() { curl -s --max-time 10 "$@"; }
+	count() { ctl "$FJ/_ctl/count"; }
+	LIVE=$(ctl "$FJ/_ctl/fit?case=good&inst=ari:cloud:ecosystem::installation/$(cat /proc/sys/kernel/random/uuid)")
+	IAT=$("$node" -e 'const p = process.argv[1].split(".")[1];
+		process.stdout.write(String(JSON.parse(Buffer.from(p, "base64url")).iat))' "$LIVE")
+	export AC_BASE_URL=https://app.example.com AC_ALLOWED_HOSTS=127.0.0.1
+	# runu ARGS...: acctl with AC_DATA_DIR and AC_FORGE_JWKS_URL as set, --now at the live token's iat
+	runu() { run forge verify --app-id "$APP" --now "$IAT" "$@" "$LIVE"; }
+
+	before=$(count)
+	runu --jwks "$FJ/.well-known/jwks.json"
+	if [ "$RC" -eq 0 ] && grep -qx valid "$tmp/out" && [ "$(count)" = "$((before + 1))" ]; then
+		ok "--jwks URL: fetched once over loopback http named in AC_ALLOWED_HOSTS, the token valid"
+	else
+		not_ok "--jwks URL"; diag "rc $RC" "$OUT" "$ERR"
+	fi
+	runu --jwks "$JWKS"
+	if [ "$RC" -eq 1 ] && grep -q '^fit_kid_unknown: ' "$tmp/out"; then
+		ok "the same token against another set (a file): fit_kid_unknown"
+	else
+		not_ok "another set"; diag "rc $RC" "$OUT"
+	fi
+	# fetch failures, each said plainly, exit 2, nothing verified
+	while IFS='|' read -r url want desc; do
+		runu --jwks "$url"
+		if [ "$RC" -eq 2 ] && grep -qF -- "$want" "$tmp/err" && ! grep -q '^valid' "$tmp/out"; then
+			ok "--jwks $desc: exit 2, said"
+		else
+			not_ok "--jwks $desc: exit 2, said ('$want')"; diag "rc $RC" "$OUT" "$ERR"
+		fi
+	done <<EOF_CASES
+$FJ/nope|answered HTTP 404, not 200 with a JWKS|a 404
+$FJ/_ctl/count|answered 200 but not a usable JWKS|an answer that is not a JWKS
+https://127.0.0.1:1/jwks.json|could not be reached or did not answer|a server that is not there
+ftp://127.0.0.1/jwks.json|a JWKS comes over https, or plain http from a loopback host|another scheme (not opened as a file)
+http://localhost.invalid/jwks.json|a JWKS comes over https, or plain http from a loopback host|plain http to a host not on loopback
+EOF_CASES
+	(cd "$tmp" && AC_ALLOWED_HOSTS=example.com "$acctl" forge verify --jwks "$FJ/.well-known/jwks.json" \
+	    --app-id "$APP" --now "$IAT" "$LIVE") >"$tmp/out" 2>"$tmp/err"
+	if [ $? -eq 2 ] && grep -qF "plain http from a loopback host named in AC_ALLOWED_HOSTS" "$tmp/err"; then
+		ok "--jwks loopback http not named in AC_ALLOWED_HOSTS: refused, said"
+	else
+		not_ok "loopback not allowed"; diag "$(cat "$tmp/out" "$tmp/err")"
+	fi
+	ctl -X POST "$FJ/_ctl/down" >/dev/null
+	runu --jwks "$FJ/.well-known/jwks.json"
+	if [ "$RC" -eq 2 ] && grep -qF "answered HTTP 503" "$tmp/err"; then ok "--jwks URL while it answers 503: exit 2, said"; else not_ok "503"; diag "$ERR"; fi
+	ctl -X POST "$FJ/_ctl/up" >/dev/null
+
+	# no --jwks, no store: AC_FORGE_JWKS_URL fetched
+	export AC_FORGE_JWKS_URL="$FJ/.well-known/jwks.json" AC_FORGE_APP_ID="$UUID"
+	before=$(count)
+	AC_DATA_DIR="$tmp/empty" runu
+	if [ "$RC" -eq 0 ] && grep -qF "the store keeps none" "$tmp/err" && [ "$(count)" = "$((before + 1))" ]; then
+		ok "no --jwks and no kept JWKS: AC_FORGE_JWKS_URL fetched, the token valid"
+	else
+		not_ok "no --jwks, no store"; diag "rc $RC" "$OUT" "$ERR"
+	fi
+	# no --jwks, a store that keeps one (forge-events.fcgi fetched it): the kept set, no fetch
+	printf '{}' >"$tmp/body"
+	(cd "$tmp" && env AC_DATA_DIR="$tmp/data" REQUEST_METHOD=POST REQUEST_URI=/forge/events \
+	    SCRIPT_NAME=/forge/events CONTENT_TYPE=application/json CONTENT_LENGTH=2 GATEWAY_INTERFACE=CGI/1.1 \
+	    HTTP_AUTHORIZATION="Bearer $(ctl "$FJ/_ctl/fit?case=good&inst=ari:cloud:ecosystem::installation/$(cat /proc/sys/kernel/random/uuid)")" \
+	    "${as_user[@]}" "$top_builddir/src/fcgi/forge-events.fcgi" <"$tmp/body") >"$tmp/cgi.out" 2>"$tmp/cgi.err"
+	if grep -q '^Status: 204' "$tmp/cgi.out"; then ok "forge-events.fcgi (plain CGI) kept the JWKS in the store"; else not_ok "the CGI call"; diag "$(cat "$tmp/cgi.out" "$tmp/cgi.err")"; fi
+	ctl -X POST "$FJ/_ctl/down" >/dev/null
+	before=$(count)
+	AC_DATA_DIR="$tmp/data" runu
+	if [ "$RC" -eq 0 ] && grep -qF "the JWKS kept in the store" "$tmp/err" && [ "$(count)" = "$before" ]; then
+		ok "no --jwks: the JWKS the store keeps, not fetched (the server is down)"
+	else
+		not_ok "no --jwks, kept"; diag "rc $RC" "$OUT" "$ERR"
+	fi
+	AC_DATA_DIR="$tmp/empty" runu
+	if [ "$RC" -eq 2 ] && grep -qF "cannot fetch the JWKS (AC_FORGE_JWKS_URL; the store keeps none): $FJ/.well-known/jwks.json answered HTTP 503" "$tmp/err"; then
+		ok "no --jwks, none kept, AC_FORGE_JWKS_URL down: exit 2, said"
+	else
+		not_ok "no --jwks, down"; diag "rc $RC" "$OUT" "$ERR"
+	fi
+	unset AC_FORGE_JWKS_URL AC_FORGE_APP_ID AC_BASE_URL AC_ALLOWED_HOSTS
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+fi
+
 # ---------------------------------------------------------------- usage: exit 2
-run forge verify --app-id "$APP" "$GOOD"
-if [ "$RC" -eq 2 ]; then ok "no --jwks: exit 2"; else not_ok "no --jwks: exit 2 (got $RC)"; fi
 run forge verify --jwks "$tmp/none.json" --app-id "$APP" "$GOOD"
 if [ "$RC" -eq 2 ]; then ok "a missing JWKS file: exit 2"; else not_ok "missing JWKS: exit 2 (got $RC)"; fi
 printf '{"keys":[{"kty":"EC","kid":"x"}]}' >"$tmp/ec.json"

@@ -11,7 +11,8 @@
 //   POST /_ctl/rotate                a new key (new kid) joins the set and signs from now on
 //   GET  /_ctl/fit?case=C&inst=I     a FIT: good, other-key (a known kid, another key),
 //                                    random-kid (a fresh unknown kid), expired, other-aud;
-//                                    &api=URL: its apiBaseUrl (default https://api.bitbucket.org)
+//                                    &api=URL: its apiBaseUrl (default https://api.bitbucket.org);
+//                                    &ws=W (good): its context's workspaceId (default {ws-1})
 //   GET  /_ctl/system?exp=N          an app system token (a JWS) whose exp is N
 'use strict';
 
@@ -87,8 +88,10 @@ async function main() {
 				const inst = u.searchParams.get('inst'), cur = keys[keys.length - 1];
 				const c = u.searchParams.get('case');
 				let t;
-				if (c === 'good')
-					t = await sign(claims(inst, null, u.searchParams.get('api')), cur.privateKey, cur.kid);
+				const ws = u.searchParams.get('ws');
+				if (c === 'good') // ws: the installation of another workspace (the link to Connect)
+					t = await sign(claims(inst, ws ? (x) => { x.app.installation.contexts[0].workspaceId = ws; } : null,
+					    u.searchParams.get('api')), cur.privateKey, cur.kid);
 				else if (c === 'other-key')
 					t = await sign(claims(inst), other.privateKey, cur.kid);
 				else if (c === 'random-kid')

@@ -510,6 +510,44 @@ START_TEST(installed_and_upgraded_record_installation)
 }
 END_TEST
 
+static enum ac_err
+put_tenant_fn(struct ac_txn *txn, void *ctx)
+{
+	return ac_tenant_put_txn(txn, ctx, NULL);
+}
+
+/*
+ * The installed/upgraded event records the Connect tenant of the
+ * installation (doc/protocol.md §11) on the installation, for Forge calls to
+ * find: none before the tenant exists, its clientKey once it does.
+ */
+START_TEST(installed_event_records_connect_link)
+{
+	struct ac_forge_installation in;
+	struct ac_tenant t;
+
+	expect(204, "", post("{\"eventType\":\"avi:forge:installed:app\",\"id\":\"" INST "\"}", fit(KID1, key1), NULL));
+	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_OK);
+	ck_assert_ptr_null(in.client_key);
+	ac_forge_installation_release(&in);
+	memset(&t, 0, sizeof(t));
+	t.client_key = (char *)"cof-1";
+	t.shared_secret = (char *)"s";
+	t.key = (char *)"k";
+	t.product = AC_PRODUCT_JIRA;
+	t.base_url = (char *)"https://x.atlassian.net";
+	t.base_api_url = t.oauth_client_id = t.display_url = (char *)"";
+	t.installation_id = (char *)INST;
+	t.state = AC_TENANT_INSTALLED;
+	ck_assert_int_eq(ac_store_update(app.store, put_tenant_fn, &t), AC_OK);
+	ac_clock_set(NOW + 100);
+	expect(204, "", post("{\"eventType\":\"avi:forge:upgraded:app\",\"id\":\"" INST "\"}", fit(KID1, key1), NULL));
+	ck_assert_int_eq(ac_forge_installation_get(app.store, INST, &in), AC_OK);
+	ck_assert_str_eq(in.client_key, "cof-1");
+	ac_forge_installation_release(&in);
+}
+END_TEST
+
 START_TEST(trigger_keeps_token_queues_nothing)
 {
 	struct ac_forge_token t;
@@ -728,6 +766,7 @@ suite(void)
 	tcase_add_test(tc, event_queued_jwks_fetched_once);
 	tcase_add_test(tc, retry_deduped_other_event_not);
 	tcase_add_test(tc, installed_and_upgraded_record_installation);
+	tcase_add_test(tc, installed_event_records_connect_link);
 	tcase_add_test(tc, trigger_keeps_token_queues_nothing);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, jwks_down_is_503_then_rotation);

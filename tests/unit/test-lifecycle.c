@@ -692,6 +692,129 @@ START_TEST(record_lifecycle_iat)
 }
 END_TEST
 
+/* body() with "installationId": raw (JSON text) appended. */
+static char *
+body_iid(const char *ck, const char *secret, const char *raw)
+{
+	char *b = body("installed", ck, secret, "https://bitbucket.org"), *s = malloc(1400);
+
+	snprintf(s, 1400, "%.*s,\"installationId\":%s}", (int)strlen(b) - 1, b, raw);
+	free(b);
+	return s;
+}
+
+static void
+installation_id_is(const char *ck, const char *want)
+{
+	struct ac_tenant t;
+
+	ck_assert_int_eq(ac_tenant_get(app.store, ck, &t), AC_OK);
+	ck_assert_str_eq(t.installation_id, want);
+	ac_tenant_release(&t);
+}
+
+#define IID1 "ari:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40"
+#define IID2 "ari:cloud:ecosystem::installation/5d1f7a8e-1111-4c2b-8f6a-9e0d3c2b1a00"
+
+/*
+ * Connect on Forge: /installed keeps the body's installationId (the link to
+ * the Forge installation); a reinstall with another replaces it; an
+ * uninstall keeps it; a malformed one is refused and changes nothing.
+ */
+START_TEST(installation_id_kept)
+{
+	static const char *bad[] = {
+		"7", "[]", "{}", "\"\"", "\"0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40\"",
+		"\"ari:cloud:ecosystem::app/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40\"",
+		"\"ari:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f4\"",
+		"\"ari:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40x\"",
+		"\"ari:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f4g\"",
+		"\"ari:cloud:ecosystem::installation/0b9ec8c5_7c3e-4f0f-9b5e-2a7c7d1e3f40\"",
+		"\"ari:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40\\u0000\"",
+		"\" " IID1 "\"", "\"ARI:cloud:ecosystem::installation/0b9ec8c5-7c3e-4f0f-9b5e-2a7c7d1e3f40\"",
+	};
+	char *b1 = body_iid("ck-i", "s1", "\"" IID1 "\"");
+	char *b2 = body_iid("ck-i", "s1", "\"" IID2 "\"");
+	char *bn = body_iid("ck-n", "s1", "null");
+	char *bu = body("uninstalled", "ck-i", NULL, "https://bitbucket.org");
+	char *t1 = token("s1", "ck-i", "/installed", 3600);
+	char *tu = token("s1", "ck-i", "/uninstalled", 3600);
+	char *before, *b;
+	json_object *rec = NULL;
+	size_t i;
+
+	ck_assert_int_eq(post("/installed", b1, NULL, JSON), 204);
+	installation_id_is("ck-i", IID1);
+	ck_assert_int_eq(ac_tenant_get_record(app.store, "ck-i", &rec), AC_OK);
+	ck_assert_str_eq(ac_json_get_string(rec, "installationId"), IID1);
+	json_object_put(rec);
+	/* null is absent: nothing kept, no member written */
+	ck_assert_int_eq(post("/installed", bn, NULL, JSON), 204);
+	installation_id_is("ck-n", "");
+	ck_assert_int_eq(ac_tenant_get_record(app.store, "ck-n", &rec), AC_OK);
+	ck_assert(!json_object_object_get_ex(rec, "installationId", NULL));
+	json_object_put(rec);
+
+	before = snapshot();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = body_iid("ck-i", "s1", bad[i]);
+		ck_assert_int_eq(post("/installed", b, t1, JSON), 400);
+		ck_assert_msg(!strcmp(last_error, "bad_field"), "case %zu: %s", i, last_error);
+		assert_unchanged(before);
+		b[0] = '\0';
+		free(b);
+	}
+	free(before);
+	/* installationId changes on reinstall (doc/protocol.md §11): the new one replaces the old */
+	ac_clock_set(1700000100);
+	free(t1);
+	t1 = token("s1", "ck-i", "/installed", 3600);
+	ck_assert_int_eq(post("/installed", b2, t1, JSON), 204);
+	installation_id_is("ck-i", IID2);
+	ac_clock_set(1700000200);
+	free(tu);
+	tu = token("s1", "ck-i", "/uninstalled", 3600);
+	ck_assert_int_eq(post("/uninstalled", bu, tu, JSON), 204);
+	installation_id_is("ck-i", IID2);
+	free(b1);
+	free(b2);
+	free(bn);
+	free(bu);
+	free(t1);
+	free(tu);
+}
+END_TEST
+
+/* A record without installationId reads and writes back byte for byte as before it existed. */
+START_TEST(record_without_installation_id_unchanged)
+{
+	static const char *docs[] = {
+		"{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\",\"baseUrl\":\"https://bitbucket.org\","
+		"\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\",\"product\":\"bitbucket\","
+		"\"state\":\"installed\",\"installedAt\":1,\"updatedAt\":1,\"uninstalledAt\":0}",
+		"{\"v\":1,\"clientKey\":\"c\",\"sharedSecret\":\"s\",\"key\":\"k\",\"baseUrl\":\"https://bitbucket.org\","
+		"\"baseApiUrl\":\"\",\"oauthClientId\":\"\",\"displayUrl\":\"\",\"installationId\":\"" IID1 "\","
+		"\"product\":\"bitbucket\",\"state\":\"installed\",\"installedAt\":1,\"updatedAt\":1,\"uninstalledAt\":0}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		json_object *rec = NULL, *back = NULL;
+		struct ac_tenant t;
+
+		ck_assert_int_eq(ac_json_parse(docs[i], strlen(docs[i]), &rec, NULL), AC_OK);
+		ck_assert_int_eq(ac_tenant_from_json(rec, &t, NULL), AC_OK);
+		ck_assert_str_eq(t.installation_id, i ? IID1 : "");
+		ck_assert_int_eq(ac_tenant_to_json(&t, NULL, &back), AC_OK);
+		ck_assert_str_eq(json_object_to_json_string_ext(back, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+		    docs[i]);
+		json_object_put(back);
+		json_object_put(rec);
+		ac_tenant_release(&t);
+	}
+}
+END_TEST
+
 /* Remembered tokens are purged once expired, a bounded number per accepted call. */
 START_TEST(seen_tokens_purged_after_expiry)
 {
@@ -1472,6 +1595,8 @@ suite(void)
 	tcase_add_test(tc, older_iat_refused);
 	tcase_add_test(tc, seen_tokens_purged_after_expiry);
 	tcase_add_test(tc, record_lifecycle_iat);
+	tcase_add_test(tc, installation_id_kept);
+	tcase_add_test(tc, record_without_installation_id_unchanged);
 	tcase_add_test(tc, hosts_not_allowed);
 	tcase_add_test(tc, bad_bodies);
 	tcase_add_test(tc, strict_bodies);

@@ -572,6 +572,134 @@ START_TEST(iface_forge_installations)
 }
 END_TEST
 
+static enum ac_err
+tenant_put_fn(struct ac_txn *txn, void *ctx)
+{
+	return ac_tenant_put_txn(txn, ctx, NULL);
+}
+
+#define WS "aaaaaaaa-1111-4222-8333-444444444444"
+#define BB_CK "ari:cloud:bitbucket::app/{" WS "}/connect-fcgi"
+
+/* The Connect tenant of a Forge installation with one context naming workspace ws (NULL: none). */
+static char *
+link_of(struct ac_store *st, const char *id, const char *ws, enum ac_err want)
+{
+	struct ac_forge_context c = { "bitbucket", "https://api.bitbucket.org", NULL, (char *)ws };
+	struct ac_forge_installation in;
+	char *ck = (char *)"unset";
+
+	memset(&in, 0, sizeof(in));
+	in.installation_id = (char *)id;
+	in.contexts = &c;
+	in.ncontexts = ws ? 1 : 0;
+	ck_assert_int_eq(ac_forge_link_find(st, &in, &ck), want);
+	if (want != AC_OK)
+		ck_assert_ptr_null(ck);
+	return ck;
+}
+
+static void
+link_is(struct ac_store *st, const char *id, const char *ws, const char *want)
+{
+	char *ck = link_of(st, id, ws, want ? AC_OK : AC_ERR_NOT_FOUND);
+
+	if (want)
+		ck_assert_str_eq(ck, want);
+	free(ck);
+}
+
+/*
+ * The link between Connect and Forge: by the installationId a Connect on
+ * Forge tenant keeps, or for Bitbucket by the workspace in the clientKey
+ * (braces and case aside); installed tenants only; the reverse walk too.
+ */
+START_TEST(iface_forge_link)
+{
+	static const char *bad_keys[] = {
+		"ari:cloud:bitbucket::app/" WS "/connect-fcgi", "ari:cloud:bitbucket::app/{" WS "}",
+		"ari:cloud:bitbucket::app/{" WS "}/", "ari:cloud:bitbucket::app/{" WS "x}/k",
+		"ari:cloud:jira::app/{" WS "}/k", "{" WS "}", "", "ari:cloud:bitbucket::app/{zzzzzzzz-1111-4222-8333-444444444444}/k",
+	};
+	struct ac_store *st = backends[_i].open();
+	struct ac_tenant t;
+	struct ac_forge_installation in;
+	struct ac_forge_context c = { "bitbucket", "https://api.bitbucket.org", NULL, (char *)"{" WS "}" };
+	struct ac_buf list;
+	char ws[37];
+	size_t i;
+
+	ck_assert_int_eq(ac_forge_link_workspace(BB_CK, ws), 0);
+	ck_assert_str_eq(ws, WS);
+	ck_assert_int_eq(ac_forge_link_workspace("ari:cloud:bitbucket::app/{AAAAAAAA-1111-4222-8333-444444444444}/k", ws), 0);
+	ck_assert_str_eq(ws, WS);
+	for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++)
+		ck_assert_msg(ac_forge_link_workspace(bad_keys[i], ws) == -1, "key %zu", i);
+
+	/* no tenants at all */
+	link_is(st, INST_A, "{" WS "}", NULL);
+	tenant_fill(&t, "jira-1", "s");
+	t.installation_id = (char *)"ari:cloud:ecosystem::installation/AAAAAAAA-0000-4000-8000-000000000001";
+	ck_assert_int_eq(ac_store_update(st, tenant_put_fn, &t), AC_OK);
+	tenant_fill(&t, BB_CK, "s");
+	t.product = AC_PRODUCT_BITBUCKET;
+	t.installation_id = (char *)"";
+	ck_assert_int_eq(ac_store_update(st, tenant_put_fn, &t), AC_OK);
+	/* an uninstalled tenant of another workspace, a Jira tenant whose clientKey looks Bitbucket's */
+	tenant_fill(&t, "ari:cloud:bitbucket::app/{bbbbbbbb-1111-4222-8333-444444444444}/connect-fcgi", "s");
+	t.product = AC_PRODUCT_BITBUCKET;
+	t.state = AC_TENANT_UNINSTALLED;
+	ck_assert_int_eq(ac_store_update(st, tenant_put_fn, &t), AC_OK);
+	tenant_fill(&t, "ari:cloud:bitbucket::app/{cccccccc-1111-4222-8333-444444444444}/connect-fcgi", "s");
+	ck_assert_int_eq(ac_store_update(st, tenant_put_fn, &t), AC_OK);
+
+	/* Connect on Forge: the installationId, any case */
+	link_is(st, INST_A, NULL, "jira-1");
+	link_is(st, INST_B, NULL, NULL);
+	/* Bitbucket: the workspace, braces and case aside */
+	link_is(st, INST_B, "{" WS "}", BB_CK);
+	link_is(st, INST_B, WS, BB_CK);
+	link_is(st, INST_B, "{AAAAAAAA-1111-4222-8333-444444444444}", BB_CK);
+	link_is(st, INST_B, "AAAAAAAA-1111-4222-8333-444444444444", BB_CK);
+	/* the id names this installation: it wins over a workspace */
+	link_is(st, INST_A, "{" WS "}", "jira-1");
+	/* another workspace, a malformed one, an uninstalled tenant's, a tenant of another product */
+	link_is(st, INST_B, "{dddddddd-1111-4222-8333-444444444444}", NULL);
+	link_is(st, INST_B, "{" WS, NULL);
+	link_is(st, INST_B, WS "}", NULL);
+	link_is(st, INST_B, "{{" WS "}}", NULL);
+	link_is(st, INST_B, "", NULL);
+	link_is(st, INST_B, "{bbbbbbbb-1111-4222-8333-444444444444}", NULL);
+	link_is(st, INST_B, "{cccccccc-1111-4222-8333-444444444444}", NULL);
+
+	/* the reverse: by id, by workspace, by the clientKey recorded on the installation */
+	memset(&in, 0, sizeof(in));
+	in.installation_id = INST_A;
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	in.installation_id = INST_B;
+	in.contexts = &c;
+	in.ncontexts = 1;
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	in.installation_id = "ari:cloud:ecosystem::installation/cccccccc-0000-4000-8000-000000000003";
+	in.ncontexts = 0;
+	in.client_key = "jira-1";
+	ck_assert_int_eq(ac_forge_installation_put(st, &in), AC_OK);
+	ck_assert_int_eq(ac_tenant_get(st, "jira-1", &t), AC_OK);
+	ac_buf_init(&list, 4096);
+	ck_assert_int_eq(ac_forge_link_foreach(st, &t, count_inst, &list), AC_OK);
+	ck_assert_str_eq(ac_buf_str(&list), INST_A "|ari:cloud:ecosystem::installation/cccccccc-0000-4000-8000-000000000003|");
+	ac_buf_release(&list);
+	ac_tenant_release(&t);
+	ck_assert_int_eq(ac_tenant_get(st, BB_CK, &t), AC_OK);
+	ac_buf_init(&list, 4096);
+	ck_assert_int_eq(ac_forge_link_foreach(st, &t, count_inst, &list), AC_OK);
+	ck_assert_str_eq(ac_buf_str(&list), INST_B "|");
+	ac_buf_release(&list);
+	ac_tenant_release(&t);
+	backends[_i].close(st);
+}
+END_TEST
+
 START_TEST(iface_forge_tokens)
 {
 	struct ac_store *st = backends[_i].open();
@@ -699,6 +827,7 @@ suite(void)
 	tcase_add_loop_test(ti, iface_lifecycle_seen, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_forge_installations, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_forge_tokens, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_forge_link, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_forge_jwks, 0, N_BACKENDS);
 	suite_add_tcase(s, ti);
 	return s;

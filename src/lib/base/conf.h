@@ -117,6 +117,10 @@ int ac_conf_forge_app_ari(const char *text, char out[AC_FORGE_APP_ID_MAX]);
 /* Whether s is exactly a uuid: 8-4-4-4-12 hex digits, any case, then the NUL. */
 int ac_conf_is_uuid(const char *s);
 
+/* Whether s is exactly a Forge installation id, "ari:cloud:ecosystem::installation/<uuid>". */
+#define AC_FORGE_INSTALLATION_ARI_PREFIX "ari:cloud:ecosystem::installation/"
+int ac_conf_is_forge_installation_id(const char *s);
+
 /* The longest normalised AC_FORGE_ENVIRONMENTS, with its NUL. */
 #define AC_FORGE_ENVS_MAX sizeof("DEVELOPMENT,STAGING,PRODUCTION")
 

@@ -34,6 +34,14 @@ ac_conf_is_uuid(const char *p)
 }
 
 int
+ac_conf_is_forge_installation_id(const char *s)
+{
+	size_t n = sizeof(AC_FORGE_INSTALLATION_ARI_PREFIX) - 1;
+
+	return s && !strncmp(s, AC_FORGE_INSTALLATION_ARI_PREFIX, n) && strlen(s + n) == 36 && ac_conf_is_uuid(s + n);
+}
+
+int
 ac_conf_forge_app_ari(const char *text, char out[AC_FORGE_APP_ID_MAX])
 {
 	const size_t plen = sizeof(AC_FORGE_APP_ARI_PREFIX) - 1;

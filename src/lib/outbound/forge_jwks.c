@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -160,5 +161,51 @@ out:
 	ac_buf_release(&doc);
 	if (err == AC_OK)
 		*set = cached;
+	return err;
+}
+
+enum ac_err
+ac_forge_jwks_download(const struct ac_conf *conf, const char *url, struct ac_buf *doc, char **why)
+{
+	struct ac_http_request rq = { 0 };
+	struct ac_jwks *set = NULL;
+	char *perr = NULL;
+	long status = 0;
+	enum ac_err err;
+
+	*why = NULL;
+	ac_buf_init(doc, AC_FORGE_JWKS_FETCH_MAX);
+	err = ac_http_url_allowed(conf, url, 0);
+	if (err == AC_ERR_INVALID) {
+		*why = ac_buf_asprintf("%.300s is not a URL", url);
+		return err;
+	}
+	if (err != AC_OK) {
+		*why = ac_buf_asprintf("%.300s is not fetched: a JWKS comes over https, or plain http from a "
+		    "loopback host named in AC_ALLOWED_HOSTS (tests)", url);
+		return err;
+	}
+	rq.method = "GET";
+	rq.url = url;
+	rq.connect_timeout_ms = AC_FORGE_JWKS_CONNECT_MS;
+	rq.timeout_ms = AC_FORGE_JWKS_TIMEOUT_MS;
+	err = ac_http_do(conf, &rq, &status, doc, NULL);
+	if (err == AC_ERR_TOO_LARGE)
+		*why = ac_buf_asprintf("%.300s answered more than %d KiB: that is not a JWKS", url,
+		    AC_FORGE_JWKS_FETCH_MAX / 1024);
+	else if (err == AC_ERR_UPSTREAM)
+		*why = ac_buf_asprintf("%.300s could not be reached or did not answer within %d s", url,
+		    AC_FORGE_JWKS_TIMEOUT_MS / 1000);
+	else if (err != AC_OK)
+		*why = ac_buf_asprintf("%.300s: %s", url, ac_strerror(err));
+	else if (status != 200)
+		*why = ac_buf_asprintf("%.300s answered HTTP %ld, not 200 with a JWKS", url, status);
+	else if ((err = ac_jwks_parse(doc->data ? doc->data : "", doc->len, &set, &perr)) != AC_OK)
+		*why = ac_buf_asprintf("%.300s answered 200 but not a usable JWKS: %s", url, perr ? perr : ac_strerror(err));
+	else
+		ac_jwks_free(set);
+	free(perr);
+	if (err == AC_OK && status != 200)
+		err = AC_ERR_UPSTREAM;
 	return err;
 }

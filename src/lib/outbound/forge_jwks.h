@@ -34,6 +34,17 @@ enum ac_err ac_forge_jwks_kept(struct ac_request *req, const struct ac_jwks **se
  */
 enum ac_err ac_forge_jwks_refetch(struct ac_request *req, const char *why, const struct ac_jwks **set);
 
+/*
+ * One GET of the JWKS at url for a tool (acctl forge verify --jwks URL, or
+ * AC_FORGE_JWKS_URL when the store keeps none), by the server's rules: https,
+ * or plain http to a loopback host in AC_ALLOWED_HOSTS (ac_http_url_allowed),
+ * AC_FORGE_JWKS_CONNECT_MS and AC_FORGE_JWKS_TIMEOUT_MS, at most
+ * AC_FORGE_JWKS_FETCH_MAX bytes, and the answer must parse as a JWKS.
+ * Nothing is kept. The document into doc (initialised here; the caller
+ * releases it); an error with *why, a plain sentence for a person (free()).
+ */
+enum ac_err ac_forge_jwks_download(const struct ac_conf *conf, const char *url, struct ac_buf *doc, char **why);
+
 /* Frees the process's parsed set (tests, valgrind). */
 void ac_forge_jwks_cleanup(void);
 

@@ -138,6 +138,8 @@ record_installation(struct ac_request *req, const struct ac_fit *fit)
 {
 	struct ac_forge_installation in;
 	struct ac_forge_context ctx[AC_FIT_CONTEXTS_MAX];
+	char *client_key = NULL;
+	enum ac_err err;
 	size_t i;
 
 	memset(&in, 0, sizeof(in));
@@ -156,7 +158,20 @@ record_installation(struct ac_request *req, const struct ac_fit *fit)
 	}
 	in.contexts = ctx;
 	in.ncontexts = i;
-	return ac_forge_installation_put(req->app->store, &in);
+	/*
+	 * The Connect tenant of the same installation (Jira: its installationId)
+	 * or workspace (Bitbucket), recorded so that a Forge call finds it; none
+	 * known yet leaves the recorded one, if any, as it was.
+	 */
+	err = ac_forge_link_find(req->app->store, &in, &client_key);
+	if (err != AC_OK && err != AC_ERR_NOT_FOUND)
+		return err;
+	if (client_key)
+		ac_log_info("installation %s: linked to the Connect tenant %s", fit->installation_id, client_key);
+	in.client_key = client_key;
+	err = ac_forge_installation_put(req->app->store, &in);
+	free(client_key);
+	return err;
 }
 
 /* The body's eventType, at the top level or under "payload"; NULL when none. */

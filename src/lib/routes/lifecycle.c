@@ -31,6 +31,7 @@ struct lc {
 	const struct ac_conf *conf;
 	json_object *body;
 	const char *client_key, *secret, *base_url, *base_api_url, *oauth_client_id, *display_url;
+	const char *installation_id; /* Connect on Forge: the Forge installation of this tenant */
 	int has_token;
 	struct ac_token token;
 	unsigned char token_sha[AC_SHA256_LEN]; /* SHA-256 of the compact token: its replay key */
@@ -182,6 +183,18 @@ check_body(struct lc *lc)
 	lc->display_url = str_field(lc, "displayUrl", 0, 2048, AC_ERR_FIELD_OTHER, &err);
 	if (err)
 		return err;
+	/*
+	 * Connect on Forge (doc/protocol.md §11): the Forge installation this
+	 * tenant is, the one link a Forge invocation has to its Connect tenant.
+	 * A malformed one is refused, not dropped: kept wrong or lost, the link
+	 * would fail later and far from its cause.
+	 */
+	lc->installation_id = str_field(lc, "installationId", 0, 128, AC_ERR_FIELD_OTHER, &err);
+	if (err)
+		return err;
+	if (lc->installation_id && !ac_conf_is_forge_installation_id(lc->installation_id))
+		return ac_request_fail(req, AC_ERR_FIELD_OTHER, "\"installationId\" must be "
+		    AC_FORGE_INSTALLATION_ARI_PREFIX "<uuid>");
 	for (i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
 		json_object *v;
 
@@ -539,7 +552,8 @@ write_fn(struct ac_txn *txn, void *ctx)
 	    (err = dup_into(&t.key, lc->conf->app_key)) || (err = dup_into(&t.base_url, lc->base_url)) ||
 	    (err = dup_into(&t.base_api_url, lc->base_api_url)) ||
 	    (err = dup_into(&t.oauth_client_id, lc->oauth_client_id)) ||
-	    (err = dup_into(&t.display_url, lc->display_url)))
+	    (err = dup_into(&t.display_url, lc->display_url)) ||
+	    (err = dup_into(&t.installation_id, lc->installation_id)))
 		goto out;
 	if ((err = ac_tenant_put_txn(txn, &t, lc->body)) == AC_OK)
 		err = ac_grant_forget_txn(txn, lc->client_key);

@@ -344,4 +344,32 @@ enum ac_err ac_forge_jwks_reserve(struct ac_store *st, int window, int64_t seen_
 /* After the granted fetch: doc (len bytes) is kept, fetched now; or (doc NULL) the attempt failed. */
 enum ac_err ac_forge_jwks_put(struct ac_store *st, const char *doc, size_t len);
 
+/*
+ * The link between Connect and Forge (doc/protocol.md §11). The Connect tenant
+ * of a Forge installation is the installed tenant whose installationId (kept
+ * from its /installed body: Connect on Forge, Jira and Confluence) is in's,
+ * else the installed Bitbucket tenant whose clientKey,
+ * ari:cloud:bitbucket::app/{<workspace uuid>}/<app key>, names the workspace
+ * of one of in's contexts (workspaceId, with or without braces, any case).
+ * Found: AC_OK and *client_key a copy (free() it); none: AC_ERR_NOT_FOUND and
+ * *client_key NULL. It reads the tenants as they are now, so a tenant
+ * installed after the Forge event is found too; in->client_key, the link
+ * recorded when the installed/upgraded event arrived, is not consulted.
+ */
+enum ac_err ac_forge_link_find(struct ac_store *st, const struct ac_forge_installation *in, char **client_key);
+
+/*
+ * The reverse, for showing a tenant: fn for every Forge installation linked
+ * to t, by the rule above or by the client_key recorded on the installation;
+ * a non-AC_OK from fn stops and is returned.
+ */
+enum ac_err ac_forge_link_foreach(struct ac_store *st, const struct ac_tenant *t,
+    enum ac_err (*fn)(const struct ac_forge_installation *in, void *ctx), void *ctx);
+
+/*
+ * The workspace uuid a Bitbucket Connect clientKey names, lower case and
+ * without braces, into out; 0, or -1 when client_key is not of that form.
+ */
+int ac_forge_link_workspace(const char *client_key, char out[37]);
+
 #endif

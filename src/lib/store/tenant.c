@@ -18,7 +18,7 @@
 static const struct {
 	const char *name;
 	size_t off;
-	int required;
+	int required; /* 1 required; 0 optional, always written; 2 optional, written only when set */
 } strings[] = {
 	{ "clientKey", offsetof(struct ac_tenant, client_key), 1 },
 	{ "sharedSecret", offsetof(struct ac_tenant, shared_secret), 1 },
@@ -27,6 +27,7 @@ static const struct {
 	{ "baseApiUrl", offsetof(struct ac_tenant, base_api_url), 0 },
 	{ "oauthClientId", offsetof(struct ac_tenant, oauth_client_id), 0 },
 	{ "displayUrl", offsetof(struct ac_tenant, display_url), 0 },
+	{ "installationId", offsetof(struct ac_tenant, installation_id), 2 },
 };
 
 #define NSTRINGS (sizeof(strings) / sizeof(strings[0]))
@@ -62,7 +63,8 @@ ac_tenant_to_json(const struct ac_tenant *t, json_object *install, json_object *
 		return AC_ERR_NOMEM;
 	json_object_object_add(o, "v", json_object_new_int(AC_TENANT_RECORD_VERSION));
 	for (i = 0; i < NSTRINGS; i++)
-		json_object_object_add(o, strings[i].name, json_object_new_string(CSTR(t, i) ? CSTR(t, i) : ""));
+		if (strings[i].required != 2 || (CSTR(t, i) && *CSTR(t, i)))
+			json_object_object_add(o, strings[i].name, json_object_new_string(CSTR(t, i) ? CSTR(t, i) : ""));
 	json_object_object_add(o, "product", json_object_new_string(ac_conf_product_name(t->product)));
 	json_object_object_add(o, "state", json_object_new_string(ac_tenant_state_name(t->state)));
 	json_object_object_add(o, "installedAt", json_object_new_int64((int64_t)t->installed_at));
@@ -115,7 +117,9 @@ ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **insta
 	}
 	for (i = 0; i < NSTRINGS; i++) {
 		s = ac_json_get_string(rec, strings[i].name);
-		if (s == NULL || (strings[i].required && *s == '\0'))
+		if (s == NULL && strings[i].required == 2 && !json_object_object_get_ex(rec, strings[i].name, NULL))
+			s = ""; /* optional and absent: records written before it existed */
+		if (s == NULL || (strings[i].required == 1 && *s == '\0'))
 			goto bad;
 		if ((STR(&t, i) = strdup(s)) == NULL) {
 			ac_tenant_release(&t);

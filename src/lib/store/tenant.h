@@ -35,6 +35,13 @@ struct ac_tenant {
 	 * set, so records stay version 1 (an older build reads and drops it).
 	 */
 	int64_t lifecycle_iat;
+	/*
+	 * The Forge installation this Connect tenant is (Connect on Forge: the
+	 * /installed body's installationId, ari:cloud:ecosystem::installation/<uuid>);
+	 * "" when none. Record member "installationId", written only when set, so
+	 * that a record without one is byte-identical to an older build's.
+	 */
+	char *installation_id;
 };
 
 /* The version of the record format this build writes and reads. */
