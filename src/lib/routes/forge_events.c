@@ -261,10 +261,9 @@ ac_forge_record_installation(struct ac_request *req, const struct ac_fit *fit)
 enum ac_err
 ac_forge_know_installation(struct ac_request *req, const struct ac_fit *fit)
 {
-	struct ac_forge_installation in;
+	struct ac_forge_installation in = { 0 };
 	enum ac_err err;
 
-	memset(&in, 0, sizeof(in));
 	err = ac_forge_installation_get(req->app->store, fit->installation_id, &in);
 	ac_forge_installation_release(&in);
 	if (err == AC_ERR_NOT_FOUND) {
