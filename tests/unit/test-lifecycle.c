@@ -23,44 +23,8 @@
 #include "store/store-lmdb.h" /* the records as bytes: they stay byte for byte what they were */
 #include "store/tenant.h"
 #include "auth/token.h"
+#include "request-harness.h"
 #include "unit.h"
-
-struct fake {
-	const char **params;
-	const char *in;
-	size_t inlen, inpos;
-	struct ac_buf out;
-};
-
-static const char *
-f_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	const char **p;
-
-	for (p = f->params; *p; p += 2)
-		if (!strcmp(p[0], name))
-			return p[1];
-	return NULL;
-}
-
-static long
-f_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	if (n > f->inlen - f->inpos)
-		n = f->inlen - f->inpos;
-	memcpy(buf, f->in + f->inpos, n);
-	f->inpos += n;
-	return (long)n;
-}
-
-static int
-f_write(void *ctx, const char *buf, size_t n)
-{
-	return ac_buf_add(&((struct fake *)ctx)->out, buf, n) == AC_OK ? 0 : -1;
-}
 
 static enum ac_err
 on_installed(struct ac_request *req)
@@ -87,37 +51,22 @@ static char last_error[64];
 static void
 setup(void)
 {
-	char *why = NULL;
-
 	snprintf(dir, sizeof(dir), "/tmp/test-lifecycle-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	setenv("AC_BASE_URL", "https://app.example.com", 1);
 	setenv("AC_DATA_DIR", dir, 1);
 	setenv("AC_ALLOWED_HOSTS", "bitbucket.org,api.bitbucket.org", 1);
 	unsetenv("AC_PRODUCT");
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_lifecycle_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_lifecycle_authenticate);
 	ac_clock_set(1700000000);
 }
 
 static void
 teardown(void)
 {
-	char p[128];
-
 	ac_store_close(app.store);
 	ac_conf_release(&conf);
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/sync.lock", dir);
-	unlink(p);
-	rmdir(dir);
+	rh_store_remove(dir);
 	ac_clock_set(0);
 }
 
@@ -190,8 +139,8 @@ post(const char *path, const char *b, const char *tok, const char *ctype)
 	char auth[4096], cl[32];
 	const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", path, "CONTENT_TYPE", ctype,
 		"CONTENT_LENGTH", cl, tok ? "HTTP_AUTHORIZATION" : "X_NONE", auth, NULL };
-	struct fake f = { p, b, strlen(b), 0, { 0 } };
-	struct ac_io io = { f_param, f_read, f_write, &f };
+	struct fake f = { p, b, strlen(b), 0, 0, { 0 } };
+	struct ac_io io = FAKE_IO(&f);
 	const char *s, *e;
 	int status;
 
@@ -921,7 +870,7 @@ jira_setup(void)
 {
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
-	char url[128], *why = NULL;
+	char url[128];
 	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (rsa == NULL) {
@@ -960,12 +909,7 @@ jira_setup(void)
 	setenv("AC_ALLOWED_HOSTS", "site.atlassian.net,127.0.0.1", 1);
 	setenv("AC_PRODUCT", "jira", 1);
 	setenv("AC_INSTALL_KEYS_URL", url, 1);
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_lifecycle_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_lifecycle_authenticate);
 	ac_clock_set(1700000000);
 }
 
@@ -1479,7 +1423,7 @@ START_TEST(strict_bodies)
 			"CONTENT_LENGTH", NULL, NULL };
 		char cl[32], *nul = malloc(strlen(b) + 2);
 		struct fake f;
-		struct ac_io io = { f_param, f_read, f_write, &f };
+		struct ac_io io = FAKE_IO(&f);
 
 		memcpy(nul, b, strlen(b));
 		nul[strlen(b)] = '\0';
