@@ -2,10 +2,13 @@
 #ifndef AC_REQUEST_HARNESS_H
 #define AC_REQUEST_HARNESS_H
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -60,6 +63,50 @@ f_write(void *ctx, const char *buf, size_t n)
 
 /* The io of ac_request_serve over the fake f (a struct fake *). */
 #define FAKE_IO(f) { f_param, f_read, f_write, (f) }
+
+/* The status of a response (its "Status: " line), or -1 when it has none. */
+static inline int
+rh_status(const char *s)
+{
+	int st = 0;
+
+	if (strncmp(s, "Status: ", 8))
+		return -1;
+	for (s += 8; *s >= '0' && *s <= '9'; s++)
+		st = st * 10 + (*s - '0');
+	return st;
+}
+
+/* The "error" code of a JSON error response into dst ("" when there is none). */
+static inline void
+rh_error_code(const char *out, char *dst, size_t n)
+{
+	const char *s, *e;
+
+	dst[0] = '\0';
+	if ((s = strstr(out, "\"error\":\"")) != NULL && (e = strchr(s + 9, '"')) != NULL)
+		snprintf(dst, n, "%.*s", (int)(e - s - 9), s + 9);
+}
+
+/* A TCP socket listening on a free port of 127.0.0.1 (*port), for a fake server forked by the test. */
+static inline int
+rh_listen_loopback(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	ck_assert_int_ge(lfd, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 64), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	return lfd;
+}
 
 /*
  * The app of a test: the settings from the environment (AC_DATA_DIR=dir and

@@ -151,10 +151,8 @@ jwks_serve(EVP_PKEY *a, const char *kid_a, EVP_PKEY *b, const char *kid_b)
 static void
 setup_with(const char *app_id)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
 	char url[128];
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int lfd, port;
 
 	if (key1 == NULL) {
 		ck_assert_ptr_nonnull(key1 = EVP_RSA_gen(2048));
@@ -165,15 +163,8 @@ setup_with(const char *app_id)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(jwks_file, sizeof(jwks_file), "%s.jwks", dir);
 	jwks_serve(key1, KID1, NULL, NULL);
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/.well-known/jwks.json", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/.well-known/jwks.json", port);
 	ck_assert_int_eq(pipe(counter), 0);
 	ck_assert_int_eq(fcntl(counter[0], F_SETFL, fcntl(counter[0], F_GETFL) | O_NONBLOCK), 0);
 	if ((server = fork()) == 0) {
@@ -264,18 +255,6 @@ system_token(long exp)
 	return t;
 }
 
-static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
 /* POST /forge/events with authorization (NULL: none) and the system token header (NULL: none). */
 static int
 post_raw(const char *body, const char *authorization, const char *sys)
@@ -287,19 +266,13 @@ post_raw(const char *body, const char *authorization, const char *sys)
 		NULL };
 	struct fake f = { p, body, strlen(body), 0, 0, { 0 } };
 	struct ac_io io = FAKE_IO(&f);
-	const char *s, *e;
 	int status;
 
 	snprintf(cl, sizeof(cl), "%zu", strlen(body));
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, routes, 1, &io);
-	status = status_of(ac_buf_str(&f.out));
-	last_error[0] = '\0';
-	if ((s = strstr(ac_buf_str(&f.out), "\"error\":\"")) != NULL) {
-		s += 9;
-		e = strchr(s, '"');
-		snprintf(last_error, sizeof(last_error), "%.*s", (int)(e - s), s);
-	}
+	status = rh_status(ac_buf_str(&f.out));
+	rh_error_code(ac_buf_str(&f.out), last_error, sizeof(last_error));
 	ac_buf_release(&f.out);
 	return status;
 }

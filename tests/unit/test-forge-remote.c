@@ -131,10 +131,8 @@ product_saw(void)
 static void
 setup_with(const char *app_id)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
 	char *jwk, *doc;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int lfd, port;
 
 	if (key1 == NULL) {
 		ck_assert_ptr_nonnull(key1 = EVP_RSA_gen(2048));
@@ -144,15 +142,8 @@ setup_with(const char *app_id)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(answer_file, sizeof(answer_file), "%s.answer", dir);
 	snprintf(seen_file, sizeof(seen_file), "%s.seen", dir);
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(product, sizeof(product), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(product, sizeof(product), "http://127.0.0.1:%d", port);
 	if ((server = fork()) == 0)
 		serve(lfd);
 	close(lfd);
@@ -247,18 +238,6 @@ system_token(long exp)
 	return t;
 }
 
-static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
 /* method path with body (NULL: none), a Bearer FIT (consumed; NULL: no Authorization) and a system token header. */
 static int
 call(const char *method, const char *path, const char *body, char *tok, const char *sys)
@@ -275,7 +254,7 @@ call(const char *method, const char *path, const char *body, char *tok, const ch
 	snprintf(cl, sizeof(cl), "%zu", f.inlen);
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, ac_forge_remote_routes, ac_forge_remote_nroutes, &io);
-	status = status_of(ac_buf_str(&f.out));
+	status = rh_status(ac_buf_str(&f.out));
 	free(last_body);
 	s = strstr(ac_buf_str(&f.out), "\r\n\r\n");
 	last_body = strdup(s ? s + 4 : "");

@@ -122,18 +122,6 @@ token(const char *secret, const char *iss, const char *path, long exp_offset)
 }
 
 static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
-static int
 post(const char *path, const char *b, const char *tok, const char *ctype)
 {
 	char auth[4096], cl[32];
@@ -141,20 +129,14 @@ post(const char *path, const char *b, const char *tok, const char *ctype)
 		"CONTENT_LENGTH", cl, tok ? "HTTP_AUTHORIZATION" : "X_NONE", auth, NULL };
 	struct fake f = { p, b, strlen(b), 0, 0, { 0 } };
 	struct ac_io io = FAKE_IO(&f);
-	const char *s, *e;
 	int status;
 
 	snprintf(cl, sizeof(cl), "%zu", strlen(b));
 	snprintf(auth, sizeof(auth), "JWT %s", tok ? tok : "");
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, routes, 2, &io);
-	status = status_of(ac_buf_str(&f.out));
-	last_error[0] = '\0';
-	if ((s = strstr(ac_buf_str(&f.out), "\"error\":\"")) != NULL) {
-		s += 9;
-		e = strchr(s, '"');
-		snprintf(last_error, sizeof(last_error), "%.*s", (int)(e - s), s);
-	}
+	status = rh_status(ac_buf_str(&f.out));
+	rh_error_code(ac_buf_str(&f.out), last_error, sizeof(last_error));
 	ac_buf_release(&f.out);
 	return status;
 }
@@ -868,10 +850,8 @@ new_fetches(void)
 static void
 jira_setup(void)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
 	char url[128];
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int lfd, port;
 
 	if (rsa == NULL) {
 		BIO *bio = BIO_new(BIO_s_mem());
@@ -884,15 +864,8 @@ jira_setup(void)
 		pem[n] = '\0';
 		BIO_free(bio);
 	}
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/keys", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/keys", port);
 	ck_assert_int_eq(pipe(counter), 0);
 	ck_assert_int_eq(fcntl(counter[0], F_SETFL, fcntl(counter[0], F_GETFL) | O_NONBLOCK), 0);
 	if ((server = fork()) == 0) {
@@ -1435,7 +1408,7 @@ START_TEST(strict_bodies)
 		f.inlen = strlen(b) + 1;
 		ac_buf_init(&f.out, 1 << 20);
 		ac_request_serve(&app, routes, 2, &io);
-		ck_assert_int_eq(status_of(ac_buf_str(&f.out)), 400);
+		ck_assert_int_eq(rh_status(ac_buf_str(&f.out)), 400);
 		ck_assert_ptr_nonnull(strstr(ac_buf_str(&f.out), "malformed_json"));
 		ac_buf_release(&f.out);
 		free(nul);
