@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "store/store.h"
 #include "events/worker.h"
+#include "web/fcgi.h"
 
 /* Idle poll: a new event starts within this many milliseconds. */
 #define POLL_MS 50
@@ -92,6 +93,8 @@ acctl_cmd_worker(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (ac_end_with_starter() != 0)
+		goto out;
 	if (!once)
 		ac_log_info("draining %s (pid %ld)", conf.data_dir, (long)getpid());
 	while (!stopping) {

@@ -103,6 +103,42 @@ on_stop(int sig)
 	FCGX_ShutdownPending();
 }
 
+/*
+ * After FCGX_Accept_r failed with got (-errno, or -9999 when libfcgi knew
+ * no errno): 0 to try again after a pause (a transient error; each one in a
+ * row waits twice as long as the last, 10 ms to 1 s, so that no process
+ * spins on an accept that keeps failing), -1 to give up (one log line).
+ */
+static int
+accept_failed(int got, long *pause_ms)
+{
+	int err = got < 0 && got > -9999 ? -got : 0;
+	long was = *pause_ms;
+	struct timespec ts;
+
+	switch (err) {
+	case EINTR:
+	case EAGAIN:
+	case ECONNABORTED:
+	case EPROTO:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		*pause_ms = *pause_ms == 0 ? 10 : *pause_ms >= 500 ? 1000 : *pause_ms * 2;
+		if (was < 1000 && *pause_ms >= 1000)
+			ac_log_warn("accept on the listening socket: %s; trying again in 1 s", strerror(err));
+		ts.tv_sec = *pause_ms / 1000;
+		ts.tv_nsec = (*pause_ms % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+		return 0;
+	default:
+		ac_log_error("accept on the listening socket (fd 0): %s; exiting",
+		    err ? strerror(err) : "failed without an error number");
+		return -1;
+	}
+}
+
 int
 ac_fcgi_is_cgi(void)
 {
@@ -115,6 +151,8 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 	FCGX_Request r;
 	struct ac_io io;
 	struct sigaction sa;
+	long pause_ms = 0;
+	int rc = 0;
 
 	if (FCGX_IsCGI()) {
 		io.param = cgi_param;
@@ -150,7 +188,19 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 	io.read = fcgx_read;
 	io.write = fcgx_write;
 	io.ctx = &r;
-	while (!stopping && FCGX_Accept_r(&r) == 0) {
+	while (!stopping) {
+		int got = FCGX_Accept_r(&r);
+
+		if (got != 0) {
+			if (stopping)
+				break;
+			if (accept_failed(got, &pause_ms) == 0)
+				continue;
+			/* the socket is gone (closed, shut down, never one): no request can come */
+			rc = supervised ? AC_FCGI_EXIT_NO_SOCKET : 1;
+			break;
+		}
+		pause_ms = 0;
 		ac_request_serve(app, routes, nroutes, &io);
 		/*
 		 * libfcgi closes a connection by shutting down its side, then
@@ -175,7 +225,7 @@ ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes)
 		}
 	}
 	FCGX_Free(&r, 1);
-	return 0;
+	return rc;
 }
 
 /*
@@ -254,6 +304,29 @@ describe_end(int status, char *out, size_t outsz)
 		snprintf(out, outsz, "ended (status 0x%x)", (unsigned)status);
 }
 
+int
+ac_end_with_starter(void)
+{
+	const char *v = getenv("CONNECT_FCGI_PARENT");
+	char *end;
+	long want;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	want = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || want <= 1)
+		return 0;
+	/* here, after spawn-fcgi or setpriv changed the user: a change of credentials clears it */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* a starter gone before prctl: this process was handed to another parent already */
+	if (getppid() != (pid_t)want) {
+		ac_log_warn("the process that started this one (CONNECT_FCGI_PARENT=%ld) is gone; exiting", want);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Returns in a serving process (the caller goes on to serve), never in the
  * supervisor: it exits once SIGTERM or SIGINT has been passed on to the
@@ -267,8 +340,11 @@ supervise(long n)
 	sigset_t block, orig;
 	pid_t parent = getpid(), pid;
 	long i;
+	pid_t socket_gone = 0;	/* a serving process that found the socket gone */
 	int status;
 
+	if (ac_end_with_starter() != 0)
+		exit(0);
 	if ((slot = calloc((size_t)n, sizeof(*slot))) == NULL) {
 		ac_log_error("out of memory");
 		exit(1);
@@ -305,6 +381,14 @@ supervise(long n)
 			slot[i].status = status;
 			slot[i].was = pid;
 			slot[i].pid = 0;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == AC_FCGI_EXIT_NO_SOCKET)
+				socket_gone = pid;
+		}
+		if (socket_gone) {
+			/* a process started again would fail the same way: whoever started this one gives a new socket */
+			ac_log_error("the listening socket no longer accepts connections (process %ld exited with "
+			    "status %d): stopping", (long)socket_gone, AC_FCGI_EXIT_NO_SOCKET);
+			break;
 		}
 		if (sup_stopping)
 			break;
@@ -362,7 +446,7 @@ supervise(long n)
 	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
 		;
 	free(slot);
-	exit(0);
+	exit(socket_gone ? 1 : 0);
 }
 
 /* The directory of the running program, for connect-fcgi.conf beside it. */

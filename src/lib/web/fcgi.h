@@ -31,6 +31,16 @@ void ac_app_release(struct ac_app *app);
  * SIGINT end the loop after the current request. Returns the exit status.
  */
 int ac_fcgi_run(struct ac_app *app, const struct ac_route *routes, size_t nroutes);
+/* a serving process's exit status when its listening socket no longer accepts: its supervisor stops too */
+#define AC_FCGI_EXIT_NO_SOCKET 74
+
+/*
+ * CONNECT_FCGI_PARENT=PID in the environment (scripts/run exports its own pid):
+ * this process gets SIGTERM when its parent dies, even by SIGKILL, instead of
+ * running for ever with nobody to stop it (PR_SET_PDEATHSIG). -1 when that
+ * parent is gone already (the caller exits), 0 otherwise or when unset.
+ */
+int ac_end_with_starter(void);
 
 /* Whether this process runs as plain CGI (no FastCGI listener on fd 0). */
 int ac_fcgi_is_cgi(void);
