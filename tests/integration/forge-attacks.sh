@@ -11,25 +11,14 @@
 ACCTL="$top_builddir/src/cli/acctl"
 
 it_setup
-[ -x "$NODE" ] || skip_all "node not found"
-[ -d "$top_srcdir/tests/sim/node_modules/jose" ] || skip_all "jose not installed in tests/sim"
-[ -x "$top_builddir/src/fcgi/forge-events.fcgi" ] || skip_all "forge-events.fcgi not built"
+forge_need forge-events
 command -v mdb_dump >/dev/null || skip_all "mdb_dump not found (lmdb-utils)"
 
 UUID=$(cat /proc/sys/kernel/random/uuid)
 APP=ari:cloud:ecosystem::app/$UUID
 
 it_stage_programs "$IT_TMP/libexec"
-mkdir -p "$IT_TMP/forge"
-"$NODE" "$top_srcdir/tests/sim/sim.js" forge --state "$IT_TMP/forge" --app "$APP" \
-    >"$IT_TMP/logs/forge-sim.out" 2>"$IT_TMP/logs/forge-sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/forge/forge.json" ] && break
-	sleep 0.1
-done
-FORGE="$(json "$IT_TMP/forge/forge.json" 'j.url')"
-[ -n "$FORGE" ] || { not_ok "the simulator's Forge mode starts"; it_logs; done_testing; }
+forge_start "the simulator's Forge mode" "$top_srcdir/tests/sim/sim.js" forge --state "$IT_TMP/forge" --app "$APP"
 
 ctl() { curl -s --max-time 30 "$@"; }
 fetches() { ctl "$FORGE/_ctl/count"; }
@@ -47,22 +36,12 @@ chmod 0644 "$IT_TMP/tenant.jsonl"
 # start_stack [JWKS-URL]: nginx + programs on a fresh port and a fresh data dir (a fresh fetch
 # window) holding the Connect tenant
 start_stack() {
-	it_stop_app
-	rm -f "$IT_TMP"/run/*.sock
-	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
-	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
-	PORT=
-	it_port
-	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$IT_TMP/data"
-	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1" AC_SYNC=full AC_WORKER=daemon
-	export AC_FORGE_APP_ID="$UUID" AC_FORGE_JWKS_URL="${1:-$FORGE/.well-known/jwks.json}"
+	forge_restart "$UUID" "${1:-}"
 	export AC_FORGE_ENVIRONMENTS=STAGING,PRODUCTION
-	unset AC_CONFIG AC_DESCRIPTOR
 	run_user_prefix
 	"${RUN_PREFIX[@]}" "$ACCTL" tenant import "$IT_TMP/tenant.jsonl" >/dev/null 2>>"$IT_TMP/logs/acctl.log" ||
 		{ not_ok "acctl tenant import"; it_logs; done_testing; }
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
-	it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
+	forge_nginx
 }
 # snap FILE: the store as bytes: every record of every LMDB database (mdb_dump -a -p) but the
 # JWKS cache ("jwks", "jwks-fetch" in forge), and a checksum of every other file (the journal)

@@ -9,10 +9,7 @@
 ACCTL="$top_builddir/src/cli/acctl"
 
 it_setup
-[ -x "$NODE" ] || skip_all "node not found"
-[ -d "$top_srcdir/tests/sim/node_modules/jose" ] || skip_all "jose not installed in tests/sim"
-[ -x "$top_builddir/src/fcgi/forge-events.fcgi" ] || skip_all "forge-events.fcgi not built"
-[ -x "$top_builddir/src/fcgi/installed.fcgi" ] || skip_all "installed.fcgi not built"
+forge_need forge-events installed
 
 UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 APP=ari:cloud:ecosystem::app/$UUID
@@ -21,16 +18,7 @@ upper() { tr '[:lower:]' '[:upper:]' <<<"$1"; }
 
 it_stage_programs "$IT_TMP/libexec"
 it_sim_start || { not_ok "the simulator starts"; it_logs; done_testing; }
-mkdir -p "$IT_TMP/forge"
-"$NODE" "$top_srcdir/tests/sim/forge-jwks.js" "$IT_TMP/forge" "$APP" \
-    >"$IT_TMP/logs/forge-sim.out" 2>"$IT_TMP/logs/forge-sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/forge/forge.json" ] && break
-	sleep 0.1
-done
-FORGE="$(json "$IT_TMP/forge/forge.json" 'j.url')"
-[ -n "$FORGE" ] || { not_ok "the Forge JWKS server starts"; it_logs; done_testing; }
+forge_start "the Forge JWKS server" "$top_srcdir/tests/sim/forge-jwks.js" "$IT_TMP/forge" "$APP"
 
 PORT=
 it_port
@@ -38,8 +26,7 @@ mkdir -m 0700 "$IT_TMP/data"
 [ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
 it_app_env bitbucket inline
 export AC_SYNC=full AC_FORGE_APP_ID="$UUID" AC_FORGE_JWKS_URL="$FORGE/.well-known/jwks.json"
-write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
-it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
+forge_nginx
 
 # forge_installed INST WORKSPACE: the Forge installed event of INST, its FIT naming WORKSPACE
 forge_installed() {

@@ -7,9 +7,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 it_setup
-[ -x "$NODE" ] || skip_all "node not found"
-[ -d "$top_srcdir/tests/sim/node_modules/jose" ] || skip_all "jose not installed in tests/sim"
-[ -x "$top_builddir/src/fcgi/forge-remote.fcgi" ] || skip_all "forge-remote.fcgi not built"
+forge_need forge-remote
 
 UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 APP=ari:cloud:ecosystem::app/$UUID
@@ -17,35 +15,17 @@ INST=ari:cloud:ecosystem::installation/$(cat /proc/sys/kernel/random/uuid)
 INST2=ari:cloud:ecosystem::installation/$(cat /proc/sys/kernel/random/uuid)
 
 it_stage_programs "$IT_TMP/libexec"
-mkdir -p "$IT_TMP/forge" "$IT_TMP/product"
-"$NODE" "$top_srcdir/tests/sim/forge-jwks.js" "$IT_TMP/forge" "$APP" \
-    >"$IT_TMP/logs/forge-sim.out" 2>"$IT_TMP/logs/forge-sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/forge/forge.json" ] && break
-	sleep 0.1
-done
-FORGE="$(json "$IT_TMP/forge/forge.json" 'j.url')"
-[ -n "$FORGE" ] || { not_ok "the Forge JWKS server starts"; it_logs; done_testing; }
+mkdir -p "$IT_TMP/product"
+forge_start "the Forge JWKS server" "$top_srcdir/tests/sim/forge-jwks.js" "$IT_TMP/forge" "$APP"
 
 ctl() { curl -s --max-time 10 "$@"; }
 fit() { ctl "$FORGE/_ctl/fit?case=$1&inst=${2:-$INST}&api=$PRODUCT"; }
 
 # start_stack [APP_ID]: nginx + programs on a fresh port and a fresh data dir
 start_stack() {
-	it_stop_app
-	rm -f "$IT_TMP"/run/*.sock
-	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
-	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
-	PORT=
-	it_port
-	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$IT_TMP/data"
-	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1" AC_SYNC=full AC_WORKER=daemon
-	export AC_FORGE_APP_ID="${1-$UUID}" AC_FORGE_JWKS_URL="$FORGE/.well-known/jwks.json"
+	forge_restart "${1-$UUID}"
 	export AC_PR_TITLE_PATTERN='^(feat|fix)(\([a-z]+\))?: .+'
-	unset AC_CONFIG AC_DESCRIPTOR
-	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
-	it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
+	forge_nginx
 }
 CHECK='{"workspace":{"uuid":"{ws-1}"},"repository":{"uuid":"{r-1}"},"pullrequest":{"id":7},"trigger":{"type":"on-merge"}}'
 # check TOKEN [SYSTEM-TOKEN]: POST /forge/merge-check; STATUS, BODY

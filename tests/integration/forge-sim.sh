@@ -9,38 +9,22 @@
 ACCTL="$top_builddir/src/cli/acctl"
 
 it_setup
-[ -x "$NODE" ] || skip_all "node not found"
-[ -d "$top_srcdir/tests/sim/node_modules/jose" ] || skip_all "jose not installed in tests/sim"
-[ -x "$top_builddir/src/fcgi/forge-events.fcgi" ] || skip_all "forge-events.fcgi not built"
+forge_need forge-events
 
 UUID=$(cat /proc/sys/kernel/random/uuid)
 APP=ari:cloud:ecosystem::app/$UUID
 
 it_stage_programs "$IT_TMP/libexec"
-mkdir -p "$IT_TMP/forge"
-"$NODE" "$top_srcdir/tests/sim/sim.js" forge --state "$IT_TMP/forge" --app "$APP" \
-    >"$IT_TMP/logs/forge-sim.out" 2>"$IT_TMP/logs/forge-sim.log" &
-IT_PIDS+=("$!")
-for _ in $(seq 100); do
-	[ -s "$IT_TMP/forge/forge.json" ] && break
-	sleep 0.1
-done
-FORGE="$(json "$IT_TMP/forge/forge.json" 'j.url')"
-[ -n "$FORGE" ] || { not_ok "the simulator's Forge mode starts"; it_logs; done_testing; }
+forge_start "the simulator's Forge mode" "$top_srcdir/tests/sim/sim.js" forge --state "$IT_TMP/forge" --app "$APP"
 ctl() { curl -s --max-time 30 "$@"; }
 ctl "$FORGE/_ctl/info" >"$IT_TMP/info.json"
 INST="$(json "$IT_TMP/info.json" 'j.installationId')"
 WS="$(json "$IT_TMP/info.json" 'j.workspace')"
 REPO="$(json "$IT_TMP/info.json" 'j.repository')"
 
-it_port
-export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$IT_TMP/data"
-export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1" AC_SYNC=full AC_WORKER=daemon
-export AC_FORGE_APP_ID="$UUID" AC_FORGE_JWKS_URL="$FORGE/.well-known/jwks.json"
+forge_env "$UUID"
 export AC_PR_TITLE_PATTERN='^(feat|fix)(\([a-z]+\))?: .+'
-unset AC_CONFIG AC_DESCRIPTOR
-write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
-it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
+forge_nginx
 
 # send TYPE [QUERY] [TO]: the simulator posts to the app as Forge does; prints the status,
 # leaves the app's answer in $IT_TMP/send.json (.body)

@@ -691,3 +691,67 @@ it_safety() {
 	check "$l: the tenant's secret is known" [ -n "$secret" ]
 	is "$bad" "" "$l: no log holds the shared secret or a JWT"
 }
+
+# ------------------------------------------------------------------------------------ Forge
+# The Forge tests (forge-*.sh) share these: Forge's side is a node program on loopback (the JWKS
+# server tests/sim/forge-jwks.js or the simulator's Forge mode) that writes its URL to
+# $IT_TMP/forge/forge.json, and the programs behind the nginx pool with the Forge settings.
+
+# forge_need PROGRAM...: skip the whole test without node, npm jose or one of PROGRAM.fcgi
+forge_need() {
+	local p
+	[ -x "$NODE" ] || skip_all "node not found"
+	[ -d "$top_srcdir/tests/sim/node_modules/jose" ] || skip_all "jose not installed in tests/sim"
+	for p in "$@"; do
+		[ -x "$top_builddir/src/fcgi/$p.fcgi" ] || skip_all "$p.fcgi not built"
+	done
+}
+
+# forge_start WHAT ARGS...: node ARGS in the background (stopped by PID on exit), its state in
+# $IT_TMP/forge; sets FORGE to its URL, or ends the test with "WHAT starts" failed
+forge_start() {
+	local what="$1"
+	shift
+	mkdir -p "$IT_TMP/forge"
+	"$NODE" "$@" >"$IT_TMP/logs/forge-sim.out" 2>"$IT_TMP/logs/forge-sim.log" &
+	IT_PIDS+=("$!")
+	for _ in $(seq 100); do
+		[ -s "$IT_TMP/forge/forge.json" ] && break
+		sleep 0.1
+	done
+	FORGE="$(json "$IT_TMP/forge/forge.json" 'j.url')"
+	[ -n "$FORGE" ] || { not_ok "$what starts"; it_logs; done_testing; }
+}
+
+# forge_data: a fresh, empty data dir the programs' user owns
+forge_data() {
+	rm -rf "$IT_TMP/data" && mkdir -m 0700 "$IT_TMP/data"
+	[ -z "$IT_UG" ] || chown "$IT_UG" "$IT_TMP/data"
+}
+
+# forge_env APP_ID [JWKS-URL]: on a fresh port ($BASE), the settings of a Bitbucket app with Forge
+# app APP_ID whose JWKS is on $FORGE (or at JWKS-URL); the caller adds its own after
+forge_env() {
+	PORT=
+	it_port
+	export AC_BASE_URL="$BASE" AC_APP_KEY=it-app AC_PRODUCT=bitbucket AC_DATA_DIR="$IT_TMP/data"
+	export AC_TEMPLATE_DIR="$IT_TMP/descriptor" AC_ALLOWED_HOSTS="127.0.0.1" AC_SYNC=full AC_WORKER=daemon
+	export AC_FORGE_APP_ID="$1" AC_FORGE_JWKS_URL="${2:-$FORGE/.well-known/jwks.json}"
+	unset AC_CONFIG AC_DESCRIPTOR
+}
+
+# forge_nginx: the settings written to connect-fcgi.conf, nginx and the programs started, or the
+# test ended with "nginx and the programs start" failed
+forge_nginx() {
+	write_acconf "$IT_TMP/connect-fcgi.conf" "$top_srcdir/src/lib/base/conf.c"
+	it_nginx pool || { not_ok "nginx and the programs start"; it_logs; done_testing; }
+}
+
+# forge_restart APP_ID [JWKS-URL]: the programs stopped, a fresh data dir, forge_env; the caller
+# adds its settings and calls forge_nginx (a fresh port and data dir: a fresh JWKS fetch window)
+forge_restart() {
+	it_stop_app
+	rm -f "$IT_TMP"/run/*.sock
+	forge_data
+	forge_env "$@"
+}

@@ -25,6 +25,7 @@
 #include "store/journal.h"
 #include "store/store.h"
 #include "jose-helpers.h"
+#include "request-harness.h"
 #include "unit.h"
 
 #define NOW 1790000000
@@ -35,43 +36,6 @@
 #define KID2 "forge/invocation-token/wf-2"
 #define PR_EVENT "{\"eventType\":\"avi:bitbucket:created:pullrequest\",\"timestamp\":\"t1\"," \
 	"\"workspace\":{\"uuid\":\"{ws-1}\"},\"pullrequest\":{\"id\":7}}"
-
-struct fake {
-	const char **params;
-	const char *in;
-	size_t inlen, inpos;
-	struct ac_buf out;
-};
-
-static const char *
-f_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	const char **p;
-
-	for (p = f->params; *p; p += 2)
-		if (!strcmp(p[0], name))
-			return p[1];
-	return NULL;
-}
-
-static long
-f_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	if (n > f->inlen - f->inpos)
-		n = f->inlen - f->inpos;
-	memcpy(buf, f->in + f->inpos, n);
-	f->inpos += n;
-	return (long)n;
-}
-
-static int
-f_write(void *ctx, const char *buf, size_t n)
-{
-	return ac_buf_add(&((struct fake *)ctx)->out, buf, n) == AC_OK ? 0 : -1;
-}
 
 static enum ac_err
 on_events(struct ac_request *req)
@@ -187,10 +151,8 @@ jwks_serve(EVP_PKEY *a, const char *kid_a, EVP_PKEY *b, const char *kid_b)
 static void
 setup_with(const char *app_id)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	char url[128], *why = NULL;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	char url[128];
+	int lfd, port;
 
 	if (key1 == NULL) {
 		ck_assert_ptr_nonnull(key1 = EVP_RSA_gen(2048));
@@ -201,15 +163,8 @@ setup_with(const char *app_id)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(jwks_file, sizeof(jwks_file), "%s.jwks", dir);
 	jwks_serve(key1, KID1, NULL, NULL);
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/.well-known/jwks.json", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/.well-known/jwks.json", port);
 	ck_assert_int_eq(pipe(counter), 0);
 	ck_assert_int_eq(fcntl(counter[0], F_SETFL, fcntl(counter[0], F_GETFL) | O_NONBLOCK), 0);
 	if ((server = fork()) == 0) {
@@ -225,12 +180,7 @@ setup_with(const char *app_id)
 	setenv("AC_FORGE_APP_ID", app_id, 1);
 	setenv("AC_FORGE_JWKS_URL", url, 1);
 	unsetenv("AC_PRODUCT");
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_forge_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_forge_authenticate);
 	ac_forge_jwks_cleanup();
 	ac_clock_set(NOW);
 }
@@ -250,8 +200,6 @@ setup_off(void)
 static void
 teardown(void)
 {
-	char p[128];
-
 	if (server > 0) {
 		kill(server, SIGKILL);
 		waitpid(server, NULL, 0);
@@ -264,15 +212,7 @@ teardown(void)
 	ac_forge_jwks_cleanup();
 	ac_http_cleanup();
 	unlink(jwks_file);
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/sync.lock", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/%s", dir, AC_JOURNAL_FILE);
-	unlink(p);
-	rmdir(dir);
+	rh_store_remove(dir);
 	unsetenv("AC_FORGE_APP_ID");
 	unsetenv("AC_FORGE_JWKS_URL");
 	ac_clock_set(0);
@@ -315,18 +255,6 @@ system_token(long exp)
 	return t;
 }
 
-static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
 /* POST /forge/events with authorization (NULL: none) and the system token header (NULL: none). */
 static int
 post_raw(const char *body, const char *authorization, const char *sys)
@@ -336,21 +264,15 @@ post_raw(const char *body, const char *authorization, const char *sys)
 		"application/json", "CONTENT_LENGTH", cl, authorization ? "HTTP_AUTHORIZATION" : "X_NONE",
 		authorization ? authorization : "", sys ? "HTTP_X_FORGE_OAUTH_SYSTEM" : "X_NONE2", sys ? sys : "",
 		NULL };
-	struct fake f = { p, body, strlen(body), 0, { 0 } };
-	struct ac_io io = { f_param, f_read, f_write, &f };
-	const char *s, *e;
+	struct fake f = { p, body, strlen(body), 0, 0, { 0 } };
+	struct ac_io io = FAKE_IO(&f);
 	int status;
 
 	snprintf(cl, sizeof(cl), "%zu", strlen(body));
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, routes, 1, &io);
-	status = status_of(ac_buf_str(&f.out));
-	last_error[0] = '\0';
-	if ((s = strstr(ac_buf_str(&f.out), "\"error\":\"")) != NULL) {
-		s += 9;
-		e = strchr(s, '"');
-		snprintf(last_error, sizeof(last_error), "%.*s", (int)(e - s), s);
-	}
+	status = rh_status(ac_buf_str(&f.out));
+	rh_error_code(ac_buf_str(&f.out), last_error, sizeof(last_error));
 	ac_buf_release(&f.out);
 	return status;
 }

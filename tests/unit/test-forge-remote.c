@@ -23,6 +23,7 @@
 #include "store/journal.h"
 #include "store/store.h"
 #include "jose-helpers.h"
+#include "request-harness.h"
 #include "unit.h"
 
 #define APP "ari:cloud:ecosystem::app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -31,43 +32,6 @@
 #define CHECK "{\"workspace\":{\"uuid\":\"{ws-1}\"},\"repository\":{\"uuid\":\"{r-1}\"}," \
 	"\"pullrequest\":{\"id\":7},\"trigger\":{\"type\":\"on-merge\"}}"
 #define PR_PATH "/2.0/repositories/%7Bws-1%7D/%7Br-1%7D/pullrequests/7"
-
-struct fake {
-	const char **params;
-	const char *in;
-	size_t inlen, inpos;
-	struct ac_buf out;
-};
-
-static const char *
-f_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	const char **p;
-
-	for (p = f->params; *p; p += 2)
-		if (!strcmp(p[0], name))
-			return p[1];
-	return NULL;
-}
-
-static long
-f_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	if (n > f->inlen - f->inpos)
-		n = f->inlen - f->inpos;
-	memcpy(buf, f->in + f->inpos, n);
-	f->inpos += n;
-	return (long)n;
-}
-
-static int
-f_write(void *ctx, const char *buf, size_t n)
-{
-	return ac_buf_add(&((struct fake *)ctx)->out, buf, n) == AC_OK ? 0 : -1;
-}
 
 static char dir[64], answer_file[96], seen_file[96], product[64];
 static struct ac_conf conf;
@@ -167,10 +131,8 @@ product_saw(void)
 static void
 setup_with(const char *app_id)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	char *why = NULL, *jwk, *doc;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	char *jwk, *doc;
+	int lfd, port;
 
 	if (key1 == NULL) {
 		ck_assert_ptr_nonnull(key1 = EVP_RSA_gen(2048));
@@ -180,15 +142,8 @@ setup_with(const char *app_id)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(answer_file, sizeof(answer_file), "%s.answer", dir);
 	snprintf(seen_file, sizeof(seen_file), "%s.seen", dir);
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(product, sizeof(product), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(product, sizeof(product), "http://127.0.0.1:%d", port);
 	if ((server = fork()) == 0)
 		serve(lfd);
 	close(lfd);
@@ -199,12 +154,7 @@ setup_with(const char *app_id)
 	setenv("AC_FORGE_JWKS_URL", "http://127.0.0.1:9/.well-known/jwks.json", 1); /* never fetched: kept below */
 	setenv("AC_PR_TITLE_PATTERN", "^(feat|fix)(\\([a-z]+\\))?: .+", 1);
 	unsetenv("AC_PRODUCT");
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_forge_remote_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_forge_remote_authenticate);
 	/* the JWKS as a fetch would have kept it: this test is about the routes, not the fetch */
 	jwk = jh_jwk(key1, KID1, ",\"use\":\"sig\",\"alg\":\"RS256\"");
 	doc = ac_buf_asprintf("{\"keys\":[%s]}", jwk);
@@ -230,8 +180,6 @@ setup_off(void)
 static void
 teardown(void)
 {
-	char p[128];
-
 	if (server > 0) {
 		kill(server, SIGKILL);
 		waitpid(server, NULL, 0);
@@ -246,15 +194,7 @@ teardown(void)
 	ac_http_cleanup();
 	unlink(answer_file);
 	unlink(seen_file);
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/sync.lock", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/%s", dir, AC_JOURNAL_FILE);
-	unlink(p);
-	rmdir(dir);
+	rh_store_remove(dir);
 	unsetenv("AC_FORGE_APP_ID");
 	unsetenv("AC_FORGE_JWKS_URL");
 	unsetenv("AC_PR_TITLE_PATTERN");
@@ -298,18 +238,6 @@ system_token(long exp)
 	return t;
 }
 
-static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
 /* method path with body (NULL: none), a Bearer FIT (consumed; NULL: no Authorization) and a system token header. */
 static int
 call(const char *method, const char *path, const char *body, char *tok, const char *sys)
@@ -318,15 +246,15 @@ call(const char *method, const char *path, const char *body, char *tok, const ch
 	const char *p[] = { "REQUEST_METHOD", method, "REQUEST_URI", path, "CONTENT_TYPE", "application/json",
 		"CONTENT_LENGTH", cl, auth ? "HTTP_AUTHORIZATION" : "X_NONE", auth ? auth : "",
 		sys ? "HTTP_X_FORGE_OAUTH_SYSTEM" : "X_NONE2", sys ? sys : "", NULL };
-	struct fake f = { p, body ? body : "", body ? strlen(body) : 0, 0, { 0 } };
-	struct ac_io io = { f_param, f_read, f_write, &f };
+	struct fake f = { p, body ? body : "", body ? strlen(body) : 0, 0, 0, { 0 } };
+	struct ac_io io = FAKE_IO(&f);
 	const char *s;
 	int status;
 
 	snprintf(cl, sizeof(cl), "%zu", f.inlen);
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, ac_forge_remote_routes, ac_forge_remote_nroutes, &io);
-	status = status_of(ac_buf_str(&f.out));
+	status = rh_status(ac_buf_str(&f.out));
 	free(last_body);
 	s = strstr(ac_buf_str(&f.out), "\r\n\r\n");
 	last_body = strdup(s ? s + 4 : "");

@@ -23,44 +23,8 @@
 #include "store/store-lmdb.h" /* the records as bytes: they stay byte for byte what they were */
 #include "store/tenant.h"
 #include "auth/token.h"
+#include "request-harness.h"
 #include "unit.h"
-
-struct fake {
-	const char **params;
-	const char *in;
-	size_t inlen, inpos;
-	struct ac_buf out;
-};
-
-static const char *
-f_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	const char **p;
-
-	for (p = f->params; *p; p += 2)
-		if (!strcmp(p[0], name))
-			return p[1];
-	return NULL;
-}
-
-static long
-f_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	if (n > f->inlen - f->inpos)
-		n = f->inlen - f->inpos;
-	memcpy(buf, f->in + f->inpos, n);
-	f->inpos += n;
-	return (long)n;
-}
-
-static int
-f_write(void *ctx, const char *buf, size_t n)
-{
-	return ac_buf_add(&((struct fake *)ctx)->out, buf, n) == AC_OK ? 0 : -1;
-}
 
 static enum ac_err
 on_installed(struct ac_request *req)
@@ -87,37 +51,22 @@ static char last_error[64];
 static void
 setup(void)
 {
-	char *why = NULL;
-
 	snprintf(dir, sizeof(dir), "/tmp/test-lifecycle-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	setenv("AC_BASE_URL", "https://app.example.com", 1);
 	setenv("AC_DATA_DIR", dir, 1);
 	setenv("AC_ALLOWED_HOSTS", "bitbucket.org,api.bitbucket.org", 1);
 	unsetenv("AC_PRODUCT");
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_lifecycle_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_lifecycle_authenticate);
 	ac_clock_set(1700000000);
 }
 
 static void
 teardown(void)
 {
-	char p[128];
-
 	ac_store_close(app.store);
 	ac_conf_release(&conf);
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/sync.lock", dir);
-	unlink(p);
-	rmdir(dir);
+	rh_store_remove(dir);
 	ac_clock_set(0);
 }
 
@@ -173,39 +122,21 @@ token(const char *secret, const char *iss, const char *path, long exp_offset)
 }
 
 static int
-status_of(const char *s)
-{
-	int st = 0;
-
-	if (strncmp(s, "Status: ", 8))
-		return -1;
-	for (s += 8; *s >= '0' && *s <= '9'; s++)
-		st = st * 10 + (*s - '0');
-	return st;
-}
-
-static int
 post(const char *path, const char *b, const char *tok, const char *ctype)
 {
 	char auth[4096], cl[32];
 	const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", path, "CONTENT_TYPE", ctype,
 		"CONTENT_LENGTH", cl, tok ? "HTTP_AUTHORIZATION" : "X_NONE", auth, NULL };
-	struct fake f = { p, b, strlen(b), 0, { 0 } };
-	struct ac_io io = { f_param, f_read, f_write, &f };
-	const char *s, *e;
+	struct fake f = { p, b, strlen(b), 0, 0, { 0 } };
+	struct ac_io io = FAKE_IO(&f);
 	int status;
 
 	snprintf(cl, sizeof(cl), "%zu", strlen(b));
 	snprintf(auth, sizeof(auth), "JWT %s", tok ? tok : "");
 	ac_buf_init(&f.out, 1 << 20);
 	ac_request_serve(&app, routes, 2, &io);
-	status = status_of(ac_buf_str(&f.out));
-	last_error[0] = '\0';
-	if ((s = strstr(ac_buf_str(&f.out), "\"error\":\"")) != NULL) {
-		s += 9;
-		e = strchr(s, '"');
-		snprintf(last_error, sizeof(last_error), "%.*s", (int)(e - s), s);
-	}
+	status = rh_status(ac_buf_str(&f.out));
+	rh_error_code(ac_buf_str(&f.out), last_error, sizeof(last_error));
 	ac_buf_release(&f.out);
 	return status;
 }
@@ -919,10 +850,8 @@ new_fetches(void)
 static void
 jira_setup(void)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	char url[128], *why = NULL;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	char url[128];
+	int lfd, port;
 
 	if (rsa == NULL) {
 		BIO *bio = BIO_new(BIO_s_mem());
@@ -935,15 +864,8 @@ jira_setup(void)
 		pem[n] = '\0';
 		BIO_free(bio);
 	}
-	ck_assert_int_ge(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 64), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/keys", ntohs(a.sin_port));
+	lfd = rh_listen_loopback(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/keys", port);
 	ck_assert_int_eq(pipe(counter), 0);
 	ck_assert_int_eq(fcntl(counter[0], F_SETFL, fcntl(counter[0], F_GETFL) | O_NONBLOCK), 0);
 	if ((server = fork()) == 0) {
@@ -960,12 +882,7 @@ jira_setup(void)
 	setenv("AC_ALLOWED_HOSTS", "site.atlassian.net,127.0.0.1", 1);
 	setenv("AC_PRODUCT", "jira", 1);
 	setenv("AC_INSTALL_KEYS_URL", url, 1);
-	ck_assert_int_eq(ac_conf_load(&conf, NULL, &why), AC_OK);
-	memset(&app, 0, sizeof(app));
-	app.program = "test";
-	app.conf = &conf;
-	app.authenticate = ac_lifecycle_authenticate;
-	ck_assert_int_eq(ac_store_open(dir, 0, AC_STORE_NOSYNC, &app.store), AC_OK);
+	rh_app_open(&app, &conf, dir, ac_lifecycle_authenticate);
 	ac_clock_set(1700000000);
 }
 
@@ -1479,7 +1396,7 @@ START_TEST(strict_bodies)
 			"CONTENT_LENGTH", NULL, NULL };
 		char cl[32], *nul = malloc(strlen(b) + 2);
 		struct fake f;
-		struct ac_io io = { f_param, f_read, f_write, &f };
+		struct ac_io io = FAKE_IO(&f);
 
 		memcpy(nul, b, strlen(b));
 		nul[strlen(b)] = '\0';
@@ -1491,7 +1408,7 @@ START_TEST(strict_bodies)
 		f.inlen = strlen(b) + 1;
 		ac_buf_init(&f.out, 1 << 20);
 		ac_request_serve(&app, routes, 2, &io);
-		ck_assert_int_eq(status_of(ac_buf_str(&f.out)), 400);
+		ck_assert_int_eq(rh_status(ac_buf_str(&f.out)), 400);
 		ck_assert_ptr_nonnull(strstr(ac_buf_str(&f.out), "malformed_json"));
 		ac_buf_release(&f.out);
 		free(nul);

@@ -8,51 +8,8 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "web/request.h"
+#include "request-harness.h"
 #include "unit.h"
-
-/* A request as a test makes it: CGI variables, a body, and what came back. */
-struct fake {
-	const char **params;   /* name, value, ..., NULL */
-	const char *in;
-	size_t inlen, inpos;
-	size_t max_read_total; /* short-read simulation: stop after this many bytes */
-	struct ac_buf out;
-};
-
-static const char *
-f_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	const char **p;
-
-	for (p = f->params; *p; p += 2)
-		if (!strcmp(p[0], name))
-			return p[1];
-	return NULL;
-}
-
-static long
-f_read(void *ctx, char *buf, size_t n)
-{
-	struct fake *f = ctx;
-	size_t left = f->inlen - f->inpos;
-
-	if (f->max_read_total && f->inpos >= f->max_read_total)
-		return 0;
-	if (n > left)
-		n = left;
-	memcpy(buf, f->in + f->inpos, n);
-	f->inpos += n;
-	return (long)n;
-}
-
-static int
-f_write(void *ctx, const char *buf, size_t n)
-{
-	struct fake *f = ctx;
-
-	return ac_buf_add(&f->out, buf, n) == AC_OK ? 0 : -1;
-}
 
 static int handler_calls;
 
@@ -108,7 +65,7 @@ static void
 serve(struct fake *f, struct ac_app *app_or_null)
 {
 	struct ac_app app = { "test", &conf, NULL, NULL, NULL, NULL, NULL, AC_OK };
-	struct ac_io io = { f_param, f_read, f_write, f };
+	struct ac_io io = FAKE_IO(f);
 
 	ac_buf_init(&f->out, 1 << 20);
 	f->inlen = f->in ? strlen(f->in) : 0;
