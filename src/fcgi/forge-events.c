@@ -1,7 +1,6 @@
 /* forge-events.c: forge-events.fcgi, POST /forge/events: Forge events verified, durable, answered at once (doc/protocol.md §11). */
 #include "config.h"
 
-#include "outbound/client.h"
 #include "routes/forge_auth.h"
 #include "routes/forge_events.h"
 #include "web/fcgi.h"
@@ -18,17 +17,6 @@ static const struct ac_route routes[] = {
 	{ "POST", "/forge/events", on_events, AC_AUTH_FORGE, AC_INBOX_BODY_MAX },
 };
 
-/* AC_WORKER=inline: where no daemon can run, drain the inbox once the answer is out. */
-static void
-drain(struct ac_app *app)
-{
-	static struct ac_client *client;
-
-	if (client == NULL && ac_client_new(app->conf, app->store, &client) != AC_OK)
-		return;
-	ac_worker_drain(app->conf, app->store, client, 100, 20);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -40,7 +28,7 @@ main(int argc, char **argv)
 		return rc;
 	app.authenticate = ac_forge_authenticate;
 	if (app.conf->worker == AC_WORKER_INLINE)
-		app.after_response = drain;
+		app.after_response = ac_worker_drain_inline;
 	rc = ac_fcgi_run(&app, routes, sizeof(routes) / sizeof(routes[0]));
 	ac_app_release(&app);
 	return rc;

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "auth/auth.h"
-#include "outbound/client.h"
 #include "web/fcgi.h"
 #include "routes/webhook.h"
 #include "events/worker.h"
@@ -18,17 +17,6 @@ static const struct ac_route routes[] = {
 	{ "POST", "/webhook", on_webhook, AC_AUTH_TENANT, AC_INBOX_BODY_MAX },
 };
 
-/* AC_WORKER=inline: where no daemon can run, drain the inbox once the answer is out. */
-static void
-drain(struct ac_app *app)
-{
-	static struct ac_client *client;
-
-	if (client == NULL && ac_client_new(app->conf, app->store, &client) != AC_OK)
-		return;
-	ac_worker_drain(app->conf, app->store, client, 100, 20);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -40,7 +28,7 @@ main(int argc, char **argv)
 		return rc;
 	app.authenticate = ac_auth_authenticate;
 	if (app.conf->worker == AC_WORKER_INLINE)
-		app.after_response = drain;
+		app.after_response = ac_worker_drain_inline;
 	rc = ac_fcgi_run(&app, routes, sizeof(routes) / sizeof(routes[0]));
 	ac_app_release(&app);
 	return rc;

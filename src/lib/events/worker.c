@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "store/tenant.h"
 #include "events/worker.h"
+#include "web/request.h"
 
 long
 ac_worker_backoff(const struct ac_conf *conf, unsigned attempts, long retry_after)
@@ -220,4 +221,14 @@ ac_worker_drain(const struct ac_conf *conf, struct ac_store *st, struct ac_clien
 		n += ran ? 1 : 0;
 	}
 	return n;
+}
+
+void
+ac_worker_drain_inline(struct ac_app *app)
+{
+	static struct ac_client *client;
+
+	if (client == NULL && ac_client_new(app->conf, app->store, &client) != AC_OK)
+		return;
+	ac_worker_drain(app->conf, app->store, client, 100, 20);
 }

@@ -50,4 +50,12 @@ long ac_worker_backoff(const struct ac_conf *conf, unsigned attempts, long retry
 unsigned ac_worker_drain(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client,
     unsigned max, long seconds);
 
+struct ac_app;
+/*
+ * AC_WORKER=inline, where no daemon can run: the after_response hook of a
+ * program that queues events (webhook.fcgi, forge-events.fcgi) drains the
+ * inbox once the answer is out, with one client kept for the process.
+ */
+void ac_worker_drain_inline(struct ac_app *app);
+
 #endif
