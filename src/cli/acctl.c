@@ -1,11 +1,15 @@
 /* acctl.c: the operator's command line; dispatches to one subcommand per file. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "acctl.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/datadir.h"
 
@@ -51,6 +55,36 @@ usage(FILE *f)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'acctl COMMAND --help' for each; see acctl(1).\n");
+}
+
+char *
+acctl_read_input(const char *cmd, const char *path, size_t max, size_t *len, const char *what)
+{
+	FILE *f = stdin;
+	struct ac_buf b;
+	char chunk[4096], *out = NULL;
+	size_t n;
+	int ok;
+
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "acctl %s: %s: %s: %s\n", cmd, what, path, strerror(errno));
+		return NULL;
+	}
+	ac_buf_init(&b, max);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ac_buf_add(&b, chunk, n) != AC_OK)
+			break;
+	ok = n == 0 && !ferror(f) && (b.data != NULL || ac_buf_adds(&b, "") == AC_OK) &&
+	    ac_buf_detach(&b, &out, len) == AC_OK;
+	if (!ok) {
+		OPENSSL_cleanse(b.data, b.alloc);
+		ac_buf_release(&b);
+		fprintf(stderr, "acctl %s: %s: %s is unreadable or larger than %zu bytes\n", cmd, what,
+		    f == stdin ? "standard input" : path, max);
+	}
+	if (f != stdin)
+		fclose(f);
+	return ok ? out : NULL;
 }
 
 int

@@ -17,6 +17,14 @@ const char *acctl_time(time_t t, char *buf, size_t n);
 int acctl_as_data_owner(const char *data_dir);
 
 /*
+ * All of path ("-": standard input), at most max bytes, as a NUL-terminated
+ * malloc'd string (*len bytes before the NUL); NULL after saying why on
+ * stderr as "acctl CMD: WHAT: ...". What was read is wiped on failure: a
+ * secret or a token may be in it.
+ */
+char *acctl_read_input(const char *cmd, const char *path, size_t max, size_t *len, const char *what);
+
+/*
  * A subcommand gets argv with argv[0] its own name ("jwt", "config", ...)
  * and returns the process exit status: 0 success, 1 a negative answer (a token
  * that does not verify, a tenant not found), 2 unusable input or usage.

@@ -57,34 +57,6 @@ bad_usage(const char *fmt, ...)
 	return 2;
 }
 
-/* All of path ('-': stdin), at most max bytes, NUL-terminated; NULL after saying why. */
-static char *
-read_path(const char *path, size_t max, size_t *len, const char *what)
-{
-	FILE *f = stdin;
-	struct ac_buf b;
-	char chunk[4096], *out = NULL;
-	size_t n;
-
-	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "acctl forge: %s: %s: %s\n", what, path, strerror(errno));
-		return NULL;
-	}
-	ac_buf_init(&b, max);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&b, chunk, n) != AC_OK)
-			break;
-	if (!ferror(f) && (b.data != NULL || ac_buf_adds(&b, "") == AC_OK) && n == 0)
-		(void)ac_buf_detach(&b, &out, len);
-	ac_buf_release(&b);
-	if (f != stdin)
-		fclose(f);
-	if (out == NULL)
-		fprintf(stderr, "acctl forge: %s: %s is unreadable or larger than %zu bytes\n", what,
-		    path, max);
-	return out;
-}
-
 /* --now: digits (epoch seconds) or YYYY-MM-DDTHH:MM:SSZ. */
 static int
 parse_time(const char *s, int64_t *out)
@@ -383,7 +355,7 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (jwks_path && !is_url(jwks_path))
-		doc = read_path(jwks_path, AC_JWKS_MAX + 1, &doclen, "--jwks");
+		doc = acctl_read_input("forge", jwks_path, AC_JWKS_MAX + 1, &doclen, "--jwks");
 	else
 		doc = jwks_fetched_or_kept(&conf, jwks_path, &doclen);
 	if (doc == NULL)
@@ -398,7 +370,7 @@ cmd_verify(int argc, char **argv)
 		    "%d bits with a kid)\n", set->nignored, set->nignored == 1 ? "" : "s",
 		    AC_JWKS_RSA_MIN_BITS);
 	if (!strcmp(argv[optind], "-")) {
-		if ((tokbuf = read_path("-", AC_TOKEN_MAX + 64, &toklen, "TOKEN")) == NULL)
+		if ((tokbuf = acctl_read_input("forge", "-", AC_TOKEN_MAX + 64, &toklen, "TOKEN")) == NULL)
 			goto out;
 		while (toklen && (tokbuf[toklen - 1] == '\n' || tokbuf[toklen - 1] == '\r'))
 			tokbuf[--toklen] = '\0';

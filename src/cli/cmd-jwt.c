@@ -66,50 +66,14 @@ bad_usage(const char *fmt, ...)
 
 /* ---------------------------------------------------------------- input */
 
-/* Reads all of f (at most max bytes) into a NUL-terminated malloc'd string. */
-static char *
-read_all(FILE *f, size_t max, size_t *len)
-{
-	struct ac_buf b;
-	char chunk[4096];
-	size_t n;
-	char *out = NULL;
-
-	ac_buf_init(&b, max);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&b, chunk, n) != AC_OK)
-			goto fail;
-	if (ferror(f))
-		goto fail;
-	if (b.data == NULL && ac_buf_adds(&b, "") != AC_OK)
-		goto fail;
-	if (ac_buf_detach(&b, &out, len) != AC_OK)
-		goto fail;
-	return out;
-fail:
-	OPENSSL_cleanse(b.data, b.alloc);
-	ac_buf_release(&b);
-	return NULL;
-}
-
 /* A secret or token from a file or '-' (stdin), one trailing newline removed. */
 static char *
 read_source(const char *path, size_t max, size_t *len, const char *what)
 {
-	FILE *f = stdin;
 	char *s;
 
-	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "acctl jwt: %s: %s: %s\n", what, path, strerror(errno));
+	if ((s = acctl_read_input("jwt", path, max, len, what)) == NULL)
 		return NULL;
-	}
-	s = read_all(f, max, len);
-	if (f != stdin)
-		fclose(f);
-	if (s == NULL) {
-		fprintf(stderr, "acctl jwt: %s: unreadable or larger than %zu bytes\n", what, max);
-		return NULL;
-	}
 	if (*len > 0 && s[*len - 1] == '\n')
 		s[--*len] = '\0';
 	if (*len > 0 && s[*len - 1] == '\r')
