@@ -189,27 +189,22 @@ ac_descriptor_path(const struct ac_conf *conf)
 }
 
 enum ac_err
-ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg)
+ac_template_read(const char *path, const char *kind, size_t max, struct ac_buf *t, char **errmsg)
 {
-	struct ac_buf t;
-	char *path, *inner = NULL;
 	FILE *f;
 	char chunk[8192];
 	size_t r;
 	enum ac_err err = AC_OK;
 
 	*errmsg = NULL;
-	if ((path = ac_descriptor_path(conf)) == NULL)
-		return AC_ERR_NOMEM;
-	ac_buf_init(&t, AC_DESCRIPTOR_MAX);
+	ac_buf_init(t, max);
 	if ((f = fopen(path, "r")) == NULL) {
-		*errmsg = ac_buf_asprintf("cannot read descriptor template %s: %s", path, strerror(errno));
-		err = AC_ERR_CONFIG;
-		goto out;
+		*errmsg = ac_buf_asprintf("cannot read %s template %s: %s", kind, path, strerror(errno));
+		return AC_ERR_CONFIG;
 	}
 	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&t, chunk, r) != AC_OK) {
-			*errmsg = ac_buf_asprintf("descriptor template %s is larger than %d bytes", path, AC_DESCRIPTOR_MAX);
+		if (ac_buf_add(t, chunk, r) != AC_OK) {
+			*errmsg = ac_buf_asprintf("%s template %s is larger than %zu bytes", kind, path, max);
 			err = AC_ERR_CONFIG;
 			break;
 		}
@@ -218,13 +213,24 @@ ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg
 		err = AC_ERR_CONFIG;
 	}
 	fclose(f);
-	if (err != AC_OK)
-		goto out;
-	if ((err = ac_descriptor_render(ac_buf_str(&t), t.len, conf, out, &inner)) != AC_OK) {
+	return err;
+}
+
+enum ac_err
+ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg)
+{
+	struct ac_buf t;
+	char *path, *inner = NULL;
+	enum ac_err err;
+
+	*errmsg = NULL;
+	if ((path = ac_descriptor_path(conf)) == NULL)
+		return AC_ERR_NOMEM;
+	if ((err = ac_template_read(path, "descriptor", AC_DESCRIPTOR_MAX, &t, errmsg)) == AC_OK &&
+	    (err = ac_descriptor_render(ac_buf_str(&t), t.len, conf, out, &inner)) != AC_OK) {
 		*errmsg = ac_buf_asprintf("descriptor template %s: %s", path, inner ? inner : "");
 		free(inner);
 	}
-out:
 	ac_buf_release(&t);
 	free(path);
 	return err;

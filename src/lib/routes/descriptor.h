@@ -33,4 +33,11 @@ char *ac_descriptor_path(const struct ac_conf *conf);
 /* Reads the template file (capped) and renders it. */
 enum ac_err ac_descriptor_load(const struct ac_conf *conf, struct ac_buf *out, char **errmsg);
 
+/*
+ * The template file at path (a descriptor or a manifest: kind names it in
+ * messages), at most max bytes, into t (initialised here; the caller releases
+ * it even on failure). AC_ERR_CONFIG with *errmsg (caller frees) otherwise.
+ */
+enum ac_err ac_template_read(const char *path, const char *kind, size_t max, struct ac_buf *t, char **errmsg);
+
 #endif

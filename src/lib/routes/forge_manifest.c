@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "routes/descriptor.h"
 #include "routes/forge_manifest.h"
 
 static long
@@ -147,37 +148,14 @@ enum ac_err
 ac_forge_manifest_load(const char *path, const struct ac_conf *conf, struct ac_buf *out, char **errmsg)
 {
 	struct ac_buf t;
-	char chunk[8192], *inner = NULL;
-	size_t r;
-	FILE *f;
-	enum ac_err err = AC_OK;
+	char *inner = NULL;
+	enum ac_err err;
 
-	*errmsg = NULL;
-	ac_buf_init(&t, AC_FORGE_MANIFEST_MAX);
-	if ((f = fopen(path, "r")) == NULL) {
-		*errmsg = ac_buf_asprintf("cannot read manifest template %s: %s", path, strerror(errno));
-		err = AC_ERR_CONFIG;
-		goto out;
-	}
-	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&t, chunk, r) != AC_OK) {
-			*errmsg = ac_buf_asprintf("manifest template %s is larger than %d bytes", path,
-			    AC_FORGE_MANIFEST_MAX);
-			err = AC_ERR_CONFIG;
-			break;
-		}
-	if (err == AC_OK && ferror(f)) {
-		*errmsg = ac_buf_asprintf("error reading %s", path);
-		err = AC_ERR_CONFIG;
-	}
-	fclose(f);
-	if (err != AC_OK)
-		goto out;
-	if ((err = ac_forge_manifest_render(ac_buf_str(&t), t.len, conf, out, &inner)) != AC_OK) {
+	if ((err = ac_template_read(path, "manifest", AC_FORGE_MANIFEST_MAX, &t, errmsg)) == AC_OK &&
+	    (err = ac_forge_manifest_render(ac_buf_str(&t), t.len, conf, out, &inner)) != AC_OK) {
 		*errmsg = ac_buf_asprintf("%s: %s", path, inner ? inner : ac_strerror(err));
 		free(inner);
 	}
-out:
 	ac_buf_release(&t);
 	return err;
 }
