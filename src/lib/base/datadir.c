@@ -73,29 +73,86 @@ fail:
 	return -1;
 }
 
-int
-ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner)
-{
-	struct stat sb;
-	const char *why = NULL;
+/* what fd, opened as name in dfd, turned out to be */
+enum verdict {
+	USABLE,
+	MOVED,     /* name no longer leads to it: removed or replaced since it was opened */
+	TWO_LINKS, /* regular, the owner's, and two links on both looks */
+	REFUSED,   /* *why says why */
+	FAILED     /* fstat or fstatat failed: errno */
+};
 
-	if (fstat(fd, &sb) != 0) {
-		ac_log_error("fstat %s/%s: %s", dir, name, strerror(errno));
+/*
+ * The link count of what was opened says nothing on its own: the name can be
+ * removed between the open and the fstat, and a hard link planted to a file
+ * elsewhere then leaves that file with its own name only, one link. A file
+ * elsewhere keeps its name there (the owner of the data directory can change
+ * names in the data directory, not elsewhere), so while a name here leads to
+ * it, it counts two. Hence name is looked up again (fstatat, not following
+ * a link) after the fstat, and must still lead to the opened file, with one
+ * link on both looks: removed before the second look, the name is not found
+ * or leads to another file (MOVED: opened again); put back, it counts two.
+ * What is left is the moment inside fstatat between finding the name and
+ * reading the count. The owner check holds whatever the names do: a file's
+ * owner does not change with its names.
+ */
+static enum verdict
+judge(int dfd, int fd, const char *name, uid_t owner, struct stat *f, const char **why)
+{
+	struct stat n;
+
+	*why = NULL;
+	if (fstat(fd, f) != 0)
+		return FAILED;
+	if (!S_ISREG(f->st_mode))
+		*why = "is not a regular file";
+	else if (f->st_uid != owner)
+		*why = "belongs to another user than the data directory";
+	if (*why)
+		return REFUSED;
+	if (fstatat(dfd, name, &n, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? MOVED : FAILED;
+	if (n.st_dev != f->st_dev || n.st_ino != f->st_ino)
+		return MOVED;
+	if (f->st_nlink == 1 && n.st_nlink == 1)
+		return USABLE;
+	if (f->st_nlink == 2 && n.st_nlink == 2)
+		return TWO_LINKS;
+	*why = "has other links (a hard link to a file elsewhere)";
+	return REFUSED;
+}
+
+static void
+refuse(const char *dir, const char *name, const char *why)
+{
+	ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir, name,
+	    why);
+	errno = EPERM;
+}
+
+int
+ac_datadir_usable(int dfd, int fd, const char *dir, const char *name, uid_t owner)
+{
+	struct stat f;
+	const char *why;
+
+	switch (judge(dfd, fd, name, owner, &f, &why)) {
+	case USABLE:
+		return 0;
+	case FAILED:
+		ac_log_error("stat %s/%s: %s", dir, name, strerror(errno));
 		return -1;
-	}
-	if (!S_ISREG(sb.st_mode))
-		why = "is not a regular file";
-	else if (sb.st_uid != owner)
-		why = "belongs to another user than the data directory";
-	else if (sb.st_nlink > 1)
+	case MOVED:
+		why = "was removed or replaced while it was being opened";
+		break;
+	case TWO_LINKS:
 		why = "has other links (a hard link to a file elsewhere)";
-	if (why) {
-		ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
-		    name, why);
-		errno = EPERM;
-		return -1;
+		break;
+	case REFUSED:
+		break;
 	}
-	return 0;
+	refuse(dir, name, why);
+	return -1;
 }
 
 int
@@ -112,30 +169,43 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 			/* O_NONBLOCK: opening a FIFO planted under the name must not hang */
 			fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd >= 0) {
-				struct stat sb;
+				struct timespec ts = { 0, 2000000L };
+				struct stat f;
+				const char *why;
 
-				/*
-				 * A file given its name by link() has two until its maker
-				 * removes the private one, at once; a hard link planted
-				 * to a file elsewhere stays.
-				 */
-				if ((how & AC_DATADIR_LINKED) && tries < 7 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-				    sb.st_nlink == 2) {
-					struct timespec ts = { 0, 2000000L };
-
+				switch (judge(dfd, fd, name, d.st_uid, &f, &why)) {
+				case USABLE:
+					/* back to blocking I/O (a regular file ignores it, but flock and friends read clearer) */
+					fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+					return fd;
+				case MOVED:
+					/* the name changed since the open: look again at what it is now */
 					close(fd);
+					continue;
+				case TWO_LINKS:
+					/*
+					 * A file given its name by link() has two until its
+					 * maker removes the private one, at once; a hard link
+					 * planted to a file elsewhere stays.
+					 */
+					close(fd);
+					if (!(how & AC_DATADIR_LINKED) || tries == 7) {
+						refuse(dir, name, "has other links (a hard link to a file elsewhere)");
+						return -1;
+					}
 					nanosleep(&ts, NULL);
 					continue;
-				}
-				if (ac_datadir_usable(fd, dir, name, d.st_uid) != 0) {
+				case REFUSED:
+					close(fd);
+					refuse(dir, name, why);
+					return -1;
+				case FAILED:
 					e = errno;
+					ac_log_error("stat %s/%s: %s", dir, name, strerror(e));
 					close(fd);
 					errno = e;
 					return -1;
 				}
-				/* back to blocking I/O (a regular file ignores it, but flock and friends read clearer) */
-				fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-				return fd;
 			}
 			if (errno == ELOOP) {
 				ac_log_error_rare("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
@@ -163,7 +233,7 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 		if (errno != EEXIST || (how & AC_DATADIR_EXCL))
 			return -1;
 	}
-	ac_log_error("%s/%s keeps appearing and disappearing: refused", dir, name);
+	ac_log_error_rare("%s/%s keeps changing (removed, replaced, created): refused", dir, name);
 	errno = EAGAIN;
 	return -1;
 }
