@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,29 +78,71 @@ fail:
 enum verdict {
 	USABLE,
 	MOVED,     /* name no longer leads to it: removed or replaced since it was opened */
-	TWO_LINKS, /* regular, the owner's, and two links on both looks */
+	TWO_LINKS, /* regular, the owner's, and two links */
 	REFUSED,   /* *why says why */
 	FAILED     /* fstat or fstatat failed: errno */
 };
 
 /*
- * The link count of what was opened says nothing on its own: the name can be
- * removed between the open and the fstat, and a hard link planted to a file
- * elsewhere then leaves that file with its own name only, one link. A file
- * elsewhere keeps its name there (the owner of the data directory can change
- * names in the data directory, not elsewhere), so while a name here leads to
- * it, it counts two. Hence name is looked up again (fstatat, not following
- * a link) after the fstat, and must still lead to the opened file, with one
- * link on both looks: removed before the second look, the name is not found
- * or leads to another file (MOVED: opened again); put back, it counts two.
- * What is left is the moment inside fstatat between finding the name and
- * reading the count. The owner check holds whatever the names do: a file's
- * owner does not change with its names.
+ * Takes and drops the directory's lock, as removing a name in it does (the
+ * name never exists; an empty directory planted under it goes): a removal or
+ * replacement of a name there that had begun has ended, names and link
+ * counts both. Within one, the count drops before the name goes.
+ */
+static void
+barrier(int dfd)
+{
+	(void)unlinkat(dfd, ".ac-barrier", AT_REMOVEDIR);
+}
+
+/*
+ * Whether fd, opened through name in dfd, is still known by that very entry
+ * there: /proc/self/fd shows the path of the entry a file was opened through,
+ * with " (deleted)" after it once that entry was removed or replaced (and a
+ * removed entry never comes back; a new link is another entry). 1 when it
+ * is, 0 when not, -1 when /proc cannot tell.
+ */
+static int
+still_named(int dfd, int fd, const char *name)
+{
+	char p[32], dpath[PATH_MAX], fpath[PATH_MAX];
+	size_t nl = strlen(name);
+	ssize_t dn, fn;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+	if ((dn = readlink(p, dpath, sizeof(dpath))) <= 0 || (size_t)dn >= sizeof(dpath))
+		return -1;
+	if (dn == 1)
+		dn = 0; /* "/": no second slash */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if ((fn = readlink(p, fpath, sizeof(fpath))) <= 0 || (size_t)fn >= sizeof(fpath))
+		return 0;
+	return (size_t)fn == (size_t)dn + 1 + nl && memcmp(fpath, dpath, (size_t)dn) == 0 && fpath[dn] == '/' &&
+	    memcmp(fpath + dn + 1, name, nl) == 0;
+}
+
+/*
+ * The link count of what was opened says nothing on its own, nor does a
+ * second look at the name: the name can be removed after the open, and a
+ * hard link planted to a file elsewhere then leaves that file with its own
+ * name only, one link; and fstatat finds a name and reads the count a moment
+ * apart, within which the name can go. A file elsewhere keeps its name there
+ * (the owner of the data directory changes names in it, not elsewhere), so
+ * the entry the file was opened through, while there, is a second link. The
+ * count is read first; then the barrier lets a removal of that entry in
+ * flight end; then the entry must still be there, under name in the
+ * directory (still_named()). An entry there at the end was there all along,
+ * and counted. What is left: an entry moved to another directory of the
+ * owner's on the same file system, removed there in flight while the data
+ * directory is renamed in its place (its parent writable); without /proc,
+ * the fstatat look and its moment. The owner check holds whatever the names
+ * do: a file's owner does not change with them.
  */
 static enum verdict
 judge(int dfd, int fd, const char *name, uid_t owner, struct stat *f, const char **why)
 {
 	struct stat n;
+	int named;
 
 	*why = NULL;
 	if (fstat(fd, f) != 0)
@@ -108,18 +151,28 @@ judge(int dfd, int fd, const char *name, uid_t owner, struct stat *f, const char
 		*why = "is not a regular file";
 	else if (f->st_uid != owner)
 		*why = "belongs to another user than the data directory";
+	else if (f->st_nlink == 2)
+		return TWO_LINKS;
+	else if (f->st_nlink != 1)
+		*why = "has other links (a hard link to a file elsewhere)";
 	if (*why)
 		return REFUSED;
-	if (fstatat(dfd, name, &n, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? MOVED : FAILED;
-	if (n.st_dev != f->st_dev || n.st_ino != f->st_ino)
+	barrier(dfd);
+	if ((named = still_named(dfd, fd, name)) == 0)
 		return MOVED;
-	if (f->st_nlink == 1 && n.st_nlink == 1)
-		return USABLE;
-	if (f->st_nlink == 2 && n.st_nlink == 2)
-		return TWO_LINKS;
-	*why = "has other links (a hard link to a file elsewhere)";
-	return REFUSED;
+	if (named < 0) {
+		if (fstatat(dfd, name, &n, AT_SYMLINK_NOFOLLOW) != 0)
+			return errno == ENOENT ? MOVED : FAILED;
+		if (n.st_dev != f->st_dev || n.st_ino != f->st_ino)
+			return MOVED;
+		if (n.st_nlink == 2)
+			return TWO_LINKS;
+		if (n.st_nlink != 1) {
+			*why = "has other links (a hard link to a file elsewhere)";
+			return REFUSED;
+		}
+	}
+	return USABLE;
 }
 
 static void

@@ -36,8 +36,8 @@ int ac_datadir_open(const char *dir, int tighten, struct stat *st);
  * name in the directory dfd (dir: its path, for messages), opened with oflags
  * (O_RDONLY, O_RDWR, O_APPEND; never O_CREAT or O_TRUNC, added by how) plus
  * O_NOFOLLOW | O_CLOEXEC. An existing file is used only when it is regular,
- * owned by the directory's owner, and has one link, and when name, looked up
- * again after the open, still leads to it (ac_datadir_usable()); a name
+ * owned by the directory's owner, and has one link, and when it is still
+ * there under name once that count is read (ac_datadir_usable()); a name
  * removed or replaced meanwhile is opened again. With AC_DATADIR_LINKED, a
  * second link is waited out for a few milliseconds. Otherwise the refusal is
  * logged and -1 returned with errno ELOOP (a link), EPERM, or EAGAIN (the
@@ -56,10 +56,10 @@ enum ac_err ac_datadir_check(int dfd, const char *dir, const char *name);
 
 /*
  * Whether fd, opened as name in the directory dfd owned by owner, is a file
- * that may be used: regular, owned by owner, one link, and name still leads
- * to it (the link count of the descriptor alone is not enough: a hard link
- * planted to a file elsewhere, removed once opened, leaves that file with
- * one). Logs the refusal (errno EPERM) and returns -1; 0 when usable.
+ * that may be used: regular, owned by owner, one link, and still there
+ * under name after the count was read (the count alone is not enough: a hard
+ * link planted to a file elsewhere, removed once opened, leaves that file
+ * with one). Logs the refusal (errno EPERM) and returns -1; 0 when usable.
  */
 int ac_datadir_usable(int dfd, int fd, const char *dir, const char *name, uid_t owner);
 
