@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -403,6 +404,100 @@ START_TEST(one_write_on_stderr)
 }
 END_TEST
 
+/*
+ * Processes logging long lines at once into one pipe (as spawn-fcgi's
+ * children share one stderr): every line arrives whole, none interleaved.
+ * Control characters, escaped to 4 or 6 bytes, make each line far longer
+ * than PIPE_BUF unless it is cut.
+ */
+START_TEST(processes_never_interleave)
+{
+	enum { PROCS = 6, LINES = 60 };
+	char *all = NULL, *p, *nl;
+	size_t len = 0, cap = 0, count = 0;
+	int fds[2], saved, i;
+	pid_t pids[PROCS];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	saved = dup(2);
+	for (i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			char m[3500];
+			int k;
+
+			dup2(fds[1], 2);
+			close(fds[0]);
+			ac_log_set_format(i % 2 ? AC_LOG_JSON : AC_LOG_TEXT);
+			memset(m, 1 + i, sizeof(m) - 1);
+			m[sizeof(m) - 1] = '\0';
+			for (k = 0; k < LINES; k++)
+				ac_log_info("%d %s", k, m);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 65536) {
+			cap = cap ? 2 * cap : 1 << 20;
+			all = realloc(all, cap);
+			ck_assert_ptr_nonnull(all);
+		}
+		n = read(fds[0], all + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	for (i = 0; i < PROCS; i++)
+		waitpid(pids[i], NULL, 0);
+	dup2(saved, 2);
+	close(saved);
+	all[len] = '\0';
+	for (p = all; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		size_t n = (size_t)(nl - p) + 1;
+		char c;
+
+		ck_assert_uint_le(n, AC_LOG_LINE_MAX);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (line[0] == '{') {
+			json_object *o = parsed(n);
+			const char *m = ac_json_get_string(o, "message");
+
+			/* "<k> ", one process's character only, and the "..." of the cut */
+			ck_assert_ptr_nonnull(m);
+			m = strchr(m, ' ') + 1;
+			c = m[0];
+			ck_assert_uint_gt(strlen(m), 3);
+			ck_assert_str_eq(m + strlen(m) - 3, "...");
+			ck_assert_uint_eq(strspn(m, (char[]){ c, 0 }), strlen(m) - 3);
+			json_object_put(o);
+		} else {
+			char *m = strstr(line, ": info: ");
+			size_t k, rest;
+
+			ck_assert_msg(!strncmp(line, "test-log: info: ", 16) || !strncmp(line, "connect-fcgi: info: ", 20),
+			    "a line cut or mixed: %.80s", line);
+			ck_assert_ptr_nonnull(m);
+			/* "<k> " and one process's "\x0N" only */
+			m = strchr(m + 8, ' ') + 1;
+			rest = n - 1 - (size_t)(m - line);
+			ck_assert_uint_eq(rest % 4, 0);
+			for (k = 4; k < rest; k += 4)
+				ck_assert(!memcmp(m + k, m, 4));
+		}
+		count++;
+	}
+	ck_assert_ptr_eq(p, all + len);
+	ck_assert_uint_eq(count, PROCS * LINES);
+	free(all);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -419,6 +514,7 @@ suite(void)
 	tcase_add_test(tc, jwt_cut);
 	tcase_add_test(tc, format_setting);
 	tcase_add_test(tc, one_write_on_stderr);
+	tcase_add_test(tc, processes_never_interleave);
 	suite_add_tcase(s, tc);
 	return s;
 }
