@@ -49,7 +49,7 @@ for pair in buf:OPENSSL_cleanse json:OPENSSL_cleanse token-sign:OPENSSL_cleanse 
 	lifecycle:ac_json_put_secret request:ac_buf_init_secret oauth_page:ac_json_put_secret \
 	token-sign:ac_buf_init_secret token:ac_buf_free_secret forge:ac_json_put_secret forge:ac_buf_free_secret_str \
 	forge_events:ac_buf_init_secret forge_events:ac_json_put_secret forge_client:ac_buf_init_secret; do
-	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
+	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*_a-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
 	if [ -z "$o" ] || [ ! -f "$o" ]; then
 		missing="$missing ${pair%%:*}.o(not built)"
 	elif ! nm "$o" | grep -qE "[UT] ${pair#*:}\$"; then
