@@ -81,7 +81,7 @@ need_node() {
 # cluster is created but left stopped. An existing policy-rc.d (the admin's, or a container's)
 # is left as it is.
 need_pg() {
-	local p missing= rc policy=/usr/sbin/policy-rc.d
+	local p missing='' rc policy=/usr/sbin/policy-rc.d
 	command -v dpkg-query >/dev/null 2>&1 || { need_packages postgresql libpq-dev; return; }
 	for p in postgresql libpq-dev; do
 		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing="$missing $p"

@@ -12,6 +12,7 @@
 #   pg-server.sh pid DIR      the postmaster's PID (fails when not running)
 #   pg-server.sh stop DIR     pg_ctl stop -m fast; what lingers is killed by PID
 #   pg-server.sh clean DIR    stop, then remove the server's files (DIR itself is left)
+#   pg-server.sh bindir       where the server's programs are (fails when there is no server)
 #
 # As root, initdb and the server run as the programs' user (scripts/lib.sh run_user, RUN_AS,
 # default nobody:nogroup): initdb refuses root. When that user cannot reach DIR (a clone in
@@ -35,13 +36,12 @@ usage() {
 # bindir: where initdb, pg_ctl and postgres are: PG_BINDIR, else the newest Debian version
 # that has a server, else pg_config's (a client's bindir, where a source install keeps all).
 bindir() {
-	local d v
+	local d
 	if [ -n "${PG_BINDIR:-}" ]; then
 		printf '%s\n' "$PG_BINDIR"
 		return 0
 	fi
-	for v in $(ls /usr/lib/postgresql 2>/dev/null | sort -rV); do
-		d="/usr/lib/postgresql/$v/bin"
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
 		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { printf '%s\n' "$d"; return 0; }
 	done
 	d="$(pg_config --bindir 2>/dev/null)" && [ -x "$d/initdb" ] && { printf '%s\n' "$d"; return 0; }
@@ -217,6 +217,10 @@ stop() {
 	die "PostgreSQL (pid $pid) survived SIGKILL"
 }
 
+if [ $# -eq 1 ] && [ "$1" = bindir ]; then
+	bindir || die "no PostgreSQL server found (Debian: apt-get install postgresql; or set PG_BINDIR)"
+	exit
+fi
 [ $# -eq 2 ] || usage
 cmd="$1"
 [ -d "$2" ] || [ "$cmd" = start ] || die "no such directory: $2"
