@@ -21,6 +21,8 @@
 # clean find it. A second start of a running DIR fails. Messages go to standard error.
 # Environment: PG_BINDIR (the server's programs; default the newest /usr/lib/postgresql/*/bin),
 # PG_STOP_TIMEOUT (seconds pg_ctl waits before the kill by PID; default 30), RUN_AS.
+# Started with sh (the unit tests' popen), it runs itself again with bash before reading further.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
 ME="${BASH_SOURCE[0]}"

@@ -88,9 +88,10 @@ pg_need() {
 	"$PG_SERVER" bindir >/dev/null 2>&1 || skip_all "no PostgreSQL server (Debian: postgresql; scripts/test installs it)"
 }
 
-# pg_start [NAME [DIR]]: starts a server in DIR (default $IT_TMP/pg/NAME; NAME default main)
-# and exports AC_STORE=postgres and AC_DATABASE_URL, its URI (also in PG_URL), for the stack
-# started next. Its postmaster's PID is IT_PG_PID[NAME]. Logs in $IT_TMP/logs/pg-server.log.
+# pg_start [NAME [DIR]]: starts a server in DIR (default $IT_TMP/pg/NAME; NAME default main),
+# exports AC_STORE=postgres, AC_DATABASE_URL, its URI (also in PG_URL), and AC_SQL_DIR (the
+# source's sql/) for the stack started next, and migrates its database (acctl store migrate).
+# Its postmaster's PID is IT_PG_PID[NAME]. Logs in $IT_TMP/logs/pg-server.log.
 pg_start() {
 	local name="${1:-main}" dir="${2:-$IT_TMP/pg/${1:-main}}" url
 	[ -n "$IT_TMP" ] || { diag "pg_start: it_setup first"; return 1; }
@@ -101,7 +102,9 @@ pg_start() {
 		{ diag "pg_start $name failed:" "$(tail -n 20 "$IT_TMP/logs/pg-server.log")"; return 1; }
 	IT_PG_PID[$name]="$("$PG_SERVER" pid "$dir" 2>>"$IT_TMP/logs/pg-server.log")"
 	PG_URL="$url"
-	export AC_STORE=postgres AC_DATABASE_URL="$url"
+	export AC_STORE=postgres AC_DATABASE_URL="$url" AC_SQL_DIR="$top_srcdir/sql"
+	"$top_builddir/src/cli/acctl" store migrate >>"$IT_TMP/logs/pg-server.log" 2>&1 ||
+		{ diag "acctl store migrate failed:" "$(tail -n 5 "$IT_TMP/logs/pg-server.log")"; return 1; }
 }
 
 # pg_stop [NAME]: stops the server NAME (pg_ctl, then by PID) and removes its files. Fails when

@@ -71,6 +71,8 @@ is "$(worker_env AC_STORE)|$(worker_env AC_DATABASE_URL)" "AC_STORE=postgres|AC_
 	"the worker gets AC_STORE=postgres and its URI"
 is "$("$("$PG_SERVER" bindir)/psql" -X -tA -d "$URL" -c 'SELECT current_database()' 2>&1)" connect_fcgi \
 	"... which connects"
+is "$("$("$PG_SERVER" bindir)/psql" -X -tA -d "$URL" -c 'SELECT max(version) > 0 FROM ac_schema_migrations' 2>&1)" t \
+	"... and whose schema acctl store migrate made before the programs started"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/atlassian-connect.json")" 200 "the descriptor is served"
 kids="$(descendants "$PGPID")"
 stop_run
