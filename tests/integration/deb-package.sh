@@ -98,7 +98,8 @@ check "the build wrote the .deb and the .changes" test -f "$deb" -a -f "$changes
 # ---- lintian: no error; its warnings as comments
 lintian --tag-display-limit 0 "$changes" >"$IT_TMP/logs/lintian.log" 2>&1
 is "$(grep '^E:' "$IT_TMP/logs/lintian.log")" "" "lintian reports no error"
-[ ! -s "$IT_TMP/logs/lintian.log" ] || diag "lintian:" "$(grep -v '^running with root' "$IT_TMP/logs/lintian.log")"
+got="$(grep -v '^running with root' "$IT_TMP/logs/lintian.log")"
+[ -z "$got" ] || diag "lintian:" "$got"
 
 # ---- the installation
 if dpkg_locked dpkg -i "$deb"; then
@@ -147,9 +148,12 @@ else
 	not_ok "the shipped $CONF passes acctl config"
 	diag "$(cat "$IT_TMP/config.out")"
 fi
-is "$(sed -n 's/^AC_TEMPLATE_DIR=//p; s/^AC_DATA_DIR=//p' "$IT_TMP/config.out" | tr '\n' ' ')" \
-    "$DATA /usr/share/connect-fcgi " \
-    "AC_DATA_DIR is $DATA and AC_TEMPLATE_DIR's compiled-in default the installed templates"
+is "$(sed -n 's/^AC_TEMPLATE_DIR=//p; s/^AC_DATA_DIR=//p; s/^AC_SQL_DIR=//p' "$IT_TMP/config.out" | tr '\n' ' ')" \
+    "$DATA /usr/share/connect-fcgi /usr/share/connect-fcgi/sql " \
+    "AC_DATA_DIR is $DATA; the compiled-in AC_TEMPLATE_DIR and AC_SQL_DIR are the installed ones"
+sql="$(cd /usr/share/connect-fcgi/sql 2>/dev/null && ls -- *.sql 2>/dev/null | tr '\n' ' ')"
+want="$(cd "$top_srcdir/sql" 2>/dev/null && ls -- *.sql 2>/dev/null | tr '\n' ' ')"
+is "$sql" "$want" "the PostgreSQL schema migrations are in /usr/share/connect-fcgi/sql"
 missing=
 for name in $(/usr/bin/acctl config --table | cut -f1); do
 	grep -Eq "^#? ?$name=" "$CONF" || missing="$missing $name"
