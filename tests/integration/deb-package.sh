@@ -200,6 +200,14 @@ is "$(printf '%s\n' $exes | sort | tr '\n' ' ')" "$(printf '%s\n' $want | sort |
 [ "$T_FAILED" -eq 0 ] || it_logs
 if it_stop_all; then ok "every process stopped by PID"; else not_ok "every process stopped by PID"; fi
 
+# ---- installing again (an upgrade does the same) keeps the tenants and an edited conffile
+echo "# edited by deb-package.sh" >>"$CONF"
+ls "$DATA" >"$IT_TMP/data.before"
+if dpkg_locked dpkg -i "$deb"; then ok "dpkg -i again (postinst runs again)"; else not_ok "dpkg -i again (postinst runs again)"; diag "$(cat "$IT_TMP/logs/dpkg.log")"; fi
+check "the edited $CONF is kept" eval 'tail -n 1 "$CONF" | grep -q "^# edited by deb-package.sh$"'
+is "$(ls "$DATA" | tr '\n' ' ')|$(stat -c '%a %U' "$DATA")" "$(tr '\n' ' ' <"$IT_TMP/data.before")|700 $PKG" \
+    "$DATA keeps its files, 0700, owned by $PKG"
+
 # ---- remove keeps the data and the settings; purge removes them
 if dpkg_locked dpkg -r "$PKG"; then ok "dpkg -r removes it"; else not_ok "dpkg -r removes it"; diag "$(cat "$IT_TMP/logs/dpkg.log")"; fi
 check "after dpkg -r, the programs are gone" test ! -e "$LIBEXEC/webhook.fcgi" -a ! -e /usr/bin/acctl
