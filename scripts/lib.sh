@@ -10,7 +10,7 @@ AC_LIB_APT_UPDATED=
 # The Debian packages every command needs (build, run, tests); README.md, "Dependencies",
 # says what each is for.
 AC_PACKAGES="build-essential libfcgi-dev libcurl4-openssl-dev libjson-c-dev
-liblmdb-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
+liblmdb-dev libpq-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
 spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid lmdb-utils"
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -72,6 +72,34 @@ need_node() {
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# shellcheck disable=SC2086
 	[ -z "$pkgs" ] || need_packages $pkgs
+}
+
+# need_pg: Debian's PostgreSQL server (and libpq-dev, for the build) for AC_STORE=postgres:
+# scripts/run and the tests start a private server (tests/pg-server.sh), never the system's.
+# The package's postinst creates the system cluster "main" and would start its service: while
+# it installs, /usr/sbin/policy-rc.d (exit 101) tells invoke-rc.d to start nothing, so the
+# cluster is created but left stopped. An existing policy-rc.d (the admin's, or a container's)
+# is left as it is.
+need_pg() {
+	local p missing='' rc policy=/usr/sbin/policy-rc.d
+	command -v dpkg-query >/dev/null 2>&1 || { need_packages postgresql libpq-dev; return; }
+	for p in postgresql libpq-dev; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	if [ -e "$policy" ]; then
+		# shellcheck disable=SC2086
+		need_packages $missing
+		return
+	fi
+	as_root sh -c "printf '#!/bin/sh\n# scripts/lib.sh need_pg: no service starts while it installs postgresql\nexit 101\n' >$policy && chmod 0755 $policy" ||
+		die "cannot write $policy"
+	# shellcheck disable=SC2086
+	(need_packages $missing)
+	rc=$?
+	as_root rm -f "$policy"
+	[ "$rc" -eq 0 ] || exit "$rc"
+	AC_LIB_APT_UPDATED=1
 }
 
 # need_deb SRCDIR: what `dpkg-buildpackage -us -uc -b` and lintian need for the Debian package
