@@ -102,6 +102,17 @@ need_pg() {
 	AC_LIB_APT_UPDATED=1
 }
 
+# need_deb SRCDIR: what `dpkg-buildpackage -us -uc -b` and lintian need for the Debian package
+# (tests/integration/deb-package.sh): the tools, and the Build-Depends of SRCDIR/debian/control
+# (debhelper-compat is debhelper's).
+need_deb() {
+	local bd
+	bd="$(sed -n '/^Build-Depends:/,/^[A-Z][A-Za-z-]*:/{/^#/d;s/^Build-Depends://;/^[A-Z][A-Za-z-]*:/d;p}' \
+	    "$1/debian/control" | tr ',' '\n' | sed 's/[[(<].*//; s/[[:space:]]//g' | grep -v '^debhelper-compat$' | grep .)"
+	# shellcheck disable=SC2086
+	need_packages debhelper dpkg-dev fakeroot lintian $bd
+}
+
 # need_clang: clang and its runtime libraries (libFuzzer, the sanitizers), for `make fuzz`
 # (scripts/test); the runtime is only a recommendation of clang, which need_packages skips.
 need_clang() {
@@ -202,12 +213,14 @@ reachable_by_run_user() {
 #   included in the server block. Environment: NGINX_ERROR_LOG (default PREFIX/error.log),
 #   NGINX_ACCESS_LOG (default PREFIX/access.log; also replaces the shipped server's
 #   /var/log/nginx/connect-fcgi.access.log), NGINX_WORKERS (default 2), NGINX_POOL_SERVERS
-#   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench).
+#   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench),
+#   NGINX_CONF_DIR (where connect-fcgi-MODE.conf is read; default the source tree's nginx/).
 nginx_conf() {
 	local mode="$1" prefix="$2" port="$3" libexec="$4" rundir="$5" acconf="$6" extra="${7:-}"
 	local src shipped user_line="" ug params
 	src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-	shipped="$src/nginx/connect-fcgi-$mode.conf"
+	# NGINX_CONF_DIR: another copy of nginx/ (the Debian package's, tests/integration/deb-package.sh)
+	shipped="${NGINX_CONF_DIR:-$src/nginx}/connect-fcgi-$mode.conf"
 	[ -f "$shipped" ] || die "no such config: $shipped"
 	mkdir -p "$prefix/tmp" || die "cannot create $prefix"
 	sed -e "s#/usr/local/libexec/connect-fcgi/#$libexec/#g" \

@@ -714,16 +714,16 @@ it_scenario() {
 	it_safety "$l" "$ck"
 }
 
-# it_safety LABEL CLIENTKEY: the data dir is 0700 and owned by the programs' user, its files
-# 0600 and owned by it; no program process runs as root; no log holds the tenant's shared
-# secret or a JWT.
+# it_safety LABEL CLIENTKEY: the data dir ($IT_DATA, default $IT_TMP/data) is 0700 and owned by
+# the programs' user, its files 0600 and owned by it; no program process runs as root; no log
+# holds the tenant's shared secret or a JWT.
 it_safety() {
-	local l="$1" ck="$2" owner want bad secret p exe n=0 root=0 logs
+	local l="$1" ck="$2" owner want bad secret p exe n=0 root=0 logs data="${IT_DATA:-$IT_TMP/data}"
 	want="$(id -un)"
 	[ -z "$IT_UG" ] || want="${IT_UG%%:*}"
-	owner="$(stat -c '%a %U' "$IT_TMP/data")"
+	owner="$(stat -c '%a %U' "$data")"
 	is "$owner" "700 $want" "$l: the data dir is 0700 and owned by $want"
-	bad="$(find "$IT_TMP/data" -type f \( ! -perm 0600 -o ! -user "$want" \) -printf '%m %u %p\n')"
+	bad="$(find "$data" -type f \( ! -perm 0600 -o ! -user "$want" \) -printf '%m %u %p\n')"
 	is "$bad" "" "$l: every data file is 0600 and owned by $want"
 	for p in $(descendants "${IT_PIDS[@]}") "${IT_PIDS[@]}"; do
 		exe="$(readlink "/proc/$p/exe" 2>/dev/null)" || continue
