@@ -610,6 +610,13 @@ START_TEST(cache_lock_never_through_a_link)
 }
 END_TEST
 
+/* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
+static void
+pg_server_setup(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
@@ -632,7 +639,7 @@ suite(void)
 	tcase_add_test(tk, cache_refused_and_down);
 	tcase_add_test(tk, cache_one_call_for_many_processes);
 	/* one server for the test that needs one (pg-harness.h) */
-	pgh_server();
+	tcase_add_unchecked_fixture(tk, pg_server_setup, NULL);
 	(void)pgh_open;
 	tcase_add_test(tk, cache_one_call_across_hosts);
 	tcase_add_test(tk, cache_forgotten_per_tenant);

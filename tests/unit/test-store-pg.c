@@ -473,6 +473,13 @@ START_TEST(server_stopped_then_back)
 }
 END_TEST
 
+/* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
+static void
+pg_server_setup(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
@@ -482,7 +489,8 @@ suite(void)
 	TCase *to = tcase_create("own server");
 
 	/* one server for every forked test (pg-harness.h) */
-	pgh_server();
+	tcase_add_unchecked_fixture(tr, pg_server_setup, NULL);
+	tcase_add_unchecked_fixture(td, pg_server_setup, NULL);
 	(void)pgh_open;
 	tcase_set_timeout(tr, 60);
 	tcase_add_test(tr, race_jwks_reserve);

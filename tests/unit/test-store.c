@@ -821,6 +821,13 @@ START_TEST(iface_forge_jwks)
 }
 END_TEST
 
+/* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
+static void
+pg_server_setup(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
@@ -828,7 +835,7 @@ suite(void)
 	TCase *ti = tcase_create("interface");
 
 	/* one server for every forked test (pg-harness.h) */
-	pgh_server();
+	tcase_add_unchecked_fixture(ti, pg_server_setup, NULL);
 
 	/* each test once per backend: the loop index is the backend's */
 	tcase_set_timeout(ti, 60);
