@@ -5,7 +5,8 @@
 #   base store web auth outbound events routes
 # A file of one layer includes headers of its own layer or of a lower one, always by their
 # folder ("base/err.h"); the programs (src/fcgi, src/cli) may include any layer. LMDB is the
-# store's business: no file outside src/lib/store includes lmdb.h or calls mdb_*. And the
+# store's business: no file outside src/lib/store includes lmdb.h or calls mdb_*; so is libpq
+# (libpq-fe.h, PQ*, PG* types). And the
 # house's size rule: no .c or .h under src/ over 800 lines.
 top="${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}"
 LC_ALL=C
@@ -25,7 +26,7 @@ rank() {
 	echo 99
 }
 
-echo "1..4"
+echo "1..5"
 
 # 1: every file of src/lib is in a layer folder
 stray=$(cd "$top" && find src/lib -name '*.[ch]' | while read -r f; do
@@ -81,14 +82,24 @@ else
 	echo "not ok 3 - LMDB outside src/lib/store${PENDING_STORE:+ # TODO $PENDING_STORE}"
 fi
 
-# 4: the size rule
+# 4: libpq only in the store (its PostgreSQL backend, store-pg.h)
+pq=$(cd "$top" && grep -nE '#[[:space:]]*include[[:space:]]*<libpq-fe\.h>|\bPQ[a-z][A-Za-z]*[[:space:]]*\(|\bPG(conn|result)\b' \
+	$(find src -name '*.[ch]' ! -path 'src/lib/store/*') 2>/dev/null)
+if [ -z "$pq" ]; then
+	echo "ok 4 - libpq is used only in src/lib/store"
+else
+	echo "$pq" | sed 's/^/# /'
+	echo "not ok 4 - libpq outside src/lib/store"
+fi
+
+# 5: the size rule
 big=$(cd "$top" && find src -name '*.[ch]' | sort | while read -r f; do
 	n=$(wc -l < "$f")
 	[ "$n" -gt $MAX ] && echo "$f: $n lines"
 done)
 if [ -z "$big" ]; then
-	echo "ok 4 - no source file over $MAX lines"
+	echo "ok 5 - no source file over $MAX lines"
 else
 	echo "$big" | sed 's/^/# /'
-	echo "not ok 4 - source files over $MAX lines${PENDING_SIZE:+ # TODO $PENDING_SIZE}"
+	echo "not ok 5 - source files over $MAX lines${PENDING_SIZE:+ # TODO $PENDING_SIZE}"
 fi

@@ -26,6 +26,7 @@ static const struct {
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token, explaining failures; print the Forge manifest" },
 	{ "status", acctl_cmd_status, "how this host is doing: store, inbox, worker heartbeat, errors; exit 1 when unhealthy" },
+	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations" },
 };
 
 const char *
@@ -37,14 +38,31 @@ acctl_time(time_t t, char *buf, size_t n)
 }
 
 int
-acctl_as_data_owner(const char *data_dir)
+acctl_as_data_owner(const struct ac_conf *conf)
 {
-	if (ac_datadir_become_owner(data_dir) != AC_OK) {
+	/* a PostgreSQL store has no files here: the database decides who may do what */
+	if (conf->store == AC_STORE_POSTGRES)
+		return 0;
+	if (ac_datadir_become_owner(conf->data_dir) != AC_OK) {
 		fprintf(stderr, "acctl: will not work on AC_DATA_DIR=%s as root without acting as its owner\n",
-		    data_dir);
+		    conf->data_dir);
 		return 1;
 	}
 	return 0;
+}
+
+const char *
+acctl_store_where(const struct ac_conf *conf)
+{
+	static char where[600];
+	char url[512];
+
+	if (conf->store == AC_STORE_POSTGRES) {
+		ac_conf_mask_dburl(conf->database_url, url, sizeof(url));
+		snprintf(where, sizeof(where), "AC_DATABASE_URL=%s", *url ? url : "(libpq defaults)");
+	} else
+		snprintf(where, sizeof(where), "AC_DATA_DIR=%s", conf->data_dir);
+	return where;
 }
 
 static void

@@ -5,16 +5,21 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "base/conf.h"
+
 /* t as "2026-11-22T19:28:00Z" (UTC) in buf, or "-" for 0; returns what to print. */
 const char *acctl_time(time_t t, char *buf, size_t n);
 
 /*
- * Before a subcommand opens the store in data_dir: a root acctl acts as the
+ * Before a subcommand opens an LMDB store in AC_DATA_DIR: a root acctl acts as the
  * directory's owner from then on (ac_datadir_become_owner(), acctl(1)), so
  * that nothing planted there can make it touch another file. 0, or 1 after
  * saying why it cannot (the subcommand then stops).
  */
-int acctl_as_data_owner(const char *data_dir);
+int acctl_as_data_owner(const struct ac_conf *conf);
+
+/* "AC_DATA_DIR=..." or "AC_DATABASE_URL=..." (password masked): where the store is, for messages. Static. */
+const char *acctl_store_where(const struct ac_conf *conf);
 
 /*
  * All of path ("-": standard input), at most max bytes, as a NUL-terminated
@@ -38,6 +43,7 @@ int acctl_cmd_worker(int argc, char **argv);
 int acctl_cmd_inbox(int argc, char **argv);
 int acctl_cmd_forge(int argc, char **argv);
 int acctl_cmd_status(int argc, char **argv);
+int acctl_cmd_store(int argc, char **argv);
 /* `acctl forge manifest` (cmd-forge-manifest.c), argv[0] "manifest". */
 int acctl_forge_manifest(int argc, char **argv);
 

@@ -175,13 +175,13 @@ acctl_cmd_api(int argc, char **argv)
 		return 2;
 	}
 	rc = 1;
-	if (acctl_as_data_owner(conf.data_dir) != 0)
+	if (acctl_as_data_owner(&conf) != 0)
 		goto conf_release;
 	/* access tokens are cached in the store for every process: then it is opened for writing */
-	if (ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20,
+	if (ac_store_open_conf(&conf,
 	    opts.account_id || conf.bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? ac_store_conf_flags(&conf) :
 	    AC_STORE_RDONLY, &st) != AC_OK) {
-		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf.data_dir);
+		fprintf(stderr, "acctl: cannot open the store in %s\n", acctl_store_where(&conf));
 		goto conf_release;
 	}
 	if (tenant_key == NULL) {

@@ -23,7 +23,7 @@ acctl_cmd_config(int argc, char **argv)
 {
 	const struct ac_conf_setting *s;
 	struct ac_conf conf;
-	char *why = NULL, scratch[64];
+	char *why = NULL, scratch[2048];
 	size_t n, i;
 	int check = 0, table = 0, a;
 

@@ -240,10 +240,10 @@ jwks_fetched_or_kept(const struct ac_conf *conf, const char *url, size_t *len)
 		return jwks_fetch(conf, url, "", len);
 	memset(&js, 0, sizeof(js));
 	ac_buf_init(&b, AC_JWKS_MAX);
-	if (acctl_as_data_owner(conf->data_dir) != 0)
+	if (acctl_as_data_owner(conf) != 0)
 		goto out;
-	if ((err = ac_store_open(conf->data_dir, 0, AC_STORE_RDONLY, &st)) != AC_OK)
-		fprintf(stderr, "acctl forge: no store in AC_DATA_DIR=%s to read a kept JWKS from\n", conf->data_dir);
+	if ((err = ac_store_open_conf(conf, AC_STORE_RDONLY, &st)) != AC_OK)
+		fprintf(stderr, "acctl forge: no store in %s to read a kept JWKS from\n", acctl_store_where(conf));
 	else if ((err = ac_forge_jwks_get(st, &b, &js)) != AC_OK)
 		fprintf(stderr, "acctl forge: the JWKS kept in the store is unreadable: %s\n", ac_strerror(err));
 	if (st)
@@ -526,12 +526,12 @@ cmd_installations(int argc, char **argv)
 		free(why);
 		return 2;
 	}
-	if (acctl_as_data_owner(conf.data_dir) != 0) {
+	if (acctl_as_data_owner(&conf) != 0) {
 		ac_conf_release(&conf);
 		return 1;
 	}
-	if ((err = ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st)) != AC_OK) {
-		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s: %s\n", conf.data_dir, ac_strerror(err));
+	if ((err = ac_store_open_conf(&conf, AC_STORE_RDONLY, &st)) != AC_OK) {
+		fprintf(stderr, "acctl: cannot open the store in %s: %s\n", acctl_store_where(&conf), ac_strerror(err));
 		ac_conf_release(&conf);
 		return 1;
 	}

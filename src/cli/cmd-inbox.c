@@ -116,15 +116,15 @@ acctl_cmd_inbox(int argc, char **argv)
 	 * ones when this user may write it (they move the intake journal in
 	 * first); read-only otherwise, saying what it cannot show.
 	 */
-	if (acctl_as_data_owner(conf.data_dir) != 0) {
+	if (acctl_as_data_owner(&conf) != 0) {
 		ac_conf_release(&conf);
 		return 1;
 	}
 	if ((write || access(conf.data_dir, W_OK) == 0) &&
-	    (open_err = ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, 0, &st)) == AC_OK) {
+	    (open_err = ac_store_open_conf(&conf, 0, &st)) == AC_OK) {
 		/* opened writable */
 	} else if (!write && open_err != AC_ERR_STORE_DAMAGED &&
-	    (open_err = ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st)) == AC_OK) {
+	    (open_err = ac_store_open_conf(&conf, AC_STORE_RDONLY, &st)) == AC_OK) {
 		char jp[4096];
 		struct stat sb;
 
@@ -136,7 +136,7 @@ acctl_cmd_inbox(int argc, char **argv)
 		st = NULL;
 	}
 	if (st == NULL) {
-		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s: %s\n", conf.data_dir,
+		fprintf(stderr, "acctl: cannot open the store in %s: %s\n", acctl_store_where(&conf),
 		    ac_strerror(open_err));
 		ac_conf_release(&conf);
 		return 1;

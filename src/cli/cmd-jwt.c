@@ -457,11 +457,11 @@ load_tenant(const char *client_key, struct secret *secret, struct ac_tenant *ten
 		return 2;
 	}
 	*have_conf = 1;
-	if (acctl_as_data_owner(conf->data_dir) != 0)
+	if (acctl_as_data_owner(conf) != 0)
 		return 2;
-	err = ac_store_open(conf->data_dir, 0, AC_STORE_RDONLY, &st);
+	err = ac_store_open_conf(conf, AC_STORE_RDONLY, &st);
 	if (err != AC_OK) {
-		fprintf(stderr, "acctl jwt: cannot open the store in %s: %s\n", conf->data_dir,
+		fprintf(stderr, "acctl jwt: cannot open the store in %s: %s\n", acctl_store_where(conf),
 		    ac_strerror(err));
 		return 2;
 	}

@@ -216,12 +216,12 @@ acctl_cmd_status(int argc, char **argv)
 		free(why);
 		return 2;
 	}
-	if (acctl_as_data_owner(conf.data_dir) != 0) {
+	if (acctl_as_data_owner(&conf) != 0) {
 		ac_conf_release(&conf);
 		return 1;
 	}
 	/* read-only, like GET /healthcheck: looking never changes the store (nor moves the journal in) */
-	if ((open_err = ac_store_open(conf.data_dir, 0, AC_STORE_RDONLY, &st)) != AC_OK)
+	if ((open_err = ac_store_open_conf(&conf, AC_STORE_RDONLY, &st)) != AC_OK)
 		st = NULL;
 	ac_metrics_open(conf.data_dir, 1);
 	ac_health_check(&conf, st, open_err, &h);

@@ -43,9 +43,9 @@ open_store(struct ac_conf *conf, unsigned flags, struct ac_store **st)
 		free(why);
 		return 2;
 	}
-	if (acctl_as_data_owner(conf->data_dir) != 0 ||
-	    ac_store_open(conf->data_dir, (size_t)conf->map_size_mb << 20, flags, st) != AC_OK) {
-		fprintf(stderr, "acctl: cannot open the store in AC_DATA_DIR=%s\n", conf->data_dir);
+	if (acctl_as_data_owner(conf) != 0 ||
+	    ac_store_open_conf(conf, flags, st) != AC_OK) {
+		fprintf(stderr, "acctl: cannot open the store in %s\n", acctl_store_where(conf));
 		ac_conf_release(conf);
 		return 1;
 	}

@@ -81,10 +81,10 @@ acctl_cmd_worker(int argc, char **argv)
 		free(why);
 		return 2;
 	}
-	if (acctl_as_data_owner(conf.data_dir) != 0 ||
-	    ac_store_open(conf.data_dir, (size_t)conf.map_size_mb << 20, ac_store_conf_flags(&conf), &st) != AC_OK ||
+	if (acctl_as_data_owner(&conf) != 0 ||
+	    ac_store_open_conf(&conf, ac_store_conf_flags(&conf), &st) != AC_OK ||
 	    ac_client_new(&conf, st, &client) != AC_OK) {
-		ac_log_error("cannot open the store in AC_DATA_DIR=%s", conf.data_dir);
+		ac_log_error("cannot open the store in %s", acctl_store_where(&conf));
 		rc = 1;
 		goto out;
 	}

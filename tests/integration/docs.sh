@@ -11,10 +11,11 @@ TMPF="$(mktemp -d "${TMPDIR:-/tmp}/connect-fcgi-docs.XXXXXX")" || exit 99
 trap 'rm -rf "$TMPF"' EXIT
 
 # doc_default NAME DEFAULT: how the docs write a default: the build-time template dir as
-# $(pkgdatadir), the Conventional Commits regex by its name, nothing as (empty).
+# $(pkgdatadir) (the migrations' as $(pkgdatadir)/sql), the Conventional Commits regex by its name, nothing as (empty).
 doc_default() {
 	case "$1:$2" in
 	AC_TEMPLATE_DIR:*) echo '$(pkgdatadir)' ;;
+	AC_SQL_DIR:*) echo '$(pkgdatadir)/sql' ;;
 	*:) echo '(empty)' ;;
 	*:'^(build|chore'*) echo 'Conventional Commits' ;;
 	*) printf '%s\n' "$2" ;;

@@ -186,6 +186,20 @@ check_sync(struct ac_conf *conf, const struct ac_conf_setting *s, const char *te
 }
 
 static const char *
+check_store(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	enum ac_store_kind *field = FIELD(conf, s, enum ac_store_kind);
+
+	if (!strcmp(text, "lmdb"))
+		*field = AC_STORE_LMDB;
+	else if (!strcmp(text, "postgres") || !strcmp(text, "postgresql"))
+		*field = AC_STORE_POSTGRES;
+	else
+		return "must be 'lmdb' or 'postgres'";
+	return NULL;
+}
+
+static const char *
 parse_long(const char *text, long lo, long hi, long *out)
 {
 	enum ac_err err;
@@ -445,6 +459,13 @@ static const struct ac_conf_setting settings[] = {
 	  "seconds of clock skew tolerated on a Forge token's exp, nbf and iat (0 to 60)" },
 	{ "forge_app_link", "AC_FORGE_APP_LINK", "", check_https_or_empty, OFF(forge_app_link), 0,
 	  "the Forge app's install link (https), offered by the Bitbucket Connect descriptor; empty: none" },
+	/* Several hosts (issue 16) */
+	{ "store", "AC_STORE", "lmdb", check_store, OFF(store), 0,
+	  "lmdb: the embedded store in AC_DATA_DIR (one host); postgres: PostgreSQL at AC_DATABASE_URL (several hosts)" },
+	{ "database_url", "AC_DATABASE_URL", "", set_string, OFF(database_url), 1,
+	  "with AC_STORE=postgres: a libpq URI or key/value string (PGPASSFILE, PGSERVICE work); passwords are masked" },
+	{ "sql_dir", "AC_SQL_DIR", AC_PKGDATADIR "/sql", check_nonempty, OFF(sql_dir), 0,
+	  "directory of the PostgreSQL schema migrations `acctl store migrate` applies" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -483,6 +504,8 @@ ac_conf_release(struct ac_conf *conf)
 	free(conf->forge_jwks_url);
 	free(conf->forge_environments);
 	free(conf->forge_app_link);
+	free(conf->database_url);
+	free(conf->sql_dir);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -678,6 +701,8 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 		v = conf->sync == AC_SYNC_OFF ? "off" : conf->sync == AC_SYNC_EACH ? "each" : "full";
 	else if (s->check == check_worker)
 		v = conf->worker == AC_WORKER_INLINE ? "inline" : "daemon";
+	else if (s->check == check_store)
+		v = ac_conf_store_name(conf->store);
 	else if (s->check == check_bitbucket_auth)
 		v = conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? "bearer" : "jwt";
 	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
@@ -690,7 +715,11 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 		if (v == NULL)
 			v = "";
 	}
-	if (s->secret && *v)
+	if (s->secret && *v && s->offset == OFF(database_url)) {
+		/* the URL helps the operator; only its password is hidden */
+		ac_conf_mask_dburl(v, scratch, scratchsz);
+		v = scratch;
+	} else if (s->secret && *v)
 		v = "********";
 	return v;
 }

@@ -10,6 +10,7 @@ enum ac_product { AC_PRODUCT_BITBUCKET, AC_PRODUCT_JIRA };
 enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF, AC_SYNC_EACH };
 enum ac_worker_mode { AC_WORKER_DAEMON, AC_WORKER_INLINE };
 enum ac_bitbucket_auth { AC_BITBUCKET_AUTH_JWT, AC_BITBUCKET_AUTH_BEARER };
+enum ac_store_kind { AC_STORE_LMDB, AC_STORE_POSTGRES };
 
 /*
  * The effective configuration. Strings are owned by the struct (released by
@@ -47,6 +48,10 @@ struct ac_conf {
 	unsigned forge_env_mask;   /* the same as AC_FORGE_ENV_* bits (derived) */
 	long forge_leeway;         /* AC_FORGE_LEEWAY, seconds on exp/nbf/iat of a FIT */
 	char *forge_app_link;      /* AC_FORGE_APP_LINK, the Forge install link; "" = none */
+	/* Several hosts (issue 16, doc/connect-fcgi.7 "PostgreSQL") */
+	enum ac_store_kind store;  /* AC_STORE */
+	char *database_url;        /* AC_DATABASE_URL, a libpq URI or key/value string; "" = libpq's defaults */
+	char *sql_dir;             /* AC_SQL_DIR, the migrations `acctl store migrate` applies */
 };
 
 /* One row of the declarative table, exposed for `acctl config`, the man page test and docs. */
@@ -131,6 +136,16 @@ int ac_conf_is_forge_installation_id(const char *s);
  * wrong (static text; *mask and list untouched).
  */
 const char *ac_conf_forge_envs_parse(const char *text, unsigned *mask, char list[AC_FORGE_ENVS_MAX]);
+
+/*
+ * A database URL or libpq key/value string for people: every password in it
+ * (the URI's user:password@, a password= parameter) replaced by "********",
+ * into out (truncated to n, n >= 1). Logs and `acctl config` show only this.
+ */
+void ac_conf_mask_dburl(const char *url, char *out, size_t n);
+
+/* "lmdb" or "postgres". */
+const char *ac_conf_store_name(enum ac_store_kind k);
 
 /* "bitbucket" or "jira". */
 const char *ac_conf_product_name(enum ac_product p);

@@ -88,6 +88,8 @@ static const struct {
 	[AC_ERR_FORGE_NO_TOKEN] = { "forge_no_token", 503,
 	    "no live app system token for the installation: add an hourly scheduledTrigger with "
 	    "auth.appSystemToken to the manifest (see acctl forge manifest) and redeploy; waiting for it" },
+	[AC_ERR_STORE_SCHEMA] = { "store_schema", 503,
+	    "the PostgreSQL database has no connect-fcgi schema or another version of it: run `acctl store migrate`" },
 };
 
 static int

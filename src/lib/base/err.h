@@ -102,6 +102,9 @@ enum ac_err {
 	AC_ERR_FORGE_NO_INSTALLATION, /* forge_no_installation, 503: installation or its apiBaseUrl unknown yet */
 	AC_ERR_FORGE_NO_TOKEN,        /* forge_no_token, 503: no live app system token; the event waits */
 
+	/* pg: the PostgreSQL store (issue 16) */
+	AC_ERR_STORE_SCHEMA,      /* store_schema, 503: the database's schema is not this build's (acctl store migrate) */
+
 	AC_ERR__COUNT
 };
 

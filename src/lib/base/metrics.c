@@ -189,6 +189,9 @@ ac_metrics_open(const char *dir, int readonly)
 		return AC_OK;
 	ac_metrics_close();
 	m.off = env && (!strcmp(env, "off") || !strcmp(env, "0") || !strcmp(env, "no"));
+	/* with AC_STORE=postgres nothing else may have made the directory: the file is local to the host */
+	if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return AC_ERR_NOT_FOUND;
 	if ((dfd = ac_datadir_open(dir, 0, &sb)) < 0)
 		return AC_ERR_NOT_FOUND;
 	fd = ac_datadir_openat(dfd, dir, AC_METRICS_FILE, readonly ? O_RDONLY : O_RDWR,

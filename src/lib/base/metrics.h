@@ -52,8 +52,9 @@ enum ac_metric_family {
 #define AC_METRICS_BUCKETS 14
 
 /*
- * Maps dir's metrics file for this process (created, 0600, when absent;
- * reset when its layout is of another build). With readonly, only an
+ * Maps dir's metrics file for this process (created, 0600, when absent,
+ * and dir 0700 too: with PostgreSQL no store makes it; reset when its
+ * layout is of another build). With readonly, only an
  * existing file is mapped, for reading (acctl status). AC_ERR_NOT_FOUND,
  * AC_ERR_IO: no file (counting is then a no-op). Call after any fork that
  * matters or before: the mapping is shared either way. Again with the same

@@ -128,7 +128,7 @@ store_for(struct ac_request *req)
 	if (tried && now - tried < 5)
 		return last;
 	tried = now;
-	last = ac_store_open(app->conf->data_dir, 0, AC_STORE_RDONLY, &app->store);
+	last = ac_store_open_conf(app->conf, AC_STORE_RDONLY, &app->store);
 	if (last != AC_OK)
 		app->store = NULL;
 	/* the metrics file too, when the data directory came after this process */

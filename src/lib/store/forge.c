@@ -247,7 +247,7 @@ inst_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_installation_get(struct ac_store *st, const char *installation_id, struct ac_forge_installation *out)
+ac_lmdb_forge_installation_get(struct ac_store *st, const char *installation_id, struct ac_forge_installation *out)
 {
 	struct forge_ctx c = { 0 };
 
@@ -280,7 +280,7 @@ inst_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_installation_put(struct ac_store *st, const struct ac_forge_installation *in)
+ac_lmdb_forge_installation_put(struct ac_store *st, const struct ac_forge_installation *in)
 {
 	struct forge_ctx c = { 0 };
 
@@ -329,7 +329,7 @@ inst_each_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_installation_foreach(struct ac_store *st,
+ac_lmdb_forge_installation_foreach(struct ac_store *st,
     enum ac_err (*fn)(const struct ac_forge_installation *in, void *ctx), void *ctx)
 {
 	struct forge_ctx c = { 0 };
@@ -371,7 +371,7 @@ tok_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_token_get(struct ac_store *st, const char *installation_id, struct ac_forge_token *out)
+ac_lmdb_forge_token_get(struct ac_store *st, const char *installation_id, struct ac_forge_token *out)
 {
 	struct forge_ctx c = { 0 };
 
@@ -410,7 +410,7 @@ tok_offer_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_token_offer(struct ac_store *st, const char *installation_id, const char *token, int64_t exp, int *kept)
+ac_lmdb_forge_token_offer(struct ac_store *st, const char *installation_id, const char *token, int64_t exp, int *kept)
 {
 	struct forge_ctx c = { 0 };
 	enum ac_err err = AC_OK;
@@ -487,7 +487,7 @@ jwks_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_jwks_get(struct ac_store *st, struct ac_buf *doc, struct ac_forge_jwks_state *out)
+ac_lmdb_forge_jwks_get(struct ac_store *st, struct ac_buf *doc, struct ac_forge_jwks_state *out)
 {
 	struct forge_ctx c = { 0 };
 
@@ -536,7 +536,7 @@ jwks_reserve_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_jwks_reserve(struct ac_store *st, int window, int64_t seen_fetched_at, struct ac_buf *doc,
+ac_lmdb_forge_jwks_reserve(struct ac_store *st, int window, int64_t seen_fetched_at, struct ac_buf *doc,
     struct ac_forge_jwks_state *out)
 {
 	struct forge_ctx c = { 0 };
@@ -570,7 +570,7 @@ jwks_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_forge_jwks_put(struct ac_store *st, const char *doc, size_t len)
+ac_lmdb_forge_jwks_put(struct ac_store *st, const char *doc, size_t len)
 {
 	struct forge_ctx c = { 0 };
 

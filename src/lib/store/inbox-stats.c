@@ -1,4 +1,4 @@
-/* inbox-stats.c: the inbox at a glance for /healthcheck, /metrics and acctl status: one read, no write. */
+/* inbox-stats.c: LMDB's ac_inbox_stats, the inbox at a glance for /healthcheck, /metrics and acctl status: one read, no write. */
 #include "config.h"
 
 #include <string.h>
@@ -47,7 +47,7 @@ stats_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
+ac_lmdb_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
 {
 	struct stats_ctx c;
 	enum ac_err err;

@@ -412,7 +412,7 @@ claim_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
+ac_lmdb_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out)
 {
 	struct claim_ctx c = { lease_seconds, ac_clock_now(), 0, 0, out, { { 0 }, { 0 }, 0, 0, 0, "" } };
 	enum ac_err err;
@@ -535,7 +535,7 @@ done_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_done(struct ac_store *st, uint64_t seq)
+ac_lmdb_inbox_done(struct ac_store *st, uint64_t seq)
 {
 	struct seq_ctx s = { seq, NULL, 0, 0 };
 
@@ -570,7 +570,7 @@ fail_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead)
+ac_lmdb_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead)
 {
 	struct seq_ctx s = { seq, error ? error : "", next_at, to_dead };
 
@@ -604,7 +604,7 @@ retry_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_retry(struct ac_store *st, uint64_t seq)
+ac_lmdb_inbox_retry(struct ac_store *st, uint64_t seq)
 {
 	struct seq_ctx s = { seq, NULL, ac_clock_now(), 0 };
 
@@ -624,7 +624,7 @@ drop_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_drop(struct ac_store *st, uint64_t seq)
+ac_lmdb_inbox_drop(struct ac_store *st, uint64_t seq)
 {
 	struct seq_ctx s = { seq, NULL, 0, 0 };
 
@@ -668,7 +668,7 @@ list_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_list(struct ac_store *st, int dead, enum ac_err (*fn)(const struct ac_event *, void *), void *ctx)
+ac_lmdb_inbox_list(struct ac_store *st, int dead, enum ac_err (*fn)(const struct ac_event *, void *), void *ctx)
 {
 	struct list_ctx l = { dead, fn, ctx, 0, NULL, NULL };
 
@@ -686,7 +686,7 @@ get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead)
+ac_lmdb_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead)
 {
 	int d;
 	struct list_ctx l = { 0, NULL, NULL, seq, out, dead ? dead : &d };
@@ -723,7 +723,7 @@ prune_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
+ac_lmdb_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
 {
 	struct prune_ctx p = { before, 0 };
 	enum ac_err err = ac_store_write(st, prune_fn, &p);
@@ -762,7 +762,7 @@ count_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
+ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
 {
 	struct count_ctx c = { ac_clock_now(), 0, 0, 0 };
 	enum ac_err err;

@@ -102,7 +102,7 @@ accept_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
+ac_lmdb_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
     const char *body, size_t body_len, uint64_t *seq, int *dup)
 {
 	struct accept_ctx a = { client_key, event_key, delivery_id ? delivery_id : "", body, body_len, 0, 0,
@@ -240,7 +240,7 @@ seen_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_intake(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
+ac_lmdb_inbox_intake(struct ac_store *st, const char *client_key, const char *event_key, const char *delivery_id,
     const char *body, size_t body_len, uint64_t *seq, int *dup)
 {
 	struct ac_journal *j = ac_store_journal(st);
@@ -400,7 +400,7 @@ say_rescan(const struct ingest_ctx *c)
 }
 
 enum ac_err
-ac_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
+ac_lmdb_inbox_ingest(struct ac_store *st, int rotate, size_t *count)
 {
 	struct ingest_ctx c;
 	size_t total = 0;
@@ -485,7 +485,7 @@ repair_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_inbox_repair(struct ac_store *st, int *same)
+ac_lmdb_inbox_repair(struct ac_store *st, int *same)
 {
 	struct repair_ctx c;
 	enum ac_err err;
@@ -505,7 +505,7 @@ ac_inbox_repair(struct ac_store *st, int *same)
 
 /* What damage to the intake journal was last found (acctl prints it), or NULL. */
 const char *
-ac_inbox_damage(struct ac_store *st)
+ac_lmdb_inbox_damage(struct ac_store *st)
 {
 	struct ac_journal *j = ac_store_journal(st);
 

@@ -65,7 +65,7 @@ key_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_install_key_get(struct ac_store *st, const char *kid, struct ac_buf *pem, struct ac_install_key *out)
+ac_lmdb_install_key_get(struct ac_store *st, const char *kid, struct ac_buf *pem, struct ac_install_key *out)
 {
 	struct key_ctx k = { 0 };
 
@@ -108,7 +108,7 @@ key_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_install_key_put(struct ac_store *st, const char *kid, const char *pem)
+ac_lmdb_install_key_put(struct ac_store *st, const char *kid, const char *pem)
 {
 	struct key_ctx k = { 0 };
 
@@ -173,7 +173,7 @@ purge_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_install_key_purge(struct ac_store *st, const char *kid, int max, size_t *n)
+ac_lmdb_install_key_purge(struct ac_store *st, const char *kid, int max, size_t *n)
 {
 	struct key_ctx k = { 0 };
 	enum ac_err err;
@@ -233,7 +233,7 @@ key_reserve_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_install_key_reserve(struct ac_store *st, const char *kid, int max, int window, time_t marker_until,
+ac_lmdb_install_key_reserve(struct ac_store *st, const char *kid, int max, int window, time_t marker_until,
     struct ac_buf *pem, struct ac_install_key *out)
 {
 	struct key_ctx k = { 0 };
@@ -262,7 +262,7 @@ key_miss_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_install_key_missing(struct ac_store *st, const char *kid, long status, time_t until)
+ac_lmdb_install_key_missing(struct ac_store *st, const char *kid, long status, time_t until)
 {
 	struct key_ctx k = { 0 };
 

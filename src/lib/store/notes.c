@@ -67,7 +67,7 @@ note_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_note_get(struct ac_store *st, const char *key, int *found)
+ac_lmdb_note_get(struct ac_store *st, const char *key, int *found)
 {
 	struct note n = { key, "", 0 };
 	enum ac_err err = ac_store_read(st, note_get_fn, &n);
@@ -77,7 +77,7 @@ ac_note_get(struct ac_store *st, const char *key, int *found)
 }
 
 enum ac_err
-ac_note_put(struct ac_store *st, const char *key)
+ac_lmdb_note_put(struct ac_store *st, const char *key)
 {
 	struct note n = { key, "", 0 };
 

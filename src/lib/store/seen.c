@@ -66,7 +66,7 @@ dup_or_null(char **dst, const char *s)
 }
 
 enum ac_err
-ac_seen_get_txn(struct ac_txn *txn, int64_t exp, const unsigned char token_sha[AC_SEEN_SHA_LEN], struct ac_seen *out)
+ac_lmdb_seen_get_txn(struct ac_txn *txn, int64_t exp, const unsigned char token_sha[AC_SEEN_SHA_LEN], struct ac_seen *out)
 {
 	unsigned char key[SEEN_KEY_LEN];
 	MDB_val k = { sizeof(key), key }, v;
@@ -100,7 +100,7 @@ ac_seen_get_txn(struct ac_txn *txn, int64_t exp, const unsigned char token_sha[A
 }
 
 enum ac_err
-ac_seen_put_txn(struct ac_txn *txn, const struct ac_seen *e)
+ac_lmdb_seen_put_txn(struct ac_txn *txn, const struct ac_seen *e)
 {
 	unsigned char key[SEEN_KEY_LEN];
 	MDB_val k = { sizeof(key), key }, v;
@@ -124,7 +124,7 @@ ac_seen_put_txn(struct ac_txn *txn, const struct ac_seen *e)
 }
 
 enum ac_err
-ac_seen_purge_txn(struct ac_txn *txn, int64_t before, size_t max, size_t *np)
+ac_lmdb_seen_purge_txn(struct ac_txn *txn, int64_t before, size_t max, size_t *np)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -185,7 +185,7 @@ list_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_seen_list(struct ac_store *st, enum ac_err (*fn)(const struct ac_seen *e, void *ctx), void *ctx)
+ac_lmdb_seen_list(struct ac_store *st, enum ac_err (*fn)(const struct ac_seen *e, void *ctx), void *ctx)
 {
 	struct list_ctx l = { fn, ctx };
 

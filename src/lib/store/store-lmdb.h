@@ -9,6 +9,7 @@
 
 #include <lmdb.h>
 
+#include "store/inbox.h"
 #include "store/store.h"
 
 /* The named databases. */
@@ -59,5 +60,72 @@ enum ac_err ac_store_read(struct ac_store *st,
 
 /* Maps an LMDB return code to ac_err, logging what failed (what: "mdb_put tenants"). */
 enum ac_err ac_store_mdb_err(int rc, const char *what);
+
+/* ---- store.h's operations on LMDB (dispatch.c calls them for an LMDB store) */
+/* tenants */
+enum ac_err ac_lmdb_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
+enum ac_err ac_lmdb_tenant_get_txn(struct ac_txn *txn, const char *client_key, struct ac_tenant *out);
+enum ac_err ac_lmdb_tenant_get_record(struct ac_store *st, const char *client_key, json_object **out);
+enum ac_err ac_lmdb_tenant_put_txn(struct ac_txn *txn, const struct ac_tenant *t, json_object *install);
+enum ac_err ac_lmdb_tenant_delete(struct ac_store *st, const char *client_key);
+enum ac_err ac_lmdb_tenant_delete_txn(struct ac_txn *txn, const char *client_key);
+enum ac_err ac_lmdb_tenant_foreach(struct ac_store *st, enum ac_err (*fn)(const struct ac_tenant *t,
+    json_object *record, void *ctx), void *ctx);
+/* install keys */
+enum ac_err ac_lmdb_install_key_get(struct ac_store *st, const char *kid, struct ac_buf *pem,
+    struct ac_install_key *out);
+enum ac_err ac_lmdb_install_key_reserve(struct ac_store *st, const char *kid, int max, int window,
+    time_t marker_until, struct ac_buf *pem, struct ac_install_key *out);
+enum ac_err ac_lmdb_install_key_put(struct ac_store *st, const char *kid, const char *pem);
+enum ac_err ac_lmdb_install_key_missing(struct ac_store *st, const char *kid, long status, time_t until);
+enum ac_err ac_lmdb_install_key_purge(struct ac_store *st, const char *kid, int max, size_t *n);
+/* access tokens */
+enum ac_err ac_lmdb_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
+enum ac_err ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
+enum ac_err ac_lmdb_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
+/* handler notes */
+enum ac_err ac_lmdb_note_get(struct ac_store *st, const char *key, int *found);
+enum ac_err ac_lmdb_note_put(struct ac_store *st, const char *key);
+/* lifecycle_seen */
+enum ac_err ac_lmdb_seen_get_txn(struct ac_txn *txn, int64_t exp,
+    const unsigned char token_sha[AC_SEEN_SHA_LEN], struct ac_seen *out);
+enum ac_err ac_lmdb_seen_put_txn(struct ac_txn *txn, const struct ac_seen *e);
+enum ac_err ac_lmdb_seen_purge_txn(struct ac_txn *txn, int64_t before, size_t max, size_t *n);
+enum ac_err ac_lmdb_seen_list(struct ac_store *st, enum ac_err (*fn)(const struct ac_seen *e, void *ctx),
+    void *ctx);
+/* Forge */
+enum ac_err ac_lmdb_forge_installation_get(struct ac_store *st, const char *installation_id,
+    struct ac_forge_installation *out);
+enum ac_err ac_lmdb_forge_installation_put(struct ac_store *st, const struct ac_forge_installation *in);
+enum ac_err ac_lmdb_forge_installation_foreach(struct ac_store *st,
+    enum ac_err (*fn)(const struct ac_forge_installation *in, void *ctx), void *ctx);
+enum ac_err ac_lmdb_forge_token_get(struct ac_store *st, const char *installation_id,
+    struct ac_forge_token *out);
+enum ac_err ac_lmdb_forge_token_offer(struct ac_store *st, const char *installation_id, const char *token,
+    int64_t exp, int *kept);
+enum ac_err ac_lmdb_forge_jwks_get(struct ac_store *st, struct ac_buf *doc, struct ac_forge_jwks_state *out);
+enum ac_err ac_lmdb_forge_jwks_reserve(struct ac_store *st, int window, int64_t seen_fetched_at,
+    struct ac_buf *doc, struct ac_forge_jwks_state *out);
+enum ac_err ac_lmdb_forge_jwks_put(struct ac_store *st, const char *doc, size_t len);
+/* the inbox (inbox.h) */
+enum ac_err ac_lmdb_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key,
+    const char *delivery_id, const char *body, size_t body_len, uint64_t *seq, int *dup);
+enum ac_err ac_lmdb_inbox_intake(struct ac_store *st, const char *client_key, const char *event_key,
+    const char *delivery_id, const char *body, size_t body_len, uint64_t *seq, int *dup);
+enum ac_err ac_lmdb_inbox_ingest(struct ac_store *st, int rotate, size_t *count);
+enum ac_err ac_lmdb_inbox_repair(struct ac_store *st, int *same);
+const char * ac_lmdb_inbox_damage(struct ac_store *st);
+enum ac_err ac_lmdb_inbox_claim(struct ac_store *st, long lease_seconds, struct ac_event *out);
+enum ac_err ac_lmdb_inbox_done(struct ac_store *st, uint64_t seq);
+enum ac_err ac_lmdb_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at,
+    int to_dead);
+enum ac_err ac_lmdb_inbox_list(struct ac_store *st, int dead, enum ac_err (*fn)(const struct ac_event *ev,
+    void *ctx), void *ctx);
+enum ac_err ac_lmdb_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *out, int *dead);
+enum ac_err ac_lmdb_inbox_retry(struct ac_store *st, uint64_t seq);
+enum ac_err ac_lmdb_inbox_drop(struct ac_store *st, uint64_t seq);
+enum ac_err ac_lmdb_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n);
+enum ac_err ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
+enum ac_err ac_lmdb_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
 
 #endif

@@ -20,6 +20,7 @@
 #include "store/journal.h"
 #include "base/log.h"
 #include "store/store-lmdb.h"
+#include "store/store-pg.h"
 
 #define DEFAULT_MAP (64u << 20)
 /* Map growth stops here: a store this large is a problem for its operator. */
@@ -37,6 +38,7 @@ struct ac_store {
 	struct ac_journal *journal; /* the intake journal beside data.mdb (not when read-only) */
 	int lock_fd;                /* lock.mdb as LMDB opened it: removed (no link left) means stale */
 	int stale;                  /* data.mdb or lock.mdb was removed or replaced under this process */
+	struct ac_pg *pg;           /* AC_STORE=postgres: the connection, and nothing above is used */
 };
 
 static const char *const db_names[AC_DB__COUNT] = {
@@ -635,11 +637,43 @@ fail:
 	return err;
 }
 
+struct ac_pg *
+ac_store_pg(const struct ac_store *st)
+{
+	return st->pg;
+}
+
+enum ac_err
+ac_store_open_conf(const struct ac_conf *conf, unsigned flags, struct ac_store **out)
+{
+	struct ac_store *st;
+	enum ac_err err;
+
+	if (conf->store != AC_STORE_POSTGRES)
+		return ac_store_open(conf->data_dir, (size_t)conf->map_size_mb << 20, flags, out);
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return AC_ERR_NOMEM;
+	st->flags = flags;
+	st->sync_fd = -1;
+	st->lock_fd = -1;
+	if ((err = ac_pg_open(conf->database_url, flags, &st->pg)) != AC_OK) {
+		free(st);
+		return err;
+	}
+	*out = st;
+	return AC_OK;
+}
+
 void
 ac_store_close(struct ac_store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->pg != NULL) {
+		ac_pg_close(st->pg);
+		free(st);
+		return;
+	}
 	ac_journal_close(st->journal);
 	if (st->synced)
 		munmap((void *)st->synced, sizeof(uint64_t) * 8);
@@ -675,6 +709,8 @@ ac_store_map_size(struct ac_store *st)
 {
 	MDB_envinfo info;
 
+	if (st->pg != NULL)
+		return 0;
 	mdb_env_info(st->env, &info);
 	return info.me_mapsize;
 }
@@ -757,10 +793,4 @@ ac_store_read(struct ac_store *st, enum ac_err (*fn)(MDB_txn *, struct ac_store 
 		return err;
 	run_guarded(st, txn, fn, ctx, 0, &r);
 	return r.err;
-}
-
-unsigned
-ac_store_conf_flags(const struct ac_conf *conf)
-{
-	return conf->sync == AC_SYNC_OFF ? AC_STORE_NOSYNC : conf->sync == AC_SYNC_EACH ? AC_STORE_SYNC_EACH : 0u;
 }

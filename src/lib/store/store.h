@@ -1,11 +1,11 @@
 /*
  * store.h: the store interface: every operation the programs, the worker and
  * acctl need from the store, in the project's own types (doc/architecture.md, "The store interface").
- * LMDB is its first backend (store.c and the files beside it; their private
- * header is store-lmdb.h). The intake, the inbox, deliveries and dead letters
+ * Two backends implement it: LMDB (store.c and the files beside it; their
+ * private header is store-lmdb.h) and PostgreSQL (pg*.c, store-pg.h);
+ * dispatch.c sends each operation to the one the store was opened with. The intake, the inbox, deliveries and dead letters
  * are declared in store/inbox.h, tenant records in store/tenant.h; both are
- * part of this interface. Nothing here names LMDB: a second backend
- * (PostgreSQL, issue 16) implements the same operations.
+ * part of this interface. Nothing here names LMDB or libpq.
  */
 #ifndef AC_STORE_H
 #define AC_STORE_H
@@ -54,6 +54,24 @@ enum ac_store_flags {
  * ac_store_close(). Errors are logged with mdb_strerror().
  */
 enum ac_err ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store **out);
+
+/*
+ * Opens the store the settings name: AC_STORE=lmdb, ac_store_open() on
+ * AC_DATA_DIR with AC_MAP_SIZE_MB; AC_STORE=postgres, the database at
+ * AC_DATABASE_URL (one connection for this process, kept and reconnected
+ * with backoff; opened even while the server is down, every use then
+ * answering AC_ERR_STORE until it is back; AC_ERR_STORE_SCHEMA, logged with
+ * the command to run, when its schema is not this build's).
+ */
+enum ac_err ac_store_open_conf(const struct ac_conf *conf, unsigned flags, struct ac_store **out);
+
+/*
+ * `acctl store migrate`: applies to the database of AC_DATABASE_URL the
+ * migrations of AC_SQL_DIR it lacks, each in its own transaction, under an
+ * advisory lock (hosts migrating at once take turns; the second finds
+ * nothing to do). *from and *to: the versions before and after.
+ */
+enum ac_err ac_store_migrate(const struct ac_conf *conf, int *from, int *to);
 
 /* The ac_store_open() flags for the settings' AC_SYNC. */
 unsigned ac_store_conf_flags(const struct ac_conf *conf);

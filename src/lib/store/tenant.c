@@ -298,7 +298,7 @@ get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_tenant_get_txn(struct ac_txn *txn, const char *client_key, struct ac_tenant *out)
+ac_lmdb_tenant_get_txn(struct ac_txn *txn, const char *client_key, struct ac_tenant *out)
 {
 	return get_mdb(txn->txn, txn->st, client_key, out);
 }
@@ -329,7 +329,7 @@ record_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_tenant_get_record(struct ac_store *st, const char *client_key, json_object **out)
+ac_lmdb_tenant_get_record(struct ac_store *st, const char *client_key, json_object **out)
 {
 	struct record_ctx c = { client_key, NULL, 0 };
 	enum ac_err err;
@@ -347,7 +347,7 @@ ac_tenant_get_record(struct ac_store *st, const char *client_key, json_object **
 }
 
 enum ac_err
-ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out)
+ac_lmdb_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out)
 {
 	struct get_ctx g = { client_key, out };
 
@@ -355,7 +355,7 @@ ac_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out
 }
 
 enum ac_err
-ac_tenant_put_txn(struct ac_txn *txn, const struct ac_tenant *t, json_object *install)
+ac_lmdb_tenant_put_txn(struct ac_txn *txn, const struct ac_tenant *t, json_object *install)
 {
 	json_object *rec;
 	const char *s;
@@ -402,13 +402,13 @@ delete_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_tenant_delete(struct ac_store *st, const char *client_key)
+ac_lmdb_tenant_delete(struct ac_store *st, const char *client_key)
 {
 	return ac_store_write(st, delete_fn, (void *)client_key);
 }
 
 enum ac_err
-ac_tenant_delete_txn(struct ac_txn *txn, const char *client_key)
+ac_lmdb_tenant_delete_txn(struct ac_txn *txn, const char *client_key)
 {
 	return delete_fn(txn->txn, txn->st, (void *)client_key);
 }
@@ -456,7 +456,7 @@ each_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_tenant_foreach(struct ac_store *st, enum ac_err (*fn)(const struct ac_tenant *, json_object *, void *), void *ctx)
+ac_lmdb_tenant_foreach(struct ac_store *st, enum ac_err (*fn)(const struct ac_tenant *, json_object *, void *), void *ctx)
 {
 	struct each_ctx e = { fn, ctx };
 

@@ -51,7 +51,7 @@ get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_token_get(struct ac_store *st, const char *key, struct ac_token_rec *r)
+ac_lmdb_token_get(struct ac_store *st, const char *key, struct ac_token_rec *r)
 {
 	struct get_ctx g = { { strlen(key), (void *)key }, NULL, 0 };
 	json_object *o = NULL, *v;
@@ -113,7 +113,7 @@ put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 }
 
 enum ac_err
-ac_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
+ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
 {
 	json_object *o = json_object_new_object();
 	struct put_ctx p;
@@ -173,7 +173,7 @@ forget(MDB_txn *txn, MDB_dbi dbi, const char *key, int prefix, size_t *n)
 
 /* The keys of a tenant: "bb:{clientKey}", and "jira:{clientKey} " followed by anything (store.h). */
 enum ac_err
-ac_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *np)
+ac_lmdb_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *np)
 {
 	MDB_dbi dbi = ac_store_dbi(txn->st, AC_DB_TOKENS);
 	struct ac_buf key;

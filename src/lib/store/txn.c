@@ -1,7 +1,11 @@
-/* txn.c: store.h's transactions (struct ac_txn) over the LMDB ones of store-lmdb.h, and the schema version. */
+/*
+ * txn.c: store.h's transactions (struct ac_txn) over the LMDB ones of store-lmdb.h or PostgreSQL's
+ * (pg.c), and the schema version.
+ */
 #include "config.h"
 
 #include "store/store-lmdb.h"
+#include "store/store-pg.h"
 
 struct adapt {
 	enum ac_err (*fn)(struct ac_txn *, void *);
@@ -22,6 +26,8 @@ ac_store_update(struct ac_store *st, enum ac_err (*fn)(struct ac_txn *, void *),
 {
 	struct adapt a = { fn, ctx };
 
+	if (ac_store_pg(st))
+		return ac_pg_txn(st, AC_PG_SERIAL, fn, ctx);
 	return ac_store_write(st, adapt_fn, &a);
 }
 
@@ -30,6 +36,8 @@ ac_store_view(struct ac_store *st, enum ac_err (*fn)(struct ac_txn *, void *), v
 {
 	struct adapt a = { fn, ctx };
 
+	if (ac_store_pg(st))
+		return ac_pg_txn(st, AC_PG_SNAPSHOT, fn, ctx);
 	return ac_store_read(st, adapt_fn, &a);
 }
 
@@ -54,5 +62,13 @@ schema_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 enum ac_err
 ac_store_schema_version(struct ac_store *st, int *version)
 {
+	if (ac_store_pg(st))
+		return ac_pg_schema_version(ac_store_pg(st), version);
 	return ac_store_read(st, schema_fn, version);
+}
+
+unsigned
+ac_store_conf_flags(const struct ac_conf *conf)
+{
+	return conf->sync == AC_SYNC_OFF ? AC_STORE_NOSYNC : conf->sync == AC_SYNC_EACH ? AC_STORE_SYNC_EACH : 0u;
 }

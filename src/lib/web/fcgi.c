@@ -498,8 +498,7 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 	if (app->conf->processes > 0 && listening_on_stdin())
 		supervise(app->conf->processes);
 	if (flags & AC_APP_STORE) {
-		err = ac_store_open(app->conf->data_dir, (size_t)app->conf->map_size_mb << 20,
-		    ac_store_conf_flags(app->conf), &app->store);
+		err = ac_store_open_conf(app->conf, ac_store_conf_flags(app->conf), &app->store);
 		if (err == AC_ERR_STORE_DAMAGED) {
 			/* served, each request answered 503 store_damaged: a program that exits is only a 502 */
 			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
@@ -512,7 +511,7 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 			return 1;
 		}
 	}
-	/* the host's counters (in the data directory, made by the store above); without it nothing is counted */
+	/* the host's counters, in AC_DATA_DIR (local to the host whatever the store); without it nothing is counted */
 	ac_metrics_open(app->conf->data_dir, 0);
 	return 0;
 }
