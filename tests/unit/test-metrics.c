@@ -71,6 +71,11 @@ START_TEST(exact_across_processes)
 
 			if (i % 2 && (ac_metrics_close(), ac_metrics_open(dir, 0)) != AC_OK)
 				_exit(3);
+			/* the same 50 new label sets registered by all at once: each must be there once */
+			for (r = 0; r < 50; r++) {
+				snprintf(mine, sizeof(mine), "handler=\"r%d\",code=\"c\"", r);
+				ac_metrics_inc(AC_M_WORKER_FAILURES, mine);
+			}
 			/* a label set of its own, registered while the others register theirs */
 			snprintf(mine, sizeof(mine), "handler=\"h%d\"", i);
 			for (r = 0; r < ROUNDS; r++) {
@@ -95,6 +100,12 @@ START_TEST(exact_across_processes)
 	ac_metrics_foreach(AC_M_WORKER_ATTEMPTS, count_series, &s);
 	ck_assert_int_eq(s.n, PROCS + 1);
 	ck_assert_uint_eq(s.sum, (uint64_t)PROCS * ROUNDS * 2);
+	s.n = 0;
+	s.sum = 0;
+	ac_metrics_foreach(AC_M_WORKER_FAILURES, count_series, &s);
+	ck_assert_int_eq(s.n, 50);
+	ck_assert_uint_eq(s.sum, (uint64_t)PROCS * 50);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_WORKER_FAILURES, "handler=\"r49\",code=\"c\""), PROCS);
 	/* and another process that opens the file later sees the same totals */
 	ac_metrics_close();
 	ck_assert_int_eq(ac_metrics_open(dir, 1), AC_OK);

@@ -97,13 +97,14 @@ static const uint64_t bucket_us[AC_METRICS_BUCKETS] = {
 
 static struct {
 	int fd;
+	pid_t pid;             /* the process that opened fd */
 	int readonly;
 	int off;               /* AC_METRICS=off */
 	char *dir;
 	struct head *head;
 	struct series *series;
 	uint64_t *vals;
-} m = { -1, 0, 0, NULL, NULL, NULL, NULL };
+} m = { -1, 0, 0, 0, NULL, NULL, NULL, NULL };
 
 /* This process's cache: (family, labels) → series, so that counting takes no lock and no system call. */
 #define CACHE 512
@@ -235,6 +236,7 @@ ac_metrics_open(const char *dir, int readonly)
 	for (size_t i = 0; i < CACHE; i++)
 		cache[i].family = -1;
 	m.fd = fd;
+	m.pid = getpid();
 	m.readonly = readonly;
 	m.head = p;
 	m.series = (struct series *)(m.head + 1);
@@ -284,6 +286,32 @@ count_family(enum ac_metric_family f, uint32_t n)
 	return c;
 }
 
+/*
+ * The descriptor to flock, opened by this very process: a descriptor
+ * inherited across fork() shares its open file description, and with it
+ * the flock, with the parent, so that both would hold it at once. Only a
+ * registration (the first time a label set is seen) pays for the check.
+ */
+static int
+lock_fd(void)
+{
+	struct stat sb;
+	int dfd, fd;
+
+	if (m.pid == getpid())
+		return m.fd;
+	if ((dfd = ac_datadir_open(m.dir, 0, &sb)) < 0)
+		return -1;
+	fd = ac_datadir_openat(dfd, m.dir, AC_METRICS_FILE, O_RDWR, 0);
+	close(dfd);
+	if (fd < 0)
+		return -1;
+	close(m.fd);
+	m.fd = fd;
+	m.pid = getpid();
+	return fd;
+}
+
 /* The values of (f, labels): from the cache, else the table, else registered (once per host). NULL: not counting. */
 static uint64_t *
 values(enum ac_metric_family f, const char *labels)
@@ -302,7 +330,10 @@ values(enum ac_metric_family f, const char *labels)
 	n = __atomic_load_n(&m.head->nseries, __ATOMIC_ACQUIRE);
 	if ((idx = find(f, labels, 0, n)) < 0) {
 		/* first seen on this host: register it, unless another process just did */
-		flock(m.fd, LOCK_EX);
+		if (lock_fd() < 0 || flock(m.fd, LOCK_EX) != 0) {
+			__atomic_fetch_add(&m.head->dropped, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
 		n = __atomic_load_n(&m.head->nseries, __ATOMIC_ACQUIRE);
 		if ((idx = find(f, labels, 0, n)) < 0) {
 			if (count_family(f, n) >= families[f].cap) {
