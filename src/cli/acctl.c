@@ -26,6 +26,7 @@ static const struct {
 	{ "worker", acctl_cmd_worker, "drain the webhook inbox: run handlers, retry, dead letters" },
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token, explaining failures; print the Forge manifest" },
+	{ "status", acctl_cmd_status, "how this host is doing: store, inbox, worker heartbeat, errors; exit 1 when unhealthy" },
 	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations" },
 };
 

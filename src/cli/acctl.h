@@ -42,6 +42,7 @@ int acctl_cmd_api(int argc, char **argv);
 int acctl_cmd_worker(int argc, char **argv);
 int acctl_cmd_inbox(int argc, char **argv);
 int acctl_cmd_forge(int argc, char **argv);
+int acctl_cmd_status(int argc, char **argv);
 int acctl_cmd_store(int argc, char **argv);
 /* `acctl forge manifest` (cmd-forge-manifest.c), argv[0] "manifest". */
 int acctl_forge_manifest(int argc, char **argv);

@@ -15,6 +15,7 @@
 #include "events/handler.h"
 #include "store/inbox.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "store/store.h"
 #include "events/worker.h"
 #include "web/fcgi.h"
@@ -97,9 +98,15 @@ acctl_cmd_worker(int argc, char **argv)
 		goto out;
 	if (!once)
 		ac_log_info("draining %s (pid %ld)", conf.data_dir, (long)getpid());
+	/* the host's counters, and the heartbeat that /healthcheck and acctl status read (AC_WORKER=daemon) */
+	ac_metrics_open(conf.data_dir, 0);
 	while (!stopping) {
 		int ran = 0;
-		enum ac_err err = ac_worker_step(&conf, st, client, &ran);
+		enum ac_err err;
+
+		/* a store in the mapped metrics file: no system call, and no store write, per poll */
+		ac_metrics_heartbeat();
+		err = ac_worker_step(&conf, st, client, &ran);
 
 		if (err != AC_OK) {
 			ac_log_error("store: %s", ac_strerror(err));
@@ -125,6 +132,7 @@ acctl_cmd_worker(int argc, char **argv)
 		}
 	}
 out:
+	ac_metrics_close();
 	ac_client_free(client);
 	ac_store_close(st);
 	ac_conf_release(&conf);

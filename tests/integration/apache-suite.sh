@@ -10,7 +10,8 @@
 
 APACHE_ROUTES="descriptor:GET:/atlassian-connect.json installed:POST:/installed
 uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback
-forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation"
+forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation
+status:GET:/healthcheck status:GET:/metrics"
 
 # apache_stage MODE FROM SUFFIX: FROM (a program, or "built") as every route's program.
 apache_stage() {
@@ -94,6 +95,11 @@ apache_suite() {
 	fi
 	http GET /nothing-here
 	is "$STATUS" 404 "$mode: other paths are 404"
+	# /healthcheck and /metrics: loopback only (127.0.0.2 is a loopback address, but not an allowed one)
+	for path in /healthcheck /metrics; do
+		is "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 --max-time 10 "$BASE$BASE_PATH$path")" 403 \
+		    "$mode: $BASE_PATH$path from 127.0.0.2 is refused"
+	done
 	[ "$T_FAILED" -eq 0 ] || it_logs
 	if it_stop_all; then
 		ok "$mode: every process of part 1 stopped by PID"

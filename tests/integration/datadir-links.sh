@@ -3,7 +3,7 @@
 #
 # The app's user owns AC_DATA_DIR and can put any name there. Under each name that acctl or the
 # library opens (sync.lock, intake.journal and its .lock and .next, LMDB's data.mdb and
-# lock.mdb) it plants a symbolic link, and root a hard link, to a root-owned file outside; then
+# lock.mdb, the metrics file) it plants a symbolic link, and root a hard link, to a root-owned file outside; then
 # root runs acctl there. The outside file's content, size, mode and owner must not change, and
 # acctl says what it refused. Then the rename race: the app user keeps renaming links over the
 # names while root's acctl opens the store, again and again.
@@ -62,7 +62,7 @@ is "$(stat -c %U "$AC_DATA_DIR")/$(find "$IT_TMP/app" ! -user "$APP_USER" | wc -
 	"a data directory root's acctl creates in the app user's directory is the app user's"
 
 # planted links under every name
-for name in sync.lock intake.journal intake.journal.lock intake.journal.next data.mdb lock.mdb; do
+for name in sync.lock intake.journal intake.journal.lock intake.journal.next data.mdb lock.mdb metrics; do
 	for kind in symlink hardlink; do
 		fresh_store
 		rm -f "$AC_DATA_DIR/$name"
@@ -78,9 +78,11 @@ for name in sync.lock intake.journal intake.journal.lock intake.journal.next dat
 		"$ACCTL" worker --once >/dev/null 2>>"$IT_TMP/err"
 		"$ACCTL" tenant list >/dev/null 2>>"$IT_TMP/err"
 		"$ACCTL" inbox stats >/dev/null 2>>"$IT_TMP/err"
-		untouched "$name as a $kind, after root's acctl inbox ingest, worker --once, tenant list, inbox stats"
+		"$ACCTL" status >/dev/null 2>>"$IT_TMP/err"
+		untouched "$name as a $kind, after root's acctl inbox ingest, worker --once, tenant list, inbox stats, status"
 		case "$name" in
 		intake.journal.lock | intake.journal.next) ;; # opened only for appends and rotations
+		metrics) ;; # opened by the worker and the programs, not by acctl inbox ingest
 		*)
 			# a link the owner could not open anyway is a permission error for the owner's acctl
 			check "$name as a $kind: acctl inbox ingest fails and says why" \

@@ -190,6 +190,11 @@ run_user_prefix
 "${RUN_PREFIX[@]}" /usr/bin/acctl worker >>"$IT_TMP/logs/worker.log" 2>&1 &
 IT_PIDS+=("$!")
 it_scenario "installed"
+# the installed status.fcgi, through the installed config (loopback): healthy with the worker running
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/healthcheck")" 200 \
+    "GET /healthcheck: 200 from the installed status.fcgi, the installed worker running"
+check "GET /metrics counts the scenario's webhooks" eval \
+    'curl -s --max-time 10 "$BASE/metrics" | grep -Eq "^ac_requests_total\{[^}]*program=\"webhook\",route=\"/webhook\",status=\"204\"\} [1-9]"'
 exes="$(for p in $(descendants "${IT_PIDS[@]}") "${IT_PIDS[@]}"; do readlink "/proc/$p/exe"; done 2>/dev/null |
     grep -E '\.fcgi$|/acctl$' | sort -u | tr '\n' ' ')"
 want=

@@ -46,6 +46,7 @@ start_stack() {
 # snap FILE: the store as bytes: every record of every LMDB database (mdb_dump -a -p) but the
 # JWKS cache ("jwks", "jwks-fetch" in forge), and a checksum of every other file (the journal)
 # but sync.lock (the id of the last flushed transaction: any write, a JWKS refetch's too, moves it)
+# and metrics (the host's counters: every request counts)
 snap() {
 	local env
 	env="$(dirname "$(find "$IT_TMP/data" -name data.mdb | head -n 1)")"
@@ -55,7 +56,7 @@ snap() {
 			skip { skip = 0; next }
 			db == "forge" && ($0 == " jwks" || $0 == " jwks-fetch") { skip = 1; next }
 			{ print }'
-		find "$IT_TMP/data" -type f ! -name data.mdb ! -name lock.mdb ! -name sync.lock -print0 | sort -z | xargs -0r sha256sum
+		find "$IT_TMP/data" -type f ! -name data.mdb ! -name lock.mdb ! -name sync.lock ! -name metrics -print0 | sort -z | xargs -0r sha256sum
 	} >"$1"
 }
 # post PATH TOKEN [SCHEME] [BODY]: POST to the app; STATUS, BODY

@@ -318,7 +318,8 @@ bytes() {
 # location hands its program; part 2 runs the real programs that are built.
 ROUTES="descriptor:GET:/atlassian-connect.json installed:POST:/installed
 uninstalled:POST:/uninstalled webhook:POST:/webhook oauth-callback:GET:/oauth-callback
-forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation"
+forge-events:POST:/forge/events forge-remote:POST:/forge/merge-check forge-remote:GET:/forge/remote/installation
+status:GET:/healthcheck status:GET:/metrics"
 
 nginx_suite() {
 	local mode="$1" r name method path want got pids victim prog secret n

@@ -1,6 +1,7 @@
 #!/bin/bash
 # valgrind.sh: memcheck over many requests in one process: the unit tests, and descriptor.fcgi and
-# webhook.fcgi serving 1,000 FastCGI requests each behind the real nginx (TAP).
+# webhook.fcgi serving 1,000 FastCGI requests each behind the real nginx, and status.fcgi 500
+# /metrics and 500 /healthcheck (TAP).
 . "$top_srcdir/tests/integration/lib.sh"
 
 VALGRIND="$(command -v valgrind || true)"
@@ -23,7 +24,7 @@ for t in err buf conf request store descriptor lifecycle inbox token canon journ
 done
 
 # ---- FastCGI programs under memcheck, 1,000 requests each in one process
-for prog in descriptor webhook; do
+for prog in descriptor webhook status; do
 	[ -x "$top_builddir/src/fcgi/$prog.fcgi" ] || { skip "$prog.fcgi not built"; continue; }
 	it_stage "$top_builddir/src/fcgi/$prog.fcgi" "$prog.real"
 	cat >"$IT_TMP/libexec/$prog.fcgi" <<WRAP
@@ -67,9 +68,14 @@ for _ in $(seq 50); do
 	curl -s -o /dev/null -X DELETE "$BASE/atlassian-connect.json"
 done
 
+# status.fcgi: the store read, the metrics rendered, the health JSON (503: no worker runs here)
+codes="$( (seq 500 | sed 's#.*#/metrics#'; seq 500 | sed 's#.*#/healthcheck#') | xargs -P 4 -I{} \
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 "$BASE{}" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+is "$codes" " 500 200  500 503 " "status.fcgi under valgrind answered 500 /metrics (200) and 500 /healthcheck (503, no worker)"
+
 # stop the programs (SIGTERM ends the accept loop: valgrind writes its report at exit)
 it_stop_all >/dev/null 2>&1
-for prog in descriptor webhook; do
+for prog in descriptor webhook status; do
 	logs="$(ls "$IT_TMP"/logs/vg-$prog.*.log 2>/dev/null)"
 	if [ -z "$logs" ]; then
 		not_ok "$prog.fcgi: valgrind wrote a report"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/metrics.h"
 #include "base/conf.h"
 #include "base/json.h"
 #include "events/handler-util.h"
@@ -180,7 +181,7 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock" };
+	static const char *const files[] = { "data.mdb", "lock.mdb", "sync.lock", "metrics" };
 	char p[128];
 	size_t i;
 
@@ -342,6 +343,13 @@ queue(const char *event_key, const char *body, const char *id)
 static int ran;
 
 static void
+add_up(const char *labels, uint64_t v, void *ctx)
+{
+	(void)labels;
+	*(uint64_t *)ctx += v;
+}
+
+static void
 step(void)
 {
 	ck_assert_int_eq(ac_worker_step(&conf, st, client, &ran), AC_OK);
@@ -396,10 +404,26 @@ START_TEST(worker_runs_the_shared_handlers)
 	put_installation(base);
 	ck_assert_int_eq(ac_forge_token_offer(st, INST, TOKEN, (int64_t)time(NULL) + 7200, NULL), AC_OK);
 	seq = queue("avi:bitbucket:created:pullrequest", pr_event, "d-1");
+	ck_assert_int_eq(ac_metrics_open(dir, 0), AC_OK);
 	capture_log(step, log, sizeof(log));
 	ck_assert_int_eq(ran, 1);
 	ck_assert_int_eq(ac_inbox_get(st, seq, &ev, &dead), AC_ERR_NOT_FOUND); /* done */
 	seen(got, sizeof(got));
+	/* the host's metrics: one attempt and one success of the handler, every outbound call by host */
+	{
+		uint64_t n = 0;
+
+		ac_metrics_foreach(AC_M_WORKER_ATTEMPTS, add_up, &n);
+		ck_assert_uint_eq(n, 1);
+		n = 0;
+		ac_metrics_foreach(AC_M_WORKER_SUCCESSES, add_up, &n);
+		ck_assert_uint_eq(n, 1);
+		n = 0;
+		ac_metrics_foreach(AC_M_OUTBOUND, add_up, &n);
+		ck_assert_uint_eq(n, (uint64_t)count(got, "\n"));
+		ck_assert_uint_eq(ac_metrics_get(AC_M_OUTBOUND_SECONDS, "host_called=\"127.0.0.1\""), n);
+	}
+	ac_metrics_close();
 	/* the PR fetched (the event has no title), looked for a comment, commented, a build status: all Bearer */
 	ck_assert_msg(strstr(got, "GET /ex/bitbucket/ws-1/2.0/repositories/%7Bws-uuid%7D/%7Brepo-uuid%7D/"
 	    "pullrequests/7|Bearer " TOKEN "\n") != NULL, "calls: %s", got);

@@ -30,12 +30,12 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *files[] = { "data.mdb", "lock.mdb", "sync.lock" };
+	static const char *files[] = { "data.mdb", "lock.mdb", "sync.lock", "intake.journal", "intake.journal.lock" };
 	char p[128];
 	size_t i;
 
 	ac_store_close(st);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
 		unlink(p);
 	}
@@ -180,6 +180,58 @@ START_TEST(dead_retry_drop)
 		accept("a", "e", "d1", &dup);
 		ck_assert_int_eq(dup, 1);
 	}
+}
+END_TEST
+
+/* ac_inbox_stats: the counts of ac_inbox_counts, the live leases and the oldest due event, without a write */
+START_TEST(stats_leases_and_oldest_due)
+{
+	struct ac_inbox_stats s;
+	size_t inbox, due, dead;
+	uint64_t a, b, c;
+	int dup = 0;
+
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.inbox + s.due + s.leased + s.dead, 0);
+	ck_assert_int_eq(s.oldest_due, 0);
+	a = accept("a", "e", "d1", NULL);
+	ac_clock_set(1700000010);
+	b = accept("b", "e", "d2", NULL);
+	ac_clock_set(1700000020);
+	c = accept("c", "e", "d3", NULL);
+	ac_clock_set(1700000030);
+	accept("d", "e", "d4", NULL);
+	ck_assert_uint_eq(claim(), a);  /* leased now */
+	ck_assert_uint_eq(claim(), b);
+	ck_assert_int_eq(ac_inbox_fail(st, b, "upstream_error", ac_clock_now() + 100, 0), AC_OK);
+	ck_assert_uint_eq(claim(), c);
+	ck_assert_int_eq(ac_inbox_fail(st, c, "bad_request", ac_clock_now(), 1), AC_OK);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_int_eq(ac_inbox_counts(st, &inbox, &due, &dead), AC_OK);
+	ck_assert_uint_eq(s.inbox, 3);
+	ck_assert_uint_eq(s.inbox, inbox);
+	ck_assert_uint_eq(s.due, due);
+	ck_assert_uint_eq(s.dead, 1);
+	ck_assert_uint_eq(s.leased, 1);
+	/* b waits for its retry: the oldest due one is a (leased, still waiting to be done) or d */
+	ck_assert_int_eq(s.oldest_due, s.due == 2 ? 1700000000 : 1700000030);
+	/* b comes due (next_at 1700000130): older than d; a's lease (until 1700000330) still holds */
+	ac_clock_set(1700000200);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.leased, 1);
+	ck_assert_int_eq(s.oldest_due, s.due == 3 ? 1700000000 : 1700000010);
+	/* the lease runs out: nobody holds a */
+	ac_clock_set(1700000400);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.leased, 0);
+	ck_assert_uint_eq(s.due, 3);
+	ck_assert_int_eq(s.oldest_due, 1700000000);
+	/* what is still in the intake journal is not counted: stats moves nothing in (no write) */
+	ck_assert_int_eq(ac_inbox_intake(st, "e", "e", "d5", "{}", 2, &a, &dup), AC_OK);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.inbox, 3);
+	ck_assert_int_eq(ac_inbox_counts(st, &inbox, &due, &dead), AC_OK);
+	ck_assert_uint_eq(inbox, 4);
 }
 END_TEST
 
@@ -559,6 +611,7 @@ suite(void)
 	tcase_add_test(tc, seq_never_reused);
 	tcase_add_test(tc, order_per_tenant);
 	tcase_add_test(tc, dead_retry_drop);
+	tcase_add_test(tc, stats_leases_and_oldest_due);
 	tcase_add_test(tc, dead_owner_lease_taken_over);
 	tcase_add_test(tc, owner_identity);
 	tcase_add_test(tc, foreign_lease_waits_for_expiry);

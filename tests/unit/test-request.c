@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "web/request.h"
 #include "request-harness.h"
 #include "unit.h"
@@ -308,6 +309,57 @@ START_TEST(auth_failure_401)
 }
 END_TEST
 
+/*
+ * Every answered request is counted in the host's metrics by program, route and status; a
+ * refused authentication by its code; a path no route has is "unmatched", never the path itself
+ * (a client choosing paths must not fill the table).
+ */
+START_TEST(counted_in_metrics)
+{
+	const char *get[] = { "REQUEST_METHOD", "GET", "REQUEST_URI", "/thing", NULL };
+	const char *post[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/secure", "CONTENT_LENGTH", "2", NULL };
+	struct ac_app app = { "test", &conf, NULL, deny, NULL, NULL, NULL, AC_OK };
+	char dir[] = "/tmp/test-request-metrics.XXXXXX", path[80], uri[32];
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(ac_metrics_open(dir, 0), AC_OK);
+	{
+		struct fake f = { get, NULL, 0, 0, 0, { 0 } };
+
+		serve(&f, NULL);
+		ac_buf_release(&f.out);
+	}
+	{
+		struct fake f = { post, "{}", 0, 0, 0, { 0 } };
+
+		serve(&f, &app);
+		ac_buf_release(&f.out);
+	}
+	for (i = 0; i < 50; i++) {
+		const char *p[] = { "REQUEST_METHOD", "GET", "REQUEST_URI", uri, NULL };
+		struct fake f = { p, NULL, 0, 0, 0, { 0 } };
+
+		snprintf(uri, sizeof(uri), "/x%d\"y", i);
+		serve(&f, NULL);
+		ac_buf_release(&f.out);
+	}
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUESTS, "program=\"test\",route=\"/thing\",status=\"200\""), 1);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUEST_SECONDS, "program=\"test\",route=\"/thing\""), 1);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUESTS, "program=\"test\",route=\"/secure\",status=\"401\""), 1);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_AUTH_FAILURES, "program=\"test\",code=\"qsh_mismatch\""), 1);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUEST_ERRORS, "program=\"test\",code=\"qsh_mismatch\""), 1);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUESTS, "program=\"test\",route=\"unmatched\",status=\"404\""), 50);
+	ck_assert_uint_eq(ac_metrics_get(AC_M_REQUEST_ERRORS, "program=\"test\",code=\"not_found\""), 50);
+	/* a 404 is not an authentication failure */
+	ck_assert_uint_eq(ac_metrics_get(AC_M_AUTH_FAILURES, "program=\"test\",code=\"not_found\""), 0);
+	ac_metrics_close();
+	snprintf(path, sizeof(path), "%s/%s", dir, AC_METRICS_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(header_injection_refused)
 {
 	const char *p[] = { "REQUEST_METHOD", "GET", "REQUEST_URI", "/inject", NULL };
@@ -389,6 +441,7 @@ suite(void)
 	tcase_add_test(tc, handler_error_replaces_partial_response);
 	tcase_add_test(tc, auth_route_fails_closed);
 	tcase_add_test(tc, auth_failure_401);
+	tcase_add_test(tc, counted_in_metrics);
 	tcase_add_test(tc, header_injection_refused);
 	tcase_add_test(tc, base_path_removed);
 	tcase_add_test(tc, script_name_fallback);

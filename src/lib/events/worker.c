@@ -12,6 +12,7 @@
 #include "store/inbox.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "store/tenant.h"
 #include "events/worker.h"
 #include "web/request.h"
@@ -121,11 +122,25 @@ last_error(enum ac_err res, char *out, size_t n)
 		snprintf(out, n, "%s", ac_err_code(res));
 }
 
+/* One outcome of a handler in the host's metrics (f), with the error code for a failure. */
+static void
+count(enum ac_metric_family f, const struct ac_handler *h, enum ac_err res)
+{
+	char l[160] = "";
+
+	if (!ac_metrics_enabled())
+		return;
+	ac_metrics_label(l, sizeof(l), "handler", h ? h->pattern : "none");
+	if (f == AC_M_WORKER_FAILURES)
+		ac_metrics_label(l, sizeof(l), "code", ac_err_code(res));
+	ac_metrics_inc(f, l);
+}
+
 enum ac_err
 ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client *client, int *ran)
 {
 	struct ac_handler_ctx ctx = { conf, st, client, -1, NULL };
-	const struct ac_handler *h;
+	const struct ac_handler *h = NULL;
 	char why[512];
 	struct ac_event ev;
 	struct ac_tenant t;
@@ -169,11 +184,13 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 			err = ac_inbox_done(st, ev.seq);
 			goto out;
 		}
+		count(AC_M_WORKER_ATTEMPTS, h, AC_OK);
 		res = ac_json_parse(ev.body, ev.body_len, &payload, NULL);
 		if (res == AC_OK)
 			res = h->fn(&ctx, &t, &ev, payload);
 	}
 	now = ac_clock_now();
+	count(res == AC_OK ? AC_M_WORKER_SUCCESSES : AC_M_WORKER_FAILURES, h, res);
 	if (res == AC_OK) {
 		ac_log_info("event %llu (%s) for %s done in %llu ms after %u attempt(s)", (unsigned long long)ev.seq,
 		    ev.event_key, ev.client_key, (unsigned long long)((ac_clock_usec() - t0) / 1000), ev.attempts + 1);
@@ -182,6 +199,7 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 		ac_log_error("event %llu (%s) for %s moved to dead after %u attempt(s): %s", (unsigned long long)ev.seq,
 		    ev.event_key, ev.client_key, ev.attempts + 1, ac_err_code(res));
 		last_error(res, why, sizeof(why));
+		count(AC_M_WORKER_DEAD, h, res);
 		err = ac_inbox_fail(st, ev.seq, why, now, 1);
 	} else {
 		long delay = ac_worker_backoff(conf, ev.attempts, ctx.retry_after);
@@ -189,6 +207,7 @@ ac_worker_step(const struct ac_conf *conf, struct ac_store *st, struct ac_client
 		ac_log_warn("event %llu (%s) for %s failed (%s), attempt %u; again in %ld s", (unsigned long long)ev.seq,
 		    ev.event_key, ev.client_key, ac_err_code(res), ev.attempts + 1, delay);
 		last_error(res, why, sizeof(why));
+		count(AC_M_WORKER_RETRIES, h, res);
 		err = ac_inbox_fail(st, ev.seq, why, now + delay, 0);
 	}
 out:

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "outbound/forge_jwks.h"
 #include "outbound/http.h"
 #include "store/store.h"
@@ -79,6 +80,7 @@ fetch(struct ac_request *req, const char *kid, struct ac_buf *doc)
 	err = ac_http_do(conf, &rq, &status, doc, NULL);
 	if (err == AC_OK && status == 200 && ac_jwks_parse(doc->data, doc->len, &set, &why) == AC_OK) {
 		ac_jwks_free(set);
+		ac_metrics_inc(AC_M_JWKS_FETCHES, "outcome=\"ok\"");
 		if ((err = ac_forge_jwks_put(req->app->store, doc->data, doc->len)) != AC_OK)
 			return err;
 		ac_log_info("Forge JWKS fetched (%zu bytes): %s", doc->len, kid);
@@ -91,6 +93,7 @@ fetch(struct ac_request *req, const char *kid, struct ac_buf *doc)
 	else
 		ac_log_error("Forge JWKS from %s: %s", conf->forge_jwks_url, ac_err_code(err));
 	free(why);
+	ac_metrics_inc(AC_M_JWKS_FETCHES, "outcome=\"failed\"");
 	(void)ac_forge_jwks_put(req->app->store, NULL, 0);
 	return unavailable(req, kid, "could not be fetched");
 }

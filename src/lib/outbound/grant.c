@@ -23,6 +23,7 @@
 #include "outbound/http.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "auth/policy.h"
 #include "auth/token.h"
 
@@ -586,6 +587,18 @@ ac_grant_forget_txn(struct ac_txn *txn, const char *client_key)
 	return err;
 }
 
+/* The token cache in the host's metrics: kind is bitbucket or jira, from the key's prefix ("bb:", "jira:"). */
+static void
+count(enum ac_metric_family f, const char *key, const char *outcome)
+{
+	char l[64] = "";
+
+	ac_metrics_label(l, sizeof(l), "kind", !strncmp(key, "bb:", 3) ? "bitbucket" : "jira");
+	if (outcome)
+		ac_metrics_label(l, sizeof(l), "outcome", outcome);
+	ac_metrics_inc(f, l);
+}
+
 static enum ac_err
 obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const char *stale, mint_fn mint,
     void *ctx, struct ac_grant_token *out, int *fresh)
@@ -603,6 +616,7 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 	if (cache_get(st, key, &r) == AC_OK && usable(&r, stale))
 		goto hit;
 	record_release(&r);
+	count(AC_M_TOKEN_MISSES, key, NULL);
 	/*
 	 * One grant per miss: the store's lock when it has one (PostgreSQL: every
 	 * host's processes take turns), else the host's lock file (LMDB)
@@ -632,6 +646,7 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 	}
 	ac_grant_token_init(&t);
 	err = mint(conf, ctx, &t);
+	count(AC_M_TOKEN_GRANTS, key, err == AC_OK ? "ok" : "failed");
 	if (err == AC_OK) {
 		if (cache_put(st, key, &t, AC_OK) != AC_OK)
 			ac_log_warn("grant: the new token could not be cached; other processes will mint their own");
@@ -652,6 +667,7 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 	lock_release(st, key, &lk, fd);
 	return err;
 hit:
+	count(AC_M_TOKEN_HITS, key, NULL);
 	*out = r.tok;
 	ac_grant_token_init(&r.tok);
 	record_release(&r);

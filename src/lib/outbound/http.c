@@ -9,7 +9,9 @@
 #include <openssl/crypto.h>
 
 #include "outbound/http.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/url.h"
 
 static CURL *handle;
@@ -62,6 +64,22 @@ free_headers(struct curl_slist *hdrs)
 	curl_slist_free_all(hdrs);
 }
 
+/* One outbound call in the host's metrics, by host (never the path: it names tenants' repositories) and status. */
+static void
+count(const char *url, long status, uint64_t usec)
+{
+	char l[256] = "", st[16];
+	struct ac_url u;
+
+	if (!ac_metrics_enabled() || ac_url_parse(url, &u) != AC_OK)
+		return;
+	ac_metrics_label(l, sizeof(l), "host_called", u.host);
+	ac_url_release(&u);
+	ac_metrics_observe(AC_M_OUTBOUND_SECONDS, l, usec);
+	snprintf(st, sizeof(st), "%ld", status);
+	ac_metrics_inc(AC_M_OUTBOUND, ac_metrics_label(l, sizeof(l), "status", st));
+}
+
 enum ac_err
 ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *status, struct ac_buf *body,
     long *retry_after)
@@ -72,6 +90,7 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 	enum ac_err err;
 	CURLcode rc;
 	long code = 0;
+	uint64_t t0;
 
 	if ((err = ac_http_url_allowed(conf, rq->url, 0)) != AC_OK) {
 		ac_log_error("refusing to call %s: only https (or http to an allowed loopback host)", rq->url);
@@ -115,7 +134,11 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 		curl_easy_setopt(handle, CURLOPT_POSTFIELDS, rq->body);
 		curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 	}
+	t0 = ac_clock_usec();
 	rc = curl_easy_perform(handle);
+	if (rc == CURLE_OK || sink.overflow)
+		curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
+	count(rq->url, code, ac_clock_usec() - t0);
 	free_headers(hdrs);
 	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, NULL);
 	if (sink.overflow) {
@@ -126,7 +149,6 @@ ac_http_do(const struct ac_conf *conf, const struct ac_http_request *rq, long *s
 		ac_log_error("%s %s: %s", rq->method, rq->url, curl_easy_strerror(rc));
 		return AC_ERR_UPSTREAM;
 	}
-	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
 	*status = code;
 	if (retry_after) {
 		curl_off_t ra = 0;

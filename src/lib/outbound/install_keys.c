@@ -12,6 +12,7 @@
 #include "outbound/install_keys.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "store/store.h"
 
 /*
@@ -122,6 +123,9 @@ ac_install_keys_get(struct ac_request *req, const char *kid, struct ac_buf *pem)
 	rq.timeout_ms = KEY_TIMEOUT_MS;
 	ac_buf_reset(pem);
 	err = ac_http_do(req->app->conf, &rq, &k.status, pem, NULL);
+	ac_metrics_inc(AC_M_INSTALL_KEY_FETCHES, err != AC_OK ? "outcome=\"unreachable\"" :
+	    k.status == 200 && pem_is_public_key(pem) ? "outcome=\"ok\"" :
+	    status_unknown(k.status) ? "outcome=\"unknown_kid\"" : "outcome=\"failed\"");
 	if (err == AC_ERR_TOO_LARGE || err == AC_ERR_UPSTREAM || err == AC_ERR_HOST_NOT_ALLOWED) {
 		k.status = 0;
 		key_miss(req, &k);

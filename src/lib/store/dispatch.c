@@ -393,3 +393,11 @@ ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
 		return ac_pg_inbox_counts(st, inbox, due, dead);
 	return ac_lmdb_inbox_counts(st, inbox, due, dead);
 }
+
+enum ac_err
+ac_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
+{
+	if (ac_store_pg(st))
+		return ac_pg_inbox_stats(st, out);
+	return ac_lmdb_inbox_stats(st, out);
+}

@@ -30,6 +30,8 @@ enum ac_err ac_inbox_put_record(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, struct 
     const char *ev, const char *id, const char *err, const char *body, size_t body_len);
 /* The next sequence number: past the inbox, `dead` and the recorded floor. */
 enum ac_err ac_inbox_next_seq(MDB_txn *txn, struct ac_store *st, uint64_t *out);
+/* Decodes a record's header into h: 0 when the record is too short (inbox-stats.c reads headers only). */
+int ac_inbox_read_hdr(const MDB_val *v, struct hdr *h);
 /* Readers of the inbox first move in what the journal holds (ac_inbox_ingest), failures said once a minute. */
 void ac_inbox_ingest_quietly(struct ac_store *st, int rotate);
 

@@ -780,3 +780,9 @@ ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *de
 	}
 	return err;
 }
+
+int
+ac_inbox_read_hdr(const MDB_val *v, struct hdr *h)
+{
+	return read_hdr(v, h);
+}

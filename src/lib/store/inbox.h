@@ -134,4 +134,23 @@ enum ac_err ac_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t
 /* Counts: events in the inbox, of them due now, and in `dead`. */
 enum ac_err ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
 
+/* What /healthcheck, /metrics and `acctl status` show of the inbox (issue 17). */
+struct ac_inbox_stats {
+	size_t inbox;          /* events in the inbox */
+	size_t due;            /* of them due now (next_at <= now), as ac_inbox_counts counts */
+	size_t leased;         /* of them under a live lease (a worker runs them now) */
+	size_t dead;           /* events in `dead` */
+	time_t oldest_due;     /* received_at of the oldest due event; 0 when none is due */
+};
+
+/*
+ * The counts above, the leased events and the oldest due event, as of now
+ * (ac_clock_now()), in ONE read transaction and without any write: unlike
+ * ac_inbox_counts() it does not move the intake journal in first (a load
+ * balancer calls it every second), so events still in the journal are not
+ * counted yet (a running worker moves them in within 50 ms). Every backend
+ * implements it (PostgreSQL too: one SELECT with FILTERs).
+ */
+enum ac_err ac_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
+
 #endif

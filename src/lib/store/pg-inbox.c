@@ -149,3 +149,12 @@ ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead
 	(void)dead;
 	return ac_pg_todo("inbox_counts");
 }
+
+/* issue 17 (arch-ops): one read, no write: counts, live leases, the oldest due received_at (inbox.h) */
+enum ac_err
+ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
+{
+	(void)st;
+	(void)out;
+	return ac_pg_todo("inbox_stats");
+}

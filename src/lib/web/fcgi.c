@@ -19,6 +19,7 @@
 #include "base/conf.h"
 #include "web/fcgi.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "store/store.h"
 
 static volatile sig_atomic_t stopping;
@@ -510,12 +511,15 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 			return 1;
 		}
 	}
+	/* the host's counters, in AC_DATA_DIR (local to the host whatever the store); without it nothing is counted */
+	ac_metrics_open(app->conf->data_dir, 0);
 	return 0;
 }
 
 void
 ac_app_release(struct ac_app *app)
 {
+	ac_metrics_close();
 	ac_store_close(app->store);
 	app->store = NULL;
 	if (app->conf) {

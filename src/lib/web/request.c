@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "web/request.h"
 
 /* Headers a handler may add, in bytes. */
@@ -344,7 +345,7 @@ write_response(struct ac_request *req)
 }
 
 static void
-access_log(const struct ac_request *req)
+access_log(const struct ac_request *req, uint64_t usec)
 {
 	struct ac_log_event ev = { 0 };
 
@@ -354,10 +355,38 @@ access_log(const struct ac_request *req)
 	ev.method = req->method ? req->method : "-";
 	ev.path = req->path ? req->path : "-";
 	ev.status = req->status;
-	ev.usec = (long long)(ac_clock_usec() - req->start_usec);
+	ev.usec = (long long)usec;
 	ev.tenant = req->tenant;
 	ev.error = req->err == AC_OK ? NULL : ac_err_code(req->err);
 	ac_log_event(&ev);
+}
+
+/*
+ * The request in the host's metrics: a few atomic adds on the mapped file
+ * (base/metrics.h), no system call. The route label is the route table's
+ * path, or "unmatched": never the raw path, which the client chooses.
+ */
+static void
+count(const struct ac_request *req, uint64_t usec, int auth_failed)
+{
+	const char *route = req->route ? req->route->path : "unmatched";
+	char l[256] = "", st[16];
+
+	if (!ac_metrics_enabled())
+		return;
+	ac_metrics_label(l, sizeof(l), "program", req->app->program);
+	ac_metrics_label(l, sizeof(l), "route", route);
+	ac_metrics_observe(AC_M_REQUEST_SECONDS, l, usec);
+	snprintf(st, sizeof(st), "%d", req->status);
+	ac_metrics_inc(AC_M_REQUESTS, ac_metrics_label(l, sizeof(l), "status", st));
+	if (req->err == AC_OK)
+		return;
+	l[0] = '\0';
+	ac_metrics_label(l, sizeof(l), "program", req->app->program);
+	ac_metrics_label(l, sizeof(l), "code", ac_err_code(req->err));
+	ac_metrics_inc(AC_M_REQUEST_ERRORS, l);
+	if (auth_failed)
+		ac_metrics_inc(AC_M_AUTH_FAILURES, l);
 }
 
 static void
@@ -387,6 +416,8 @@ ac_request_serve(struct ac_app *app, const struct ac_route *routes, size_t nrout
 {
 	struct ac_request req;
 	enum ac_err err;
+	uint64_t usec;
+	int auth_failed = 0;
 
 	memset(&req, 0, sizeof(req));
 	req.app = app;
@@ -416,8 +447,10 @@ ac_request_serve(struct ac_app *app, const struct ac_route *routes, size_t nrout
 			err = AC_ERR_INTERNAL;
 			goto respond;
 		}
-		if ((err = app->authenticate(&req)) != AC_OK)
+		if ((err = app->authenticate(&req)) != AC_OK) {
+			auth_failed = 1;
 			goto respond;
+		}
 	}
 	err = req.route->handler(&req);
 	if (err == AC_OK && req.status == 0)
@@ -432,6 +465,8 @@ respond:
 			app->error_page(&req, err);
 	}
 	write_response(&req);
-	access_log(&req);
+	usec = ac_clock_usec() - req.start_usec;
+	access_log(&req, usec);
+	count(&req, usec, auth_failed);
 	request_release(&req);
 }
