@@ -364,12 +364,15 @@ settle(struct ac_store *st, uint64_t seq, const char *what, const char *sql, con
 		ac_pg_text(&p, error);
 		ac_pg_int(&p, (int64_t)next_at);
 	}
+	/*
+	 * settled or not, this process holds it no more: a renewal would keep an
+	 * event whose settling failed (the database away) from the next worker
+	 */
+	ac_pg_lease_release(st, seq);
 	if ((err = ac_pg_exec(pg, what, sql, &p, &r)) != AC_OK)
 		return err;
 	n = PQntuples(r);
 	PQclear(r);
-	/* settled or not, this process holds it no more */
-	ac_pg_lease_release(st, seq);
 	return n > 0 ? AC_OK : not_settled(pg, seq);
 }
 
