@@ -847,6 +847,7 @@ START_TEST(pg_wake_and_idle)
 		if (s2 == NULL || ac_inbox_intake(s2, "a", "e", "w1", "{}", 2, NULL, NULL) != AC_OK)
 			_exit(3);
 		at = ac_clock_usec();
+		ac_store_close(s2);
 		_exit(write(fds[1], &at, sizeof(at)) == (ssize_t)sizeof(at) ? 0 : 4);
 	}
 	close(fds[1]);
