@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -869,6 +871,80 @@ START_TEST(pg_wake_and_idle)
 }
 END_TEST
 
+/*
+ * The server itself stopped (pg_ctl stop -m immediate: as if it crashed) and started again with the
+ * same options, the store open throughout: AC_ERR_STORE while it is down
+ * (never a hang), then the same store works again and LISTENs anew. Only on
+ * a server this program started (or with AC_TEST_PG_RESTART=1): a shared one
+ * serves other tests meanwhile.
+ */
+static int
+server_ctl(const char *data, const char *what)
+{
+	char cmd[2048];
+	struct stat sb;
+	struct passwd *pw;
+
+	ck_assert_int_eq(stat(data, &sb), 0);
+	ck_assert_ptr_nonnull(pw = getpwuid(sb.st_uid));
+	/* postmaster.opts: the server's program and its options, shell-quoted; kept before a stop */
+	snprintf(cmd, sizeof(cmd), "cd / && D='%s' && O=\"$(cut -d' ' -f2- \"$D/postmaster.opts\")\" && "
+	    "B=\"$(dirname \"$(cut -d' ' -f1 \"$D/postmaster.opts\")\")\" && "
+	    "if [ \"$(id -u)\" = 0 ]; then R='runuser -u %s --'; else R=; fi && "
+	    "if [ %s = stop ]; then printf '%%s\\n' \"$O\" > \"$D/test-opts\" && "
+	    "$R \"$B/pg_ctl\" stop -D \"$D\" -m immediate -w -t 300 >/dev/null; "
+	    "else $R \"$B/pg_ctl\" start -D \"$D\" -w -t 300 -l \"$D/test-restart.log\" -o \"$(cat \"$D/test-opts\")\" >/dev/null; fi",
+	    data, pw->pw_name, what);
+	return system(cmd);
+}
+
+START_TEST(pg_server_restarted)
+{
+	char data[1024];
+	enum ac_err err = AC_OK;
+	struct ac_event ev;
+	PGresult *r;
+	uint64_t t0;
+	int i;
+
+	begin(PG);
+	if (pgh_dir[0] == '\0' && getenv("AC_TEST_PG_RESTART") == NULL) {
+		fprintf(stderr, "pg_server_restarted: not run on a shared server (AC_TEST_PG_RESTART=1 to run it)\n");
+		end();
+		return;
+	}
+	/* AC_SYNC=full, synchronous_commit on: what was acknowledged outlives the crash (off could lose it) */
+	ac_store_close(st);
+	ck_assert_int_eq(ac_store_open_conf(&pgconf, 0, &st), AC_OK);
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "SHOW synchronous_commit", NULL, &r), AC_OK);
+	ck_assert_str_eq(ac_pg_cell(r, 0, 0), "on");
+	PQclear(r);
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "SHOW data_directory", NULL, &r), AC_OK);
+	snprintf(data, sizeof(data), "%s", ac_pg_cell(r, 0, 0));
+	PQclear(r);
+	accept("a", "e", "r1", NULL);
+	ck_assert_int_eq(ac_inbox_wait(st, 0), 1); /* LISTEN */
+	ck_assert_int_eq(server_ctl(data, "stop"), 0);
+	for (i = 0; i < 5; i++) {
+		t0 = ac_clock_usec();
+		ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "r2", "{}", 2, NULL, NULL), AC_ERR_STORE);
+		ck_assert_int_eq(ac_inbox_claim(st, 300, &ev), AC_ERR_STORE);
+		ck_assert_int_eq(ac_inbox_wait(st, 200), 0);
+		ck_assert_uint_lt(ac_clock_usec() - t0, 10000000u);
+	}
+	ck_assert_int_eq(server_ctl(data, "start"), 0);
+	for (i = 0; i < 200 && (err = ac_inbox_intake(st, "a", "e", "r2", "{}", 2, NULL, NULL)) != AC_OK; i++)
+		nap_ms(100);
+	ck_assert_int_eq(err, AC_OK);
+	ck_assert_int_eq(ac_inbox_wait(st, 0), 1); /* a new connection: LISTEN again */
+	ck_assert_int_eq(ac_inbox_claim(st, 300, &ev), AC_OK);
+	ck_assert_str_eq(ev.delivery_id, "r1");
+	ck_assert_int_eq(ac_inbox_done(st, ev.seq), AC_OK);
+	ac_event_release(&ev);
+	end();
+}
+END_TEST
+
 static void
 pg_only_tests(TCase *tc)
 {
@@ -878,6 +954,7 @@ pg_only_tests(TCase *tc)
 	tcase_add_test(tc, pg_read_only_then_back);
 	tcase_add_test(tc, pg_down_then_back);
 	tcase_add_test(tc, pg_wake_and_idle);
+	tcase_add_test(tc, pg_server_restarted);
 }
 
 static Suite *
