@@ -10,7 +10,7 @@ AC_LIB_APT_UPDATED=
 # The Debian packages every command needs (build, run, tests); README.md, "Dependencies",
 # says what each is for.
 AC_PACKAGES="build-essential libfcgi-dev libcurl4-openssl-dev libjson-c-dev
-liblmdb-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
+liblmdb-dev libpq-dev libssl-dev check pkg-config autoconf automake libtool make nginx-light fcgiwrap
 spawn-fcgi curl ca-certificates valgrind util-linux apache2 libapache2-mod-fcgid lmdb-utils"
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -72,6 +72,45 @@ need_node() {
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# shellcheck disable=SC2086
 	[ -z "$pkgs" ] || need_packages $pkgs
+}
+
+# need_pg: Debian's PostgreSQL server (and libpq-dev, for the build) for AC_STORE=postgres:
+# scripts/run and the tests start a private server (tests/pg-server.sh), never the system's.
+# The package's postinst creates the system cluster "main" and would start its service: while
+# it installs, /usr/sbin/policy-rc.d (exit 101) tells invoke-rc.d to start nothing, so the
+# cluster is created but left stopped. An existing policy-rc.d (the admin's, or a container's)
+# is left as it is.
+need_pg() {
+	local p missing='' rc policy=/usr/sbin/policy-rc.d
+	command -v dpkg-query >/dev/null 2>&1 || { need_packages postgresql libpq-dev; return; }
+	for p in postgresql libpq-dev; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	if [ -e "$policy" ]; then
+		# shellcheck disable=SC2086
+		need_packages $missing
+		return
+	fi
+	as_root sh -c "printf '#!/bin/sh\n# scripts/lib.sh need_pg: no service starts while it installs postgresql\nexit 101\n' >$policy && chmod 0755 $policy" ||
+		die "cannot write $policy"
+	# shellcheck disable=SC2086
+	(need_packages $missing)
+	rc=$?
+	as_root rm -f "$policy"
+	[ "$rc" -eq 0 ] || exit "$rc"
+	AC_LIB_APT_UPDATED=1
+}
+
+# need_deb SRCDIR: what `dpkg-buildpackage -us -uc -b` and lintian need for the Debian package
+# (tests/integration/deb-package.sh): the tools, and the Build-Depends of SRCDIR/debian/control
+# (debhelper-compat is debhelper's).
+need_deb() {
+	local bd
+	bd="$(sed -n '/^Build-Depends:/,/^[A-Z][A-Za-z-]*:/{/^#/d;s/^Build-Depends://;/^[A-Z][A-Za-z-]*:/d;p}' \
+	    "$1/debian/control" | tr ',' '\n' | sed 's/[[(<].*//; s/[[:space:]]//g' | grep -v '^debhelper-compat$' | grep .)"
+	# shellcheck disable=SC2086
+	need_packages debhelper dpkg-dev fakeroot lintian $bd
 }
 
 # need_clang: clang and its runtime libraries (libFuzzer, the sanitizers), for `make fuzz`
@@ -174,12 +213,14 @@ reachable_by_run_user() {
 #   included in the server block. Environment: NGINX_ERROR_LOG (default PREFIX/error.log),
 #   NGINX_ACCESS_LOG (default PREFIX/access.log; also replaces the shipped server's
 #   /var/log/nginx/connect-fcgi.access.log), NGINX_WORKERS (default 2), NGINX_POOL_SERVERS
-#   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench).
+#   (keep only the first N `server unix:` lines of each upstream; default all: scripts/bench),
+#   NGINX_CONF_DIR (where connect-fcgi-MODE.conf is read; default the source tree's nginx/).
 nginx_conf() {
 	local mode="$1" prefix="$2" port="$3" libexec="$4" rundir="$5" acconf="$6" extra="${7:-}"
 	local src shipped user_line="" ug params
 	src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-	shipped="$src/nginx/connect-fcgi-$mode.conf"
+	# NGINX_CONF_DIR: another copy of nginx/ (the Debian package's, tests/integration/deb-package.sh)
+	shipped="${NGINX_CONF_DIR:-$src/nginx}/connect-fcgi-$mode.conf"
 	[ -f "$shipped" ] || die "no such config: $shipped"
 	mkdir -p "$prefix/tmp" || die "cannot create $prefix"
 	sed -e "s#/usr/local/libexec/connect-fcgi/#$libexec/#g" \

@@ -44,12 +44,12 @@ fi
 # object: what it must call (as built, with the configured CFLAGS: -O2 by default)
 missing=
 for pair in buf:OPENSSL_cleanse json:OPENSSL_cleanse token-sign:OPENSSL_cleanse http:OPENSSL_cleanse \
-	tenant:OPENSSL_cleanse tokens:OPENSSL_cleanse grant:ac_buf_init_secret grant:ac_buf_free_secret_str tokens:ac_json_put_secret \
+	tenant:OPENSSL_cleanse tokens:OPENSSL_cleanse grant:ac_buf_init_secret grant:ac_buf_free_secret_str grant:ac_json_put_secret tokens:ac_json_put_secret \
 	tenant:ac_json_put_secret client:ac_buf_init_secret client:ac_buf_free_secret_str \
 	lifecycle:ac_json_put_secret request:ac_buf_init_secret oauth_page:ac_json_put_secret \
 	token-sign:ac_buf_init_secret token:ac_buf_free_secret forge:ac_json_put_secret forge:ac_buf_free_secret_str \
 	forge_events:ac_buf_init_secret forge_events:ac_json_put_secret forge_client:ac_buf_init_secret; do
-	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
+	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*_a-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
 	if [ -z "$o" ] || [ ! -f "$o" ]; then
 		missing="$missing ${pair%%:*}.o(not built)"
 	elif ! nm "$o" | grep -qE "[UT] ${pair#*:}\$"; then

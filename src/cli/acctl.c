@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/datadir.h"
+#include "base/log.h"
 
 static const struct {
 	const char *name;
@@ -122,6 +123,8 @@ main(int argc, char **argv)
 		printf("acctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;
 	}
+	/* what the library logs for a command says acctl (the worker says worker) */
+	ac_log_init("acctl");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

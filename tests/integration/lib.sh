@@ -72,7 +72,62 @@ it_stop_all() {
 
 it_cleanup() {
 	it_stop_all >/dev/null 2>&1
+	pg_stop_all >/dev/null 2>&1
 	[ -z "$IT_TMP" ] || [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_TMP"
+}
+
+# ----------------------------------------------------------------------------- PostgreSQL
+# Private servers of tests/pg-server.sh (AC_TEST_PG_SERVER, which scripts/test exports, or the
+# source tree's), one per NAME, each stopped by it_cleanup after the programs, by PID if need be.
+PG_SERVER="${AC_TEST_PG_SERVER:-$top_srcdir/tests/pg-server.sh}"
+declare -A IT_PG_DIR=() IT_PG_PID=()
+PG_URL=
+
+# pg_need: skips the whole test when there is no PostgreSQL server to start.
+pg_need() {
+	"$PG_SERVER" bindir >/dev/null 2>&1 || skip_all "no PostgreSQL server (Debian: postgresql; scripts/test installs it)"
+}
+
+# pg_start [NAME [DIR]]: starts a server in DIR (default $IT_TMP/pg/NAME; NAME default main),
+# exports AC_STORE=postgres, AC_DATABASE_URL, its URI (also in PG_URL), and AC_SQL_DIR (the
+# source's sql/) for the stack started next, and migrates its database (acctl store migrate).
+# Its postmaster's PID is IT_PG_PID[NAME]. Logs in $IT_TMP/logs/pg-server.log.
+pg_start() {
+	local name="${1:-main}" dir="${2:-$IT_TMP/pg/${1:-main}}" url
+	[ -n "$IT_TMP" ] || { diag "pg_start: it_setup first"; return 1; }
+	# known before it starts, so that the cleanup stops what a failed start left
+	IT_PG_DIR[$name]="$dir"
+	IT_PG_PID[$name]=
+	url="$("$PG_SERVER" start "$dir" 2>>"$IT_TMP/logs/pg-server.log")" ||
+		{ diag "pg_start $name failed:" "$(tail -n 20 "$IT_TMP/logs/pg-server.log")"; return 1; }
+	IT_PG_PID[$name]="$("$PG_SERVER" pid "$dir" 2>>"$IT_TMP/logs/pg-server.log")"
+	PG_URL="$url"
+	export AC_STORE=postgres AC_DATABASE_URL="$url" AC_SQL_DIR="$top_srcdir/sql"
+	"$top_builddir/src/cli/acctl" store migrate >>"$IT_TMP/logs/pg-server.log" 2>&1 ||
+		{ diag "acctl store migrate failed:" "$(tail -n 5 "$IT_TMP/logs/pg-server.log")"; return 1; }
+}
+
+# pg_stop [NAME]: stops the server NAME (pg_ctl, then by PID) and removes its files. Fails when
+# its postmaster had to be killed here.
+pg_stop() {
+	local name="${1:-main}" dir pid rc=0
+	[ -n "${IT_PG_DIR[$name]+set}" ] || return 0
+	dir="${IT_PG_DIR[$name]}" pid="${IT_PG_PID[$name]}"
+	[ ! -d "$dir" ] || "$PG_SERVER" clean "$dir" 2>>"$IT_TMP/logs/pg-server.log" || rc=1
+	if [ -n "$pid" ] && alive "$pid"; then
+		# shellcheck disable=SC2046
+		kill -KILL "$pid" $(descendants "$pid") 2>/dev/null
+		rc=1
+	fi
+	unset "IT_PG_DIR[$name]" "IT_PG_PID[$name]"
+	return "$rc"
+}
+
+# pg_stop_all: pg_stop for every server started.
+pg_stop_all() {
+	local name rc=0
+	for name in "${!IT_PG_DIR[@]}"; do pg_stop "$name" || rc=1; done
+	return "$rc"
 }
 
 # it_setup: the temp dir (reachable by the unprivileged user when root) and the trap.
@@ -659,16 +714,16 @@ it_scenario() {
 	it_safety "$l" "$ck"
 }
 
-# it_safety LABEL CLIENTKEY: the data dir is 0700 and owned by the programs' user, its files
-# 0600 and owned by it; no program process runs as root; no log holds the tenant's shared
-# secret or a JWT.
+# it_safety LABEL CLIENTKEY: the data dir ($IT_DATA, default $IT_TMP/data) is 0700 and owned by
+# the programs' user, its files 0600 and owned by it; no program process runs as root; no log
+# holds the tenant's shared secret or a JWT.
 it_safety() {
-	local l="$1" ck="$2" owner want bad secret p exe n=0 root=0 logs
+	local l="$1" ck="$2" owner want bad secret p exe n=0 root=0 logs data="${IT_DATA:-$IT_TMP/data}"
 	want="$(id -un)"
 	[ -z "$IT_UG" ] || want="${IT_UG%%:*}"
-	owner="$(stat -c '%a %U' "$IT_TMP/data")"
+	owner="$(stat -c '%a %U' "$data")"
 	is "$owner" "700 $want" "$l: the data dir is 0700 and owned by $want"
-	bad="$(find "$IT_TMP/data" -type f \( ! -perm 0600 -o ! -user "$want" \) -printf '%m %u %p\n')"
+	bad="$(find "$data" -type f \( ! -perm 0600 -o ! -user "$want" \) -printf '%m %u %p\n')"
 	is "$bad" "" "$l: every data file is 0600 and owned by $want"
 	for p in $(descendants "${IT_PIDS[@]}") "${IT_PIDS[@]}"; do
 		exe="$(readlink "/proc/$p/exe" 2>/dev/null)" || continue

@@ -33,7 +33,8 @@ pgh_stop(void)
 
 	if (pgh_starter != getpid() || pgh_dir[0] == '\0')
 		return;
-	snprintf(cmd, sizeof(cmd), "sh '%s/tests/pg-server.sh' stop '%s' >/dev/null 2>&1; rm -rf '%s'", AC_SRCDIR,
+	/* clean: also the private directory in /tmp that a 0700 pgh_dir made it use */
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/pg-server.sh' clean '%s' >/dev/null 2>&1; rm -rf '%s'", AC_SRCDIR,
 	    pgh_dir, pgh_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "pg-harness: could not stop the server in %s\n", pgh_dir);

@@ -401,6 +401,12 @@ check_forge_leeway(struct ac_conf *conf, const struct ac_conf_setting *s, const 
 	return parse_long(text, 0, 60, FIELD(conf, s, long)) ? "must be a whole number of seconds from 0 to 60" : NULL;
 }
 
+static const char *
+check_log_format(struct ac_conf *conf, const struct ac_conf_setting *s, const char *text)
+{
+	return ac_log_format_parse(text, FIELD(conf, s, enum ac_log_format)) ? "must be 'text' or 'json'" : NULL;
+}
+
 #define OFF(f) offsetof(struct ac_conf, f)
 
 static const struct ac_conf_setting settings[] = {
@@ -466,6 +472,9 @@ static const struct ac_conf_setting settings[] = {
 	  "with AC_STORE=postgres: a libpq URI or key/value string (PGPASSFILE, PGSERVICE work); passwords are masked" },
 	{ "sql_dir", "AC_SQL_DIR", AC_PKGDATADIR "/sql", check_nonempty, OFF(sql_dir), 0,
 	  "directory of the PostgreSQL schema migrations `acctl store migrate` applies" },
+	/* operations (issue 17) */
+	{ "log_format", "AC_LOG_FORMAT", "text", check_log_format, OFF(log_format), 0,
+	  "text: one line per event as program: level: message; json: one JSON object per line" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -603,6 +612,23 @@ fail:
 	return AC_ERR_CONFIG;
 }
 
+/*
+ * The programs' own AC_LOG_FORMAT (the environment's, else the file's), before
+ * any setting is checked: a bad one is then reported in the format asked for.
+ */
+static void
+apply_log_format(char **file_vals)
+{
+	const struct ac_conf_setting *s = find_env("AC_LOG_FORMAT", strlen("AC_LOG_FORMAT"));
+	const char *v = getenv("AC_LOG_FORMAT");
+	enum ac_log_format f;
+
+	if (v == NULL && s)
+		v = file_vals[s - settings];
+	if (v && ac_log_format_parse(v, &f) == 0)
+		ac_log_set_format(f);
+}
+
 static enum ac_err
 load(struct ac_conf *conf, const char *program_dir,
     const char *(*lookup)(const char *name, void *ctx), void *ctx, int tool, char **errmsg)
@@ -640,6 +666,8 @@ load(struct ac_conf *conf, const char *program_dir,
 		ac_buf_release(&b);
 	}
 	conf->source = strdup(path ? path : "");
+	if (lookup == env_lookup)
+		apply_log_format(file_vals);
 	for (i = 0; i < NSETTINGS; i++) {
 		const struct ac_conf_setting *s = &settings[i];
 		const char *v = lookup(s->env, ctx), *why;
@@ -705,6 +733,8 @@ ac_conf_value(const struct ac_conf *conf, const struct ac_conf_setting *s, char 
 		v = ac_conf_store_name(conf->store);
 	else if (s->check == check_bitbucket_auth)
 		v = conf->bitbucket_auth == AC_BITBUCKET_AUTH_BEARER ? "bearer" : "jwt";
+	else if (s->check == check_log_format)
+		v = conf->log_format == AC_LOG_JSON ? "json" : "text";
 	else if (s->check == check_leeway || s->check == check_map_size || s->check == check_retry_for ||
 	    s->check == check_retry_base || s->check == check_processes ||
 	    s->check == check_forge_leeway) {

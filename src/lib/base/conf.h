@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/log.h"
 
 enum ac_product { AC_PRODUCT_BITBUCKET, AC_PRODUCT_JIRA };
 enum ac_sync { AC_SYNC_FULL, AC_SYNC_OFF, AC_SYNC_EACH };
@@ -52,6 +53,7 @@ struct ac_conf {
 	enum ac_store_kind store;  /* AC_STORE */
 	char *database_url;        /* AC_DATABASE_URL, a libpq URI or key/value string; "" = libpq's defaults */
 	char *sql_dir;             /* AC_SQL_DIR, the migrations `acctl store migrate` applies */
+	enum ac_log_format log_format; /* AC_LOG_FORMAT (issue 17); ac_conf_load applies it to base/log.h */
 };
 
 /* One row of the declarative table, exposed for `acctl config`, the man page test and docs. */
@@ -82,6 +84,12 @@ enum ac_err ac_conf_load(struct ac_conf *conf, const char *program_dir, char **e
 /* As ac_conf_load, but lookup(name, ctx) replaces getenv (tests). */
 enum ac_err ac_conf_load_with(struct ac_conf *conf, const char *program_dir,
     const char *(*lookup)(const char *name, void *ctx), void *ctx, char **errmsg);
+
+/*
+ * ac_conf_load and ac_conf_load_tool also set the log format (base/log.h)
+ * from AC_LOG_FORMAT, before any other setting is checked, so that the
+ * caller's report of a bad setting is written in it.
+ */
 
 /* As ac_conf_load, for operator tools (acctl): AC_BASE_URL may be unset. */
 enum ac_err ac_conf_load_tool(struct ac_conf *conf, const char *program_dir, char **errmsg);

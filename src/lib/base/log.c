@@ -1,20 +1,81 @@
-/* log.c: one line per event on stderr, escaped so no input can forge a line. */
+/* log.c: one line per event on stderr, escaped so no input can forge a line (the line: logline.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
 static const char *prog = "connect-fcgi";
+static int format = -1; /* enum ac_log_format; -1: not known yet */
 
 void
 ac_log_init(const char *program)
 {
 	if (program)
 		prog = program;
+	(void)ac_log_get_format();
+}
+
+int
+ac_log_format_parse(const char *s, enum ac_log_format *f)
+{
+	if (s && !strcmp(s, "text"))
+		*f = AC_LOG_TEXT;
+	else if (s && !strcmp(s, "json"))
+		*f = AC_LOG_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void
+ac_log_set_format(enum ac_log_format f)
+{
+	format = (int)f;
+}
+
+enum ac_log_format
+ac_log_get_format(void)
+{
+	enum ac_log_format f = AC_LOG_TEXT;
+
+	if (format < 0) {
+		/* a bad value is the configuration's to report (conf.c); until then, text */
+		(void)ac_log_format_parse(getenv("AC_LOG_FORMAT"), &f);
+		format = (int)f;
+	}
+	return (enum ac_log_format)format;
+}
+
+void
+ac_log_event(const struct ac_log_event *ev)
+{
+	struct ac_log_event e = *ev;
+	struct timespec ts = { 0, 0 };
+	char line[AC_LOG_LINE_MAX + 1];
+	size_t len, off = 0;
+
+	if (e.program == NULL)
+		e.program = prog;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	len = ac_log_format_line(ac_log_get_format(), (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e, line);
+	/* one write(2) of at most PIPE_BUF bytes: never split, never interleaved (log.h) */
+	while (off < len) {
+		ssize_t n = write(STDERR_FILENO, line + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
 }
 
 char *
@@ -48,7 +109,8 @@ ac_log_escape(const char *s, size_t n, char *out, size_t outsz)
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {
-	char raw[2048], esc[4096];
+	struct ac_log_event ev = { 0 };
+	char raw[AC_LOG_LINE_MAX];
 	int n;
 
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
@@ -56,9 +118,13 @@ vlog(const char *level, const char *fmt, va_list ap)
 		return;
 	if ((size_t)n >= sizeof(raw))
 		n = sizeof(raw) - 1;
-	ac_log_escape(raw, (size_t)n, esc, sizeof(esc));
-	fprintf(stderr, "%s: %s: %s\n", prog, level, esc);
+	ev.level = level;
+	ev.usec = -1;
+	ev.message = raw;
+	ev.message_len = (size_t)n;
+	/* what the program wrote to stderr through stdio before this line goes first */
 	fflush(stderr);
+	ac_log_event(&ev);
 }
 
 void

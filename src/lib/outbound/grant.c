@@ -205,8 +205,8 @@ out:
 	if (err == AC_ERR_UPSTREAM && why)
 		*why = w;
 	ac_grant_token_release(&t);
-	/* json-c frees without wiping; the answer holds the token only briefly */
-	json_object_put(o);
+	/* json-c frees without wiping: the answer's strings hold the access token */
+	ac_json_put_secret(o);
 	return err;
 }
 

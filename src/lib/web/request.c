@@ -346,16 +346,18 @@ write_response(struct ac_request *req)
 static void
 access_log(const struct ac_request *req)
 {
-	char m[32], p[512], t[256];
-	const char *path = req->path ? req->path : "-";
+	struct ac_log_event ev = { 0 };
 
-	ac_log_escape(req->method ? req->method : "-", strlen(req->method ? req->method : "-"), m, sizeof(m));
-	ac_log_escape(path, strlen(path), p, sizeof(p));
-	ac_log_escape(req->tenant ? req->tenant : "-", strlen(req->tenant ? req->tenant : "-"), t, sizeof(t));
-	fprintf(stderr, "%s: %s %s %d %lluus tenant=%s error=%s\n", req->app->program, m, p, req->status,
-	    (unsigned long long)(ac_clock_usec() - req->start_usec), t,
-	    req->err == AC_OK ? "-" : ac_err_code(req->err));
-	fflush(stderr);
+	/* the path without its query, which may carry a token (jwt=) */
+	ev.program = req->app->program;
+	ev.level = "info";
+	ev.method = req->method ? req->method : "-";
+	ev.path = req->path ? req->path : "-";
+	ev.status = req->status;
+	ev.usec = (long long)(ac_clock_usec() - req->start_usec);
+	ev.tenant = req->tenant;
+	ev.error = req->err == AC_OK ? NULL : ac_err_code(req->err);
+	ac_log_event(&ev);
 }
 
 static void
