@@ -957,6 +957,13 @@ pg_only_tests(TCase *tc)
 	tcase_add_test(tc, pg_server_restarted);
 }
 
+/* Once, in the parent (an unchecked fixture: ck_assert is not allowed in suite()): forked tests share it. */
+static void
+server(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
@@ -965,7 +972,7 @@ suite(void)
 	TCase *tp = tcase_create("postgres");
 
 	(void)pgh_open;
-	pgh_server(); /* once, in the parent: forked tests share the server */
+	tcase_add_unchecked_fixture(ti, server, NULL);
 	tcase_set_timeout(ti, 120);
 	tcase_add_loop_test(ti, iface_accept_and_dedupe, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_body, 0, N_BACKENDS);
@@ -978,7 +985,8 @@ suite(void)
 	tcase_add_loop_test(ti, iface_concurrent_claims_never_share, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_wait_and_housekeeping, 0, N_BACKENDS);
 	suite_add_tcase(s, ti);
-	tcase_set_timeout(tp, 120);
+	tcase_add_unchecked_fixture(tp, server, NULL);
+	tcase_set_timeout(tp, 300);
 	pg_only_tests(tp);
 	suite_add_tcase(s, tp);
 	return s;
