@@ -3,9 +3,12 @@
 -- ac_schema_migrations. Times are epoch seconds (bigint) from the hosts' clocks, as in the LMDB
 -- store: keep the hosts' clocks in sync (NTP), as Atlassian's tokens require anyway.
 
+-- Keys are COLLATE "C": key order (tenant foreach, install-key purge, token prefixes) is byte
+-- order, as in LMDB, whatever the database's collation.
+
 -- Tenants: one row per clientKey; record is the JSON of ac_tenant_to_json (as LMDB keeps it).
 CREATE TABLE ac_tenants (
-	client_key      text PRIMARY KEY,
+	client_key      text COLLATE "C" PRIMARY KEY,
 	record          text NOT NULL,
 	installation_id text,              -- the record's installationId, for the Forge link
 	updated_at      bigint NOT NULL
@@ -14,9 +17,9 @@ CREATE INDEX ac_tenants_installation ON ac_tenants (installation_id) WHERE insta
 
 -- Jira signed-install public keys by kid, and remembered failures / fetches under way.
 CREATE TABLE ac_install_keys (
-	kid            text PRIMARY KEY,
+	kid            text COLLATE "C" PRIMARY KEY,
 	pem            text,               -- NULL: no key (see missing)
-	missing        bigint NOT NULL DEFAULT 0, -- HTTP status of the failure, -1 a fetch under way, 0 none
+	missing        bigint NOT NULL DEFAULT 0, -- HTTP status of the failure; 0 no answer or a fetch under way
 	missing_until  bigint NOT NULL DEFAULT 0,
 	at             bigint NOT NULL
 );
@@ -30,7 +33,7 @@ CREATE TABLE ac_fetch_budget (
 
 -- Access tokens: "bb:{clientKey}" or "jira:{clientKey} ..." -> token or the failure of the last grant.
 CREATE TABLE ac_tokens (
-	key           text PRIMARY KEY,
+	key           text COLLATE "C" PRIMARY KEY,
 	client_key    text NOT NULL,
 	access_token  text,
 	scopes        text NOT NULL DEFAULT '',
@@ -43,7 +46,7 @@ CREATE INDEX ac_tokens_client_key ON ac_tokens (client_key);
 
 -- Handler notes: what a handler did once.
 CREATE TABLE ac_notes (
-	key  text PRIMARY KEY,
+	key  text COLLATE "C" PRIMARY KEY,
 	at   bigint NOT NULL
 );
 
@@ -59,10 +62,11 @@ CREATE TABLE ac_lifecycle_seen (
 	PRIMARY KEY (exp, token_sha)
 );
 
--- Forge installations (record: the JSON the LMDB backend keeps), their app system tokens apart
+-- Forge installations (record: the JSON the LMDB backend keeps; client_key, first_seen and last_seen
+-- are the columns, which a refresh keeps without reading the record), their app system tokens apart
 -- (no listing of installations reads a token), and the one JWKS document with its fetch state.
 CREATE TABLE ac_forge_installations (
-	installation_id  text PRIMARY KEY,
+	installation_id  text COLLATE "C" PRIMARY KEY,
 	record           text NOT NULL,
 	client_key       text,
 	first_seen       bigint NOT NULL,

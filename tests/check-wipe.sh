@@ -48,7 +48,8 @@ for pair in buf:OPENSSL_cleanse json:OPENSSL_cleanse token-sign:OPENSSL_cleanse 
 	tenant:ac_json_put_secret client:ac_buf_init_secret client:ac_buf_free_secret_str \
 	lifecycle:ac_json_put_secret request:ac_buf_init_secret oauth_page:ac_json_put_secret \
 	token-sign:ac_buf_init_secret token:ac_buf_free_secret forge:ac_json_put_secret forge:ac_buf_free_secret_str \
-	forge_events:ac_buf_init_secret forge_events:ac_json_put_secret forge_client:ac_buf_init_secret; do
+	forge_events:ac_buf_init_secret forge_events:ac_json_put_secret forge_client:ac_buf_init_secret \
+	pg-tenant:OPENSSL_cleanse pg-tenant:ac_json_put_secret pg-forge:ac_pg_clear_secret; do
 	o=$(find "$obj" \( -name "${pair%%:*}.o" -o -name "*_a-${pair%%:*}.o" \) 2>/dev/null | head -n 1)
 	if [ -z "$o" ] || [ ! -f "$o" ]; then
 		missing="$missing ${pair%%:*}.o(not built)"

@@ -383,6 +383,59 @@ START_TEST(parent_link_changed)
 END_TEST
 
 /*
+ * The hard-link race, on ac_datadir_openat() itself: another process keeps
+ * linking the outside file under the name and removing that link again, so
+ * that the name may be gone (and the outside file down to its one link) by
+ * the time the opener looks at what it opened. Whichever way each open goes
+ * (refused, absent, created), it never gives a descriptor of the outside file.
+ */
+START_TEST(hard_link_race)
+{
+	static const unsigned hows[] = { 0, AC_DATADIR_CREATE, AC_DATADIR_LINKED, AC_DATADIR_CREATE | AC_DATADIR_LINKED };
+	struct stat x, f;
+	pid_t pid;
+	int i, dfd, fd, status, outside = 0, opened = 0;
+
+	fresh_dir();
+	ck_assert_int_ge(dfd = ac_datadir_open(dir, 0, &x), 0);
+	if ((pid = fork()) == 0) {
+		char p[256], tmp[256];
+		unsigned k;
+
+		snprintf(p, sizeof(p), "%s/race", dir);
+		snprintf(tmp, sizeof(tmp), "%s/.planting", dir);
+		for (k = 0;; k++) {
+			/* by link() straight under the name, or by rename() over whatever is there */
+			if (k % 2 == 0) {
+				if (link(victim, p) != 0)
+					unlink(p); /* a file the opener created: away with it */
+			} else {
+				unlink(tmp);
+				if (link(victim, tmp) == 0)
+					rename(tmp, p);
+			}
+			unlink(p);
+		}
+	}
+	ck_assert_int_gt(pid, 0);
+	for (i = 0; i < 20000; i++) {
+		if ((fd = ac_datadir_openat(dfd, dir, "race", O_RDWR, hows[i % 4])) < 0)
+			continue;
+		opened++;
+		if (fstat(fd, &f) == 0 && f.st_dev == want_st.st_dev && f.st_ino == want_st.st_ino)
+			outside++;
+		close(fd);
+	}
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(dfd);
+	fprintf(stderr, "# hard-link race: %d opened of 20000, %d of them the outside file\n", opened, outside);
+	ck_assert_msg(outside == 0, "the outside file was opened %d times", outside);
+	victim_unchanged("the hard-link race");
+}
+END_TEST
+
+/*
  * The rename race: while the store opens, appends, reads and rotates, another
  * process keeps putting a link to the outside file under each name this code
  * opens or renames (atomically, by rename). Whatever fails, the outside file
@@ -450,6 +503,7 @@ datadir_suite(void)
 	tcase_add_test(tc, journal_refuses_planted_links);
 	tcase_add_test(tc, dir_symlink_and_writable_refused);
 	tcase_add_test(tc, foreign_owner_and_becoming_the_owner);
+	tcase_add_test(tc, hard_link_race);
 	tcase_add_test(tc, rename_race);
 	tcase_add_test(tc, parent_link_changed);
 	suite_add_tcase(s, tc);

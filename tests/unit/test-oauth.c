@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "store/tenant.h"
 #include "unit.h"
+#include "pg-harness.h"
 
 /* ------------------------------------------------------------------ escapers */
 
@@ -193,6 +194,7 @@ static struct ac_store *st;
 static struct ac_conf conf;
 static pid_t server = -1;
 static int counter[2]; /* the server writes one byte per request it answers */
+static unsigned serve_delay_ms; /* how long the server thinks before each answer */
 
 /* Answers each connection with the HTTP status and body of the mode given at fork. */
 static void
@@ -214,6 +216,8 @@ serve(int lfd, int status, int expires_in)
 		}
 		if (write(counter[1], "x", 1) != 1)
 			_exit(1);
+		if (serve_delay_ms)
+			usleep(serve_delay_ms * 1000u);
 		if (status == 200)
 			n = snprintf(body, sizeof(body), "{\"access_token\":\"tok-%ld\",\"scopes\":\"account\","
 			    "\"expires_in\":%d,\"token_type\":\"bearer\"}", (long)random(), expires_in);
@@ -499,6 +503,70 @@ START_TEST(cache_one_call_for_many_processes)
 END_TEST
 
 /*
+ * Several hosts on one PostgreSQL (issue 16): processes that share no
+ * grant.lock (each its own AC_DATA_DIR, as on different machines) and all
+ * miss the same token at once make one grant request between them; the
+ * others wait on the store's advisory lock and find its token.
+ */
+START_TEST(cache_one_call_across_hosts)
+{
+	enum { KIDS = 6 };
+	struct ac_conf pconf;
+	char kiddir[KIDS][96];
+	pid_t kids[KIDS];
+	int i, status, ok = 0, go[2];
+	char c;
+
+	pgh_conf(&pconf);
+	/* slow enough that every process misses before the first answer is stored */
+	serve_delay_ms = 300;
+	start_server(200, 3600);
+	/* after the server's fork: it must not hold the pipe open */
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < KIDS; i++) {
+		snprintf(kiddir[i], sizeof(kiddir[i]), "%s-host%d", dir, i);
+		ck_assert_int_eq(mkdir(kiddir[i], 0700), 0);
+		if ((kids[i] = fork()) == 0) {
+			struct ac_conf host = conf;
+			struct ac_store *s2;
+			struct ac_grant_token t;
+
+			close(go[1]);
+			host.store = AC_STORE_POSTGRES;
+			host.database_url = pconf.database_url;
+			host.sql_dir = pconf.sql_dir;
+			host.data_dir = kiddir[i];
+			/* its own connection, as every program opens its own after fork */
+			if (ac_store_open_conf(&host, AC_STORE_NOSYNC, &s2) != AC_OK)
+				_exit(2);
+			/* all at once: the parent closes the pipe */
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
+			_exit(ac_grant_bitbucket(&host, s2, &tenant, NULL, &t, NULL) == AC_OK ? 0 : 1);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < KIDS; i++)
+		if (waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	serve_delay_ms = 0;
+	ck_assert_int_eq(ok, KIDS);
+	ck_assert_int_eq(served(), 1);
+	for (i = 0; i < KIDS; i++) {
+		char p[256];
+
+		snprintf(p, sizeof(p), "%.96s/%.100s", kiddir[i], AC_GRANT_LOCK_FILE);
+		unlink(p);
+		rmdir(kiddir[i]);
+	}
+	free(pconf.database_url);
+	free(pconf.sql_dir);
+	free(pconf.data_dir);
+}
+END_TEST
+
+/*
  * grant.lock planted as a link to a file elsewhere (issue 13): minted without
  * the lock, and that file untouched; as root on a directory of another user,
  * the file is not given to that user.
@@ -542,6 +610,13 @@ START_TEST(cache_lock_never_through_a_link)
 }
 END_TEST
 
+/* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
+static void
+pg_server_setup(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
@@ -563,6 +638,10 @@ suite(void)
 	tcase_add_test(tk, cache_reuses_then_refreshes);
 	tcase_add_test(tk, cache_refused_and_down);
 	tcase_add_test(tk, cache_one_call_for_many_processes);
+	/* one server for the test that needs one (pg-harness.h) */
+	tcase_add_unchecked_fixture(tk, pg_server_setup, NULL);
+	(void)pgh_open;
+	tcase_add_test(tk, cache_one_call_across_hosts);
 	tcase_add_test(tk, cache_forgotten_per_tenant);
 	tcase_add_test(tk, cache_lock_never_through_a_link);
 	suite_add_tcase(s, tc);

@@ -9,8 +9,10 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "store/journal.h"
+#include "store/store-pg.h"
 #include "store/store.h"
 #include "unit.h"
+#include "pg-harness.h"
 
 static char dir[64];
 
@@ -61,12 +63,21 @@ lmdb_close(struct ac_store *st)
 	teardown();
 }
 
+/* A fresh database of the server pgh_server() started in the parent (before the suite's forks). */
+static void
+pg_close(struct ac_store *st)
+{
+	ac_store_close(st);
+}
+
 static const struct backend {
 	const char *name;
 	struct ac_store *(*open)(void);
 	void (*close)(struct ac_store *st);
+	int schema;            /* the version ac_store_schema_version says: each backend has its own */
 } backends[] = {
-	{ "lmdb", lmdb_open, lmdb_close },
+	{ "lmdb", lmdb_open, lmdb_close, AC_STORE_SCHEMA },
+	{ "postgres", pgh_open, pg_close, AC_PG_SCHEMA },
 };
 #define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
 
@@ -76,7 +87,7 @@ START_TEST(iface_schema_version)
 	int v = -1;
 
 	ck_assert_int_eq(ac_store_schema_version(st, &v), AC_OK);
-	ck_assert_int_eq(v, AC_STORE_SCHEMA);
+	ck_assert_int_eq(v, backends[_i].schema);
 	backends[_i].close(st);
 }
 END_TEST
@@ -810,11 +821,21 @@ START_TEST(iface_forge_jwks)
 }
 END_TEST
 
+/* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
+static void
+pg_server_setup(void)
+{
+	pgh_server();
+}
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *ti = tcase_create("interface");
+
+	/* one server for every forked test (pg-harness.h) */
+	tcase_add_unchecked_fixture(ti, pg_server_setup, NULL);
 
 	/* each test once per backend: the loop index is the backend's */
 	tcase_set_timeout(ti, 60);

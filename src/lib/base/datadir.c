@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,29 +74,138 @@ fail:
 	return -1;
 }
 
-int
-ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner)
-{
-	struct stat sb;
-	const char *why = NULL;
+/* what fd, opened as name in dfd, turned out to be */
+enum verdict {
+	USABLE,
+	MOVED,     /* name no longer leads to it: removed or replaced since it was opened */
+	TWO_LINKS, /* regular, the owner's, and two links */
+	REFUSED,   /* *why says why */
+	FAILED     /* fstat or fstatat failed: errno */
+};
 
-	if (fstat(fd, &sb) != 0) {
-		ac_log_error("fstat %s/%s: %s", dir, name, strerror(errno));
+/*
+ * Takes and drops the directory's lock, as removing a name in it does (the
+ * name never exists; an empty directory planted under it goes): a removal or
+ * replacement of a name there that had begun has ended, names and link
+ * counts both. Within one, the count drops before the name goes.
+ */
+static void
+barrier(int dfd)
+{
+	(void)unlinkat(dfd, ".ac-barrier", AT_REMOVEDIR);
+}
+
+/*
+ * Whether fd, opened through name in dfd, is still known by that very entry
+ * there: /proc/self/fd shows the path of the entry a file was opened through,
+ * with " (deleted)" after it once that entry was removed or replaced (and a
+ * removed entry never comes back; a new link is another entry). 1 when it
+ * is, 0 when not, -1 when /proc cannot tell.
+ */
+static int
+still_named(int dfd, int fd, const char *name)
+{
+	char p[32], dpath[PATH_MAX], fpath[PATH_MAX];
+	size_t nl = strlen(name);
+	ssize_t dn, fn;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+	if ((dn = readlink(p, dpath, sizeof(dpath))) <= 0 || (size_t)dn >= sizeof(dpath))
 		return -1;
+	if (dn == 1)
+		dn = 0; /* "/": no second slash */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if ((fn = readlink(p, fpath, sizeof(fpath))) <= 0 || (size_t)fn >= sizeof(fpath))
+		return 0;
+	return (size_t)fn == (size_t)dn + 1 + nl && memcmp(fpath, dpath, (size_t)dn) == 0 && fpath[dn] == '/' &&
+	    memcmp(fpath + dn + 1, name, nl) == 0;
+}
+
+/*
+ * The link count of what was opened says nothing on its own, nor does a
+ * second look at the name: the name can be removed after the open, and a
+ * hard link planted to a file elsewhere then leaves that file with its own
+ * name only, one link; and fstatat finds a name and reads the count a moment
+ * apart, within which the name can go. A file elsewhere keeps its name there
+ * (the owner of the data directory changes names in it, not elsewhere), so
+ * the entry the file was opened through, while there, is a second link. The
+ * count is read first; then the barrier lets a removal of that entry in
+ * flight end; then the entry must still be there, under name in the
+ * directory (still_named()). An entry there at the end was there all along,
+ * and counted. What is left: an entry moved to another directory of the
+ * owner's on the same file system, removed there in flight while the data
+ * directory is renamed in its place (its parent writable); without /proc,
+ * the fstatat look and its moment. The owner check holds whatever the names
+ * do: a file's owner does not change with them.
+ */
+static enum verdict
+judge(int dfd, int fd, const char *name, uid_t owner, struct stat *f, const char **why)
+{
+	struct stat n;
+	int named;
+
+	*why = NULL;
+	if (fstat(fd, f) != 0)
+		return FAILED;
+	if (!S_ISREG(f->st_mode))
+		*why = "is not a regular file";
+	else if (f->st_uid != owner)
+		*why = "belongs to another user than the data directory";
+	else if (f->st_nlink == 2)
+		return TWO_LINKS;
+	else if (f->st_nlink != 1)
+		*why = "has other links (a hard link to a file elsewhere)";
+	if (*why)
+		return REFUSED;
+	barrier(dfd);
+	if ((named = still_named(dfd, fd, name)) == 0)
+		return MOVED;
+	if (named < 0) {
+		if (fstatat(dfd, name, &n, AT_SYMLINK_NOFOLLOW) != 0)
+			return errno == ENOENT ? MOVED : FAILED;
+		if (n.st_dev != f->st_dev || n.st_ino != f->st_ino)
+			return MOVED;
+		if (n.st_nlink == 2)
+			return TWO_LINKS;
+		if (n.st_nlink != 1) {
+			*why = "has other links (a hard link to a file elsewhere)";
+			return REFUSED;
+		}
 	}
-	if (!S_ISREG(sb.st_mode))
-		why = "is not a regular file";
-	else if (sb.st_uid != owner)
-		why = "belongs to another user than the data directory";
-	else if (sb.st_nlink > 1)
+	return USABLE;
+}
+
+static void
+refuse(const char *dir, const char *name, const char *why)
+{
+	ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir, name,
+	    why);
+	errno = EPERM;
+}
+
+int
+ac_datadir_usable(int dfd, int fd, const char *dir, const char *name, uid_t owner)
+{
+	struct stat f;
+	const char *why;
+
+	switch (judge(dfd, fd, name, owner, &f, &why)) {
+	case USABLE:
+		return 0;
+	case FAILED:
+		ac_log_error("stat %s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	case MOVED:
+		why = "was removed or replaced while it was being opened";
+		break;
+	case TWO_LINKS:
 		why = "has other links (a hard link to a file elsewhere)";
-	if (why) {
-		ac_log_error_rare("%s/%s %s: refused (remove it; the data directory's owner may have planted it)", dir,
-		    name, why);
-		errno = EPERM;
-		return -1;
+		break;
+	case REFUSED:
+		break;
 	}
-	return 0;
+	refuse(dir, name, why);
+	return -1;
 }
 
 int
@@ -112,30 +222,43 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 			/* O_NONBLOCK: opening a FIFO planted under the name must not hang */
 			fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd >= 0) {
-				struct stat sb;
+				struct timespec ts = { 0, 2000000L };
+				struct stat f;
+				const char *why;
 
-				/*
-				 * A file given its name by link() has two until its maker
-				 * removes the private one, at once; a hard link planted
-				 * to a file elsewhere stays.
-				 */
-				if ((how & AC_DATADIR_LINKED) && tries < 7 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-				    sb.st_nlink == 2) {
-					struct timespec ts = { 0, 2000000L };
-
+				switch (judge(dfd, fd, name, d.st_uid, &f, &why)) {
+				case USABLE:
+					/* back to blocking I/O (a regular file ignores it, but flock and friends read clearer) */
+					fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+					return fd;
+				case MOVED:
+					/* the name changed since the open: look again at what it is now */
 					close(fd);
+					continue;
+				case TWO_LINKS:
+					/*
+					 * A file given its name by link() has two until its
+					 * maker removes the private one, at once; a hard link
+					 * planted to a file elsewhere stays.
+					 */
+					close(fd);
+					if (!(how & AC_DATADIR_LINKED) || tries == 7) {
+						refuse(dir, name, "has other links (a hard link to a file elsewhere)");
+						return -1;
+					}
 					nanosleep(&ts, NULL);
 					continue;
-				}
-				if (ac_datadir_usable(fd, dir, name, d.st_uid) != 0) {
+				case REFUSED:
+					close(fd);
+					refuse(dir, name, why);
+					return -1;
+				case FAILED:
 					e = errno;
+					ac_log_error("stat %s/%s: %s", dir, name, strerror(e));
 					close(fd);
 					errno = e;
 					return -1;
 				}
-				/* back to blocking I/O (a regular file ignores it, but flock and friends read clearer) */
-				fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-				return fd;
 			}
 			if (errno == ELOOP) {
 				ac_log_error_rare("%s/%s is a symbolic link: refused (remove it; the data directory's owner "
@@ -163,7 +286,7 @@ ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsign
 		if (errno != EEXIST || (how & AC_DATADIR_EXCL))
 			return -1;
 	}
-	ac_log_error("%s/%s keeps appearing and disappearing: refused", dir, name);
+	ac_log_error_rare("%s/%s keeps changing (removed, replaced, created): refused", dir, name);
 	errno = EAGAIN;
 	return -1;
 }

@@ -36,11 +36,14 @@ int ac_datadir_open(const char *dir, int tighten, struct stat *st);
  * name in the directory dfd (dir: its path, for messages), opened with oflags
  * (O_RDONLY, O_RDWR, O_APPEND; never O_CREAT or O_TRUNC, added by how) plus
  * O_NOFOLLOW | O_CLOEXEC. An existing file is used only when it is regular,
- * owned by the directory's owner, and has one link (with AC_DATADIR_LINKED,
- * a second one is waited out for a few milliseconds); otherwise the refusal is logged and -1 returned with errno ELOOP (a link)
- * or EPERM. A file this call creates is given to the directory's owner
- * (fchown, when running as root). -1 with errno ENOENT when absent and not
- * created. The caller closes the descriptor.
+ * owned by the directory's owner, and has one link, and when it is still
+ * there under name once that count is read (ac_datadir_usable()); a name
+ * removed or replaced meanwhile is opened again. With AC_DATADIR_LINKED, a
+ * second link is waited out for a few milliseconds. Otherwise the refusal is
+ * logged and -1 returned with errno ELOOP (a link), EPERM, or EAGAIN (the
+ * name kept changing). A file this call creates is given to the directory's
+ * owner (fchown, when running as root). -1 with errno ENOENT when absent and
+ * not created. The caller closes the descriptor.
  */
 int ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, unsigned how);
 
@@ -52,11 +55,13 @@ int ac_datadir_openat(int dfd, const char *dir, const char *name, int oflags, un
 enum ac_err ac_datadir_check(int dfd, const char *dir, const char *name);
 
 /*
- * Whether fd, opened as name in a directory owned by owner, is a file that
- * may be used: regular, owned by owner, one link. Logs the refusal (errno
- * EPERM) and returns -1; 0 when usable.
+ * Whether fd, opened as name in the directory dfd owned by owner, is a file
+ * that may be used: regular, owned by owner, one link, and still there
+ * under name after the count was read (the count alone is not enough: a hard
+ * link planted to a file elsewhere, removed once opened, leaves that file
+ * with one). Logs the refusal (errno EPERM) and returns -1; 0 when usable.
  */
-int ac_datadir_usable(int fd, const char *dir, const char *name, uid_t owner);
+int ac_datadir_usable(int dfd, int fd, const char *dir, const char *name, uid_t owner);
 
 /*
  * A path that leads to the directory dfd itself, for a library that opens

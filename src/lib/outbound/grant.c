@@ -1,4 +1,4 @@
-/* grant.c: access tokens minted once and shared by every process through `tokens` and a lock file. */
+/* grant.c: access tokens minted once and shared by every process through `tokens` and a lock (the store's, or a file). */
 #include "config.h"
 
 #include <ctype.h>
@@ -386,9 +386,12 @@ lock_acquire(const char *dir, const char *key)
 	return fd;
 }
 
+/* Releases what obtain() took: the store's lock, or the lock file's. */
 static void
-lock_release(int fd)
+lock_release(struct ac_store *st, const char *key, struct ac_token_lock *lk, int fd)
 {
+	if (lk->held)
+		ac_token_unlock(st, key, lk);
 	if (fd >= 0)
 		close(fd);
 }
@@ -587,11 +590,12 @@ static enum ac_err
 obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const char *stale, mint_fn mint,
     void *ctx, struct ac_grant_token *out, int *fresh)
 {
+	struct ac_token_lock lk;
 	struct record r;
 	struct ac_grant_token t;
 	int64_t start_ms = now_ms();
 	enum ac_err err;
-	int fd;
+	int fd = -1, locked;
 
 	if (fresh)
 		*fresh = 0;
@@ -599,17 +603,23 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 	if (cache_get(st, key, &r) == AC_OK && usable(&r, stale))
 		goto hit;
 	record_release(&r);
-	fd = lock_acquire(conf->data_dir, key);
+	/*
+	 * One grant per miss: the store's lock when it has one (PostgreSQL: every
+	 * host's processes take turns), else the host's lock file (LMDB)
+	 */
+	if (ac_token_lock(st, key, &lk) != AC_OK || !lk.held)
+		fd = lock_acquire(conf->data_dir, key);
+	locked = lk.held || fd >= 0;
 	/* whoever held the lock may have stored what we need */
 	if ((err = cache_get(st, key, &r)) != AC_OK) {
-		lock_release(fd);
+		lock_release(st, key, &lk, fd);
 		return err;
 	}
 	if (usable(&r, stale)) {
-		lock_release(fd);
+		lock_release(st, key, &lk, fd);
 		goto hit;
 	}
-	if (r.failed_at_ms > start_ms && fd >= 0) {
+	if (r.failed_at_ms > start_ms && locked) {
 		/*
 		 * it failed while we waited: one call per outage, not one per waiter.
 		 * Strictly later: a failure stored in the millisecond this call began
@@ -617,7 +627,7 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 		 */
 		err = r.failure;
 		record_release(&r);
-		lock_release(fd);
+		lock_release(st, key, &lk, fd);
 		return err;
 	}
 	ac_grant_token_init(&t);
@@ -633,13 +643,13 @@ obtain(const struct ac_conf *conf, struct ac_store *st, const char *key, const c
 		/* the endpoint is down but the old token has a few seconds left: better than nothing */
 		ac_log_warn("grant: keeping the cached token for its last %lld s",
 		    (long long)(r.tok.expires_at - (int64_t)ac_clock_now()));
-		lock_release(fd);
+		lock_release(st, key, &lk, fd);
 		goto hit;
 	} else if (err == AC_ERR_GRANT_REFUSED || err == AC_ERR_UPSTREAM) {
 		cache_put(st, key, NULL, err);
 	}
 	record_release(&r);
-	lock_release(fd);
+	lock_release(st, key, &lk, fd);
 	return err;
 hit:
 	*out = r.tok;

@@ -19,7 +19,10 @@
 #define AC_GRANT_MAX_TTL (30L * 86400)
 /* Longest access token accepted (they go in a header). */
 #define AC_GRANT_TOKEN_MAX 4096
-/* The lock file in AC_DATA_DIR that makes concurrent misses one call. */
+/*
+ * The lock file in AC_DATA_DIR that makes concurrent misses one call on one
+ * host (LMDB); a store with its own lock (PostgreSQL: ac_token_lock) serves every host instead.
+ */
 #define AC_GRANT_LOCK_FILE "grant.lock"
 
 /*

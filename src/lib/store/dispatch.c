@@ -138,6 +138,23 @@ ac_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n)
 	return ac_lmdb_token_forget_txn(txn, client_key, n);
 }
 
+enum ac_err
+ac_token_lock(struct ac_store *st, const char *key, struct ac_token_lock *lk)
+{
+	if (ac_store_pg(st))
+		return ac_pg_token_lock(st, key, lk);
+	return ac_lmdb_token_lock(st, key, lk);
+}
+
+void
+ac_token_unlock(struct ac_store *st, const char *key, struct ac_token_lock *lk)
+{
+	if (ac_store_pg(st))
+		ac_pg_token_unlock(st, key, lk);
+	else
+		ac_lmdb_token_unlock(st, key, lk);
+}
+
 /* ---- handler notes */
 
 enum ac_err

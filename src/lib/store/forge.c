@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "store/store-lmdb.h"
+#include "store/store-pg.h"
 
 /*
  * One database, records by key prefix: "i:{installationId}" the installation,
@@ -156,8 +157,8 @@ ac_forge_installation_release(struct ac_forge_installation *in)
 	memset(in, 0, sizeof(*in));
 }
 
-static json_object *
-installation_to_json(const struct ac_forge_installation *in)
+json_object *
+ac_forge_installation_to_json(const struct ac_forge_installation *in)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	size_t i;
@@ -193,8 +194,8 @@ installation_to_json(const struct ac_forge_installation *in)
 	return o;
 }
 
-static enum ac_err
-installation_from_json(json_object *o, struct ac_forge_installation *out)
+enum ac_err
+ac_forge_installation_from_json(json_object *o, struct ac_forge_installation *out)
 {
 	enum ac_err err = AC_OK;
 	json_object *a = ac_json_get_typed(o, "contexts", json_type_array);
@@ -241,7 +242,7 @@ inst_get_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 
 	if ((err = get_json(txn, st, c->key, &o)) != AC_OK)
 		return err;
-	err = o ? installation_from_json(o, c->out) : AC_ERR_NOT_FOUND;
+	err = o ? ac_forge_installation_from_json(o, c->out) : AC_ERR_NOT_FOUND;
 	json_object_put(o);
 	return err;
 }
@@ -272,7 +273,7 @@ inst_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	rec.first_seen = old && get_int(old, "firstSeen") ? get_int(old, "firstSeen") : rec.last_seen;
 	if (rec.client_key == NULL && old)
 		rec.client_key = (char *)ac_json_get_string(old, "clientKey");
-	o = installation_to_json(&rec);
+	o = ac_forge_installation_to_json(&rec);
 	err = o ? put_json(txn, st, c->key, o) : AC_ERR_NOMEM;
 	json_object_put(o);
 	json_object_put(old);
@@ -314,7 +315,7 @@ inst_each_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 			ac_log_warn("forge: an installation record is not JSON; skipped");
 			continue;
 		}
-		if ((err = installation_from_json(o, &in)) == AC_OK) {
+		if ((err = ac_forge_installation_from_json(o, &in)) == AC_OK) {
 			err = c->fn(&in, c->fn_ctx);
 			ac_forge_installation_release(&in);
 		} else if (err == AC_ERR_NOT_FOUND) {

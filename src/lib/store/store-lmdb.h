@@ -83,6 +83,8 @@ enum ac_err ac_lmdb_install_key_purge(struct ac_store *st, const char *kid, int 
 enum ac_err ac_lmdb_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
 enum ac_err ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
 enum ac_err ac_lmdb_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
+enum ac_err ac_lmdb_token_lock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
+void ac_lmdb_token_unlock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
 /* handler notes */
 enum ac_err ac_lmdb_note_get(struct ac_store *st, const char *key, int *found);
 enum ac_err ac_lmdb_note_put(struct ac_store *st, const char *key);

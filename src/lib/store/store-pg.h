@@ -122,6 +122,21 @@ unsigned long ac_pg_statements(void);
 /* The version recorded in ac_schema_migrations: 0 when the table is absent. */
 enum ac_err ac_pg_schema_version(struct ac_pg *pg, int *version);
 
+/* ---- shared with the LMDB backend: the same record text in both (acctl store copy moves it as is) */
+
+/* An installation's record (forge.c): JSON with a version "v"; NULL when out of memory. */
+json_object *ac_forge_installation_to_json(const struct ac_forge_installation *in);
+/* Back into out (owned copies): AC_ERR_NOT_FOUND without an installationId, AC_ERR_NOMEM. */
+enum ac_err ac_forge_installation_from_json(json_object *o, struct ac_forge_installation *out);
+
+/* Wipes every cell of r (it held a secret: a tenant record, a token), then PQclear()s it; NULL is a no-op. */
+void ac_pg_clear_secret(PGresult *r);
+
+/*
+ * Minting a token, one process at a time on every host (grant.c through
+ * ac_token_lock): a session advisory lock keyed by a hash of the token's key.
+ */
+
 /* ---- store.h's operations on PostgreSQL (dispatch.c calls them for a PostgreSQL store) */
 /* tenants */
 enum ac_err ac_pg_tenant_get(struct ac_store *st, const char *client_key, struct ac_tenant *out);
@@ -144,6 +159,8 @@ enum ac_err ac_pg_install_key_purge(struct ac_store *st, const char *kid, int ma
 enum ac_err ac_pg_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
 enum ac_err ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
 enum ac_err ac_pg_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
+enum ac_err ac_pg_token_lock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
+void ac_pg_token_unlock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
 /* handler notes */
 enum ac_err ac_pg_note_get(struct ac_store *st, const char *key, int *found);
 enum ac_err ac_pg_note_put(struct ac_store *st, const char *key);

@@ -513,7 +513,7 @@ give_to_dir_owner(int dfd, const char *dir)
  * the directory's owner by give_to_dir_owner().
  */
 static enum ac_err
-check_data_file(struct ac_store *st, const char *dir, uid_t owner)
+check_data_file(struct ac_store *st, int dfd, const char *dir, uid_t owner)
 {
 	struct stat f;
 	int fd;
@@ -522,7 +522,7 @@ check_data_file(struct ac_store *st, const char *dir, uid_t owner)
 		return AC_ERR_STORE;
 	if (geteuid() == 0 && f.st_uid == 0)
 		owner = 0;
-	return ac_datadir_usable(fd, dir, "data.mdb", owner) == 0 ? AC_OK : AC_ERR_STORE;
+	return ac_datadir_usable(dfd, fd, dir, "data.mdb", owner) == 0 ? AC_OK : AC_ERR_STORE;
 }
 
 enum ac_err
@@ -585,7 +585,7 @@ ac_store_open(const char *dir, size_t map_size, unsigned flags, struct ac_store 
 		err = ac_store_mdb_err(rc, dir);
 		goto fail;
 	}
-	if ((err = check_data_file(st, dir, sb.st_uid)) != AC_OK)
+	if ((err = check_data_file(st, dfd, dir, sb.st_uid)) != AC_OK)
 		goto fail;
 	/* LMDB's lock.mdb, as it is now (just opened by LMDB): for check_files(); closed only after LMDB's */
 	st->lock_fd = openat(dfd, "lock.mdb", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

@@ -228,6 +228,25 @@ enum ac_err ac_token_put(struct ac_store *st, const char *key, const struct ac_t
  */
 enum ac_err ac_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
 
+/*
+ * Minting the token of key, one process at a time on every host that shares
+ * the store (one grant per miss): ac_token_lock waits, a bounded time, for
+ * the store's lock of key; lk->held says whether this process now holds it
+ * (ac_token_unlock releases it; keys may share a lock). PostgreSQL: a session
+ * advisory lock keyed by a hash of key, so that the programs of every host
+ * take turns. LMDB has none (lk->held 0, AC_OK): its processes share one
+ * host, where grant.c locks a byte of AC_DATA_DIR/grant.lock instead. An
+ * error: the lock could not be had (the caller may mint without it: more
+ * calls, never a wrong answer).
+ */
+struct ac_token_lock {
+	int held;
+	unsigned session;     /* the backend's: which connection holds it */
+};
+
+enum ac_err ac_token_lock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
+void ac_token_unlock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
+
 /* ---- handler notes: what a handler did once (e.g. "comment posted for this PR title") */
 
 /* Whether key was noted: AC_OK (*found 0 or 1) or a store error. Keys of any length. */

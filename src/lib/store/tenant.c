@@ -12,8 +12,7 @@
 #include "store/store-lmdb.h"
 #include "store/tenant.h"
 
-/* Largest record accepted from the store or an import. */
-#define RECORD_MAX (256 * 1024)
+#define RECORD_MAX AC_TENANT_RECORD_MAX
 
 static const struct {
 	const char *name;
@@ -197,24 +196,24 @@ copy_tenant(const struct ac_tenant *from, struct ac_tenant *to)
 }
 
 static const struct cached *
-cache_find(const MDB_val *v)
+cache_find(const char *raw, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < CACHE_SLOTS; i++)
-		if (cache[i].raw && cache[i].len == v->mv_size && memcmp(cache[i].raw, v->mv_data, v->mv_size) == 0)
+		if (cache[i].raw && cache[i].len == len && memcmp(cache[i].raw, raw, len) == 0)
 			return &cache[i];
 	return NULL;
 }
 
 /* Best effort: a failed allocation only means no entry. */
 static void
-cache_add(const MDB_val *v, const struct ac_tenant *t)
+cache_add(const char *rec, size_t len, const struct ac_tenant *t)
 {
 	struct cached *c = &cache[cache_next];
 	unsigned char *raw;
 
-	if (v->mv_size > CACHE_RECORD_MAX || (raw = malloc(v->mv_size ? v->mv_size : 1)) == NULL)
+	if (len > CACHE_RECORD_MAX || (raw = malloc(len ? len : 1)) == NULL)
 		return;
 	ac_buf_free_secret(c->raw, c->len);
 	c->raw = NULL;
@@ -223,9 +222,9 @@ cache_add(const MDB_val *v, const struct ac_tenant *t)
 		free(raw); /* nothing copied in yet */
 		return;
 	}
-	memcpy(raw, v->mv_data, v->mv_size);
+	memcpy(raw, rec, len);
 	c->raw = raw;
-	c->len = v->mv_size;
+	c->len = len;
 	cache_next = (cache_next + 1) % CACHE_SLOTS;
 }
 
@@ -243,17 +242,17 @@ ac_tenant_cache_clear(void)
 	cache_next = 0;
 }
 
-/* Parses the record straight from the map: no copy of the value first. */
-static enum ac_err
-decode(const MDB_val *v, struct ac_tenant *out)
+/* Parses the record where it is (LMDB: straight from the map, no copy of the value first). */
+enum ac_err
+ac_tenant_decode(const char *raw, size_t len, struct ac_tenant *out)
 {
-	const struct cached *c = cache_find(v);
+	const struct cached *c = cache_find(raw, len);
 	json_object *rec;
 	enum ac_err err;
 
 	if (c)
 		return copy_tenant(&c->t, out);
-	if (v->mv_size > RECORD_MAX || ac_json_parse(v->mv_data, v->mv_size, &rec, NULL) != AC_OK) {
+	if (len > RECORD_MAX || ac_json_parse(raw, len, &rec, NULL) != AC_OK) {
 		ac_log_error("a tenant record is corrupt");
 		return AC_ERR_STORE;
 	}
@@ -264,7 +263,7 @@ decode(const MDB_val *v, struct ac_tenant *out)
 		err = AC_ERR_STORE;
 	}
 	if (err == AC_OK)
-		cache_add(v, out);
+		cache_add(raw, len, out);
 	return err;
 }
 
@@ -281,7 +280,7 @@ get_mdb(MDB_txn *txn, struct ac_store *st, const char *client_key, struct ac_ten
 		return AC_ERR_UNKNOWN_TENANT;
 	if (rc != 0)
 		return ac_store_mdb_err(rc, "mdb_get tenants");
-	return decode(&v, out);
+	return ac_tenant_decode(v.mv_data, v.mv_size, out);
 }
 
 struct get_ctx {

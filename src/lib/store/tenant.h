@@ -44,6 +44,9 @@ struct ac_tenant {
 	char *installation_id;
 };
 
+/* Largest record accepted from the store or an import (a larger write: AC_ERR_TOO_LARGE). */
+#define AC_TENANT_RECORD_MAX (256 * 1024)
+
 /* The version of the record format this build writes and reads. */
 #define AC_TENANT_RECORD_VERSION 1
 
@@ -54,6 +57,14 @@ struct ac_tenant {
  */
 enum ac_err ac_tenant_to_json(const struct ac_tenant *t, json_object *install, json_object **out);
 enum ac_err ac_tenant_from_json(json_object *rec, struct ac_tenant *out, json_object **install);
+
+/*
+ * A record as a backend stores it (len bytes of ac_tenant_to_json's text)
+ * decoded into out, through the process's cache of decoded records (keyed by
+ * the exact bytes, so a changed record is never served stale).
+ * AC_ERR_STORE (logged) when it is corrupt or unreadable.
+ */
+enum ac_err ac_tenant_decode(const char *raw, size_t len, struct ac_tenant *out);
 
 /* Releases what a get or from_json filled; a zeroed struct is fine. */
 void ac_tenant_release(struct ac_tenant *t);
