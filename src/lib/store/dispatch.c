@@ -401,3 +401,11 @@ ac_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
 		return ac_pg_inbox_stats(st, out);
 	return ac_lmdb_inbox_stats(st, out);
 }
+
+int
+ac_inbox_wait(struct ac_store *st, long max_ms)
+{
+	if (ac_store_pg(st))
+		return ac_pg_inbox_wait(st, max_ms);
+	return ac_lmdb_inbox_wait(st, max_ms);
+}
