@@ -199,4 +199,9 @@ enum ac_err ac_pg_inbox_prune_deliveries(struct ac_store *st, time_t before, siz
 enum ac_err ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
 enum ac_err ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
 
+/* moving a store (copy.c / pg-copy.c) */
+enum ac_err ac_pg_store_items(struct ac_store *st, enum ac_err (*fn)(const struct ac_store_item *it, void *ctx),
+    void *ctx);
+enum ac_err ac_pg_store_item_put_txn(struct ac_txn *txn, const struct ac_store_item *it);
+
 #endif
