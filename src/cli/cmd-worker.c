@@ -20,8 +20,13 @@
 #include "events/worker.h"
 #include "web/fcgi.h"
 
-/* Idle poll: a new event starts within this many milliseconds. */
-#define POLL_MS 50
+/*
+ * Idle: at most this long between claims. LMDB's ac_inbox_wait sleeps 50 ms
+ * (a new event starts within that); PostgreSQL's is woken by the intake's
+ * NOTIFY, so an idle worker asks the database once a second (for retries
+ * that came due) and a new event still starts at once.
+ */
+#define IDLE_MS 1000
 
 static volatile sig_atomic_t stopping;
 
@@ -52,7 +57,7 @@ acctl_cmd_worker(int argc, char **argv)
 	struct sigaction sa;
 	char *why = NULL;
 	int once = 0, list = 0, a, rc = 0;
-	uint64_t last_prune = 0;
+	uint64_t last_prune = 0, last_said = 0;
 
 	for (a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "--once"))
@@ -109,7 +114,11 @@ acctl_cmd_worker(int argc, char **argv)
 		err = ac_worker_step(&conf, st, client, &ran);
 
 		if (err != AC_OK) {
-			ac_log_error("store: %s", ac_strerror(err));
+			/* a database away is said by the store once a minute; other errors each time */
+			if (err != AC_ERR_STORE || ac_clock_usec() - last_said > 60000000u) {
+				ac_log_error("store: %s", ac_strerror(err));
+				last_said = ac_clock_usec();
+			}
 			ran = 0;
 			if (ac_store_stale(st)) {
 				/* only a new process uses the store's files there now: scripts/run or systemd starts it */
@@ -124,11 +133,9 @@ acctl_cmd_worker(int argc, char **argv)
 			last_prune = ac_clock_usec();
 		}
 		if (!ran) {
-			struct timespec ts = { 0, POLL_MS * 1000000L };
-
 			if (once)
 				break;
-			nanosleep(&ts, NULL);
+			ac_inbox_wait(st, IDLE_MS);
 		}
 	}
 out:

@@ -13,6 +13,15 @@
 /* Webhook bodies are at most 256 KiB (Bitbucket's own limit). */
 #define AC_INBOX_BODY_MAX (256 * 1024)
 
+/*
+ * On PostgreSQL a claim's lease is at most this long (whatever the caller
+ * asks), renewed every third of it while the event is held (from the claim
+ * to done or fail): an event held by a worker that died on any host, where
+ * its pid proves nothing, is taken over by another within a minute. LMDB
+ * (one host, whose dead owners are proven at once) keeps the caller's lease.
+ */
+#define AC_INBOX_PG_LEASE 30
+
 /* How long a delivery id is remembered for dedupe. */
 #define AC_INBOX_DEDUPE_SECONDS 86400
 
@@ -114,6 +123,15 @@ enum ac_err ac_inbox_done(struct ac_store *st, uint64_t seq);
  * next_at; to_dead moves it to `dead` instead.
  */
 enum ac_err ac_inbox_fail(struct ac_store *st, uint64_t seq, const char *error, time_t next_at, int to_dead);
+
+/*
+ * An idle worker's pause between claims, up to max_ms: 1 when an event may
+ * have become due (PostgreSQL: a NOTIFY of an intake or retry came; the
+ * first call on each connection says LISTEN and answers 1 at once), 0 when
+ * the time is up or a signal came. LMDB has no notices: it sleeps 50 ms at
+ * most (answers 0), as the worker always did.
+ */
+int ac_inbox_wait(struct ac_store *st, long max_ms);
 
 /* Every event of the inbox (dead = 0) or of `dead` (dead = 1), in order; fn's event is borrowed. */
 enum ac_err ac_inbox_list(struct ac_store *st, int dead,

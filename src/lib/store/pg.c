@@ -31,6 +31,7 @@ struct ac_pg {
 	uint64_t logged_us;      /* when "unavailable" was last said */
 	int in_txn;              /* BEGIN said: a lost connection is not replaced until the transaction ends */
 	char sqlstate[6];
+	struct ac_pg_inbox *inbox; /* pg-lease.c: lease renewal, LISTEN */
 };
 
 static unsigned long statements;
@@ -45,6 +46,18 @@ unsigned
 ac_pg_generation(const struct ac_pg *pg)
 {
 	return pg->generation;
+}
+
+struct ac_pg_inbox **
+ac_pg_inbox_slot(struct ac_pg *pg)
+{
+	return &pg->inbox;
+}
+
+const char *
+ac_pg_conninfo(const struct ac_pg *pg)
+{
+	return pg->conninfo;
 }
 
 unsigned
@@ -237,6 +250,7 @@ ac_pg_close(struct ac_pg *pg)
 {
 	if (pg == NULL)
 		return;
+	ac_pg_inbox_free(pg->inbox);
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
 	/* the conninfo may hold a password */

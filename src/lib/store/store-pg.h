@@ -48,6 +48,13 @@ enum ac_err ac_pg_conn(struct ac_pg *pg, PGconn **conn);
 /* How many times this process connected: a change means session state (LISTEN) is gone. */
 unsigned ac_pg_generation(const struct ac_pg *pg);
 
+/* pg-lease.c's state of this connection (renewal thread, LISTEN), freed by ac_pg_close. */
+struct ac_pg_inbox;
+struct ac_pg_inbox **ac_pg_inbox_slot(struct ac_pg *pg);
+void ac_pg_inbox_free(struct ac_pg_inbox *ib);
+/* The conninfo given to ac_pg_open (may hold a password: never shown). */
+const char *ac_pg_conninfo(const struct ac_pg *pg);
+
 /* The flags given to ac_pg_open. */
 unsigned ac_pg_flags(const struct ac_pg *pg);
 
@@ -197,6 +204,7 @@ enum ac_err ac_pg_inbox_retry(struct ac_store *st, uint64_t seq);
 enum ac_err ac_pg_inbox_drop(struct ac_store *st, uint64_t seq);
 enum ac_err ac_pg_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n);
 enum ac_err ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
+int ac_pg_inbox_wait(struct ac_store *st, long max_ms);
 enum ac_err ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
 
 /* moving a store (copy.c / pg-copy.c) */
