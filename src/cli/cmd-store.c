@@ -261,12 +261,11 @@ put_tenant(const struct ac_tenant *t0, json_object *record, void *ctx)
 	enum ac_err err;
 
 	(void)t0;
-	/* the whole record: the install body kept with it */
+	/* the whole record: the install body (borrowed from record) kept with it */
 	if ((err = ac_tenant_from_json(record, &t, &install)) == AC_OK &&
 	    (err = ac_tenant_put_txn(c->txn, &t, install)) == AC_OK)
 		c->n[K_TENANT]++;
-	ac_tenant_release(&t);
-	json_object_put(install);
+	ac_tenant_release(&t); /* install is borrowed from record */
 	return err;
 }
 

@@ -548,5 +548,7 @@ ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
 {
 	(void)st;
 	(void)out;
-	return ac_pg_todo("inbox_stats");
+	/* merge of main into arch-pgcopy: main's stub, until arch-pginbox brings its own */
+	ac_log_error("inbox_stats: not implemented on PostgreSQL yet");
+	return AC_ERR_INTERNAL;
 }
