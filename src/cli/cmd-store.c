@@ -86,6 +86,23 @@ parse_spec(const char *opt, const char *arg, const struct ac_conf *base, struct 
 	return 2;
 }
 
+/* Whether two LMDB specs name one directory (LMDB must not open one environment twice in a process). */
+static int
+same_dir(const struct spec *a, const struct spec *b)
+{
+	char *x, *y;
+	int same;
+
+	if (a->conf.store != AC_STORE_LMDB || b->conf.store != AC_STORE_LMDB)
+		return 0;
+	x = realpath(a->conf.data_dir, NULL);
+	y = realpath(b->conf.data_dir, NULL);
+	same = x && y && !strcmp(x, y);
+	free(x);
+	free(y);
+	return same;
+}
+
 /* Opens s: 0, or 1 after saying why. A source LMDB store must exist (opening would create one). */
 static int
 open_spec(struct spec *s, int source)
@@ -379,7 +396,7 @@ copy(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (!strcmp(f, t)) {
+	if (!strcmp(f, t) || same_dir(&from, &to)) {
 		fprintf(stderr, "acctl store copy: --from and --to name the same store (%s)\n", from.shown);
 		rc = 2;
 		goto out;

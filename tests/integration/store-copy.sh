@@ -150,4 +150,40 @@ is "$(sed -n 's/.*event \([0-9]*\) (repo:fork): no handler; done.*/\1/p' "$IT_TM
 pg inbox list --dead | awk 'NR > 1 {print $1}' >"$IT_TMP/dead.pg"
 is "$(cat "$IT_TMP/dead.pg")" "$(lm "$A" inbox list --dead | awk 'NR > 1 {print $1}')" "... the dead letter its number"
 
+# ---------------------------------------------------------------- --force: into a store that holds data
+copy --force --from "lmdb:$A" --to "postgres:$PGURL"
+is "$?" 0 "--force copies into the non-empty database: exit 0"
+is "$(show inbox pg)" "$(show inbox lm "$A")" "... its inbox is the source's again (same numbers replaced)"
+
+# ---------------------------------------------------------------- a worker running on the source
+# ck-slow's API accepts and never answers: the worker holds the event's lease meanwhile; SIGSTOP
+# keeps it held (its owner alive) whatever the time it takes to copy
+SLOW_PORT="$(it_free_port)"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+c = [s.accept() for _ in range(8)]; time.sleep(120)' "$SLOW_PORT" &
+SLOW_PID=$!
+IT_PIDS+=("$SLOW_PID")
+for _ in $(seq 100); do (: </dev/tcp/127.0.0.1/"$SLOW_PORT") 2>/dev/null && break; sleep 0.1; done
+rec ck-slow installed | sed "s#http://127.0.0.1:9#http://127.0.0.1:$SLOW_PORT#g" >"$IT_TMP/slow.jsonl"
+lm "$A" tenant import "$IT_TMP/slow.jsonl" >/dev/null
+is "$(hook "$A" ck-slow pullrequest:created slow-1 \
+	"$top_srcdir/tests/sim/payloads/bitbucket-webhook-pullrequest-created.json")" 204 "an event of ck-slow accepted"
+env AC_STORE=lmdb AC_DATA_DIR="$A" AC_ALLOWED_HOSTS=127.0.0.1 AC_LOG_LEVEL=error "${RUN_PREFIX[@]}" "$ACCTL" worker \
+	>"$IT_TMP/logs/slow-worker.log" 2>&1 &
+WORKER_PID=$!
+IT_PIDS+=("$WORKER_PID")
+leased=
+for _ in $(seq 300); do
+	lm "$A" inbox list | awk '$3 == "ck-slow" && $NF != "-" {f = 1} END {exit !f}' && { leased=1; break; }
+	sleep 0.1
+done
+kill -STOP "$WORKER_PID"
+check "the worker leased ck-slow's event" test -n "$leased"
+copy --from "lmdb:$A" --to "lmdb:$IT_TMP/data/c"
+is "$?" 1 "a copy from a store whose worker holds an event: exit 1"
+check "... saying to stop the workers" grep -q "stop the programs and workers of the source" "$IT_TMP/copy.err"
+kill -CONT "$WORKER_PID"
+stop_pids "$WORKER_PID" "$SLOW_PID" 2>/dev/null
+
 done_testing

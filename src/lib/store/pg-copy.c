@@ -290,11 +290,16 @@ put_event(struct ac_pg *pg, const struct ac_store_item *it)
 	ac_pg_int(&p, (int64_t)ev->next_at);
 	ac_pg_text(&p, ev->last_error);
 	/* the lease is dropped: whoever held it works on the source, not here */
-	err = ac_pg_exec(pg, "copy event", it->kind == AC_ITEM_DEAD ?
-	    "INSERT INTO ac_dead (seq, client_key, event_key, delivery_id, body, received_at, attempts, next_at, "
-	    "last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" :
-	    "INSERT INTO ac_inbox (seq, client_key, event_key, delivery_id, body, received_at, attempts, next_at, "
-	    "last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", &p, NULL);
+	/* (--force into a store that has one under that number: replaced, as LMDB's put does) */
+#define EVENT_UPSERT(table) "INSERT INTO " table " (seq, client_key, event_key, delivery_id, body, received_at, " \
+	"attempts, next_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (seq) DO UPDATE SET " \
+	"client_key = EXCLUDED.client_key, event_key = EXCLUDED.event_key, delivery_id = EXCLUDED.delivery_id, " \
+	"body = EXCLUDED.body, received_at = EXCLUDED.received_at, attempts = EXCLUDED.attempts, " \
+	"next_at = EXCLUDED.next_at, last_error = EXCLUDED.last_error, lease_until = 0, owner_id = NULL, " \
+	"owner_boot = NULL, owner_pidns = 0, owner_start = 0, owner_pid = 0, owner_host = ''"
+	err = ac_pg_exec(pg, "copy event", it->kind == AC_ITEM_DEAD ? EVENT_UPSERT("ac_dead") : EVENT_UPSERT("ac_inbox"),
+	    &p, NULL);
+#undef EVENT_UPSERT
 	return err == AC_OK ? raise_seq(pg, ev->seq) : err;
 }
 
