@@ -56,13 +56,8 @@ const char *
 acctl_store_where(const struct ac_conf *conf)
 {
 	static char where[600];
-	char url[512];
 
-	if (conf->store == AC_STORE_POSTGRES) {
-		ac_conf_mask_dburl(conf->database_url, url, sizeof(url));
-		snprintf(where, sizeof(where), "AC_DATABASE_URL=%s", *url ? url : "(libpq defaults)");
-	} else
-		snprintf(where, sizeof(where), "AC_DATA_DIR=%s", conf->data_dir);
+	ac_conf_store_where(conf, where, sizeof(where));
 	return where;
 }
 

@@ -304,6 +304,41 @@ START_TEST(iface_order_per_tenant)
 }
 END_TEST
 
+/* ac_inbox_stats (issue 17's /healthcheck): the counts, live leases and the oldest due event, in one read */
+START_TEST(iface_stats)
+{
+	struct ac_inbox_stats s;
+	size_t inbox, due, dead;
+	time_t t0;
+	uint64_t a;
+
+	begin(_i);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.inbox + s.due + s.leased + s.dead, 0);
+	ck_assert_int_eq(s.oldest_due, 0);
+	t0 = ac_clock_now();
+	a = accept("a", "e", "s1", NULL);
+	ac_clock_set(t0 + 10);
+	accept("b", "e", "s2", NULL);
+	ck_assert_uint_eq(claim(), a);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_int_eq(ac_inbox_counts(st, &inbox, &due, &dead), AC_OK);
+	ck_assert_uint_eq(s.inbox, 2);
+	ck_assert_uint_eq(s.inbox, inbox);
+	ck_assert_uint_eq(s.due, due);
+	ck_assert_uint_eq(s.leased, 1);
+	ck_assert_uint_eq(s.dead, 0);
+	ck_assert_int_eq(s.oldest_due, t0);
+	ck_assert_int_eq(ac_inbox_fail(st, a, "bad_request", ac_clock_now(), 1), AC_OK);
+	ck_assert_int_eq(ac_inbox_stats(st, &s), AC_OK);
+	ck_assert_uint_eq(s.inbox, 1);
+	ck_assert_uint_eq(s.leased, 0);
+	ck_assert_uint_eq(s.dead, 1);
+	ck_assert_int_eq(s.oldest_due, t0 + 10);
+	end();
+}
+END_TEST
+
 START_TEST(iface_dead_retry_drop)
 {
 	uint64_t a;
@@ -978,6 +1013,7 @@ suite(void)
 	tcase_add_loop_test(ti, iface_body, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_seq_never_reused, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_order_per_tenant, 0, N_BACKENDS);
+	tcase_add_loop_test(ti, iface_stats, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_dead_retry_drop, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_list_and_prune, 0, N_BACKENDS);
 	tcase_add_loop_test(ti, iface_foreign_lease_and_lost, 0, N_BACKENDS);

@@ -394,20 +394,20 @@ ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
 	return ac_lmdb_inbox_counts(st, inbox, due, dead);
 }
 
-int
-ac_inbox_wait(struct ac_store *st, long max_ms)
-{
-	if (ac_store_pg(st))
-		return ac_pg_inbox_wait(st, max_ms);
-	return ac_lmdb_inbox_wait(st, max_ms);
-}
-
 enum ac_err
 ac_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
 {
 	if (ac_store_pg(st))
 		return ac_pg_inbox_stats(st, out);
 	return ac_lmdb_inbox_stats(st, out);
+}
+
+int
+ac_inbox_wait(struct ac_store *st, long max_ms)
+{
+	if (ac_store_pg(st))
+		return ac_pg_inbox_wait(st, max_ms);
+	return ac_lmdb_inbox_wait(st, max_ms);
 }
 
 /* ---- moving a store (acctl store copy) */

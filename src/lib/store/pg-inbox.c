@@ -31,6 +31,13 @@ dup_cell(const PGresult *r, int row, int col)
 	return strdup(ac_pg_cell(r, row, col));
 }
 
+/* One hex digit's value (PostgreSQL's encode(..., 'hex') writes lower case), or -1. */
+static int
+nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 static void
 unhex(const char *s, unsigned char *out, size_t n)
 {
@@ -38,11 +45,11 @@ unhex(const char *s, unsigned char *out, size_t n)
 
 	memset(out, 0, n);
 	for (i = 0; i < n && s[2 * i] && s[2 * i + 1]; i++) {
-		unsigned v;
+		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (hi < 0 || lo < 0)
 			break;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 }
 
@@ -542,13 +549,26 @@ ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead
 	return AC_OK;
 }
 
-/* issue 17 (arch-ops): one read, no write: counts, live leases, the oldest due received_at (inbox.h) */
+/* One read, no write (a load balancer calls it every second): counts, live leases, the oldest due received_at. */
 enum ac_err
 ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)
 {
-	(void)st;
-	(void)out;
-	/* merge of main into arch-pgcopy: main's stub, until arch-pginbox brings its own */
-	ac_log_error("inbox_stats: not implemented on PostgreSQL yet");
-	return AC_ERR_INTERNAL;
+	struct ac_pg_params p = { 0 };
+	enum ac_err err;
+	PGresult *r;
+
+	memset(out, 0, sizeof(*out));
+	ac_pg_int(&p, (int64_t)ac_clock_now());
+	if ((err = ac_pg_exec(ac_store_pg(st), "inbox stats", "SELECT count(*), count(*) FILTER (WHERE next_at <= $1), "
+	    "count(*) FILTER (WHERE lease_until > $1), (SELECT count(*) FROM ac_dead), "
+	    "coalesce(min(received_at) FILTER (WHERE next_at <= $1 AND received_at > 0), 0) FROM ac_inbox",
+	    &p, &r)) != AC_OK)
+		return err;
+	out->inbox = (size_t)ac_pg_cell_int(r, 0, 0);
+	out->due = (size_t)ac_pg_cell_int(r, 0, 1);
+	out->leased = (size_t)ac_pg_cell_int(r, 0, 2);
+	out->dead = (size_t)ac_pg_cell_int(r, 0, 3);
+	out->oldest_due = (time_t)ac_pg_cell_int(r, 0, 4);
+	PQclear(r);
+	return AC_OK;
 }

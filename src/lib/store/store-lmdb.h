@@ -128,8 +128,8 @@ enum ac_err ac_lmdb_inbox_retry(struct ac_store *st, uint64_t seq);
 enum ac_err ac_lmdb_inbox_drop(struct ac_store *st, uint64_t seq);
 enum ac_err ac_lmdb_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n);
 enum ac_err ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
-int ac_lmdb_inbox_wait(struct ac_store *st, long max_ms);
 enum ac_err ac_lmdb_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
+int ac_lmdb_inbox_wait(struct ac_store *st, long max_ms);
 
 /* moving a store (copy.c / pg-copy.c) */
 enum ac_err ac_lmdb_store_items(struct ac_store *st, enum ac_err (*fn)(const struct ac_store_item *it, void *ctx),
