@@ -27,7 +27,7 @@ static const struct {
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token, explaining failures; print the Forge manifest" },
 	{ "status", acctl_cmd_status, "how this host is doing: store, inbox, worker heartbeat, errors; exit 1 when unhealthy" },
-	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations" },
+	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations; copy a whole store (LMDB, PostgreSQL)" },
 };
 
 const char *
