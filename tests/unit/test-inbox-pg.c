@@ -948,8 +948,9 @@ notified(PGconn *c, long max_ms)
  * The wake is sent after the event's commit, in a statement of its own: a
  * listener told sees the event, and an intake whose wake fails (pg_notify
  * made to raise: a function of that name found first on the session's
- * search_path) is still accepted, durable, and not a 503. Before, the
- * NOTIFY was in the intake's statement: its failure lost the event.
+ * search_path) is still accepted, durable, and not a 503 (an operator's
+ * retry likewise). Before, the NOTIFY was in the intake's statement: its
+ * failure lost the event.
  */
 START_TEST(pg_wake_after_commit_best_effort)
 {
@@ -974,6 +975,7 @@ START_TEST(pg_wake_after_commit_best_effort)
 	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
 	ck_assert_str_eq(PQgetvalue(r, 0, 0), "2");
 	PQclear(r);
+	ck_assert_int_eq(ac_inbox_retry(st, seq), AC_OK); /* an operator's retry wakes them too, after its commit */
 	ck_assert_int_eq(notified(l, 300), 0);
 	/* the wake works again: told after the commit, so the listener finds the event */
 	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DROP FUNCTION public.pg_notify(text, text)", NULL, NULL),
@@ -984,6 +986,8 @@ START_TEST(pg_wake_after_commit_best_effort)
 	r = PQexec(l, "SELECT count(*) FROM ac_inbox WHERE delivery_id = 'f2'");
 	ck_assert_str_eq(PQgetvalue(r, 0, 0), "1");
 	PQclear(r);
+	ck_assert_int_eq(ac_inbox_retry(st, seq), AC_OK);
+	ck_assert_int_eq(notified(l, 10000), 1);
 	/* a duplicate adds nothing: no wake */
 	ck_assert_int_eq(ac_inbox_intake(st, "b", "e", "f2", "{}", 2, NULL, &dup), AC_OK);
 	ck_assert_int_eq(dup, 1);

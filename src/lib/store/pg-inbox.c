@@ -450,7 +450,7 @@ ac_pg_inbox_retry(struct ac_store *st, uint64_t seq)
 		"b AS (INSERT INTO ac_inbox (seq, client_key, event_key, delivery_id, body, received_at, attempts, "
 		"next_at, last_error) SELECT seq, client_key, event_key, delivery_id, body, $2::bigint, 0, $2::bigint, last_error "
 		"FROM m RETURNING seq) "
-		"SELECT seq, pg_notify('" AC_PG_CHANNEL "', '') FROM (SELECT seq FROM a UNION ALL SELECT seq FROM b) x";
+		"SELECT seq FROM a UNION ALL SELECT seq FROM b";
 	struct ac_pg_params p = { 0 };
 	enum ac_err err;
 	PGresult *r;
@@ -462,7 +462,11 @@ ac_pg_inbox_retry(struct ac_store *st, uint64_t seq)
 		return err;
 	n = PQntuples(r);
 	PQclear(r);
-	return n > 0 ? AC_OK : AC_ERR_NOT_FOUND;
+	if (n == 0)
+		return AC_ERR_NOT_FOUND;
+	/* due now: the idle workers told, after the commit as for an intake */
+	wake(ac_store_pg(st));
+	return AC_OK;
 }
 
 enum ac_err
