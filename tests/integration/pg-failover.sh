@@ -2,7 +2,7 @@
 # pg-failover.sh: a worker that stops in the middle of an event on one host, and the other host's
 # worker that finishes it (issue 16 item 9), on PostgreSQL with two stacks. The simulator's fake
 # Bitbucket holds the answer to the handler's build status (control "hold"), so the worker is
-# inside its handler, holding the event's lease, when it is stopped:
+# inside its handler, holding the event's lease (renewed by it meanwhile), when it is stopped:
 #   - SIGKILL: the lease names a process that is gone on this host; the other worker takes the
 #     event over at once (ac_lease_owner_dead) and finishes it;
 #   - SIGSTOP: the holder's pid still runs, as a worker on another host would for all anyone can
@@ -30,11 +30,11 @@ CK="failover-$RANDOM"
 "$NODE" "$top_srcdir/tests/sim/sim.js" install --app "${S_BASE[1]}" --state "$IT_TMP/sim" --product bitbucket \
     --client-key "$CK" --expect 204 >"$IT_TMP/install.out" 2>&1 || diag "$(cat "$IT_TMP/install.out")"
 
-# hold PR: the first build status of pull request PR stored at once and answered 15 s later
+# hold PR: the first build status of pull request PR stored at once and answered 18 s later
 # (under the client's 20 s timeout)
 hold() {
 	curl -s -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' \
-	    -d "{\"hold\":[{\"path\":\"$(pr_hash "$1")/statuses\",\"method\":\"POST\",\"ms\":15000,\"times\":1}]}" \
+	    -d "{\"hold\":[{\"path\":\"$(pr_hash "$1")/statuses\",\"method\":\"POST\",\"ms\":18000,\"times\":1}]}" \
 	    "$SIM_URL/_sim/control"
 }
 # until_held PR: waits (30 s at most) until the held status of PR has reached the simulator
@@ -58,6 +58,11 @@ is "$(send_pr "${S_BASE[2]}" "$CK" 101)" 204 "pull request 101 accepted through 
 check "worker A (stack 1) is inside the handler, its build status held by the product" until_held 101
 is "$(q 'SELECT owner_pid, lease_until > extract(epoch FROM now()) FROM ac_inbox')" "$A|t" \
     "the event's lease is A's (pid $A), unexpired"
+L="$(q 'SELECT lease_until FROM ac_inbox')"
+end=$((SECONDS + 15))
+while [ "$(q 'SELECT lease_until FROM ac_inbox')" = "$L" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.2; done
+L2="$(q 'SELECT lease_until FROM ac_inbox')"
+check "... renewed while its handler waits (lease end $L, then $L2)" test "${L2:-0}" -gt "$L"
 "$ACCTL" inbox list >"$IT_TMP/inbox-list.txt" 2>&1
 check "acctl inbox list names the holder" grep -q "pid $A" "$IT_TMP/inbox-list.txt" || diag "$(cat "$IT_TMP/inbox-list.txt")"
 kill -KILL "$A"

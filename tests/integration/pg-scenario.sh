@@ -18,7 +18,7 @@ q() { "$PSQL" -X -q -tA -d "$PG_URL" -c "$1" 2>>"$IT_TMP/logs/psql.log"; }
 # its results passed on as one of ours ("SCRIPT: ..."), its comments as comments; its exit status
 # must be 0 and its plan must match what it printed
 on_pg() {
-	local s="$1" line n=0 plan= rc=
+	local s="$1" line n=0 plan='' rc=''
 	while IFS= read -r line; do
 		case "$line" in
 		"ok "*"# SKIP"*) n=$((n + 1)); skip "$s: ${line#*# SKIP }" ;;
@@ -29,7 +29,7 @@ on_pg() {
 		"#"*) echo "$line" ;;
 		*) echo "# $line" ;;
 		esac
-	done < <(IT_KEEP= bash "$top_srcdir/tests/integration/$s" 2>"$IT_TMP/logs/$s.err"; echo "# exit $?")
+	done < <(IT_KEEP='' bash "$top_srcdir/tests/integration/$s" 2>"$IT_TMP/logs/$s.err"; echo "# exit $?")
 	is "${plan%% *} $rc" "$n 0" "$s: exit 0, its plan matching the $n results it printed"
 	[ "$rc" = 0 ] || diag "$(tail -n 20 "$IT_TMP/logs/$s.err")"
 }
