@@ -6,7 +6,8 @@
 # is in the database and handled (one comment and one build status at the fake Bitbucket): none
 # acknowledged and lost. While it is down: 503 for webhooks and /healthcheck. After the start,
 # the same processes serve again and the worker takes events again, nothing restarted; each
-# process said "unavailable" at most once in an outage shorter than a minute (TAP).
+# process said "unavailable" at most once in an outage shorter than a minute. Then the database
+# turned read-only under the open connections: 503, and 204 again once writable (TAP).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/pg-lib.sh"
 
@@ -100,6 +101,28 @@ nweb="$(grep -c "run/webhook\.[0-9]*\.sock" <<<"$(printf '%s\n' "${!IT_SOCK_PID[
 l="$(grep -c 'PostgreSQL unavailable' "${S_DIR[1]}/logs/webhook.log")"
 check "the $nweb webhook processes said it $l times in all, at most once each, for $n503 503s" test "$l" -le "$nweb"
 check "... and that it is available again" grep -q 'PostgreSQL available again' "${S_DIR[1]}/logs/webhook.log"
+
+# ================================================================ read-only
+# a database that turned read-only under open connections (a standby after a failover, or
+# default_transaction_read_only): 503, never a 2xx, and back without a restart when it is writable
+rw() {
+	"$PSQL" -X -q -tA -d "$PG_URL" -c "SET default_transaction_read_only = off" \
+	    -c "ALTER SYSTEM $1" -c "SELECT pg_reload_conf()" >/dev/null 2>>"$IT_TMP/logs/psql.log"
+}
+rw "SET default_transaction_read_only = on"
+sleep 1
+is "$(send_pr "$BASE" "$CK" 4)" 503 "the database read-only (default_transaction_read_only, reloaded): a webhook 503"
+rw "RESET default_transaction_read_only"
+end=$((SECONDS + 30)) got=
+while [ "$got" != 204 ] && [ "$SECONDS" -lt "$end" ]; do
+	got="$(send_pr "$BASE" "$CK" 5)"
+	[ "$got" = 204 ] || sleep 0.5
+done
+is "$got" 204 "writable again: 204, with no restart"
+end=$((SECONDS + 30))
+while [ "$(effects 5)" != "1 1" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.3; done
+is "$(effects 5)" "1 1" "... and the worker handled it"
+is "$(programs)" "$before" "the same processes still"
 
 [ "$T_FAILED" -eq 0 ] || pg_logs
 if it_stop_all; then ok "every process stopped by PID"; else not_ok "every process stopped by PID"; fi
