@@ -27,7 +27,7 @@ static const struct {
 	{ "inbox", acctl_cmd_inbox, "list, show, retry and drop inbox events and dead letters" },
 	{ "forge", acctl_cmd_forge, "verify a Forge Invocation Token, explaining failures; print the Forge manifest" },
 	{ "status", acctl_cmd_status, "how this host is doing: store, inbox, worker heartbeat, errors; exit 1 when unhealthy" },
-	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations" },
+	{ "store", acctl_cmd_store, "PostgreSQL: apply the schema migrations; copy a whole store (LMDB, PostgreSQL)" },
 };
 
 const char *
@@ -56,13 +56,8 @@ const char *
 acctl_store_where(const struct ac_conf *conf)
 {
 	static char where[600];
-	char url[512];
 
-	if (conf->store == AC_STORE_POSTGRES) {
-		ac_conf_mask_dburl(conf->database_url, url, sizeof(url));
-		snprintf(where, sizeof(where), "AC_DATABASE_URL=%s", *url ? url : "(libpq defaults)");
-	} else
-		snprintf(where, sizeof(where), "AC_DATA_DIR=%s", conf->data_dir);
+	ac_conf_store_where(conf, where, sizeof(where));
 	return where;
 }
 

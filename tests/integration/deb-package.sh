@@ -124,7 +124,7 @@ for f in nginx/connect-fcgi-pool.conf nginx/connect-fcgi-fcgiwrap.conf nginx/REA
     apache/connect-fcgi-fcgid.conf apache/connect-fcgi-proxy-fcgi.conf apache/htaccess apache/README.md; do
 	check "the example $f is in $DOC" test -f "$DOC/$f"
 done
-for u in connect-fcgi@.service connect-fcgi@.socket connect-fcgi-worker.service; do
+for u in connect-fcgi@.service connect-fcgi@.socket connect-fcgi-worker.service connect-fcgi-migrate.service; do
 	check "the systemd unit $u is in /lib/systemd/system" test -f "/lib/systemd/system/$u"
 done
 got="$(grep -rln '/usr/local' "$DOC" /lib/systemd/system/connect-fcgi* 2>/dev/null | grep -v 'protocol.md')"

@@ -152,6 +152,9 @@ const char *ac_conf_forge_envs_parse(const char *text, unsigned *mask, char list
  */
 void ac_conf_mask_dburl(const char *url, char *out, size_t n);
 
+/* Where the store is, for messages: "AC_DATA_DIR=..." or "AC_DATABASE_URL=..." (password masked). */
+void ac_conf_store_where(const struct ac_conf *conf, char *out, size_t n);
+
 /* "lmdb" or "postgres". */
 const char *ac_conf_store_name(enum ac_store_kind k);
 

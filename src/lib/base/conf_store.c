@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/conf.h"
@@ -120,4 +121,16 @@ ac_conf_mask_dburl(const char *url, char *out, size_t n)
 		mask_uri(url, &o);
 	else
 		mask_kv(url, &o);
+}
+
+void
+ac_conf_store_where(const struct ac_conf *conf, char *out, size_t n)
+{
+	char url[512];
+
+	if (conf->store == AC_STORE_POSTGRES) {
+		ac_conf_mask_dburl(conf->database_url, url, sizeof(url));
+		snprintf(out, n, "AC_DATABASE_URL=%s", *url ? url : "(libpq defaults)");
+	} else
+		snprintf(out, n, "AC_DATA_DIR=%s", conf->data_dir);
 }

@@ -409,3 +409,21 @@ ac_inbox_wait(struct ac_store *st, long max_ms)
 		return ac_pg_inbox_wait(st, max_ms);
 	return ac_lmdb_inbox_wait(st, max_ms);
 }
+
+/* ---- moving a store (acctl store copy) */
+
+enum ac_err
+ac_store_items(struct ac_store *st, enum ac_err (*fn)(const struct ac_store_item *it, void *ctx), void *ctx)
+{
+	if (ac_store_pg(st))
+		return ac_pg_store_items(st, fn, ctx);
+	return ac_lmdb_store_items(st, fn, ctx);
+}
+
+enum ac_err
+ac_store_item_put_txn(struct ac_txn *txn, const struct ac_store_item *it)
+{
+	if (ac_store_pg(txn->st))
+		return ac_pg_store_item_put_txn(txn, it);
+	return ac_lmdb_store_item_put_txn(txn, it);
+}

@@ -31,6 +31,13 @@ dup_cell(const PGresult *r, int row, int col)
 	return strdup(ac_pg_cell(r, row, col));
 }
 
+/* One hex digit's value (PostgreSQL's encode(..., 'hex') writes lower case), or -1. */
+static int
+nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 static void
 unhex(const char *s, unsigned char *out, size_t n)
 {
@@ -38,11 +45,11 @@ unhex(const char *s, unsigned char *out, size_t n)
 
 	memset(out, 0, n);
 	for (i = 0; i < n && s[2 * i] && s[2 * i + 1]; i++) {
-		unsigned v;
+		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (hi < 0 || lo < 0)
 			break;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 }
 

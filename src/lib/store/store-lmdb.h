@@ -131,4 +131,9 @@ enum ac_err ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due
 enum ac_err ac_lmdb_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
 int ac_lmdb_inbox_wait(struct ac_store *st, long max_ms);
 
+/* moving a store (copy.c / pg-copy.c) */
+enum ac_err ac_lmdb_store_items(struct ac_store *st, enum ac_err (*fn)(const struct ac_store_item *it, void *ctx),
+    void *ctx);
+enum ac_err ac_lmdb_store_item_put_txn(struct ac_txn *txn, const struct ac_store_item *it);
+
 #endif

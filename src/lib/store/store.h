@@ -409,4 +409,61 @@ enum ac_err ac_forge_link_foreach(struct ac_store *st, const struct ac_tenant *t
  */
 int ac_forge_link_workspace(const char *client_key, char out[37]);
 
+/* ---- moving a store (`acctl store copy`): what the operations above cannot list, or write as it was */
+
+struct ac_event;
+
+/* What an item is; the members of struct ac_store_item each kind uses follow it. */
+enum ac_item_kind {
+	AC_ITEM_TOKEN,              /* key: the token's key; token */
+	AC_ITEM_INSTALL_KEY,        /* key: the kid; text: its PEM; at: when it was fetched */
+	AC_ITEM_NOTE,               /* key: as stored (a long key hashed, alike in both backends); at */
+	AC_ITEM_FORGE_TOKEN,        /* key: the installation id; forge_token */
+	AC_ITEM_JWKS,               /* text, len: the document (NULL: none kept); jwks: its fetch state */
+	AC_ITEM_DELIVERY,           /* key: the client key; delivery_id; seq; at: when it came */
+	AC_ITEM_SEQ,                /* seq: the last sequence number handed out (0: none) */
+	AC_ITEM_FORGE_INSTALLATION, /* installation, its first_seen, last_seen and client_key as they are */
+	AC_ITEM_EVENT,              /* event, into the inbox with its seq, attempts, next_at, last_error,
+	                               received_at and delivery id; its lease dropped */
+	AC_ITEM_DEAD,               /* event, the same into `dead` */
+	AC_ITEM__COUNT
+};
+
+/* One item; everything borrowed. Secrets (tokens) are the caller's to wipe. */
+struct ac_store_item {
+	enum ac_item_kind kind;
+	const char *key;
+	const char *text;
+	size_t len;
+	int64_t at;
+	uint64_t seq;
+	const char *delivery_id;
+	const struct ac_token_rec *token;
+	const struct ac_forge_token *forge_token;
+	const struct ac_forge_jwks_state *jwks;
+	const struct ac_forge_installation *installation;
+	const struct ac_event *event;
+};
+
+/*
+ * Calls fn, in one read transaction, for every access token, install key
+ * (those with a PEM: remembered failures and fetches under way are not
+ * items), handler note, Forge system token, the JWKS document and its fetch
+ * state (one item, when either is there), every delivery id still within
+ * AC_INBOX_DEDUPE_SECONDS of now, and last the AC_ITEM_SEQ item. Tenants,
+ * lifecycle_seen, Forge installations and events are listed by their own
+ * foreach/list above. A non-AC_OK return from fn stops and is returned.
+ */
+enum ac_err ac_store_items(struct ac_store *st, enum ac_err (*fn)(const struct ac_store_item *it, void *ctx),
+    void *ctx);
+
+/*
+ * Writes it as it was in the caller's write transaction (replacing a record
+ * under the same key): times, seq and attempts kept, nothing taken from the
+ * clock. An event keeps its seq, and the store's next sequence number is
+ * moved past it (AC_ITEM_SEQ: past that number), so that the next event
+ * accepted gets a new one.
+ */
+enum ac_err ac_store_item_put_txn(struct ac_txn *txn, const struct ac_store_item *it);
+
 #endif

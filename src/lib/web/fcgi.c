@@ -498,15 +498,16 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 	if (app->conf->processes > 0 && listening_on_stdin())
 		supervise(app->conf->processes);
 	if (flags & AC_APP_STORE) {
+		char where[600];
+
+		ac_conf_store_where(app->conf, where, sizeof(where));
 		err = ac_store_open_conf(app->conf, ac_store_conf_flags(app->conf), &app->store);
 		if (err == AC_ERR_STORE_DAMAGED) {
 			/* served, each request answered 503 store_damaged: a program that exits is only a 502 */
-			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
-			    ac_strerror(err));
+			ac_log_error("cannot open the store in %s: %s", where, ac_strerror(err));
 			app->store_err = err;
 		} else if (err != AC_OK) {
-			ac_log_error("cannot open the store in AC_DATA_DIR=%s: %s", app->conf->data_dir,
-			    ac_strerror(err));
+			ac_log_error("cannot open the store in %s: %s", where, ac_strerror(err));
 			ac_app_release(app);
 			return 1;
 		}

@@ -1,0 +1,73 @@
+#!/bin/bash
+# pg-schema.sh: the PostgreSQL schema (issue 16 item 2): a program or a worker started against a
+# database without the schema, or with a newer version of it, refuses to start and names the
+# command to run; four `acctl store migrate` at once on one database apply each migration once
+# and all succeed; a password in AC_DATABASE_URL is masked by acctl config and in the logs (TAP).
+. "$top_srcdir/tests/integration/lib.sh"
+
+pg_need
+[ -x "$top_builddir/src/fcgi/webhook.fcgi" ] && [ -x "$top_builddir/src/cli/acctl" ] ||
+	skip_all "the programs are not built"
+it_setup
+pg_start main || { not_ok "a private PostgreSQL starts"; done_testing; }
+PSQL="$("$PG_SERVER" bindir)/psql"
+ACCTL="$top_builddir/src/cli/acctl"
+export AC_BASE_URL=https://app.example.com AC_DATA_DIR="$IT_TMP/data"
+# db NAME: the URI of database NAME on the same server
+db() { printf '%s\n' "$PG_URL" | sed "s#///connect_fcgi#///$1#"; }
+q() { "$PSQL" -X -q -tA -d "$1" -c "$2" 2>>"$IT_TMP/logs/psql.log"; }
+
+q "$PG_URL" "CREATE DATABASE fresh" >/dev/null
+q "$PG_URL" "CREATE DATABASE racing" >/dev/null
+
+# ---------------------------------------------------------------- no schema: refused, saying what to run
+AC_DATABASE_URL="$(db fresh)" "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/logs/w1.log"
+rc=$?
+check "webhook.fcgi on a database without the schema exits (status $rc)" test "$rc" -ne 0
+check "... saying to run acctl store migrate" grep -q 'no connect-fcgi schema: run `acctl store migrate`' "$IT_TMP/logs/w1.log"
+AC_DATABASE_URL="$(db fresh)" "$ACCTL" worker --once >/dev/null 2>"$IT_TMP/logs/w2.log"
+rc=$?
+check "acctl worker on it exits (status $rc)" test "$rc" -ne 0
+check "... saying to run acctl store migrate" grep -q 'acctl store migrate' "$IT_TMP/logs/w2.log"
+is "$(q "$(db fresh)" "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0 \
+	"... and neither created anything there"
+
+# ---------------------------------------------------------------- migrations at once: each applied once
+pids=()
+for i in 1 2 3 4; do
+	AC_DATABASE_URL="$(db racing)" "$ACCTL" store migrate >"$IT_TMP/logs/m$i.out" 2>"$IT_TMP/logs/m$i.err" &
+	pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+is "$fails" 0 "four acctl store migrate at once all succeed"
+is "$(cat "$IT_TMP"/logs/m[1-4].out | grep -c '^schema version 0 -> 1$')" 1 "... one applied the schema"
+is "$(cat "$IT_TMP"/logs/m[1-4].out | grep -c '^schema version 1: nothing to do$')" 3 "... the others found nothing to do"
+is "$(q "$(db racing)" "SELECT string_agg(version::text, ',') FROM ac_schema_migrations")" 1 \
+	"... and version 1 is recorded once"
+AC_DATABASE_URL="$(db racing)" "$ACCTL" worker --once >/dev/null 2>"$IT_TMP/logs/w3.log"
+is "$?" 0 "acctl worker --once runs on the migrated database"
+
+# ---------------------------------------------------------------- a newer schema: refused
+q "$(db racing)" "INSERT INTO ac_schema_migrations (version, name) VALUES (999, '999-future.sql')" >/dev/null
+AC_DATABASE_URL="$(db racing)" "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/logs/w4.log"
+check "webhook.fcgi on a database with a newer schema exits" test $? -ne 0
+check "... saying a newer build migrated it" grep -q 'newer than this build' "$IT_TMP/logs/w4.log"
+AC_DATABASE_URL="$(db racing)" "$ACCTL" store migrate >/dev/null 2>"$IT_TMP/logs/m5.err"
+check "acctl store migrate refuses to touch it" test $? -ne 0
+is "$(q "$(db racing)" "SELECT count(*) FROM ac_schema_migrations")" 2 "... and changes nothing"
+
+# ---------------------------------------------------------------- passwords masked
+SECRET='s3cr3t-Pa55'
+url="postgresql://nobody:$SECRET@/connect_fcgi?host=$IT_TMP/nowhere&port=1&password=$SECRET"
+out="$(AC_STORE=postgres AC_DATABASE_URL="$url" "$ACCTL" config 2>&1)"
+check "acctl config shows AC_DATABASE_URL" eval 'printf "%s\n" "$out" | grep -q "^AC_DATABASE_URL=postgresql://nobody:\*\*\*\*\*\*\*\*@"'
+check "... without its password" eval '! printf "%s\n" "$out" | grep -q "$SECRET"'
+out="$(AC_STORE=postgres AC_DATABASE_URL="host=$IT_TMP/nowhere port=1 password='$SECRET x' dbname=x" "$ACCTL" config 2>&1)"
+check "a key/value string's quoted password is masked too" \
+	eval 'printf "%s\n" "$out" | grep -q "password=\*\*\*\*\*\*\*\*" && ! printf "%s\n" "$out" | grep -q "$SECRET"'
+AC_DATABASE_URL="$url" "$ACCTL" worker --once >/dev/null 2>"$IT_TMP/logs/w5.log"
+check "a worker whose database is down says so" grep -q 'PostgreSQL unavailable' "$IT_TMP/logs/w5.log"
+check "... without the password" eval '! grep -q "$SECRET" "$IT_TMP/logs/w5.log"'
+
+done_testing
