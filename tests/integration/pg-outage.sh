@@ -122,6 +122,19 @@ is "$got" 204 "writable again: 204, with no restart"
 end=$((SECONDS + 30))
 while [ "$(effects 5)" != "1 1" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.3; done
 is "$(effects 5)" "1 1" "... and the worker handled it"
+
+# ================================================================ connections ended by the server
+# (pg_terminate_backend, as an idle timeout, a pooler or an operator does): the next request
+# finds its connection gone before using it, and reconnects at once: no 503 for it
+k="$(q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")"
+check "every connection of the programs and the worker ended by the server ($k)" test "${k:-0}" -gt 0
+sleep 0.5
+is "$(send_pr "$BASE" "$CK" 6)" 204 "the next webhook: 204 (the dead connection replaced before use, not a 503)"
+http GET /healthcheck
+is "$STATUS" 200 "... /healthcheck: 200"
+end=$((SECONDS + 30))
+while [ "$(effects 6)" != "1 1" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.3; done
+is "$(effects 6)" "1 1" "... and the worker, its connections ended too, handled it"
 is "$(programs)" "$before" "the same processes still"
 
 [ "$T_FAILED" -eq 0 ] || pg_logs
