@@ -1,7 +1,10 @@
 /*
- * test-store-copy.c: ac_store_items() and ac_store_item_put_txn() (acctl store
- * copy, issue 16 item 7): a store holding one of every kind of record is
- * copied LMDB -> PostgreSQL -> LMDB -> LMDB through the interface alone, and
+ * test-store-copy.c: ac_store_copy() (store-copy.c, what acctl store copy
+ * runs; issue 16 item 7) on ac_store_items() and ac_store_item_put_txn(): a
+ * store holding one of every kind of record is copied LMDB -> PostgreSQL ->
+ * LMDB -> LMDB and PostgreSQL -> PostgreSQL, counted per kind; a second copy
+ * into the same target is refused (not empty), and so is a source with a
+ * live lease, unless AC_STORE_COPY_FORCE; and
  * each copy answers every get as the original does: tokens and failures,
  * install keys (a remembered failure is not an item), notes (a long key
  * hashed alike), lifecycle_seen, Forge installations with their first_seen,

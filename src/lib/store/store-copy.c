@@ -63,78 +63,6 @@ struct copy {
 	struct ac_store_copy_report *r;
 };
 
-/* ---- is the target empty: stop at the first thing found */
-
-/* A walk's callback found something (r->holds says what): the walk stops there. */
-#define STOP AC_ERR_INTERNAL
-
-static enum ac_err
-found(struct copy *c, enum ac_store_copy_kind k)
-{
-	c->r->holds = kind_name[k];
-	return STOP;
-}
-
-static enum ac_err
-found_tenant(const struct ac_tenant *t, json_object *record, void *ctx)
-{
-	(void)t;
-	(void)record;
-	return found(ctx, AC_COPY_TENANT);
-}
-
-static enum ac_err
-found_seen(const struct ac_seen *e, void *ctx)
-{
-	(void)e;
-	return found(ctx, AC_COPY_SEEN);
-}
-
-static enum ac_err
-found_installation(const struct ac_forge_installation *in, void *ctx)
-{
-	(void)in;
-	return found(ctx, AC_COPY_FORGE_INSTALLATION);
-}
-
-static enum ac_err
-found_item(const struct ac_store_item *it, void *ctx)
-{
-	if (it->kind == AC_ITEM_SEQ)
-		return AC_OK; /* a fresh store has one too */
-	return found(ctx, item_kind(it->kind));
-}
-
-static enum ac_err
-found_event(const struct ac_event *ev, void *ctx)
-{
-	(void)ev;
-	return found(ctx, AC_COPY_EVENT);
-}
-
-static enum ac_err
-found_dead(const struct ac_event *ev, void *ctx)
-{
-	(void)ev;
-	return found(ctx, AC_COPY_DEAD);
-}
-
-/* AC_OK, r->holds NULL when st holds nothing, else what it holds first; or a store error. */
-static enum ac_err
-empty(struct ac_store *st, struct copy *c)
-{
-	enum ac_err err;
-
-	c->r->holds = NULL;
-	if ((err = ac_tenant_foreach(st, found_tenant, c)) == AC_OK &&
-	    (err = ac_seen_list(st, found_seen, c)) == AC_OK &&
-	    (err = ac_forge_installation_foreach(st, found_installation, c)) == AC_OK &&
-	    (err = ac_store_items(st, found_item, c)) == AC_OK &&
-	    (err = ac_inbox_list(st, 0, found_event, c)) == AC_OK)
-		err = ac_inbox_list(st, 1, found_dead, c);
-	return c->r->holds ? AC_OK : err;
-}
-
 static enum ac_err
 count_leased(const struct ac_event *ev, void *ctx)
 {
@@ -145,16 +73,32 @@ count_leased(const struct ac_event *ev, void *ctx)
 	return AC_OK;
 }
 
-/* ---- the copy, in the target's one transaction */
+/*
+ * ---- one walk: the copy, in the target's one transaction (c->txn); or,
+ * with c->txn NULL, whether the target is empty: the first record found
+ * stops the walk (r->holds says what it is)
+ */
+
+/* What a walk's callback returns when it found a record of a store looked at (c->txn NULL). */
+#define STOP AC_ERR_INTERNAL
+
+static enum ac_err
+found(struct copy *c, enum ac_store_copy_kind k)
+{
+	c->r->holds = kind_name[k];
+	return STOP;
+}
 
 static enum ac_err
 put_item(const struct ac_store_item *it, void *ctx)
 {
 	struct copy *c = ctx;
-	enum ac_err err = ac_store_item_put_txn(c->txn, it);
 	enum ac_store_copy_kind k = item_kind(it->kind);
+	enum ac_err err;
 
-	if (err == AC_OK && k != AC_COPY__COUNT)
+	if (c->txn == NULL) /* a fresh store has its AC_ITEM_SEQ too */
+		return it->kind == AC_ITEM_SEQ ? AC_OK : found(c, k);
+	if ((err = ac_store_item_put_txn(c->txn, it)) == AC_OK && k != AC_COPY__COUNT)
 		c->r->n[k]++;
 	return err;
 }
@@ -168,6 +112,8 @@ put_tenant(const struct ac_tenant *t0, json_object *record, void *ctx)
 	enum ac_err err;
 
 	(void)t0;
+	if (c->txn == NULL)
+		return found(c, AC_COPY_TENANT);
 	/* the whole record: the install body (borrowed from record) kept with it */
 	if ((err = ac_tenant_from_json(record, &t, &install)) == AC_OK &&
 	    (err = ac_tenant_put_txn(c->txn, &t, install)) == AC_OK)
@@ -181,8 +127,11 @@ put_seen(const struct ac_seen *e, void *ctx)
 {
 	struct copy *c = ctx;
 	struct ac_seen old = { 0 };
-	enum ac_err err = ac_seen_get_txn(c->txn, e->exp, e->token_sha, &old);
+	enum ac_err err;
 
+	if (c->txn == NULL)
+		return found(c, AC_COPY_SEEN);
+	err = ac_seen_get_txn(c->txn, e->exp, e->token_sha, &old);
 	ac_seen_release(&old);
 	if (err == AC_OK)
 		return AC_OK; /* FORCE: the target has it already (an entry is never overwritten) */
@@ -193,34 +142,61 @@ put_seen(const struct ac_seen *e, void *ctx)
 	return err;
 }
 
+/* An installation or an event, as the item of its kind. */
 static enum ac_err
-put_installation(const struct ac_forge_installation *in, void *ctx)
+put_as(void *ctx, enum ac_item_kind kind, const struct ac_forge_installation *in, const struct ac_event *ev)
 {
 	struct ac_store_item it = { 0 };
 
-	it.kind = AC_ITEM_FORGE_INSTALLATION;
+	it.kind = kind;
 	it.installation = in;
+	it.event = ev;
 	return put_item(&it, ctx);
+}
+
+static enum ac_err
+put_installation(const struct ac_forge_installation *in, void *ctx)
+{
+	return put_as(ctx, AC_ITEM_FORGE_INSTALLATION, in, NULL);
 }
 
 static enum ac_err
 put_event(const struct ac_event *ev, void *ctx)
 {
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_EVENT;
-	it.event = ev;
-	return put_item(&it, ctx);
+	return put_as(ctx, AC_ITEM_EVENT, NULL, ev);
 }
 
 static enum ac_err
 put_dead(const struct ac_event *ev, void *ctx)
 {
-	struct ac_store_item it = { 0 };
+	return put_as(ctx, AC_ITEM_DEAD, NULL, ev);
+}
 
-	it.kind = AC_ITEM_DEAD;
-	it.event = ev;
-	return put_item(&it, ctx);
+/* Every record of st, in this order, through the callbacks above. */
+static enum ac_err
+walk(struct ac_store *st, struct copy *c)
+{
+	enum ac_err err;
+
+	if ((err = ac_tenant_foreach(st, put_tenant, c)) != AC_OK ||
+	    (err = ac_seen_list(st, put_seen, c)) != AC_OK ||
+	    (err = ac_forge_installation_foreach(st, put_installation, c)) != AC_OK ||
+	    (err = ac_store_items(st, put_item, c)) != AC_OK ||
+	    (err = ac_inbox_list(st, 0, put_event, c)) != AC_OK)
+		return err;
+	return ac_inbox_list(st, 1, put_dead, c);
+}
+
+/* AC_OK, r->holds NULL when st holds nothing, else what it holds first; or a store error. */
+static enum ac_err
+empty(struct ac_store *st, struct copy *c)
+{
+	enum ac_err err;
+
+	c->txn = NULL;
+	c->r->holds = NULL;
+	err = walk(st, c);
+	return c->r->holds ? AC_OK : err;
 }
 
 static enum ac_err
@@ -228,19 +204,12 @@ copy_fn(struct ac_txn *txn, void *ctx)
 {
 	struct copy *c = ctx;
 	size_t k;
-	enum ac_err err;
 
 	/* may run again from scratch (a grown LMDB map, a PostgreSQL serialization failure) */
 	for (k = 0; k < AC_COPY__COUNT; k++)
 		c->r->n[k] = 0;
 	c->txn = txn;
-	if ((err = ac_tenant_foreach(c->src, put_tenant, c)) != AC_OK ||
-	    (err = ac_seen_list(c->src, put_seen, c)) != AC_OK ||
-	    (err = ac_forge_installation_foreach(c->src, put_installation, c)) != AC_OK ||
-	    (err = ac_store_items(c->src, put_item, c)) != AC_OK ||
-	    (err = ac_inbox_list(c->src, 0, put_event, c)) != AC_OK)
-		return err;
-	return ac_inbox_list(c->src, 1, put_dead, c);
+	return walk(c->src, c);
 }
 
 enum ac_err
