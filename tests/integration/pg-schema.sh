@@ -2,7 +2,8 @@
 # pg-schema.sh: the PostgreSQL schema (issue 16 item 2): a program or a worker started against a
 # database without the schema, or with a newer version of it, refuses to start and names the
 # command to run; four `acctl store migrate` at once on one database apply each migration once
-# and all succeed; a password in AC_DATABASE_URL is masked by acctl config and in the logs (TAP).
+# and all succeed; a service file and a PGPASSFILE work; a password in AC_DATABASE_URL is masked by
+# acctl config and in the logs (TAP).
 . "$top_srcdir/tests/integration/lib.sh"
 
 pg_need
@@ -56,6 +57,31 @@ check "... saying a newer build migrated it" grep -q 'newer than this build' "$I
 AC_DATABASE_URL="$(db racing)" "$ACCTL" store migrate >/dev/null 2>"$IT_TMP/logs/m5.err"
 check "acctl store migrate refuses to touch it" test $? -ne 0
 is "$(q "$(db racing)" "SELECT count(*) FROM ac_schema_migrations")" 2 "... and changes nothing"
+
+# ---------------------------------------------------------------- service files and PGPASSFILE
+sock="$(printf '%s\n' "$PG_URL" | sed -n 's/.*[?&]host=\([^&]*\).*/\1/p')"
+port="$(printf '%s\n' "$PG_URL" | sed -n 's/.*[?&]port=\([0-9]*\).*/\1/p')"
+user="$(printf '%s\n' "$PG_URL" | sed -n 's/.*[?&]user=\([^&]*\).*/\1/p')"
+printf '[connect_fcgi_test]\nhost=%s\nport=%s\ndbname=connect_fcgi\nuser=%s\n' "$sock" "$port" "$user" >"$IT_TMP/svc.conf"
+PGSERVICEFILE="$IT_TMP/svc.conf" AC_DATABASE_URL="service=connect_fcgi_test" "$ACCTL" worker --once \
+	>/dev/null 2>"$IT_TMP/logs/svc.log"
+is "$?" 0 "AC_DATABASE_URL=service=NAME reaches the database through PGSERVICEFILE"
+# a role that must give a password (scram), its password only in a PGPASSFILE
+hba="$(q "$PG_URL" "SHOW hba_file")"
+q "$PG_URL" "CREATE ROLE pwuser LOGIN PASSWORD 'pw-S3cret-x'; GRANT ALL ON ALL TABLES IN SCHEMA public TO pwuser;
+	GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO pwuser" >/dev/null
+if [ -n "$hba" ] && sed -i '1i local all pwuser scram-sha-256' "$hba" && [ "$(q "$PG_URL" "SELECT pg_reload_conf()")" = t ]; then
+	pwurl="postgresql:///connect_fcgi?host=$sock&port=$port&user=pwuser"
+	PGPASSFILE=/nonexistent AC_DATABASE_URL="$pwurl" "$ACCTL" worker --once >/dev/null 2>"$IT_TMP/logs/pw1.log"
+	check "a role that needs a password is refused without one" test $? -ne 0
+	printf '*:*:*:pwuser:pw-S3cret-x\n' >"$IT_TMP/pgpass"
+	chmod 0600 "$IT_TMP/pgpass"
+	PGPASSFILE="$IT_TMP/pgpass" AC_DATABASE_URL="$pwurl" "$ACCTL" worker --once >/dev/null 2>"$IT_TMP/logs/pw2.log"
+	is "$?" 0 "... and admitted with its password in PGPASSFILE, none in AC_DATABASE_URL"
+	check "... which no log line shows" eval '! grep -q "pw-S3cret-x" "$IT_TMP"/logs/pw[12].log'
+else
+	not_ok "pg_hba.conf could not be changed to require a password ($hba)"
+fi
 
 # ---------------------------------------------------------------- passwords masked
 SECRET='s3cr3t-Pa55'
