@@ -5,14 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include "base/clock.h"
 #include "base/conf.h"
 #include "base/log.h"
 #include "acctl.h"
-#include "store/inbox.h"
-#include "store/lease.h"
 #include "store/store.h"
 
 static void
@@ -131,226 +127,6 @@ open_spec(struct spec *s, int source)
 	return 0;
 }
 
-/* The counts of the summary, by what the operator knows them as. */
-enum kind {
-	K_TENANT, K_SEEN, K_FORGE_INSTALLATION, K_TOKEN, K_INSTALL_KEY, K_NOTE, K_FORGE_TOKEN, K_JWKS, K_DELIVERY,
-	K_EVENT, K_DEAD, K__COUNT
-};
-
-static const char *const kind_name[K__COUNT] = {
-	"tenants", "lifecycle_seen entries", "Forge installations", "access tokens", "install keys",
-	"handler notes", "Forge system tokens", "JWKS documents", "delivery ids (dedupe)", "inbox events",
-	"dead letters",
-};
-
-static enum kind
-item_kind(enum ac_item_kind k)
-{
-	switch (k) {
-	case AC_ITEM_TOKEN:
-		return K_TOKEN;
-	case AC_ITEM_INSTALL_KEY:
-		return K_INSTALL_KEY;
-	case AC_ITEM_NOTE:
-		return K_NOTE;
-	case AC_ITEM_FORGE_TOKEN:
-		return K_FORGE_TOKEN;
-	case AC_ITEM_JWKS:
-		return K_JWKS;
-	case AC_ITEM_DELIVERY:
-		return K_DELIVERY;
-	case AC_ITEM_FORGE_INSTALLATION:
-		return K_FORGE_INSTALLATION;
-	case AC_ITEM_EVENT:
-		return K_EVENT;
-	case AC_ITEM_DEAD:
-		return K_DEAD;
-	case AC_ITEM_SEQ:
-	case AC_ITEM__COUNT:
-		break;
-	}
-	return K__COUNT;
-}
-
-struct copy {
-	struct ac_store *src;
-	struct ac_txn *txn;       /* the target's */
-	size_t n[K__COUNT];
-	time_t now;
-	size_t leased;            /* source events under a live lease */
-	const char *first;        /* what a non-empty store holds first */
-};
-
-/* ---- is the target empty, is a worker at the source: stop at the first thing found */
-
-/* A walk's callback found something (c->first says what): the walk stops there. */
-#define STOP AC_ERR_INTERNAL
-
-static enum ac_err
-found_tenant(const struct ac_tenant *t, json_object *record, void *ctx)
-{
-	(void)t;
-	(void)record;
-	((struct copy *)ctx)->first = kind_name[K_TENANT];
-	return STOP;
-}
-
-static enum ac_err
-found_seen(const struct ac_seen *e, void *ctx)
-{
-	(void)e;
-	((struct copy *)ctx)->first = kind_name[K_SEEN];
-	return STOP;
-}
-
-static enum ac_err
-found_installation(const struct ac_forge_installation *in, void *ctx)
-{
-	(void)in;
-	((struct copy *)ctx)->first = kind_name[K_FORGE_INSTALLATION];
-	return STOP;
-}
-
-static enum ac_err
-found_item(const struct ac_store_item *it, void *ctx)
-{
-	if (it->kind == AC_ITEM_SEQ)
-		return AC_OK;
-	((struct copy *)ctx)->first = kind_name[item_kind(it->kind)];
-	return STOP;
-}
-
-static enum ac_err
-found_event(const struct ac_event *ev, void *ctx)
-{
-	(void)ev;
-	((struct copy *)ctx)->first = kind_name[K_EVENT];
-	return STOP;
-}
-
-/* AC_OK, c->first NULL when st holds nothing, else what it holds first; or a store error. */
-static enum ac_err
-empty(struct ac_store *st, struct copy *c)
-{
-	enum ac_err err;
-
-	c->first = NULL;
-	if ((err = ac_tenant_foreach(st, found_tenant, c)) == AC_OK &&
-	    (err = ac_seen_list(st, found_seen, c)) == AC_OK &&
-	    (err = ac_forge_installation_foreach(st, found_installation, c)) == AC_OK &&
-	    (err = ac_store_items(st, found_item, c)) == AC_OK &&
-	    (err = ac_inbox_list(st, 0, found_event, c)) == AC_OK &&
-	    (err = ac_inbox_list(st, 1, found_event, c)) == STOP)
-		c->first = kind_name[K_DEAD];
-	return c->first ? AC_OK : err;
-}
-
-static enum ac_err
-count_leased(const struct ac_event *ev, void *ctx)
-{
-	struct copy *c = ctx;
-
-	if (ev->lease_until > c->now && !ac_lease_owner_dead(&ev->owner))
-		c->leased++;
-	return AC_OK;
-}
-
-/* ---- the copy, in the target's one transaction */
-
-static enum ac_err
-put_item(const struct ac_store_item *it, void *ctx)
-{
-	struct copy *c = ctx;
-	enum ac_err err = ac_store_item_put_txn(c->txn, it);
-	enum kind k = item_kind(it->kind);
-
-	if (err == AC_OK && k != K__COUNT)
-		c->n[k]++;
-	return err;
-}
-
-static enum ac_err
-put_tenant(const struct ac_tenant *t0, json_object *record, void *ctx)
-{
-	struct copy *c = ctx;
-	struct ac_tenant t = { 0 };
-	json_object *install = NULL;
-	enum ac_err err;
-
-	(void)t0;
-	/* the whole record: the install body (borrowed from record) kept with it */
-	if ((err = ac_tenant_from_json(record, &t, &install)) == AC_OK &&
-	    (err = ac_tenant_put_txn(c->txn, &t, install)) == AC_OK)
-		c->n[K_TENANT]++;
-	ac_tenant_release(&t); /* install is borrowed from record */
-	return err;
-}
-
-static enum ac_err
-put_seen(const struct ac_seen *e, void *ctx)
-{
-	struct copy *c = ctx;
-	struct ac_seen old = { 0 };
-	enum ac_err err = ac_seen_get_txn(c->txn, e->exp, e->token_sha, &old);
-
-	ac_seen_release(&old);
-	if (err == AC_OK)
-		return AC_OK; /* --force: the target has it already (an entry is never overwritten) */
-	if (err != AC_ERR_NOT_FOUND)
-		return err;
-	if ((err = ac_seen_put_txn(c->txn, e)) == AC_OK)
-		c->n[K_SEEN]++;
-	return err;
-}
-
-static enum ac_err
-put_installation(const struct ac_forge_installation *in, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_FORGE_INSTALLATION;
-	it.installation = in;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-put_event(const struct ac_event *ev, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_EVENT;
-	it.event = ev;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-put_dead(const struct ac_event *ev, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_DEAD;
-	it.event = ev;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-copy_fn(struct ac_txn *txn, void *ctx)
-{
-	struct copy *c = ctx;
-	enum ac_err err;
-
-	/* may run again from scratch (a grown LMDB map, a PostgreSQL serialization failure) */
-	memset(c->n, 0, sizeof(c->n));
-	c->txn = txn;
-	if ((err = ac_tenant_foreach(c->src, put_tenant, c)) != AC_OK ||
-	    (err = ac_seen_list(c->src, put_seen, c)) != AC_OK ||
-	    (err = ac_forge_installation_foreach(c->src, put_installation, c)) != AC_OK ||
-	    (err = ac_store_items(c->src, put_item, c)) != AC_OK ||
-	    (err = ac_inbox_list(c->src, 0, put_event, c)) != AC_OK)
-		return err;
-	return ac_inbox_list(c->src, 1, put_dead, c);
-}
-
 static void
 copy_usage(FILE *f)
 {
@@ -362,7 +138,7 @@ copy(int argc, char **argv)
 {
 	struct spec from = { 0 }, to = { 0 };
 	struct ac_conf conf;
-	struct copy c = { 0 };
+	struct ac_store_copy_report r;
 	const char *f = NULL, *t = NULL;
 	char *why = NULL;
 	int force = 0, rc = 1, i;
@@ -403,34 +179,27 @@ copy(int argc, char **argv)
 	}
 	if (open_spec(&from, 1) || open_spec(&to, 0))
 		goto out;
-	/* the programs and workers of the source must be stopped: a leased event says a worker runs */
-	c.now = ac_clock_now();
-	if ((err = ac_inbox_list(from.st, 0, count_leased, &c)) != AC_OK) {
-		fprintf(stderr, "acctl store copy: %s: cannot read the inbox: %s\n", from.shown, ac_strerror(err));
-		goto out;
-	}
-	if (c.leased && !force) {
-		fprintf(stderr, "acctl store copy: %s: %zu event(s) held by a running worker: stop the programs and "
-		    "workers of the source first (or --force, their leases are not copied)\n", from.shown, c.leased);
-		goto out;
-	}
-	if ((err = empty(to.st, &c)) == AC_OK && c.first && !force) {
-		fprintf(stderr, "acctl store copy: %s is not empty (it holds %s): refusing to mix two stores "
-		    "(--force copies into it, replacing what has the same key)\n", to.shown, c.first);
-		goto out;
-	} else if (err != AC_OK) {
-		fprintf(stderr, "acctl store copy: %s: %s\n", to.shown, ac_strerror(err));
-		goto out;
-	}
-	c.src = from.st;
-	if ((err = ac_store_update(to.st, copy_fn, &c)) != AC_OK) {
-		fprintf(stderr, "acctl store copy: %s -> %s failed: %s; nothing was written to %s (one transaction)\n",
-		    from.shown, to.shown, ac_strerror(err), to.shown);
+	if ((err = ac_store_copy(from.st, to.st, force ? AC_STORE_COPY_FORCE : 0, &r)) != AC_OK) {
+		if (r.step == AC_COPY_LEASES && r.refused)
+			fprintf(stderr, "acctl store copy: %s: %zu event(s) held by a running worker: stop the programs "
+			    "and workers of the source first (or --force, their leases are not copied)\n", from.shown,
+			    r.leased);
+		else if (r.step == AC_COPY_LEASES)
+			fprintf(stderr, "acctl store copy: %s: cannot read the inbox: %s\n", from.shown,
+			    ac_strerror(err));
+		else if (r.step == AC_COPY_TARGET && r.refused)
+			fprintf(stderr, "acctl store copy: %s is not empty (it holds %s): refusing to mix two stores "
+			    "(--force copies into it, replacing what has the same key)\n", to.shown, r.holds);
+		else if (r.step == AC_COPY_TARGET)
+			fprintf(stderr, "acctl store copy: %s: %s\n", to.shown, ac_strerror(err));
+		else
+			fprintf(stderr, "acctl store copy: %s -> %s failed: %s; nothing was written to %s (one "
+			    "transaction)\n", from.shown, to.shown, ac_strerror(err), to.shown);
 		goto out;
 	}
 	printf("copied %s -> %s\n", from.shown, to.shown);
-	for (i = 0; i < K__COUNT; i++)
-		printf("  %-24s %zu\n", kind_name[i], c.n[i]);
+	for (i = 0; i < AC_COPY__COUNT; i++)
+		printf("  %-24s %zu\n", ac_store_copy_kind_name((enum ac_store_copy_kind)i), r.n[i]);
 	rc = 0;
 out:
 	ac_store_close(from.st);

@@ -44,7 +44,7 @@ usage(FILE *f)
 	    "  drains the inbox of AC_DATA_DIR: runs the handler of each event, in order per\n"
 	    "  tenant, retrying failures with backoff for AC_RETRY_FOR seconds, then `dead`.\n"
 	    "  Several workers may run at once. SIGTERM or SIGINT: stop after the current event.\n"
-	    "  --once  run what is due, then exit\n"
+	    "  --once  run what is due, then exit (status 1 when the store failed)\n"
 	    "  --list  print the handler table\n");
 }
 
@@ -120,6 +120,9 @@ acctl_cmd_worker(int argc, char **argv)
 				last_said = ac_clock_usec();
 			}
 			ran = 0;
+			/* --once could not do what is due: say so by the exit status (cron, scripts) */
+			if (once)
+				rc = 1;
 			if (ac_store_stale(st)) {
 				/* only a new process uses the store's files there now: scripts/run or systemd starts it */
 				ac_log_error("exiting: the store's files were replaced; start the worker again");

@@ -1,7 +1,10 @@
 /*
- * test-store-copy.c: ac_store_items() and ac_store_item_put_txn() (acctl store
- * copy, issue 16 item 7): a store holding one of every kind of record is
- * copied LMDB -> PostgreSQL -> LMDB -> LMDB through the interface alone, and
+ * test-store-copy.c: ac_store_copy() (store-copy.c, what acctl store copy
+ * runs; issue 16 item 7) on ac_store_items() and ac_store_item_put_txn(): a
+ * store holding one of every kind of record is copied LMDB -> PostgreSQL ->
+ * LMDB -> LMDB and PostgreSQL -> PostgreSQL, counted per kind; a second copy
+ * into the same target is refused (not empty), and so is a source with a
+ * live lease, unless AC_STORE_COPY_FORCE; and
  * each copy answers every get as the original does: tokens and failures,
  * install keys (a remembered failure is not an item), notes (a long key
  * hashed alike), lifecycle_seen, Forge installations with their first_seen,
@@ -117,84 +120,33 @@ fill(struct ac_store *st)
 	ac_clock_set(T0 + 30);
 }
 
-/* ---- the copy: what acctl store copy does, in the target's one transaction */
-
-struct copy {
-	struct ac_store *src;
-	struct ac_txn *txn;
-	size_t n;
-};
-
-static enum ac_err
-put_item(const struct ac_store_item *it, void *ctx)
-{
-	struct copy *c = ctx;
-
-	c->n++;
-	return ac_store_item_put_txn(c->txn, it);
-}
-
-static enum ac_err
-c_seen(const struct ac_seen *e, void *ctx)
-{
-	return ac_seen_put_txn(((struct copy *)ctx)->txn, e);
-}
-
-static enum ac_err
-c_inst(const struct ac_forge_installation *in, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_FORGE_INSTALLATION;
-	it.installation = in;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-c_event(const struct ac_event *ev, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_EVENT;
-	it.event = ev;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-c_dead(const struct ac_event *ev, void *ctx)
-{
-	struct ac_store_item it = { 0 };
-
-	it.kind = AC_ITEM_DEAD;
-	it.event = ev;
-	return put_item(&it, ctx);
-}
-
-static enum ac_err
-copy_fn(struct ac_txn *txn, void *ctx)
-{
-	struct copy *c = ctx;
-	enum ac_err err;
-
-	c->txn = txn;
-	c->n = 0;
-	if ((err = ac_seen_list(c->src, c_seen, c)) != AC_OK ||
-	    (err = ac_forge_installation_foreach(c->src, c_inst, c)) != AC_OK ||
-	    (err = ac_store_items(c->src, put_item, c)) != AC_OK || (err = ac_inbox_list(c->src, 0, c_event, c)) != AC_OK)
-		return err;
-	return ac_inbox_list(c->src, 1, c_dead, c);
-}
+/* ---- the copy: ac_store_copy, what acctl store copy runs */
 
 /* extra: delivery ids same() added to from since it was filled */
 static void
 copy(struct ac_store *from, struct ac_store *to, size_t extra)
 {
-	struct copy c = { from, NULL, 0 };
+	struct ac_store_copy_report r;
+	/* 0 tenants, 1 seen, 1 installation, 2 tokens, 1 key (a remembered failure is not one), 2 notes,
+	 * 1 system token, the JWKS, the delivery ids within the window (d-1 d-2 d-3), 2 pending, 1 dead */
+	static const size_t want[AC_COPY__COUNT] = { 0, 1, 1, 2, 1, 2, 1, 1, 3, 2, 1 };
+	size_t k;
 
-	ck_assert_int_eq(ac_store_update(to, copy_fn, &c), AC_OK);
-	/* 2 tokens, 1 key, 2 notes, 1 system token, the JWKS, 2 deliveries within the window (d-1 d-2 d-3: 3),
-	 * the seq, 1 installation, 2 pending, 1 dead */
-	ck_assert_uint_eq(c.n, 2 + 1 + 2 + 1 + 1 + 3 + 1 + 1 + 2 + 1 + extra);
+	ck_assert_int_eq(ac_store_copy(from, to, 0, &r), AC_OK);
+	ck_assert_int_eq(r.step, AC_COPY_WRITTEN);
+	ck_assert_int_eq(r.refused, 0);
+	ck_assert_uint_eq(r.leased, 0);
+	ck_assert_ptr_null(r.holds);
+	for (k = 0; k < AC_COPY__COUNT; k++)
+		ck_assert_msg(r.n[k] == want[k] + (k == AC_COPY_DELIVERY ? extra : 0), "%s: %zu copied",
+		    ac_store_copy_kind_name((enum ac_store_copy_kind)k), r.n[k]);
+	/* once more: the target is not empty now, and says what it holds first */
+	ck_assert_int_eq(ac_store_copy(from, to, 0, &r), AC_ERR_INVALID);
+	ck_assert_int_eq(r.step, AC_COPY_TARGET);
+	ck_assert_int_eq(r.refused, 1);
+	ck_assert_str_eq(r.holds, ac_store_copy_kind_name(AC_COPY_SEEN));
+	for (k = 0; k < AC_COPY__COUNT; k++)
+		ck_assert_uint_eq(r.n[k], 0);
 }
 
 /* ---- every get of the copy as of the original */
@@ -341,6 +293,41 @@ START_TEST(pg_pg)
 }
 END_TEST
 
+/* a worker at the source (a live lease) refuses the copy; FORCE copies, the lease dropped, and into a
+ * store that holds the same records (the lifecycle_seen entry kept, not counted again) */
+START_TEST(leased_force)
+{
+	char a_dir[64];
+	struct ac_store *a = lmdb_open(a_dir, sizeof(a_dir)), *p = pgh_open();
+	struct ac_store_copy_report r;
+	struct ac_event ev = { 0 };
+	int dead = 0;
+
+	fill(a);
+	ck_assert_int_eq(ac_inbox_claim(a, 300, &ev), AC_OK);
+	ck_assert_uint_eq(ev.seq, 2);
+	ac_event_release(&ev);
+	ck_assert_int_eq(ac_store_copy(a, p, 0, &r), AC_ERR_INVALID);
+	ck_assert_int_eq(r.step, AC_COPY_LEASES);
+	ck_assert_int_eq(r.refused, 1);
+	ck_assert_uint_eq(r.leased, 1);
+	ck_assert_int_eq(ac_store_copy(a, p, AC_STORE_COPY_FORCE, &r), AC_OK);
+	ck_assert_uint_eq(r.leased, 1);
+	ck_assert_uint_eq(r.n[AC_COPY_EVENT], 2);
+	ck_assert_int_eq(ac_inbox_get(p, 2, &ev, &dead), AC_OK);
+	ck_assert_int_eq(ev.lease_until, 0);
+	ac_event_release(&ev);
+	ck_assert_int_eq(ac_store_copy(a, p, AC_STORE_COPY_FORCE, &r), AC_OK);
+	ck_assert_ptr_nonnull(r.holds);
+	ck_assert_uint_eq(r.n[AC_COPY_SEEN], 0);
+	ck_assert_uint_eq(r.n[AC_COPY_TOKEN], 2);
+	ac_store_close(a);
+	ac_store_close(p);
+	rm_dir(a_dir);
+	ac_clock_set(0);
+}
+END_TEST
+
 static void
 pg_server_setup(void)
 {
@@ -358,6 +345,7 @@ suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, lmdb_pg_lmdb);
 	tcase_add_test(tc, pg_pg);
+	tcase_add_test(tc, leased_force);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -538,6 +538,41 @@ START_TEST(server_stopped_then_back)
 }
 END_TEST
 
+/*
+ * A server that ends an idle connection (pg_terminate_backend, an idle
+ * timeout, a restart) first says why (FATAL 57P01), then closes it: the
+ * next operation must see both before using it and reconnect, not fail
+ * with a 503 as it did when one read took only the message.
+ */
+START_TEST(connection_ended_by_server)
+{
+	struct ac_conf conf;
+	struct ac_store *st = NULL;
+	PGconn *admin;
+	PGresult *r;
+	int found = 0, i;
+
+	pgh_conf(&conf);
+	ck_assert_int_eq(ac_store_open_conf(&conf, AC_STORE_NOSYNC, &st), AC_OK);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(ac_note_put(st, "before"), AC_OK);
+		admin = PQconnectdb(conf.database_url);
+		ck_assert_int_eq(PQstatus(admin), CONNECTION_OK);
+		r = PQexec(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		    "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+		ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+		ck_assert_str_eq(PQgetvalue(r, 0, 0), "1");
+		PQclear(r);
+		PQfinish(admin);
+		usleep(200 * 1000);
+		ck_assert_int_eq(ac_note_get(st, "before", &found), AC_OK);
+		ck_assert_int_eq(found, 1);
+	}
+	ac_store_close(st);
+	ac_conf_release(&conf);
+}
+END_TEST
+
 /* In the parent, before the forked tests (an unchecked fixture: the harness asserts, which Check allows only there and in tests). */
 static void
 pg_server_setup(void)
@@ -564,6 +599,7 @@ suite(void)
 	tcase_set_timeout(td, 60);
 	tcase_add_test(td, tenant_foreach_byte_order);
 	tcase_add_test(td, rejected_write_changes_nothing);
+	tcase_add_test(td, connection_ended_by_server);
 	tcase_add_test(td, tenant_get_prepared);
 	tcase_set_timeout(to, 120);
 	tcase_add_checked_fixture(to, NULL, own_teardown);

@@ -201,27 +201,12 @@ raise_seq(struct ac_pg *pg, uint64_t seq)
 	    "0)))", &p, NULL);
 }
 
-/* "bb:{clientKey}", "jira:{clientKey} ..." -> the clientKey (pg-tenant.c's column). */
-static char *
-token_client_key(const char *key)
-{
-	const char *s;
-
-	if (!strncmp(key, "bb:", 3))
-		return strdup(key + 3);
-	if (!strncmp(key, "jira:", 5)) {
-		s = strchr(key + 5, ' ');
-		return s ? strndup(key + 5, (size_t)(s - key - 5)) : strdup(key + 5);
-	}
-	return strdup(key);
-}
-
 static enum ac_err
 put_token(struct ac_pg *pg, const struct ac_store_item *it)
 {
 	const struct ac_token_rec *r = it->token;
 	struct ac_pg_params p = { 0 };
-	char *ck = token_client_key(it->key);
+	char *ck = ac_pg_token_client_key(it->key);
 	int has = r->access_token && *r->access_token;
 	enum ac_err err;
 

@@ -433,9 +433,8 @@ out:
 	return err;
 }
 
-/* The clientKey a token key names: "bb:{clientKey}", "jira:{clientKey} ..." (for people reading the table). */
-static char *
-token_client_key(const char *key)
+char *
+ac_pg_token_client_key(const char *key)
 {
 	const char *s;
 
@@ -452,7 +451,7 @@ enum ac_err
 ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
 {
 	struct ac_pg_params p = { 0 };
-	char *ck = token_client_key(key);
+	char *ck = ac_pg_token_client_key(key);
 	enum ac_err err;
 
 	if (ck == NULL)

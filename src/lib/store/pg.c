@@ -206,16 +206,35 @@ connect_now(struct ac_pg *pg)
 	return AC_OK;
 }
 
+/*
+ * Whether an idle connection is gone, without a round trip. A server that
+ * ends one (a restart, pg_terminate_backend, an idle timeout) first says why
+ * (FATAL 57P01), then closes it; one read takes the message and returns
+ * before the end of the stream, so the connection still looked fine and the
+ * next statement failed (a 503 for a healthy database). So: read, let libpq
+ * parse what came (PQisBusy; the message goes to the notice receiver, a
+ * NOTIFY stays for PQnotifies), and read once more, which finds the end.
+ */
+static int
+conn_gone(PGconn *c)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK)
+			return 1;
+		(void)PQisBusy(c);
+	}
+	return PQstatus(c) != CONNECTION_OK;
+}
+
 enum ac_err
 ac_pg_conn(struct ac_pg *pg, PGconn **conn)
 {
 	enum ac_err err;
 
-	/*
-	 * A server that restarted told this idle connection so (and closed it):
-	 * reading what waits finds that out without a round trip.
-	 */
-	if (pg->conn != NULL && (PQconsumeInput(pg->conn) == 0 || PQstatus(pg->conn) != CONNECTION_OK)) {
+	/* a server that restarted told this idle connection so (and closed it) */
+	if (pg->conn != NULL && conn_gone(pg->conn)) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}

@@ -181,6 +181,9 @@ enum ac_err ac_pg_install_key_purge(struct ac_store *st, const char *kid, int ma
 /* access tokens */
 enum ac_err ac_pg_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
 enum ac_err ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
+/* The clientKey a token key names ("bb:{clientKey}", "jira:{clientKey} ...", else the key), malloc'd
+ * (NULL: out of memory): ac_tokens.client_key, for ac_pg_token_forget_txn and people reading the table. */
+char *ac_pg_token_client_key(const char *key);
 enum ac_err ac_pg_token_forget_txn(struct ac_txn *txn, const char *client_key, size_t *n);
 enum ac_err ac_pg_token_lock(struct ac_store *st, const char *key, struct ac_token_lock *lk);
 void ac_pg_token_unlock(struct ac_store *st, const char *key, struct ac_token_lock *lk);

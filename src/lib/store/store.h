@@ -466,4 +466,48 @@ enum ac_err ac_store_items(struct ac_store *st, enum ac_err (*fn)(const struct a
  */
 enum ac_err ac_store_item_put_txn(struct ac_txn *txn, const struct ac_store_item *it);
 
+/*
+ * ac_store_copy (store-copy.c, `acctl store copy`): every record of from
+ * written into to in to's one write transaction, through this interface
+ * alone (any backend to any backend). The kinds it counts, in the order of
+ * ac_store_copy_kind_name (AC_ITEM_SEQ is copied but not counted):
+ */
+enum ac_store_copy_kind {
+	AC_COPY_TENANT, AC_COPY_SEEN, AC_COPY_FORGE_INSTALLATION, AC_COPY_TOKEN, AC_COPY_INSTALL_KEY,
+	AC_COPY_NOTE, AC_COPY_FORGE_TOKEN, AC_COPY_JWKS, AC_COPY_DELIVERY, AC_COPY_EVENT, AC_COPY_DEAD,
+	AC_COPY__COUNT
+};
+
+/* What the operator knows kind as ("tenants", "inbox events" ...). */
+const char *ac_store_copy_kind_name(enum ac_store_copy_kind kind);
+
+/* Where ac_store_copy stopped (or, AC_OK, AC_COPY_WRITTEN). */
+enum ac_store_copy_step {
+	AC_COPY_LEASES,   /* reading from's inbox for events under a live lease */
+	AC_COPY_TARGET,   /* reading what to holds */
+	AC_COPY_WRITE,    /* the copy, in to's transaction: nothing written */
+	AC_COPY_WRITTEN
+};
+
+struct ac_store_copy_report {
+	enum ac_store_copy_step step;
+	int refused;              /* 1: stopped at step without FORCE: leased, or holds */
+	size_t leased;            /* from's events under a live lease (a worker runs there) */
+	const char *holds;        /* NULL: to was empty; else the kind name of what it held first */
+	size_t n[AC_COPY__COUNT]; /* records written, by kind (a lifecycle_seen entry to has already: not) */
+};
+
+/*
+ * Copies from into to, which must be empty: the programs and workers of
+ * from must be stopped, so an event under a live lease in from refuses the
+ * copy, and so does a to that holds anything (out->refused, AC_ERR_INVALID).
+ * AC_STORE_COPY_FORCE copies anyway: leases are not copied, and a record
+ * under the same key in to is replaced (a lifecycle_seen entry is never
+ * overwritten). On a store error out->step says what was being done. One
+ * transaction: on any error nothing is written to to.
+ */
+#define AC_STORE_COPY_FORCE 0x1u
+enum ac_err ac_store_copy(struct ac_store *from, struct ac_store *to, unsigned flags,
+    struct ac_store_copy_report *out);
+
 #endif
