@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "base/clock.h"
 #include "store/inbox.h"
 #include "store/journal.h"
+#include "store/pg-inbox-int.h"
 #include "store/store-pg.h"
 #include "store/store.h"
 #include "unit.h"
@@ -906,6 +908,146 @@ START_TEST(pg_wake_and_idle)
 }
 END_TEST
 
+/* One number the store's own connection (its session) answers. */
+static long
+store_number(const char *sql)
+{
+	PGresult *r;
+	long v;
+
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", sql, NULL, &r), AC_OK);
+	v = (long)ac_pg_cell_int(r, 0, 0);
+	PQclear(r);
+	return v;
+}
+
+/* Waits up to max_ms for a NOTIFY on c: 1 when one came. */
+static int
+notified(PGconn *c, long max_ms)
+{
+	uint64_t end = ac_clock_usec() + (uint64_t)max_ms * 1000u;
+	PGnotify *n;
+	int got = 0;
+
+	for (;;) {
+		struct pollfd pfd = { PQsocket(c), POLLIN, 0 };
+		uint64_t now;
+
+		ck_assert_int_eq(PQconsumeInput(c), 1);
+		while ((n = PQnotifies(c)) != NULL) {
+			PQfreemem(n);
+			got = 1;
+		}
+		if (got || (now = ac_clock_usec()) >= end)
+			return got;
+		poll(&pfd, 1, (int)((end - now + 999) / 1000));
+	}
+}
+
+/*
+ * The wake is sent after the event's commit, in a statement of its own: a
+ * listener told sees the event, and an intake whose wake fails (pg_notify
+ * made to raise: a function of that name found first on the session's
+ * search_path) is still accepted, durable, and not a 503 (an operator's
+ * retry likewise). Before, the NOTIFY was in the intake's statement: its
+ * failure lost the event.
+ */
+START_TEST(pg_wake_after_commit_best_effort)
+{
+	PGconn *l;
+	PGresult *r;
+	uint64_t seq = 0;
+	int dup = 1;
+
+	begin(PG);
+	l = PQconnectdb(pgconf.database_url);
+	ck_assert_int_eq(PQstatus(l), CONNECTION_OK);
+	PQclear(r = PQexec(l, "LISTEN " AC_PG_CHANNEL));
+	/* the wake fails */
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "CREATE FUNCTION public.pg_notify(text, text) RETURNS void "
+	    "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'no wake today'; END$$", NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "SET search_path = public, pg_catalog", NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "f1", "{}", 2, &seq, &dup), AC_OK);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_uint_ne(seq, 0);
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "", "{}", 2, NULL, NULL), AC_OK);
+	r = PQexec(l, "SELECT count(*) FROM ac_inbox WHERE client_key = 'a'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "2");
+	PQclear(r);
+	ck_assert_int_eq(ac_inbox_retry(st, seq), AC_OK); /* an operator's retry wakes them too, after its commit */
+	ck_assert_int_eq(notified(l, 300), 0);
+	/* the wake works again: told after the commit, so the listener finds the event */
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DROP FUNCTION public.pg_notify(text, text)", NULL, NULL),
+	    AC_OK);
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DEALLOCATE ALL", NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "b", "e", "f2", "{}", 2, NULL, NULL), AC_OK);
+	ck_assert_int_eq(notified(l, 10000), 1);
+	r = PQexec(l, "SELECT count(*) FROM ac_inbox WHERE delivery_id = 'f2'");
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "1");
+	PQclear(r);
+	ck_assert_int_eq(ac_inbox_retry(st, seq), AC_OK);
+	ck_assert_int_eq(notified(l, 10000), 1);
+	/* a duplicate adds nothing: no wake */
+	ck_assert_int_eq(ac_inbox_intake(st, "b", "e", "f2", "{}", 2, NULL, &dup), AC_OK);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_int_eq(notified(l, 300), 0);
+	PQfinish(l);
+	end();
+}
+END_TEST
+
+/*
+ * The intake, its dedupe read-back and the claim are prepared once per
+ * connection (the store's session lists them), still work after someone
+ * deallocated them (SQLSTATE 26000: prepared again), and are prepared anew
+ * on a new connection after the old one was ended.
+ */
+START_TEST(pg_prepared_statements)
+{
+	char name[64];
+	enum ac_err err = AC_OK;
+	uint64_t s1 = 0, s2 = 0;
+	unsigned long n0;
+	int dup = 0, i;
+
+	begin(PG);
+	database_name(name, sizeof(name));
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "p1", "{}", 2, &s1, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "p1", "{}", 2, &s2, &dup), AC_OK);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_uint_eq(s1, s2);
+	ck_assert_uint_eq(claim(), s1);
+	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
+	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);
+	/* prepared, each runs in one round trip */
+	n0 = ac_pg_statements();
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "p1", "{}", 2, &s2, &dup), AC_OK);
+	ck_assert_uint_eq(ac_pg_statements() - n0, 2); /* the intake, the read-back */
+	/* lost by the session (as a pooler's DISCARD ALL): prepared again, the caller sees nothing */
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DEALLOCATE ALL", NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "p2", "{}", 2, &s2, &dup), AC_OK);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_int_eq(ac_inbox_intake(st, "a", "e", "p2", "{}", 2, &s1, &dup), AC_OK);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_uint_eq(s1, s2);
+	ck_assert_int_eq(ac_inbox_claim(st, 300, &(struct ac_event){ 0 }), AC_ERR_NOT_FOUND); /* p1 leased: p2 waits */
+	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
+	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);
+	/* a new connection has none: prepared there on first use */
+	kick(name);
+	for (i = 0; i < 100 && (err = ac_inbox_intake(st, "b", "e", "p3", "{}", 2, NULL, NULL)) != AC_OK; i++)
+		nap_ms(100);
+	ck_assert_int_eq(err, AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "b", "e", "p3", "{}", 2, NULL, &dup), AC_OK);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_uint_ne(claim(), 0);
+	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
+	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);
+	end();
+}
+END_TEST
+
 /*
  * The server itself stopped (pg_ctl stop -m immediate: as if it crashed) and started again with the
  * same options, the store open throughout: AC_ERR_STORE while it is down
@@ -989,6 +1131,8 @@ pg_only_tests(TCase *tc)
 	tcase_add_test(tc, pg_read_only_then_back);
 	tcase_add_test(tc, pg_down_then_back);
 	tcase_add_test(tc, pg_wake_and_idle);
+	tcase_add_test(tc, pg_wake_after_commit_best_effort);
+	tcase_add_test(tc, pg_prepared_statements);
 	tcase_add_test(tc, pg_server_restarted);
 }
 

@@ -282,6 +282,65 @@ START_TEST(tenant_foreach_byte_order)
 }
 END_TEST
 
+/* ---- the tenant read of every request: prepared, and prepared again when the session lost it */
+
+static int view_runs;
+
+static enum ac_err
+get_fn(struct ac_txn *txn, void *ctx)
+{
+	struct ac_tenant t;
+	enum ac_err err;
+
+	view_runs++;
+	if ((err = ac_tenant_get_txn(txn, ctx, &t)) == AC_OK) {
+		ck_assert_str_eq(t.client_key, ctx);
+		ac_tenant_release(&t);
+	}
+	return err;
+}
+
+static long
+prepared_count(struct ac_store *st)
+{
+	PGresult *r;
+	long n;
+
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "SELECT count(*) FROM pg_prepared_statements WHERE "
+	    "name = 'ac_tenant_get'", NULL, &r), AC_OK);
+	n = (long)ac_pg_cell_int(r, 0, 0);
+	PQclear(r);
+	return n;
+}
+
+START_TEST(tenant_get_prepared)
+{
+	struct ac_store *st = pgh_open();
+	struct ac_tenant t;
+
+	ck_assert_int_eq(ac_store_update(st, put_fn, (void *)"t1"), AC_OK);
+	ck_assert_int_eq(ac_tenant_get(st, "t1", &t), AC_OK);
+	ac_tenant_release(&t);
+	ck_assert_int_eq(prepared_count(st), 1);
+	ck_assert_int_eq(ac_tenant_get(st, "nobody", &t), AC_ERR_UNKNOWN_TENANT);
+	/* lost outside a transaction: prepared again at once */
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DEALLOCATE ALL", NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_tenant_get(st, "t1", &t), AC_OK);
+	ac_tenant_release(&t);
+	ck_assert_int_eq(prepared_count(st), 1);
+	/* lost inside one: the error aborted it, so the transaction runs again, preparing it there */
+	ck_assert_int_eq(ac_pg_exec(ac_store_pg(st), "test", "DEALLOCATE ac_tenant_get", NULL, NULL), AC_OK);
+	view_runs = 0;
+	ck_assert_int_eq(ac_store_view(st, get_fn, (void *)"t1"), AC_OK);
+	ck_assert_int_eq(view_runs, 2);
+	ck_assert_int_eq(prepared_count(st), 1);
+	view_runs = 0;
+	ck_assert_int_eq(ac_store_view(st, get_fn, (void *)"t1"), AC_OK);
+	ck_assert_int_eq(view_runs, 1);
+	ac_store_close(st);
+}
+END_TEST
+
 /* ---- a rejected write leaves every table exactly as it was */
 
 /* Every row of the tables of pg-tenant.c and pg-forge.c, as text, in one string. */
@@ -541,6 +600,7 @@ suite(void)
 	tcase_add_test(td, tenant_foreach_byte_order);
 	tcase_add_test(td, rejected_write_changes_nothing);
 	tcase_add_test(td, connection_ended_by_server);
+	tcase_add_test(td, tenant_get_prepared);
 	tcase_set_timeout(to, 120);
 	tcase_add_checked_fixture(to, NULL, own_teardown);
 	tcase_add_test(to, server_stopped_then_back);

@@ -97,25 +97,59 @@ ac_pg_event_decode(const PGresult *r, int row, int col, struct ac_event *out)
 
 /*
  * One statement, one transaction: the delivery id claimed under its unique
- * key (a row older than the dedupe window is taken over, not a block), the
- * event appended only when the id was new, and the idle workers told
- * (NOTIFY, delivered at the commit). A concurrent intake of the same id
- * waits for the first one's commit on the unique key and finds it then.
+ * key (a row older than the dedupe window is taken over, not a block), and
+ * the event appended only when the id was new. A concurrent intake of the
+ * same id waits for the first one's commit on the unique key and finds it
+ * then. Prepared: it runs on every webhook.
  */
-static const char intake_sql[] =
+static const struct ac_pg_stmt intake_stmt = { "ac_intake",
 	"WITH s AS (SELECT nextval('ac_inbox_seq_seq') AS seq), "
 	"d AS (INSERT INTO ac_deliveries AS o (client_key, delivery_id, seq, at) SELECT $1::text, $3::text, s.seq, $5::bigint FROM s "
 	"ON CONFLICT (client_key, delivery_id) DO UPDATE SET seq = excluded.seq, at = excluded.at "
 	"WHERE o.at <= $5::bigint - " AC_PG_STR(AC_INBOX_DEDUPE_SECONDS) " RETURNING seq), "
 	"i AS (INSERT INTO ac_inbox (seq, client_key, event_key, delivery_id, body, received_at, next_at) "
 	"SELECT d.seq, $1::text, $2::text, $3::text, $4::bytea, $5::bigint, $5::bigint FROM d RETURNING seq) "
-	"SELECT seq, pg_notify('" AC_PG_CHANNEL "', '') FROM i";
+	"SELECT seq FROM i", 0 };
 
 /* Without a delivery id: never deduplicated. */
-static const char intake_noid_sql[] =
-	"WITH i AS (INSERT INTO ac_inbox (client_key, event_key, delivery_id, body, received_at, next_at) "
-	"VALUES ($1, $2, $3, $4, $5, $5) RETURNING seq) "
-	"SELECT seq, pg_notify('" AC_PG_CHANNEL "', '') FROM i";
+static const struct ac_pg_stmt intake_noid_stmt = { "ac_intake_noid",
+	"INSERT INTO ac_inbox (client_key, event_key, delivery_id, body, received_at, next_at) "
+	"VALUES ($1, $2, $3, $4, $5, $5) RETURNING seq", 0 };
+
+/* A duplicate: the seq its first delivery was given. */
+static const struct ac_pg_stmt seen_stmt = { "ac_intake_seen",
+	"SELECT seq FROM ac_deliveries WHERE client_key = $1 AND delivery_id = $2", 0 };
+
+/*
+ * The idle workers told (pg-lease.c ac_pg_inbox_wait), in a transaction of
+ * its own after the event's commit, and not waiting for its WAL flush:
+ * PostgreSQL serializes the commits that NOTIFY (a cluster-wide lock from
+ * PreCommit_Notify through the flush), so a NOTIFY inside the intake made
+ * concurrent intakes flush one at a time (doc/performance.md). The event is
+ * durable before this runs; the wake is best-effort: a lost one (a crash
+ * between the two, an error here) delays the event by at most the idle
+ * worker's one-second look (cmd-worker.c IDLE_MS), so its errors are not
+ * the intake's.
+ */
+static const struct ac_pg_stmt wake_stmt = { "ac_wake",
+	"SELECT set_config('synchronous_commit', 'off', true), pg_notify('" AC_PG_CHANNEL "', '')", 1 };
+
+static void
+wake(struct ac_pg *pg)
+{
+	static uint64_t said_us;
+	uint64_t now;
+
+	if (ac_pg_exec_prepared(pg, "inbox wake", &wake_stmt, NULL, NULL) == AC_OK)
+		return;
+	/* said once a minute at most: the event itself was accepted */
+	now = ac_clock_usec();
+	if (said_us == 0 || now - said_us >= 60000000u) {
+		said_us = now;
+		ac_log_warn("inbox wake (NOTIFY %s) failed%s%s; accepted events still start within a second "
+		    "(said once a minute)", AC_PG_CHANNEL, *ac_pg_sqlstate(pg) ? ": SQLSTATE " : "", ac_pg_sqlstate(pg));
+	}
+}
 
 enum ac_err
 ac_pg_inbox_accept(struct ac_store *st, const char *client_key, const char *event_key,
@@ -136,7 +170,7 @@ ac_pg_inbox_accept(struct ac_store *st, const char *client_key, const char *even
 	ac_pg_text(&p, id);
 	ac_pg_bytes(&p, body, body_len);
 	ac_pg_int(&p, (int64_t)ac_clock_now());
-	if ((err = ac_pg_exec(pg, "inbox intake", *id ? intake_sql : intake_noid_sql, &p, &r)) != AC_OK)
+	if ((err = ac_pg_exec_prepared(pg, "inbox intake", *id ? &intake_stmt : &intake_noid_stmt, &p, &r)) != AC_OK)
 		return err;
 	if (dup)
 		*dup = PQntuples(r) == 0;
@@ -144,6 +178,8 @@ ac_pg_inbox_accept(struct ac_store *st, const char *client_key, const char *even
 		if (seq)
 			*seq = (uint64_t)ac_pg_cell_int(r, 0, 0);
 		PQclear(r);
+		/* committed: now the wake, whose failure is not the event's */
+		wake(pg);
 		return AC_OK;
 	}
 	PQclear(r);
@@ -151,8 +187,7 @@ ac_pg_inbox_accept(struct ac_store *st, const char *client_key, const char *even
 	p.n = 0;
 	ac_pg_text(&p, client_key);
 	ac_pg_text(&p, id);
-	if ((err = ac_pg_exec(pg, "inbox intake", "SELECT seq FROM ac_deliveries WHERE client_key = $1 AND "
-	    "delivery_id = $2", &p, &r)) != AC_OK)
+	if ((err = ac_pg_exec_prepared(pg, "inbox intake", &seen_stmt, &p, &r)) != AC_OK)
 		return err;
 	if (seq)
 		*seq = PQntuples(r) > 0 ? (uint64_t)ac_pg_cell_int(r, 0, 0) : 0;
@@ -203,9 +238,10 @@ ac_pg_inbox_damage(struct ac_store *st)
  * owner id), in order; SKIP LOCKED: another claimer's pick is passed over,
  * never waited for nor taken twice. The second part lists the unexpired
  * leases of this host ($9 boot id, $10 pid namespace), whose owners the
- * caller checks (ac_lease_owner_dead) when nothing was claimed.
+ * caller checks (ac_lease_owner_dead) when nothing was claimed. Prepared:
+ * an idle worker runs it once a second.
  */
-static const char claim_sql[] =
+static const struct ac_pg_stmt claim_stmt = { "ac_claim",
 	"WITH c AS (SELECT i.seq AS c_seq, i.lease_until AS old_until, encode(i.owner_id, 'hex') AS o_id, "
 	"encode(i.owner_boot, 'hex') AS o_boot, i.owner_pidns AS o_ns, i.owner_start AS o_start, "
 	"i.owner_pid AS o_pid, i.owner_host AS o_host FROM ac_inbox i "
@@ -220,7 +256,7 @@ static const char claim_sql[] =
 	"UNION ALL (SELECT 'l', seq, '', '', '', '', 0, 0, 0, '', lease_until, encode(owner_id, 'hex'), "
 	"encode(owner_boot, 'hex'), owner_pidns, owner_start, owner_pid, owner_host, 0, '', '', 0, 0, 0, '' "
 	"FROM ac_inbox WHERE lease_until > $1::bigint AND owner_boot = $4 AND owner_pidns = $5 AND owner_id <> $3 "
-	"AND NOT EXISTS (SELECT 1 FROM u) LIMIT 100)";
+	"AND NOT EXISTS (SELECT 1 FROM u) LIMIT 100)", 0 };
 
 struct claim_try {
 	char seqs[2048], ids[4096]; /* the dead owners' leases: array literals */
@@ -257,7 +293,7 @@ claim_once(struct ac_store *st, long lease, const struct ac_lease_owner *self, s
 	ac_pg_text(&p, t->n ? t->ids : "{}");
 	ac_pg_int(&p, self->pid);
 	ac_pg_text(&p, self->host);
-	if ((err = ac_pg_exec(pg, "inbox claim", claim_sql, &p, &r)) != AC_OK)
+	if ((err = ac_pg_exec_prepared(pg, "inbox claim", &claim_stmt, &p, &r)) != AC_OK)
 		return err;
 	t->n = 0;
 	snprintf(t->seqs, sizeof(t->seqs), "{");
@@ -414,7 +450,7 @@ ac_pg_inbox_retry(struct ac_store *st, uint64_t seq)
 		"b AS (INSERT INTO ac_inbox (seq, client_key, event_key, delivery_id, body, received_at, attempts, "
 		"next_at, last_error) SELECT seq, client_key, event_key, delivery_id, body, $2::bigint, 0, $2::bigint, last_error "
 		"FROM m RETURNING seq) "
-		"SELECT seq, pg_notify('" AC_PG_CHANNEL "', '') FROM (SELECT seq FROM a UNION ALL SELECT seq FROM b) x";
+		"SELECT seq FROM a UNION ALL SELECT seq FROM b";
 	struct ac_pg_params p = { 0 };
 	enum ac_err err;
 	PGresult *r;
@@ -426,7 +462,11 @@ ac_pg_inbox_retry(struct ac_store *st, uint64_t seq)
 		return err;
 	n = PQntuples(r);
 	PQclear(r);
-	return n > 0 ? AC_OK : AC_ERR_NOT_FOUND;
+	if (n == 0)
+		return AC_ERR_NOT_FOUND;
+	/* due now: the idle workers told, after the commit as for an intake */
+	wake(ac_store_pg(st));
+	return AC_OK;
 }
 
 enum ac_err

@@ -61,6 +61,10 @@ touched(PGresult *r)
 
 /* ---- tenants */
 
+/* Prepared: every request of an installed app reads its tenant. */
+static const struct ac_pg_stmt tenant_get_stmt = { "ac_tenant_get",
+	"SELECT record FROM ac_tenants WHERE client_key = $1", 0 };
+
 static enum ac_err
 tenant_get(struct ac_pg *pg, const char *client_key, struct ac_tenant *out)
 {
@@ -71,7 +75,7 @@ tenant_get(struct ac_pg *pg, const char *client_key, struct ac_tenant *out)
 	if (*client_key == '\0' || strlen(client_key) > CLIENT_KEY_MAX)
 		return AC_ERR_UNKNOWN_TENANT;
 	ac_pg_text(&p, client_key);
-	if ((err = ac_pg_exec(pg, "tenant get", "SELECT record FROM ac_tenants WHERE client_key = $1", &p, &r)) != AC_OK)
+	if ((err = ac_pg_exec_prepared(pg, "tenant get", &tenant_get_stmt, &p, &r)) != AC_OK)
 		return err;
 	if (PQntuples(r) == 0)
 		err = AC_ERR_UNKNOWN_TENANT;

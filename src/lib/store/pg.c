@@ -19,6 +19,8 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 #define TXN_TRIES 8
+/* The statements prepared on one connection: more are run unprepared (none of ours come close). */
+#define PREPARED_MAX 32
 
 struct ac_pg {
 	PGconn *conn;
@@ -31,6 +33,9 @@ struct ac_pg {
 	uint64_t logged_us;      /* when "unavailable" was last said */
 	int in_txn;              /* BEGIN said: a lost connection is not replaced until the transaction ends */
 	char sqlstate[6];
+	/* prepared on this connection (forgotten with it: a new one has none) */
+	const struct ac_pg_stmt *prepared[PREPARED_MAX];
+	unsigned nprepared;
 	struct ac_pg_inbox *inbox; /* pg-lease.c: lease renewal, LISTEN */
 };
 
@@ -186,6 +191,7 @@ connect_now(struct ac_pg *pg)
 	}
 	PQsetNoticeReceiver(pg->conn, on_notice, NULL);
 	pg->generation++;
+	pg->nprepared = 0;
 	if (!(pg->flags & AC_PG_NO_SCHEMA_CHECK) && (err = check_schema(pg)) != AC_OK) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
@@ -329,12 +335,55 @@ state_quiet(const char *s)
 	return !strcmp(s, "40001") || !strcmp(s, "40P01") || !strcmp(s, "23505") || !strcmp(s, "42P01");
 }
 
+/* The SQLSTATE of a failed result, or NULL. */
+static const char *
+result_state(const PGresult *r)
+{
+	return r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+}
+
+/*
+ * r, the outcome of one round trip: *res on success, else the error mapped
+ * (and logged unless quiet, for an error the caller says itself). Shared by
+ * every way a statement is sent.
+ */
+static enum ac_err
+outcome(struct ac_pg *pg, PGconn *c, const char *what, int quiet, PGresult *r, PGresult **res)
+{
+	ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	const char *state;
+	char line[512];
+	enum ac_err err;
+
+	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+		if (res != NULL)
+			*res = r;
+		else
+			PQclear(r);
+		return AC_OK;
+	}
+	state = result_state(r);
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "");
+	if (state == NULL || PQstatus(c) != CONNECTION_OK || state_unavailable(state)) {
+		unavailable(pg, what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		err = AC_ERR_STORE;
+	} else if (!strcmp(state, "53100")) {
+		unavailable(pg, what, "the disk of the database is full (free space there; clients are answered 503 "
+		    "and retry)");
+		err = AC_ERR_STORE_FULL;
+	} else {
+		if (!quiet && !state_quiet(state))
+			ac_log_error("%s: %s (SQLSTATE %s)", what, one_line(PQresultErrorMessage(r), line, sizeof(line)),
+			    state);
+		err = AC_ERR_STORE;
+	}
+	PQclear(r);
+	return err;
+}
+
 enum ac_err
 ac_pg_exec(struct ac_pg *pg, const char *what, const char *sql, const struct ac_pg_params *p, PGresult **res)
 {
-	ExecStatusType status;
-	const char *state;
-	char line[512];
 	enum ac_err err;
 	PGresult *r;
 	PGconn *c;
@@ -346,31 +395,89 @@ ac_pg_exec(struct ac_pg *pg, const char *what, const char *sql, const struct ac_
 		return err;
 	statements++;
 	r = PQexecParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
-	status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-		if (res != NULL)
-			*res = r;
-		else
+	return outcome(pg, c, what, 0, r, res);
+}
+
+static int
+is_prepared(const struct ac_pg *pg, const struct ac_pg_stmt *stmt)
+{
+	unsigned i;
+
+	for (i = 0; i < pg->nprepared; i++)
+		if (pg->prepared[i] == stmt)
+			return 1;
+	return 0;
+}
+
+static void
+forget(struct ac_pg *pg, const struct ac_pg_stmt *stmt)
+{
+	unsigned i;
+
+	for (i = 0; i < pg->nprepared; i++)
+		if (pg->prepared[i] == stmt) {
+			pg->prepared[i] = pg->prepared[--pg->nprepared];
+			return;
+		}
+}
+
+/* Parsed once on this connection (one round trip, counted as a statement), under the statement's name. */
+static enum ac_err
+prepare(struct ac_pg *pg, PGconn *c, const char *what, const struct ac_pg_stmt *stmt)
+{
+	enum ac_err err;
+
+	statements++;
+	if ((err = outcome(pg, c, what, stmt->quiet, PQprepare(c, stmt->name, stmt->sql, 0, NULL), NULL)) != AC_OK)
+		return err;
+	pg->prepared[pg->nprepared++] = stmt;
+	return AC_OK;
+}
+
+enum ac_err
+ac_pg_exec_prepared(struct ac_pg *pg, const char *what, const struct ac_pg_stmt *stmt,
+    const struct ac_pg_params *p, PGresult **res)
+{
+	const char *state;
+	enum ac_err err;
+	PGresult *r;
+	PGconn *c;
+	int tries;
+
+	if (res != NULL)
+		*res = NULL;
+	pg->sqlstate[0] = '\0';
+	if ((err = ac_pg_conn(pg, &c)) != AC_OK)
+		return err;
+	for (tries = 0;; tries++) {
+		if (!is_prepared(pg, stmt)) {
+			if (pg->nprepared == PREPARED_MAX) {
+				statements++;
+				r = PQexecParams(c, stmt->sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
+				    p ? p->fmt : NULL, 0);
+				return outcome(pg, c, what, stmt->quiet, r, res);
+			}
+			if ((err = prepare(pg, c, what, stmt)) != AC_OK)
+				return err;
+		}
+		statements++;
+		r = PQexecPrepared(c, stmt->name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+		state = result_state(r);
+		/*
+		 * The session lost it (DEALLOCATE, DISCARD ALL by a pooler): prepared
+		 * once more (any others it lost are found the same way when used).
+		 * Inside a transaction the error aborted it: ac_pg_txn runs it again.
+		 */
+		if (state == NULL || strcmp(state, "26000") != 0 || tries > 0)
+			return outcome(pg, c, what, stmt->quiet, r, res);
+		forget(pg, stmt);
+		if (pg->in_txn) {
+			snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state);
 			PQclear(r);
-		return AC_OK;
+			return AC_ERR_STORE;
+		}
+		PQclear(r);
 	}
-	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "");
-	if (state == NULL || PQstatus(c) != CONNECTION_OK || state_unavailable(state)) {
-		unavailable(pg, what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		err = AC_ERR_STORE;
-	} else if (!strcmp(state, "53100")) {
-		unavailable(pg, what, "the disk of the database is full (free space there; clients are answered 503 "
-		    "and retry)");
-		err = AC_ERR_STORE_FULL;
-	} else {
-		if (!state_quiet(state))
-			ac_log_error("%s: %s (SQLSTATE %s)", what, one_line(PQresultErrorMessage(r), line, sizeof(line)),
-			    state);
-		err = AC_ERR_STORE;
-	}
-	PQclear(r);
-	return err;
 }
 
 const char *
@@ -420,7 +527,8 @@ ac_pg_cell_bytes(const PGresult *r, int row, int col, char **out, size_t *len)
 static int
 retryable(const struct ac_pg *pg)
 {
-	return !strcmp(pg->sqlstate, "40001") || !strcmp(pg->sqlstate, "40P01");
+	/* 26000: a prepared statement the session lost (ac_pg_exec_prepared forgot it: prepared again) */
+	return !strcmp(pg->sqlstate, "40001") || !strcmp(pg->sqlstate, "40P01") || !strcmp(pg->sqlstate, "26000");
 }
 
 enum ac_err

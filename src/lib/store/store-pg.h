@@ -85,6 +85,26 @@ void ac_pg_bytes(struct ac_pg_params *p, const void *b, size_t n); /* bytea, sen
 enum ac_err ac_pg_exec(struct ac_pg *pg, const char *what, const char *sql, const struct ac_pg_params *p,
     PGresult **res);
 
+/*
+ * A statement run often (every request, every claim): parsed and planned
+ * once per connection (PQprepare the first time it is used on a connection,
+ * again on a new connection, or when the session lost it: SQLSTATE 26000,
+ * DEALLOCATE ALL), then only executed. Define it static (its address tells
+ * it apart); name is unique among the process's statements. quiet: its
+ * errors are not logged here (the caller says them); unavailability still
+ * is, once a minute. Prepared statements live in the server's session: a
+ * transaction-pooling PgBouncer older than 1.21 loses them (session pooling).
+ */
+struct ac_pg_stmt {
+	const char *name;
+	const char *sql;
+	int quiet;
+};
+
+/* As ac_pg_exec, the statement prepared (errors mapped the same way). */
+enum ac_err ac_pg_exec_prepared(struct ac_pg *pg, const char *what, const struct ac_pg_stmt *stmt,
+    const struct ac_pg_params *p, PGresult **res);
+
 /* The SQLSTATE of the last failed ac_pg_exec ("" when it succeeded or the connection failed). */
 const char *ac_pg_sqlstate(const struct ac_pg *pg);
 
@@ -114,7 +134,10 @@ enum ac_pg_mode {
 enum ac_err ac_pg_txn(struct ac_store *st, enum ac_pg_mode mode,
     enum ac_err (*fn)(struct ac_txn *txn, void *ctx), void *ctx);
 
-/* Tests: the number of statements run so far by this process (to show what a path costs). */
+/*
+ * Tests: the number of statements run so far by this process (to show what a
+ * path costs): round trips, a statement's PQprepare counted as one.
+ */
 unsigned long ac_pg_statements(void);
 
 /* ---- schema */
