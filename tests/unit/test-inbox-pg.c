@@ -1018,6 +1018,13 @@ START_TEST(pg_prepared_statements)
 	ck_assert_int_eq(dup, 1);
 	ck_assert_uint_eq(s1, s2);
 	ck_assert_uint_eq(claim(), s1);
+	/* each ran once: none prepared but the intake (run twice), so one request's connection never prepares */
+	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
+	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 1);
+	/* their second use prepares them */
+	ck_assert_int_eq(ac_inbox_intake(st, "c", "e", "p0", "{}", 2, NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "c", "e", "p0", "{}", 2, NULL, &dup), AC_OK);
+	ck_assert_uint_ne(claim(), 0);
 	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
 	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);
 	/* prepared, each runs in one round trip */
@@ -1034,13 +1041,16 @@ START_TEST(pg_prepared_statements)
 	ck_assert_int_eq(ac_inbox_claim(st, 300, &(struct ac_event){ 0 }), AC_ERR_NOT_FOUND); /* p1 leased: p2 waits */
 	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
 	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);
-	/* a new connection has none: prepared there on first use */
+	/* a new connection has none: prepared there at their second use */
 	kick(name);
 	for (i = 0; i < 100 && (err = ac_inbox_intake(st, "b", "e", "p3", "{}", 2, NULL, NULL)) != AC_OK; i++)
 		nap_ms(100);
 	ck_assert_int_eq(err, AC_OK);
 	ck_assert_int_eq(ac_inbox_intake(st, "b", "e", "p3", "{}", 2, NULL, &dup), AC_OK);
 	ck_assert_int_eq(dup, 1);
+	ck_assert_int_eq(ac_inbox_intake(st, "d", "e", "p4", "{}", 2, NULL, NULL), AC_OK);
+	ck_assert_int_eq(ac_inbox_intake(st, "d", "e", "p4", "{}", 2, NULL, &dup), AC_OK);
+	ck_assert_uint_ne(claim(), 0);
 	ck_assert_uint_ne(claim(), 0);
 	ck_assert_int_eq(store_number("SELECT count(*) FROM pg_prepared_statements WHERE name IN "
 	    "('ac_intake', 'ac_intake_seen', 'ac_claim', 'ac_wake')"), 4);

@@ -36,6 +36,9 @@ struct ac_pg {
 	/* prepared on this connection (forgotten with it: a new one has none) */
 	const struct ac_pg_stmt *prepared[PREPARED_MAX];
 	unsigned nprepared;
+	/* run once, unprepared: prepared at their second use (a CGI request's connection never prepares) */
+	const struct ac_pg_stmt *used[PREPARED_MAX];
+	unsigned nused;
 	struct ac_pg_inbox *inbox; /* pg-lease.c: lease renewal, LISTEN */
 };
 
@@ -192,6 +195,7 @@ connect_now(struct ac_pg *pg)
 	PQsetNoticeReceiver(pg->conn, on_notice, NULL);
 	pg->generation++;
 	pg->nprepared = 0;
+	pg->nused = 0;
 	if (!(pg->flags & AC_PG_NO_SCHEMA_CHECK) && (err = check_schema(pg)) != AC_OK) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
@@ -409,6 +413,24 @@ is_prepared(const struct ac_pg *pg, const struct ac_pg_stmt *stmt)
 	return 0;
 }
 
+/*
+ * Whether stmt ran on this connection before; the first call says no and
+ * remembers it. Preparing costs a round trip of its own: worth it from the
+ * second use on, never for a connection that serves one request (CGI).
+ */
+static int
+used_before(struct ac_pg *pg, const struct ac_pg_stmt *stmt)
+{
+	unsigned i;
+
+	for (i = 0; i < pg->nused; i++)
+		if (pg->used[i] == stmt)
+			return 1;
+	if (pg->nused < PREPARED_MAX)
+		pg->used[pg->nused++] = stmt;
+	return 0;
+}
+
 static void
 forget(struct ac_pg *pg, const struct ac_pg_stmt *stmt)
 {
@@ -451,7 +473,7 @@ ac_pg_exec_prepared(struct ac_pg *pg, const char *what, const struct ac_pg_stmt 
 		return err;
 	for (tries = 0;; tries++) {
 		if (!is_prepared(pg, stmt)) {
-			if (pg->nprepared == PREPARED_MAX) {
+			if (pg->nprepared == PREPARED_MAX || !used_before(pg, stmt)) {
 				statements++;
 				r = PQexecParams(c, stmt->sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
 				    p ? p->fmt : NULL, 0);

@@ -87,9 +87,11 @@ enum ac_err ac_pg_exec(struct ac_pg *pg, const char *what, const char *sql, cons
 
 /*
  * A statement run often (every request, every claim): parsed and planned
- * once per connection (PQprepare the first time it is used on a connection,
- * again on a new connection, or when the session lost it: SQLSTATE 26000,
- * DEALLOCATE ALL), then only executed. Define it static (its address tells
+ * once per connection: run unprepared the first time it is used on a
+ * connection (a CGI request's connection, which serves one request, never
+ * pays a prepare's round trip), prepared at the second (PQprepare; again on
+ * a new connection, or when the session lost it: SQLSTATE 26000, DEALLOCATE
+ * ALL), then only executed. Define it static (its address tells
  * it apart); name is unique among the process's statements. quiet: its
  * errors are not logged here (the caller says them); unavailability still
  * is, once a minute. Prepared statements live in the server's session: a
