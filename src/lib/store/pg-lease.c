@@ -93,7 +93,8 @@ renew_one(struct ac_pg_inbox *ib, const struct held *h, long lease)
 	int len[3] = { 0, 0, 16 }, fmt[3] = { 0, 0, 1 }, rc = -1;
 	PGresult *r;
 
-	if (ib->conn != NULL && PQstatus(ib->conn) != CONNECTION_OK) {
+	/* ended by the server while idle (a restart): a renewal missed now is one lease period lost */
+	if (ib->conn != NULL && ac_pg_conn_gone(ib->conn)) {
 		PQfinish(ib->conn);
 		ib->conn = NULL;
 	}

@@ -219,8 +219,8 @@ connect_now(struct ac_pg *pg)
  * parse what came (PQisBusy; the message goes to the notice receiver, a
  * NOTIFY stays for PQnotifies), and read once more, which finds the end.
  */
-static int
-conn_gone(PGconn *c)
+int
+ac_pg_conn_gone(PGconn *c)
 {
 	int i;
 
@@ -238,7 +238,7 @@ ac_pg_conn(struct ac_pg *pg, PGconn **conn)
 	enum ac_err err;
 
 	/* a server that restarted told this idle connection so (and closed it) */
-	if (pg->conn != NULL && conn_gone(pg->conn)) {
+	if (pg->conn != NULL && ac_pg_conn_gone(pg->conn)) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}

@@ -45,6 +45,13 @@ void ac_pg_close(struct ac_pg *pg);
  */
 enum ac_err ac_pg_conn(struct ac_pg *pg, PGconn **conn);
 
+/*
+ * Whether the server ended an idle connection c (a restart, pg_terminate_backend,
+ * an idle timeout): what it sent is read without a round trip. A NOTIFY
+ * read meanwhile stays for PQnotifies().
+ */
+int ac_pg_conn_gone(PGconn *c);
+
 /* How many times this process connected: a change means session state (LISTEN) is gone. */
 unsigned ac_pg_generation(const struct ac_pg *pg);
 
