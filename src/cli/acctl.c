@@ -52,6 +52,18 @@ acctl_as_data_owner(const struct ac_conf *conf)
 	return 0;
 }
 
+int
+acctl_load_conf(struct ac_conf *conf)
+{
+	char *why = NULL;
+
+	if (ac_conf_load_tool(conf, ".", &why) == AC_OK)
+		return 0;
+	fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
+	free(why);
+	return 2;
+}
+
 const char *
 acctl_store_where(const struct ac_conf *conf)
 {

@@ -18,6 +18,9 @@ const char *acctl_time(time_t t, char *buf, size_t n);
  */
 int acctl_as_data_owner(const struct ac_conf *conf);
 
+/* The settings, as for operator tools (AC_BASE_URL may be unset): 0, or 2 after "acctl: configuration: ..." on stderr. */
+int acctl_load_conf(struct ac_conf *conf);
+
 /* "AC_DATA_DIR=..." or "AC_DATABASE_URL=..." (password masked): where the store is, for messages. Static. */
 const char *acctl_store_where(const struct ac_conf *conf);
 

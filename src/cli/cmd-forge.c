@@ -515,17 +515,13 @@ cmd_installations(int argc, char **argv)
 	struct ac_conf conf;
 	struct ac_store *st = NULL;
 	json_object *list;
-	char *why = NULL;
 	enum ac_err err;
 
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("installations takes no argument");
-	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(&conf) != 0)
 		return 2;
-	}
 	if (acctl_as_data_owner(&conf) != 0) {
 		ac_conf_release(&conf);
 		return 1;

@@ -76,7 +76,6 @@ acctl_cmd_inbox(int argc, char **argv)
 {
 	struct ac_conf conf;
 	struct ac_store *st = NULL;
-	char *why = NULL;
 	const char *cmd = argc > 1 ? argv[1] : "";
 	int write = !strcmp(cmd, "retry") || !strcmp(cmd, "drop") || !strcmp(cmd, "ingest"), rc = 0;
 	uint64_t seq = 0;
@@ -106,11 +105,8 @@ acctl_cmd_inbox(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(&conf) != 0)
 		return 2;
-	}
 	/*
 	 * Writable for the commands that change the store, and for the reading
 	 * ones when this user may write it (they move the intake journal in

@@ -196,7 +196,6 @@ acctl_cmd_status(int argc, char **argv)
 	struct ac_health h;
 	enum ac_err open_err = AC_OK;
 	json_object *all = NULL, *errors, *by, *tok, *forge;
-	char *why = NULL;
 	int as_json = 0, a;
 	uint64_t failed = 0;
 
@@ -211,11 +210,8 @@ acctl_cmd_status(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(&conf) != 0)
 		return 2;
-	}
 	if (acctl_as_data_owner(&conf) != 0) {
 		ac_conf_release(&conf);
 		return 1;

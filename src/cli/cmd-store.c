@@ -27,15 +27,11 @@ static int
 migrate(void)
 {
 	struct ac_conf conf;
-	char *why = NULL;
 	int from, to, rc = 0;
 	enum ac_err err;
 
-	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(&conf) != 0)
 		return 2;
-	}
 	if ((err = ac_store_migrate(&conf, &from, &to)) != AC_OK) {
 		fprintf(stderr, "acctl store migrate: %s: %s\n", acctl_store_where(&conf), ac_strerror(err));
 		rc = 1;
@@ -140,7 +136,6 @@ copy(int argc, char **argv)
 	struct ac_conf conf;
 	struct ac_store_copy_report r;
 	const char *f = NULL, *t = NULL;
-	char *why = NULL;
 	int force = 0, rc = 1, i;
 	enum ac_err err;
 
@@ -163,11 +158,8 @@ copy(int argc, char **argv)
 		copy_usage(stderr);
 		return 2;
 	}
-	if (ac_conf_load_tool(&conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(&conf) != 0)
 		return 2;
-	}
 	if (parse_spec("--from", f, &conf, &from) || parse_spec("--to", t, &conf, &to)) {
 		rc = 2;
 		goto out;

@@ -36,13 +36,8 @@ usage(FILE *f)
 static int
 open_store(struct ac_conf *conf, unsigned flags, struct ac_store **st)
 {
-	char *why = NULL;
-
-	if (ac_conf_load_tool(conf, ".", &why) != AC_OK) {
-		fprintf(stderr, "acctl: configuration: %s\n", why ? why : "error");
-		free(why);
+	if (acctl_load_conf(conf) != 0)
 		return 2;
-	}
 	if (acctl_as_data_owner(conf) != 0 ||
 	    ac_store_open_conf(conf, flags, st) != AC_OK) {
 		fprintf(stderr, "acctl: cannot open the store in %s\n", acctl_store_where(conf));
