@@ -52,14 +52,14 @@ it_stop_all >/dev/null 2>&1 || true
 # Configuration failures, reported before any setting is known to be good: AC_LOG_FORMAT from the
 # environment, or from the file when the environment does not set it.
 run_user_prefix
-"${RUN_PREFIX[@]}" env AC_PRODUCT=nope "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/logs/conf-env.log"
+env AC_PRODUCT=nope "${RUN_PREFIX[@]}" "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/logs/conf-env.log"
 printf 'AC_LOG_FORMAT=json\n' >"$IT_TMP/file.conf"
 chmod 0644 "$IT_TMP/file.conf"
-"${RUN_PREFIX[@]}" env -u AC_LOG_FORMAT AC_CONFIG="$IT_TMP/file.conf" AC_SYNC=sometimes \
+env -u AC_LOG_FORMAT AC_CONFIG="$IT_TMP/file.conf" AC_SYNC=sometimes "${RUN_PREFIX[@]}" \
     "$top_builddir/src/fcgi/descriptor.fcgi" </dev/null >/dev/null 2>"$IT_TMP/logs/conf-file.log"
-(cd "$IT_TMP" && "${RUN_PREFIX[@]}" env AC_RETRY_FOR=forever "$top_builddir/src/cli/acctl" worker --once) \
+(cd "$IT_TMP" && env AC_RETRY_FOR=forever "${RUN_PREFIX[@]}" "$top_builddir/src/cli/acctl" worker --once) \
     >/dev/null 2>"$IT_TMP/logs/conf-worker.log"
-"${RUN_PREFIX[@]}" env AC_LOG_FORMAT=xml "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/conf-bad.txt"
+env AC_LOG_FORMAT=xml "${RUN_PREFIX[@]}" "$top_builddir/src/fcgi/webhook.fcgi" </dev/null >/dev/null 2>"$IT_TMP/conf-bad.txt"
 check "AC_LOG_FORMAT=xml is refused, in text" grep -qx "webhook: error: configuration: AC_LOG_FORMAT must be 'text' or 'json' (got 'xml')" "$IT_TMP/conf-bad.txt"
 
 secret="$(json "$IT_TMP/sim/tenants.json" 'Object.values(j).map(t => t.sharedSecret).filter(Boolean).join("\n")')"

@@ -44,7 +44,7 @@ for n in 1 2; do
 		sleep 0.3
 	done
 	is "$got" "200 ok true true" "stack $n: GET /healthcheck on PostgreSQL: 200, the store reachable, its worker's heartbeat"
-	"${RUN_PREFIX[@]}" env AC_DATA_DIR="${S_DIR[$n]}/data" "$ACCTL" status >"$IT_TMP/status-$n.txt" 2>&1
+	env AC_DATA_DIR="${S_DIR[$n]}/data" "${RUN_PREFIX[@]}" "$ACCTL" status >"$IT_TMP/status-$n.txt" 2>&1
 	is "$?" 0 "stack $n: acctl status exits 0 on PostgreSQL"
 	check "... the store reachable" grep -q '^store  *reachable' "$IT_TMP/status-$n.txt" ||
 		diag "$(cat "$IT_TMP/status-$n.txt")"
