@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "store/inbox-int.h"
 #include "store/store-lmdb.h"
 #include "store/store-pg.h"
 
@@ -389,9 +390,21 @@ ac_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
 enum ac_err
 ac_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
 {
-	if (ac_store_pg(st))
-		return ac_pg_inbox_counts(st, inbox, due, dead);
-	return ac_lmdb_inbox_counts(st, inbox, due, dead);
+	struct ac_inbox_stats s;
+	enum ac_err err;
+
+	/* the counts of ac_inbox_stats(), after what LMDB's intake journal holds is moved in (PostgreSQL has none) */
+	if (!ac_store_pg(st))
+		ac_inbox_ingest_quietly(st, 0);
+	if ((err = ac_inbox_stats(st, &s)) == AC_OK) {
+		if (inbox)
+			*inbox = s.inbox;
+		if (due)
+			*due = s.due;
+		if (dead)
+			*dead = s.dead;
+	}
+	return err;
 }
 
 enum ac_err

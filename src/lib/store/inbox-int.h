@@ -1,7 +1,8 @@
 /*
- * inbox-int.h: what inbox.c (the queue) and ingest.c (the ways in) share:
- * the header of an inbox record and the helpers that write one. Not for use
- * outside them; inbox.h is the interface.
+ * inbox-int.h: what inbox.c (the queue), ingest.c (the ways in) and
+ * inbox-stats.c share: the header of an inbox record and the helpers that
+ * write one; dispatch.c uses ac_inbox_ingest_quietly(). Not for use outside
+ * src/lib/store; inbox.h is the interface.
  */
 #ifndef AC_INBOX_INT_H
 #define AC_INBOX_INT_H

@@ -733,54 +733,6 @@ ac_lmdb_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
 	return err;
 }
 
-struct count_ctx {
-	time_t now;
-	size_t inbox, due, dead;
-};
-
-static enum ac_err
-count_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
-{
-	struct count_ctx *c = ctx;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	MDB_stat s;
-	struct hdr h;
-	int rc;
-
-	mdb_stat(txn, ac_store_dbi(st, AC_DB_DEAD), &s);
-	c->dead = s.ms_entries;
-	if ((rc = mdb_cursor_open(txn, ac_store_dbi(st, AC_DB_INBOX), &cur)) != 0)
-		return ac_store_mdb_err(rc, "mdb_cursor_open inbox");
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		c->inbox++;
-		if (read_hdr(&v, &h) && h.next_at <= c->now)
-			c->due++;
-	}
-	mdb_cursor_close(cur);
-	return AC_OK;
-}
-
-enum ac_err
-ac_lmdb_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
-{
-	struct count_ctx c = { ac_clock_now(), 0, 0, 0 };
-	enum ac_err err;
-
-	ac_inbox_ingest_quietly(st, 0);
-	err = ac_store_read(st, count_fn, &c);
-
-	if (err == AC_OK) {
-		if (inbox)
-			*inbox = c.inbox;
-		if (due)
-			*due = c.due;
-		if (dead)
-			*dead = c.dead;
-	}
-	return err;
-}
-
 int
 ac_inbox_read_hdr(const MDB_val *v, struct hdr *h)
 {

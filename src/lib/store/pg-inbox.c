@@ -568,27 +568,6 @@ ac_pg_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n)
 	return AC_OK;
 }
 
-enum ac_err
-ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead)
-{
-	struct ac_pg_params p = { 0 };
-	enum ac_err err;
-	PGresult *r;
-
-	ac_pg_int(&p, (int64_t)ac_clock_now());
-	if ((err = ac_pg_exec(ac_store_pg(st), "inbox counts", "SELECT count(*), count(*) FILTER (WHERE next_at <= $1), "
-	    "(SELECT count(*) FROM ac_dead) FROM ac_inbox", &p, &r)) != AC_OK)
-		return err;
-	if (inbox)
-		*inbox = (size_t)ac_pg_cell_int(r, 0, 0);
-	if (due)
-		*due = (size_t)ac_pg_cell_int(r, 0, 1);
-	if (dead)
-		*dead = (size_t)ac_pg_cell_int(r, 0, 2);
-	PQclear(r);
-	return AC_OK;
-}
-
 /* One read, no write (a load balancer calls it every second): counts, live leases, the oldest due received_at. */
 enum ac_err
 ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out)

@@ -238,7 +238,6 @@ enum ac_err ac_pg_inbox_get(struct ac_store *st, uint64_t seq, struct ac_event *
 enum ac_err ac_pg_inbox_retry(struct ac_store *st, uint64_t seq);
 enum ac_err ac_pg_inbox_drop(struct ac_store *st, uint64_t seq);
 enum ac_err ac_pg_inbox_prune_deliveries(struct ac_store *st, time_t before, size_t *n);
-enum ac_err ac_pg_inbox_counts(struct ac_store *st, size_t *inbox, size_t *due, size_t *dead);
 enum ac_err ac_pg_inbox_stats(struct ac_store *st, struct ac_inbox_stats *out);
 int ac_pg_inbox_wait(struct ac_store *st, long max_ms);
 
