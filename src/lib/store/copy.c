@@ -25,7 +25,6 @@
 #define KEY_BUDGET "#fetches"
 #define KEY_JWKS "jwks"
 #define KEY_FETCH "jwks-fetch"
-#define RECORD_V 1
 
 static const MDB_val seq_floor_key = { 8, (void *)"inboxseq" };
 
@@ -305,21 +304,12 @@ static enum ac_err
 put_token(struct ac_txn *txn, const struct ac_store_item *it)
 {
 	const struct ac_token_rec *r = it->token;
-	json_object *o = json_object_new_object();
+	/* a listed record's token is "" when it holds none */
+	json_object *o = ac_lmdb_token_json(r, r->access_token && *r->access_token);
 	enum ac_err err;
 
 	if (o == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-	if (r->access_token && *r->access_token) {
-		json_object_object_add(o, "token", json_object_new_string(r->access_token));
-		json_object_object_add(o, "scopes", json_object_new_string(r->scopes ? r->scopes : ""));
-		json_object_object_add(o, "expiresAt", json_object_new_int64(r->expires_at));
-		json_object_object_add(o, "obtainedAt", json_object_new_int64(r->obtained_at));
-	} else {
-		json_object_object_add(o, "failedAtMs", json_object_new_int64(r->failed_at_ms));
-		json_object_object_add(o, "error", json_object_new_string(ac_err_code(r->failure)));
-	}
 	err = put_json(txn, AC_DB_TOKENS, "mdb_put tokens", "", it->key, o);
 	ac_json_put_secret(o);
 	return err;
@@ -328,15 +318,12 @@ put_token(struct ac_txn *txn, const struct ac_store_item *it)
 static enum ac_err
 put_forge_token(struct ac_txn *txn, const struct ac_store_item *it)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = ac_lmdb_forge_token_json(it->forge_token->token, it->forge_token->exp,
+	    it->forge_token->received_at);
 	enum ac_err err;
 
 	if (o == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-	json_object_object_add(o, "token", json_object_new_string(it->forge_token->token));
-	json_object_object_add(o, "exp", json_object_new_int64(it->forge_token->exp));
-	json_object_object_add(o, "receivedAt", json_object_new_int64(it->forge_token->received_at));
 	err = put_json(txn, AC_DB_FORGE, "mdb_put forge", "t:", it->key, o);
 	ac_json_put_secret(o);
 	return err;
@@ -349,19 +336,14 @@ put_jwks(struct ac_txn *txn, const struct ac_store_item *it)
 	enum ac_err err = AC_OK;
 
 	if (it->text) {
-		if ((o = json_object_new_object()) == NULL)
+		if ((o = ac_lmdb_forge_jwks_json(it->text, it->len, it->jwks->fetched_at)) == NULL)
 			return AC_ERR_NOMEM;
-		json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-		json_object_object_add(o, "doc", json_object_new_string_len(it->text, (int)it->len));
-		json_object_object_add(o, "fetchedAt", json_object_new_int64(it->jwks->fetched_at));
 		err = put_json(txn, AC_DB_FORGE, "mdb_put forge", "", KEY_JWKS, o);
 		json_object_put(o);
 	}
 	if (err == AC_OK && it->jwks->attempt_at) {
-		if ((o = json_object_new_object()) == NULL)
+		if ((o = ac_lmdb_forge_fetch_json(it->jwks->attempt_at, it->jwks->attempt)) == NULL)
 			return AC_ERR_NOMEM;
-		json_object_object_add(o, "at", json_object_new_int64(it->jwks->attempt_at));
-		json_object_object_add(o, "ok", json_object_new_int(it->jwks->attempt));
 		err = put_json(txn, AC_DB_FORGE, "mdb_put forge", "", KEY_FETCH, o);
 		json_object_put(o);
 	}

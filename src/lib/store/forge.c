@@ -383,6 +383,20 @@ ac_lmdb_forge_token_get(struct ac_store *st, const char *installation_id, struct
 	return ac_store_read(st, tok_get_fn, &c);
 }
 
+json_object *
+ac_lmdb_forge_token_json(const char *token, int64_t exp, int64_t received_at)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "exp", json_object_new_int64(exp));
+	json_object_object_add(o, "receivedAt", json_object_new_int64(received_at));
+	return o;
+}
+
 static enum ac_err
 tok_offer_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 {
@@ -398,12 +412,8 @@ tok_offer_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 		return AC_OK; /* the one held lives as long or longer */
 	}
 	ac_json_put_secret(old);
-	if ((o = json_object_new_object()) == NULL)
+	if ((o = ac_lmdb_forge_token_json(c->token, c->exp, (int64_t)ac_clock_now())) == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-	json_object_object_add(o, "token", json_object_new_string(c->token));
-	json_object_object_add(o, "exp", json_object_new_int64(c->exp));
-	json_object_object_add(o, "receivedAt", json_object_new_int64((int64_t)ac_clock_now()));
 	err = put_json(txn, st, c->key, o);
 	ac_json_put_secret(o);
 	c->kept = err == AC_OK;
@@ -498,16 +508,39 @@ ac_lmdb_forge_jwks_get(struct ac_store *st, struct ac_buf *doc, struct ac_forge_
 	return ac_store_read(st, jwks_get_fn, &c);
 }
 
+json_object *
+ac_lmdb_forge_fetch_json(int64_t at, int ok)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "at", json_object_new_int64(at));
+	json_object_object_add(o, "ok", json_object_new_int(ok));
+	return o;
+}
+
+json_object *
+ac_lmdb_forge_jwks_json(const char *doc, size_t len, int64_t fetched_at)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
+	json_object_object_add(o, "doc", json_object_new_string_len(doc, (int)len));
+	json_object_object_add(o, "fetchedAt", json_object_new_int64(fetched_at));
+	return o;
+}
+
 static enum ac_err
 put_fetch(MDB_txn *txn, struct ac_store *st, int64_t at, int ok)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = ac_lmdb_forge_fetch_json(at, ok);
 	enum ac_err err;
 
 	if (o == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "at", json_object_new_int64(at));
-	json_object_object_add(o, "ok", json_object_new_int(ok));
 	err = put_json(txn, st, KEY_FETCH, o);
 	json_object_put(o);
 	return err;
@@ -560,11 +593,8 @@ jwks_put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 
 	if (c->put_doc == NULL)
 		return put_fetch(txn, st, now, 0);
-	if ((o = json_object_new_object()) == NULL)
+	if ((o = ac_lmdb_forge_jwks_json(c->put_doc, c->put_len, now)) == NULL)
 		return AC_ERR_NOMEM;
-	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-	json_object_object_add(o, "doc", json_object_new_string_len(c->put_doc, (int)c->put_len));
-	json_object_object_add(o, "fetchedAt", json_object_new_int64(now));
 	err = put_json(txn, st, KEY_JWKS, o);
 	json_object_put(o);
 	return err == AC_OK ? put_fetch(txn, st, now, 1) : err;

@@ -220,12 +220,7 @@ put_token(struct ac_pg *pg, const struct ac_store_item *it)
 	ac_pg_int(&p, has ? r->obtained_at : 0);
 	ac_pg_int(&p, r->failed_at_ms);
 	ac_pg_text(&p, r->failed_at_ms ? ac_err_code(r->failure) : "");
-	err = ac_pg_exec(pg, "copy token",
-	    "INSERT INTO ac_tokens (key, client_key, access_token, scopes, expires_at, obtained_at, failed_at_ms, "
-	    "failure) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET "
-	    "client_key = EXCLUDED.client_key, access_token = EXCLUDED.access_token, scopes = EXCLUDED.scopes, "
-	    "expires_at = EXCLUDED.expires_at, obtained_at = EXCLUDED.obtained_at, "
-	    "failed_at_ms = EXCLUDED.failed_at_ms, failure = EXCLUDED.failure", &p, NULL);
+	err = ac_pg_exec(pg, "copy token", ac_pg_token_upsert_sql, &p, NULL);
 	free(ck);
 	return err;
 }

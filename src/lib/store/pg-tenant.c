@@ -447,6 +447,13 @@ ac_pg_token_client_key(const char *key)
 	return strdup(key);
 }
 
+const char ac_pg_token_upsert_sql[] =
+	"INSERT INTO ac_tokens (key, client_key, access_token, scopes, expires_at, obtained_at, failed_at_ms, "
+	"failure) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET "
+	"client_key = EXCLUDED.client_key, access_token = EXCLUDED.access_token, scopes = EXCLUDED.scopes, "
+	"expires_at = EXCLUDED.expires_at, obtained_at = EXCLUDED.obtained_at, "
+	"failed_at_ms = EXCLUDED.failed_at_ms, failure = EXCLUDED.failure";
+
 enum ac_err
 ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
 {
@@ -473,12 +480,7 @@ ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec 
 		ac_pg_int(&p, r->failed_at_ms);
 		ac_pg_text(&p, ac_err_code(r->failure));
 	}
-	err = ac_pg_exec(ac_store_pg(st), "token put",
-	    "INSERT INTO ac_tokens (key, client_key, access_token, scopes, expires_at, obtained_at, failed_at_ms, "
-	    "failure) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET "
-	    "client_key = EXCLUDED.client_key, access_token = EXCLUDED.access_token, scopes = EXCLUDED.scopes, "
-	    "expires_at = EXCLUDED.expires_at, obtained_at = EXCLUDED.obtained_at, "
-	    "failed_at_ms = EXCLUDED.failed_at_ms, failure = EXCLUDED.failure", &p, NULL);
+	err = ac_pg_exec(ac_store_pg(st), "token put", ac_pg_token_upsert_sql, &p, NULL);
 	free(ck);
 	return err;
 }

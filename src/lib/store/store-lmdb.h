@@ -58,6 +58,18 @@ enum ac_err ac_store_write(struct ac_store *st,
 enum ac_err ac_store_read(struct ac_store *st,
     enum ac_err (*fn)(MDB_txn *txn, struct ac_store *st, void *ctx), void *ctx);
 
+/*
+ * The records as this backend keeps them, for their writers and for
+ * copy.c (acctl store copy): an access token record (its token when
+ * has_token, else its failure); a Forge system token; the JWKS document and
+ * the record of the last fetch. NULL: out of memory. The token ones hold a
+ * live credential: release them with ac_json_put_secret().
+ */
+json_object *ac_lmdb_token_json(const struct ac_token_rec *r, int has_token);
+json_object *ac_lmdb_forge_token_json(const char *token, int64_t exp, int64_t received_at);
+json_object *ac_lmdb_forge_jwks_json(const char *doc, size_t len, int64_t fetched_at);
+json_object *ac_lmdb_forge_fetch_json(int64_t at, int ok);
+
 /* Maps an LMDB return code to ac_err, logging what failed (what: "mdb_put tenants"). */
 enum ac_err ac_store_mdb_err(int rc, const char *what);
 

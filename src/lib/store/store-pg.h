@@ -190,6 +190,12 @@ enum ac_err ac_pg_install_key_purge(struct ac_store *st, const char *kid, int ma
 /* access tokens */
 enum ac_err ac_pg_token_get(struct ac_store *st, const char *key, struct ac_token_rec *out);
 enum ac_err ac_pg_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r);
+/*
+ * The one write of an access token row ($1 key, $2 clientKey, $3 token or
+ * NULL, $4 scopes, $5 expires_at, $6 obtained_at, $7 failed_at_ms, $8
+ * failure code): ac_pg_token_put() and the copy (pg-copy.c).
+ */
+extern const char ac_pg_token_upsert_sql[];
 /* The clientKey a token key names ("bb:{clientKey}", "jira:{clientKey} ...", else the key), malloc'd
  * (NULL: out of memory): ac_tokens.client_key, for ac_pg_token_forget_txn and people reading the table. */
 char *ac_pg_token_client_key(const char *key);

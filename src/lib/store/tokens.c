@@ -112,19 +112,15 @@ put_fn(MDB_txn *txn, struct ac_store *st, void *ctx)
 	return rc ? ac_store_mdb_err(rc, "mdb_put tokens") : AC_OK;
 }
 
-enum ac_err
-ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
+json_object *
+ac_lmdb_token_json(const struct ac_token_rec *r, int has_token)
 {
 	json_object *o = json_object_new_object();
-	struct put_ctx p;
-	const char *s;
-	size_t len;
-	enum ac_err err;
 
 	if (o == NULL)
-		return AC_ERR_NOMEM;
+		return NULL;
 	json_object_object_add(o, "v", json_object_new_int(RECORD_V));
-	if (r->access_token) {
+	if (has_token) {
 		json_object_object_add(o, "token", json_object_new_string(r->access_token));
 		json_object_object_add(o, "scopes", json_object_new_string(r->scopes ? r->scopes : ""));
 		json_object_object_add(o, "expiresAt", json_object_new_int64(r->expires_at));
@@ -133,6 +129,20 @@ ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_re
 		json_object_object_add(o, "failedAtMs", json_object_new_int64(r->failed_at_ms));
 		json_object_object_add(o, "error", json_object_new_string(ac_err_code(r->failure)));
 	}
+	return o;
+}
+
+enum ac_err
+ac_lmdb_token_put(struct ac_store *st, const char *key, const struct ac_token_rec *r)
+{
+	json_object *o = ac_lmdb_token_json(r, r->access_token != NULL);
+	struct put_ctx p;
+	const char *s;
+	size_t len;
+	enum ac_err err;
+
+	if (o == NULL)
+		return AC_ERR_NOMEM;
 	if ((s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)) == NULL) {
 		json_object_put(o);
 		return AC_ERR_NOMEM;
