@@ -497,20 +497,18 @@ ac_app_init(struct ac_app *app, const char *program, const char *argv0, unsigned
 	/* before the store: an LMDB environment must not cross a fork */
 	if (app->conf->processes > 0 && listening_on_stdin())
 		supervise(app->conf->processes);
-	if (flags & AC_APP_STORE) {
+	if (flags & AC_APP_STORE &&
+	    (err = ac_store_open_conf(app->conf, ac_store_conf_flags(app->conf), &app->store)) != AC_OK) {
 		char where[600];
 
 		ac_conf_store_where(app->conf, where, sizeof(where));
-		err = ac_store_open_conf(app->conf, ac_store_conf_flags(app->conf), &app->store);
-		if (err == AC_ERR_STORE_DAMAGED) {
-			/* served, each request answered 503 store_damaged: a program that exits is only a 502 */
-			ac_log_error("cannot open the store in %s: %s", where, ac_strerror(err));
-			app->store_err = err;
-		} else if (err != AC_OK) {
-			ac_log_error("cannot open the store in %s: %s", where, ac_strerror(err));
+		ac_log_error("cannot open the store in %s: %s", where, ac_strerror(err));
+		/* damaged: served, each request answered 503 store_damaged (a program that exits is only a 502) */
+		if (err != AC_ERR_STORE_DAMAGED) {
 			ac_app_release(app);
 			return 1;
 		}
+		app->store_err = err;
 	}
 	/* the host's counters, in AC_DATA_DIR (local to the host whatever the store); without it nothing is counted */
 	ac_metrics_open(app->conf->data_dir, 0);
